@@ -1,0 +1,52 @@
+"""gdynet: Graph Dynamical Networks for atomic-scale dynamics in materials (Xie et al., 2019).
+
+Pipeline, one sub-package per stage::
+
+    trajectory/  Trajectory, read_trajectory, select_targets      (MD files -> one object)
+    graphs/      neighbors, build_graphs, GraphStore               (periodic kNN graphs on disk)
+    model/       GDyNet, GlobalVAMPNet                             (graph network -> chi)
+    training/    vamp_score, Trainer                               (VAMP-2 training, checkpoints)
+    koopman/     KoopmanEstimator, implied_timescales, ck_test     (K(tau), timescales, CK test)
+    analysis/    state_rdf, transition_conduction                  (structure and transport)
+    report/      figures and the Markdown report
+    pipeline.py  fit / predict / analyze, used by the ``gdynet`` CLI
+
+Names are imported lazily so ``import gdynet`` stays fast (torch loads only when needed).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .errors import GdynetError
+from .trajectory.core import Trajectory
+from .units import parse_time
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "read_trajectory": "gdynet.trajectory.readers",
+    "select_targets": "gdynet.trajectory.targets",
+    "neighbors": "gdynet.graphs.neighbors",
+    "build_graphs": "gdynet.graphs.store",
+    "GraphStore": "gdynet.graphs.store",
+    "GDyNet": "gdynet.model.gdynet",
+    "GlobalVAMPNet": "gdynet.model.vampnet",
+    "vamp_score": "gdynet.training.vamp",
+    "Trainer": "gdynet.training.trainer",
+    "TrainConfig": "gdynet.training.trainer",
+    "KoopmanEstimator": "gdynet.koopman.estimator",
+    "KoopmanModel": "gdynet.koopman.estimator",
+    "implied_timescales": "gdynet.koopman.validation",
+    "ck_test": "gdynet.koopman.validation",
+    "state_rdf": "gdynet.analysis.rdf",
+    "transition_conduction": "gdynet.analysis.conduction",
+}
+
+__all__ = ["GdynetError", "Trajectory", "parse_time", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gdynet' has no attribute {name!r}")

@@ -1,0 +1,20 @@
+"""The one exception class users see.
+
+Every mistake a user can make (bad path, wrong shape, NaN coordinates, unknown target, lag longer
+than the data, ...) raises :class:`GdynetError` with a one-line message that names the file (when
+there is one) and the problem. The CLI prints ``error: <message>`` and exits with status 2.
+"""
+from __future__ import annotations
+
+from os import PathLike
+
+
+class GdynetError(ValueError):
+    """A user-facing error whose ``str`` is one line: ``"<source>: <problem>"``."""
+
+    def __init__(self, message: str, source: str | PathLike[str] | None = None) -> None:
+        text = " ".join(str(message).split())  # guarantee one line
+        if source is not None:
+            text = f"{source}: {text}"
+        super().__init__(text)
+        self.source = None if source is None else str(source)

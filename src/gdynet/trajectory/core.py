@@ -1,0 +1,181 @@
+"""The central data object: :class:`Trajectory`.
+
+Everything in gdynet accepts a ``Trajectory``: graph building, training, prediction and the
+materials analyses. Positions may be a read-only memory map, so a trajectory larger than RAM is
+never loaded whole; all checks below stream over it in chunks.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import GdynetError
+
+#: frames per chunk when streaming over positions (about 100 MB for 1,000 atoms in float64)
+CHUNK_FRAMES = 4096
+
+
+def _chunk_frames(n_atoms: int) -> int:
+    return max(1, min(CHUNK_FRAMES, 4_000_000 // max(n_atoms, 1)))
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """An MD trajectory with the target atoms whose dynamics gdynet learns.
+
+    Attributes:
+        positions: ``(F, N, 3)`` Cartesian coordinates in Å (float32/64; may be a ``np.memmap``).
+            Wrapped or unwrapped; the graphs use periodic boundary conditions either way.
+        cells: ``(F, 3, 3)`` cell matrices in Å; row ``i`` is lattice vector ``i``.
+        numbers: ``(N,)`` atomic numbers (int).
+        dt_ps: time between stored frames in ps.
+        targets: ``(n, k)`` atom indices: ``n`` target sets of ``k`` atoms each (Eq. 10 pools each
+            set; ``k = 1`` for single atoms such as Li ions, ``k = 3`` for water molecules).
+        source: where the data came from (a path, or a short description).
+    """
+
+    positions: np.ndarray
+    cells: np.ndarray
+    numbers: np.ndarray
+    dt_ps: float
+    targets: np.ndarray
+    source: str = "<memory>"
+    _fingerprint: list = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        src = self.source
+        pos, cells = self.positions, self.cells
+        numbers = np.asarray(self.numbers)
+        if pos.ndim != 3 or pos.shape[2] != 3:
+            raise GdynetError(f"positions must have shape (frames, atoms, 3), got {pos.shape}", src)
+        n_frames, n_atoms = pos.shape[:2]
+        if n_frames < 1 or n_atoms < 1:
+            raise GdynetError(f"trajectory is empty (shape {pos.shape})", src)
+        if numbers.shape != (n_atoms,):
+            raise GdynetError(f"numbers has shape {numbers.shape} but positions have {n_atoms} atoms", src)
+        if not np.issubdtype(numbers.dtype, np.integer) or numbers.min() < 0 or numbers.max() > 118:
+            raise GdynetError("numbers must be atomic numbers between 0 and 118", src)
+        cells = np.asarray(cells, dtype=np.float64)
+        if cells.shape == (3, 3):
+            cells = np.broadcast_to(cells, (n_frames, 3, 3))
+        if cells.shape != (n_frames, 3, 3):
+            raise GdynetError(f"cells must have shape ({n_frames}, 3, 3) to match positions, got {cells.shape}", src)
+        if not np.all(np.isfinite(cells)):
+            raise GdynetError("cell contains NaN or infinite values", src)
+        volumes = np.abs(np.linalg.det(cells))
+        if np.any(volumes < 1e-6):
+            bad = int(np.argmax(volumes < 1e-6))
+            raise GdynetError(f"missing or singular cell at frame {bad} (volume {volumes[bad]:.3g} Å^3); "
+                              "gdynet needs periodic cells", src)
+        try:
+            dt = float(self.dt_ps)
+        except (TypeError, ValueError):
+            raise GdynetError(f"dt_ps must be a number of ps, got {self.dt_ps!r}", src) from None
+        if not np.isfinite(dt) or dt <= 0:
+            raise GdynetError(f"time step must be positive, got {self.dt_ps!r} ps", src)
+        targets = np.asarray(self.targets)
+        if targets.ndim == 1:
+            targets = targets[:, None]
+        if targets.ndim != 2 or targets.shape[0] < 1 or targets.shape[1] < 1:
+            raise GdynetError(f"targets must be a non-empty (n, k) index array, got shape {targets.shape}", src)
+        if not np.issubdtype(targets.dtype, np.integer):
+            raise GdynetError("targets must be integer atom indices", src)
+        if targets.min() < 0 or targets.max() >= n_atoms:
+            raise GdynetError(f"target index out of range: atoms are 0..{n_atoms - 1}, got "
+                              f"{int(targets.min())}..{int(targets.max())}", src)
+        chunk = _chunk_frames(n_atoms)
+        for start in range(0, n_frames, chunk):
+            block = np.asarray(pos[start:start + chunk])
+            if not np.all(np.isfinite(block)):
+                frame = start + int(np.argmax(~np.isfinite(block).all(axis=(1, 2))))
+                raise GdynetError(f"NaN or infinite coordinates at frame {frame}", src)
+        object.__setattr__(self, "cells", cells)
+        object.__setattr__(self, "numbers", numbers.astype(np.int64))
+        object.__setattr__(self, "targets", targets.astype(np.int64))
+        object.__setattr__(self, "dt_ps", dt)
+        object.__setattr__(self, "source", str(src))
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_frames(self) -> int:
+        """Number of frames ``F``."""
+        return int(self.positions.shape[0])
+
+    @property
+    def n_atoms(self) -> int:
+        """Number of atoms ``N``."""
+        return int(self.positions.shape[1])
+
+    @property
+    def n_targets(self) -> int:
+        """Number of target sets ``n``."""
+        return int(self.targets.shape[0])
+
+    @property
+    def target_size(self) -> int:
+        """Atoms per target set ``k``."""
+        return int(self.targets.shape[1])
+
+    @property
+    def duration_ps(self) -> float:
+        """Time spanned by the trajectory, ``(F - 1) * dt_ps``, in ps."""
+        return (self.n_frames - 1) * self.dt_ps
+
+    @property
+    def symbols(self) -> list[str]:
+        """Chemical symbols of the atoms."""
+        from ase.data import chemical_symbols
+
+        return [chemical_symbols[z] for z in self.numbers]
+
+    def volumes(self) -> np.ndarray:
+        """Cell volume of every frame, ``(F,)`` in Å^3."""
+        return np.abs(np.linalg.det(self.cells))
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def __repr__(self) -> str:
+        return (f"Trajectory({self.n_frames} frames x {self.n_atoms} atoms, dt={self.dt_ps:g} ps, "
+                f"{self.n_targets} target sets of {self.target_size}, source={self.source!r})")
+
+    # ------------------------------------------------------------ derived views
+    def __getitem__(self, frames: slice) -> "Trajectory":
+        """Frames ``frames`` (a slice) as a new trajectory; a step multiplies ``dt_ps``."""
+        if not isinstance(frames, slice):
+            raise TypeError("Trajectory can only be sliced by frames, e.g. traj[100:2000:2]")
+        start, stop, step = frames.indices(self.n_frames)
+        if step < 1:
+            raise GdynetError("frame step must be positive", self.source)
+        return replace(self, positions=self.positions[start:stop:step], cells=self.cells[start:stop:step],
+                       dt_ps=self.dt_ps * step, _fingerprint=[])
+
+    def with_targets(self, targets: np.ndarray) -> "Trajectory":
+        """The same trajectory with other target sets ``(n, k)``."""
+        return replace(self, targets=np.asarray(targets), _fingerprint=[])
+
+    def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield ``(start, positions[start:stop], cells[start:stop])`` blocks of frames (streams memmaps)."""
+        chunk = chunk_frames or _chunk_frames(self.n_atoms)
+        for start in range(0, self.n_frames, chunk):
+            yield start, np.asarray(self.positions[start:start + chunk]), self.cells[start:start + chunk]
+
+    def fingerprint(self) -> str:
+        """A content hash of positions, cells, numbers and dt (hex), used to key on-disk caches.
+
+        Streams over the positions once (blake2b, about 1 GB/s) and remembers the result.
+        """
+        if not self._fingerprint:
+            h = hashlib.blake2b(digest_size=16)
+            h.update(repr((self.positions.shape, self.dt_ps)).encode())
+            h.update(np.ascontiguousarray(self.numbers).tobytes())
+            h.update(np.ascontiguousarray(self.cells).tobytes())
+            for _, block, _ in self.iter_chunks():
+                h.update(np.ascontiguousarray(block).tobytes())
+            self._fingerprint.append(h.hexdigest())
+        return self._fingerprint[0]
+
+

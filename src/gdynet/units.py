@@ -1,0 +1,54 @@
+"""Time units: everything inside gdynet is in picoseconds (ps) and Ångström (Å)."""
+from __future__ import annotations
+
+import math
+import re
+
+from .errors import GdynetError
+
+_TO_PS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6, "µs": 1e6}
+_PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA-Zµ]*)\s*$")
+
+
+def parse_time(value: float | int | str, *, name: str = "time") -> float:
+    """Convert ``value`` to picoseconds.
+
+    Accepts a number (already in ps) or a string with a unit: ``"0.1ps"``, ``"100fs"``, ``"2 ns"``,
+    ``"5"`` (ps). Raises :class:`GdynetError` for anything else, or for a non-positive time.
+    """
+    if isinstance(value, bool):
+        raise GdynetError(f"{name} must be a time such as 0.1ps or 100fs, got {value!r}")
+    if isinstance(value, (int, float)):
+        ps = float(value)
+    elif isinstance(value, str):
+        match = _PATTERN.match(value)
+        if not match:
+            raise GdynetError(f"{name} must be a time such as 0.1ps, 100fs or 2 ns, got {value!r}")
+        number, unit = match.groups()
+        unit = unit.lower() or "ps"
+        if unit not in _TO_PS:
+            raise GdynetError(f"{name}: unknown time unit {unit!r} in {value!r} (use fs, ps, ns or us)")
+        ps = float(number) * _TO_PS[unit]
+    else:
+        raise GdynetError(f"{name} must be a number (ps) or a string with a unit, got {type(value).__name__}")
+    if not math.isfinite(ps) or ps <= 0:
+        raise GdynetError(f"{name} must be a positive time, got {value!r}")
+    return ps
+
+
+def lag_to_frames(lag: float | int | str, dt_ps: float, *, name: str = "lag") -> int:
+    """Convert a lag to a whole number of frames.
+
+    An ``int`` is a number of frames; a float or a string with a unit is a time, converted with the
+    frame spacing ``dt_ps`` and rounded to the nearest frame (it must be a multiple of ``dt_ps``
+    within 1 %).
+    """
+    if isinstance(lag, int) and not isinstance(lag, bool):
+        if lag < 1:
+            raise GdynetError(f"{name} must be at least 1 frame, got {lag}")
+        return lag
+    ps = parse_time(lag, name=name)
+    frames = round(ps / dt_ps)
+    if frames < 1 or abs(frames * dt_ps - ps) > 0.01 * ps:
+        raise GdynetError(f"{name} {lag!r} is not a whole number of frames of {dt_ps:g} ps")
+    return int(frames)

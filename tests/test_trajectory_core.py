@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+
+from gdynet import GdynetError, Trajectory, parse_time
+from gdynet.units import lag_to_frames
+
+
+def _traj(**kw):
+    args = dict(positions=np.random.default_rng(0).random((4, 5, 3)) * 6.5, cells=np.eye(3) * 6.5,
+                numbers=np.array([3, 16, 16, 16, 16]), dt_ps=0.1, targets=np.array([0]), source="toy.npz")
+    args.update(kw)
+    return Trajectory(**args)
+
+
+def test_basic_properties_and_slicing():
+    t = _traj()
+    assert (t.n_frames, t.n_atoms, t.n_targets, t.target_size) == (4, 5, 1, 1)
+    assert t.cells.shape == (4, 3, 3)
+    sub = t[::2]
+    assert sub.n_frames == 2 and sub.dt_ps == pytest.approx(0.2)
+    assert t.symbols[:2] == ["Li", "S"]
+    np.testing.assert_allclose(t.volumes(), 6.5**3)
+
+
+def test_fingerprint_changes_with_content():
+    a, b = _traj(), _traj()
+    assert a.fingerprint() == b.fingerprint()
+    pos = a.positions.copy()
+    pos[2, 3, 1] += 1e-3
+    assert _traj(positions=pos).fingerprint() != a.fingerprint()
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(positions=np.zeros((4, 5, 2))), "shape"),
+    (dict(numbers=np.array([3, 16])), "numbers"),
+    (dict(cells=np.zeros((3, 3))), "singular cell"),
+    (dict(cells=np.eye(3)[None].repeat(2, 0)), "cells must have shape"),
+    (dict(dt_ps=-1.0), "positive"),
+    (dict(targets=np.array([7])), "out of range"),
+])
+def test_bad_input_is_one_clear_line(kw, message):
+    with pytest.raises(GdynetError, match=message) as info:
+        _traj(**kw)
+    assert str(info.value).startswith("toy.npz: ") and "\n" not in str(info.value)
+
+
+def test_nan_frame_is_named():
+    pos = np.random.default_rng(0).random((4, 5, 3))
+    pos[2, 1, 0] = np.nan
+    with pytest.raises(GdynetError, match="frame 2"):
+        _traj(positions=pos)
+
+
+@pytest.mark.parametrize("text, ps", [("0.1ps", 0.1), ("100fs", 0.1), ("2 ns", 2000.0), (0.5, 0.5), ("3", 3.0)])
+def test_parse_time(text, ps):
+    assert parse_time(text) == pytest.approx(ps)
+
+
+@pytest.mark.parametrize("bad", ["fast", "1 parsec", "-1ps", 0, True])
+def test_parse_time_rejects(bad):
+    with pytest.raises(GdynetError):
+        parse_time(bad)
+
+
+def test_lag_to_frames():
+    assert lag_to_frames("1ps", 0.1) == 10
+    assert lag_to_frames(3, 0.1) == 3
+    with pytest.raises(GdynetError, match="whole number"):
+        lag_to_frames("0.15ps", 0.1)
