@@ -1,0 +1,120 @@
+"""Target-set positions for the analyses: whole molecules, centres of mass, unwrapped in time.
+
+Two periodic-boundary problems are solved here, both by minimum-image rounding in fractional
+coordinates (exact for triclinic cells as long as the vector is shorter than half the shortest
+perpendicular cell width, because then every fractional component lies in (-1/2, 1/2)):
+
+* **within a frame**: the atoms of a target set (e.g. a water molecule) may be split across the
+  cell boundary; every atom is placed at the periodic image nearest to the set's first atom before
+  the mass-weighted centre is taken (masses from :data:`ase.data.atomic_masses`);
+* **between frames**: a wrapped trajectory jumps by a lattice vector when a particle leaves the
+  cell. The displacement between consecutive frames is reduced to its minimum image *in the cell
+  of the later frame* and accumulated (the "TOR" scheme of von Bülow, Bullerjahn & Hummer,
+  J. Chem. Phys. 153, 021101 (2020)); this stays correct when the cell changes every frame (NPT),
+  where scaling unwrapped fractional coordinates by the current cell would not. Frames must be
+  close enough that no particle moves more than half a cell width between them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import GdynetError
+from ..trajectory.core import Trajectory
+
+
+def minimum_image(vectors: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Reduce Cartesian ``vectors`` to their minimum periodic image.
+
+    Args:
+        vectors: ``(F, ..., 3)`` difference vectors in Å.
+        cells: ``(F, 3, 3)`` cells in Å, rows = lattice vectors (one per leading index of ``vectors``).
+
+    Returns:
+        ``(F, ..., 3)`` vectors in Å with fractional components in [-1/2, 1/2].
+    """
+    shape = vectors.shape
+    flat = vectors.reshape(shape[0], -1, 3)
+    frac = np.einsum("fai,fij->faj", flat, np.linalg.inv(cells))
+    frac -= np.round(frac)
+    return np.einsum("faj,fjk->fak", frac, cells).reshape(shape)
+
+
+def target_masses(numbers: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Atomic masses ``(n, k)`` in u of the target atoms (atomic number 0 counts as mass 1)."""
+    from ase.data import atomic_masses
+
+    masses = np.asarray(atomic_masses)[np.asarray(numbers)[targets]]
+    return np.where(masses > 0, masses, 1.0)
+
+
+def target_centers(positions: np.ndarray, cells: np.ndarray, targets: np.ndarray,
+                   masses: np.ndarray) -> np.ndarray:
+    """Centre of mass of every target set, with each set made whole across the boundary.
+
+    Args:
+        positions: ``(F, N, 3)`` positions in Å (wrapped or not).
+        cells: ``(F, 3, 3)`` cells in Å.
+        targets: ``(n, k)`` atom indices of the target sets.
+        masses: ``(n, k)`` masses (any unit) of those atoms.
+
+    Returns:
+        ``(F, n, 3)`` float64 centres in Å (for ``k = 1`` the atom positions themselves).
+    """
+    atoms = np.asarray(positions[:, targets], dtype=np.float64)  # (F, n, k, 3)
+    if targets.shape[1] == 1:
+        return atoms[:, :, 0]
+    anchor = atoms[:, :, :1]
+    offsets = minimum_image(atoms - anchor, cells)
+    weights = masses / masses.sum(axis=1, keepdims=True)
+    return anchor[:, :, 0] + np.einsum("fnki,nk->fni", offsets, weights)
+
+
+def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None) -> np.ndarray:
+    """Unwrapped centre-of-mass trajectory of every target set, streamed over the frames.
+
+    Args:
+        traj: the trajectory (positions may be a memory map; only target atoms are kept in memory).
+        chunk_frames: frames read at a time (default: the trajectory's chunk size).
+
+    Returns:
+        ``(F, n, 3)`` float64 positions in Å; frame 0 equals the (whole-molecule) centres of frame 0
+        and later frames follow continuously, whatever wrapping the input used.
+    """
+    targets = traj.targets
+    masses = target_masses(traj.numbers, targets)
+    out = np.empty((traj.n_frames, traj.n_targets, 3), dtype=np.float64)
+    previous = None  # wrapped centres of the last frame of the previous chunk
+    for start, block, cells in traj.iter_chunks(chunk_frames):
+        centers = target_centers(block, cells, targets, masses)
+        if previous is None:
+            out[0] = centers[0]
+            steps = centers[1:] - centers[:-1]
+            step_cells, first = cells[1:], 1
+        else:
+            steps = centers - np.concatenate([previous[None], centers[:-1]])
+            step_cells, first = cells, 0
+        if len(steps):
+            steps = minimum_image(steps, step_cells)
+            base = out[start + first - 1]
+            out[start + first:start + len(centers)] = base + np.cumsum(steps, axis=0)
+        previous = centers[-1]
+    return out
+
+
+def check_chi(chi: np.ndarray, traj: Trajectory, name: str = "chi") -> np.ndarray:
+    """Validate state probabilities against a trajectory: shape ``(F, n, S)``, finite, rows sum to 1.
+
+    Returns ``chi`` unchanged (a memory map stays one); raises :class:`GdynetError` otherwise.
+    """
+    if not hasattr(chi, "shape") or not hasattr(chi, "ndim"):
+        chi = np.asarray(chi)
+    if chi.ndim != 3 or chi.shape[:2] != (traj.n_frames, traj.n_targets):
+        raise GdynetError(f"{name} must have shape (frames={traj.n_frames}, targets={traj.n_targets}, states), "
+                          f"got {tuple(chi.shape)}", traj.source)
+    if chi.shape[2] < 1:
+        raise GdynetError(f"{name} has no states", traj.source)
+    probe = np.asarray(chi[:: max(1, chi.shape[0] // 1000)], dtype=np.float64)
+    if not np.all(np.isfinite(probe)) or probe.min() < -1e-4 or np.abs(probe.sum(-1) - 1).max() > 1e-3:
+        raise GdynetError(f"{name} must hold state probabilities (non-negative, summing to 1 over states)",
+                          traj.source)
+    return chi
