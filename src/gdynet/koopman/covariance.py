@@ -1,0 +1,198 @@
+"""Streaming second moments of state probabilities χ for the Koopman estimate (Eq. 2).
+
+For every trajectory of state probabilities ``chi`` with shape ``(F, n, S)`` (F frames, n target
+sets, S states; rows sum to 1) and a lag τ in frames, the un-normalised moments are
+
+    C00 = Σ_t Σ_l χ_l(t)ᵀ χ_l(t),   C0t = Σ_t Σ_l χ_l(t)ᵀ χ_l(t+τ),   Ctt = Σ_t Σ_l χ_l(t+τ)ᵀ χ_l(t+τ)
+
+with t = 0 … F-τ-1 and l = 0 … n-1 (every target set is one more sample of the same dynamics, as in
+the paper's VAMP loss, Eq. 5). Pairs never cross trajectories. ``n_pairs`` counts the (t, l) pairs.
+
+The arrays may be memory maps far larger than RAM: frames are read in chunks and each chunk is
+reduced with one BLAS ``tensordot``; there is no Python loop over frames. Each chunk is checked
+(finite, non-negative, rows summing to 1) on the way, so bad input costs no extra pass.
+
+Data blocks (for confidence intervals) partition the *start* frames t of all pairs: a pair belongs to
+the block holding its start frame, so the moments of the blocks add up exactly to those of all data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import GdynetError
+
+#: float64 values per chunk (16 MB), i.e. frames per chunk = CHUNK_VALUES // (n * S)
+CHUNK_VALUES = 2_000_000
+#: largest allowed |Σ_s χ_s - 1| of one row
+SUM_TOLERANCE = 1e-3
+#: most negative allowed entry (round-off of a softmax is far smaller)
+NEGATIVE_TOLERANCE = 1e-6
+
+
+def as_trajectories(chi: object, source: str = "chi") -> list[np.ndarray]:
+    """Check the shapes of ``chi`` and return it as a list of ``(F, n, S)`` arrays (not copied).
+
+    ``chi`` is one array ``(F, n, S)`` or a sequence of them (one per trajectory, F may differ; n and
+    S must agree). Torch tensors are moved to the CPU. The values are checked later, while streaming.
+    """
+    items = list(chi) if isinstance(chi, (list, tuple)) else [chi]
+    if not items:
+        raise GdynetError("no trajectories given (empty list)", source)
+    trajs = []
+    for i, item in enumerate(items):
+        name = source if len(items) == 1 else f"{source}[{i}]"
+        if hasattr(item, "detach"):  # torch tensor, possibly on a GPU
+            item = item.detach().cpu().numpy()
+        arr = item if isinstance(item, np.ndarray) else np.asarray(item)
+        if arr.dtype.kind not in "fiu":
+            raise GdynetError(f"state probabilities must be real numbers, got dtype {arr.dtype}", name)
+        if arr.ndim != 3:
+            raise GdynetError(
+                f"state probabilities must have shape (frames, targets, states), got shape {arr.shape}"
+                " (for one target set use chi[:, None, :])", name)
+        if arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise GdynetError(f"state probabilities are empty (shape {arr.shape})", name)
+        if arr.shape[2] < 2:
+            raise GdynetError(f"need at least 2 states, got {arr.shape[2]}", name)
+        if trajs and arr.shape[1:] != trajs[0].shape[1:]:
+            raise GdynetError(
+                f"shape {arr.shape} does not match the first trajectory's (targets, states) = "
+                f"{trajs[0].shape[1:]}", name)
+        trajs.append(arr)
+    return trajs
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Start frames ``start … stop-1`` of trajectory ``traj`` (one piece of a data block)."""
+
+    traj: int
+    start: int
+    stop: int
+
+
+def split_blocks(lengths: Sequence[int], n_blocks: int | None) -> list[list[Segment]]:
+    """Partition the start frames of all trajectories into independent blocks.
+
+    Rule: if ``n_blocks`` equals the number of trajectories, each trajectory is one block. Otherwise
+    the trajectories are laid end to end and cut into ``n_blocks`` contiguous pieces with equal numbers
+    of frames (a piece that spans a trajectory boundary holds two segments; pairs still never cross
+    trajectories). ``n_blocks=None``: one block per trajectory when there are at least 4 trajectories,
+    else 5 time blocks.
+    """
+    n_traj = len(lengths)
+    if n_blocks is None:
+        n_blocks = n_traj if n_traj >= 4 else 5
+    if isinstance(n_blocks, bool) or not isinstance(n_blocks, (int, np.integer)) or n_blocks < 2:
+        raise GdynetError(f"n_blocks must be an integer of at least 2, got {n_blocks!r}", "confidence intervals")
+    if n_blocks == n_traj:
+        return [[Segment(k, 0, int(f))] for k, f in enumerate(lengths)]
+    total = int(sum(lengths))
+    if n_blocks > total:
+        raise GdynetError(f"n_blocks={n_blocks} is more than the {total} frames of data", "confidence intervals")
+    edges = np.linspace(0, total, n_blocks + 1).round().astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    blocks = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        segments = []
+        for k in range(n_traj):
+            a, b = max(lo, offsets[k]), min(hi, offsets[k + 1])
+            if b > a:
+                segments.append(Segment(k, int(a - offsets[k]), int(b - offsets[k])))
+        blocks.append(segments)
+    return blocks
+
+
+@dataclass(frozen=True, eq=False)
+class Moments:
+    """Un-normalised moments for L lags and B blocks (sum over ``axis=0`` for all data).
+
+    Attributes:
+        lags: ``(L,)`` lags in frames.
+        C00, C0t, Ctt: ``(B, L, S, S)`` sums defined in the module docstring.
+        n_pairs: ``(B, L)`` number of (frame, target) pairs that entered each sum.
+    """
+
+    lags: np.ndarray
+    C00: np.ndarray
+    C0t: np.ndarray
+    Ctt: np.ndarray
+    n_pairs: np.ndarray
+
+    def total(self) -> "Moments":
+        """The moments of all data (blocks summed), with B = 1."""
+        return Moments(self.lags, *(a.sum(axis=0, keepdims=True) for a in
+                                    (self.C00, self.C0t, self.Ctt, self.n_pairs)))
+
+
+def _check_chunk(x: np.ndarray, name: str, first_frame: int) -> None:
+    if not np.all(np.isfinite(x)):
+        frame = first_frame + int(np.argwhere(~np.isfinite(x))[0, 0])
+        raise GdynetError(f"state probabilities contain NaN or inf (frame {frame})", name)
+    if x.min() < -NEGATIVE_TOLERANCE:
+        frame, target, _ = np.argwhere(x < -NEGATIVE_TOLERANCE)[0]
+        raise GdynetError(f"negative state probability {x.min():.3g} (frame {first_frame + frame}, target "
+                          f"{target}); chi must be probabilities, e.g. a softmax output", name)
+    err = np.abs(x.sum(axis=2) - 1.0)
+    if err.max() > SUM_TOLERANCE:
+        frame, target = np.unravel_index(int(err.argmax()), err.shape)
+        raise GdynetError(
+            f"state probabilities of frame {first_frame + frame}, target {target} sum to "
+            f"{x[frame, target].sum():.6g}, not 1 (tolerance {SUM_TOLERANCE:g})", name)
+
+
+def _accumulate(x: np.ndarray, seg: Segment, lags: np.ndarray, out: tuple[np.ndarray, ...],
+                name: str) -> None:
+    """Add the moments of the pairs starting in ``seg`` to ``out = (C00, C0t, Ctt, n_pairs)``."""
+    c00, c0t, ctt, n_pairs = out
+    n_frames, n_targets, n_states = x.shape
+    chunk = max(1, CHUNK_VALUES // (n_targets * n_states))
+    for a in range(seg.start, seg.stop, chunk):
+        b = min(a + chunk, seg.stop)
+        x0 = np.asarray(x[a:b], dtype=np.float64)
+        _check_chunk(x0, name, a)
+        for i, lag in enumerate(lags):
+            m = min(b, n_frames - lag) - a
+            if m <= 0:
+                continue
+            xt = np.asarray(x[a + lag:a + lag + m], dtype=np.float64)
+            head = x0[:m]
+            c00[i] += np.tensordot(head, head, axes=([0, 1], [0, 1]))
+            c0t[i] += np.tensordot(head, xt, axes=([0, 1], [0, 1]))
+            ctt[i] += np.tensordot(xt, xt, axes=([0, 1], [0, 1]))
+            n_pairs[i] += m * n_targets
+
+
+def lagged_moments(trajs: Sequence[np.ndarray], lags: Sequence[int],
+                   blocks: list[list[Segment]] | None = None, source: str = "chi") -> Moments:
+    """Moments of ``trajs`` (from :func:`as_trajectories`) for every lag, per block.
+
+    Args:
+        trajs: arrays ``(F_k, n, S)`` of state probabilities.
+        lags: lags in frames (each ≥ 1).
+        blocks: from :func:`split_blocks`; ``None`` = one block holding all data.
+        source: name used in error messages.
+
+    Raises:
+        GdynetError: bad values in ``chi``, or a lag with no pair in any trajectory.
+    """
+    lags = np.asarray(lags, dtype=np.int64)
+    if blocks is None:
+        blocks = [[Segment(k, 0, len(x)) for k, x in enumerate(trajs)]]
+    longest = max(len(x) for x in trajs)
+    if lags.min() < 1 or lags.max() >= longest:
+        bad = int(lags.min()) if lags.min() < 1 else int(lags.max())
+        raise GdynetError(f"lag of {bad} frames is not between 1 and the longest trajectory "
+                          f"({longest} frames) minus 1", source)
+    n_states = trajs[0].shape[2]
+    shape = (len(blocks), len(lags), n_states, n_states)
+    c00, c0t, ctt = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    n_pairs = np.zeros((len(blocks), len(lags)), dtype=np.int64)
+    for j, block in enumerate(blocks):
+        for seg in block:
+            name = source if len(trajs) == 1 else f"{source}[{seg.traj}]"
+            _accumulate(trajs[seg.traj], seg, lags, (c00[j], c0t[j], ctt[j], n_pairs[j]), name)
+    return Moments(lags, c00, c0t, ctt, n_pairs)

@@ -1,0 +1,236 @@
+"""Validation of Koopman models: implied timescales over lags and the Chapman–Kolmogorov test.
+
+Both report confidence intervals from independent blocks of the data, as the paper does ("95%
+confidence interval from four independent trajectories", "dividing the test data equally into
+chunks"): blocks are whole trajectories or equal contiguous time blocks (rule in
+:func:`gdynet.koopman.covariance.split_blocks`); a (t, t+τ) pair belongs to the block of its start
+frame t, so the blocks' moments add up exactly to those of all data.
+
+Confidence interval (batch means, Student t): for a quantity θ with full-data estimate θ̂ and
+estimates θ_b from the B blocks that have data,
+
+    θ̂ ± t_{(1+c)/2, B−1} · s_B / √B,     s_B = standard deviation of the θ_b (ddof = 1).
+
+For timescales θ is the rate 1/t_i = −ln|λ_i| / τ (ps⁻¹), mapped back to t_i, so an interval that
+reaches rate ≤ 0 (|λ| ≥ 1) has an upper timescale bound of ``inf``. With fewer than 2 usable blocks
+the bounds are NaN.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.stats
+
+from ..errors import GdynetError
+from ..units import lag_to_frames, parse_time
+from .covariance import Moments, as_trajectories, lagged_moments, split_blocks
+from .estimator import EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum, timescales_from_eigenvalues
+
+
+@dataclass(frozen=True, eq=False)
+class ImpliedTimescales:
+    """Relaxation timescales (Eq. 11) as a function of the lag time, with confidence intervals.
+
+    Attributes:
+        lags: ``(L,)`` lags in frames (ascending).
+        lags_ps: ``(L,)`` lags in ps.
+        timescales_ps: ``(L, S-1)`` timescales from all data, slowest first (``inf``: |λ| ≥ 1).
+        lower, upper: ``(L, S-1)`` confidence bounds in ps (NaN with < 2 usable blocks).
+        block_timescales_ps: ``(B, L, S-1)`` timescales of each block (NaN: block without pairs).
+        confidence: confidence level, e.g. 0.95.
+        n_blocks: number of blocks B.
+        dt_ps: time between frames in ps.
+        reversible: whether the models were estimated with detailed balance.
+    """
+
+    lags: np.ndarray
+    lags_ps: np.ndarray
+    timescales_ps: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    block_timescales_ps: np.ndarray
+    confidence: float
+    n_blocks: int
+    dt_ps: float
+    reversible: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (inf/NaN as ``None``)."""
+        return {"lags_ps": _json_list(self.lags_ps), "timescales_ps": _json_list(self.timescales_ps),
+                "lower_ps": _json_list(self.lower), "upper_ps": _json_list(self.upper),
+                "confidence": self.confidence, "n_blocks": self.n_blocks, "reversible": self.reversible}
+
+
+@dataclass(frozen=True, eq=False)
+class CKTest:
+    """Chapman–Kolmogorov test (Eq. 6): K(τ)ⁿ (predicted) against K(nτ) (estimated), n = 0 … N.
+
+    ``predicted[n, i, j]`` / ``estimated[n, i, j]``: probability to be in state j a time nτ after
+    being in state i (n = 0 gives the identity).
+
+    Attributes:
+        lag: τ in frames; lag_ps: τ in ps; dt_ps: frame spacing in ps.
+        lags_ps: ``(N+1,)`` times nτ in ps.
+        predicted, estimated: ``(N+1, S, S)``.
+        predicted_lower, predicted_upper, estimated_lower, estimated_upper: ``(N+1, S, S)`` confidence
+            bounds (NaN with < 2 usable blocks).
+        confidence: confidence level; n_blocks: number of blocks; reversible: detailed balance used.
+    """
+
+    lag: int
+    lag_ps: float
+    dt_ps: float
+    lags_ps: np.ndarray
+    predicted: np.ndarray
+    estimated: np.ndarray
+    predicted_lower: np.ndarray
+    predicted_upper: np.ndarray
+    estimated_lower: np.ndarray
+    estimated_upper: np.ndarray
+    confidence: float
+    n_blocks: int
+    reversible: bool = False
+
+    @property
+    def max_error(self) -> float:
+        """Largest |predicted − estimated| over all n, i, j."""
+        return float(np.max(np.abs(self.predicted - self.estimated)))
+
+    @property
+    def fraction_consistent(self) -> float:
+        """Fraction of the entries with n ≥ 1 whose predicted and estimated intervals overlap."""
+        overlap = (self.predicted_lower <= self.estimated_upper) & (self.estimated_lower <= self.predicted_upper)
+        return float(overlap[1:].mean())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (inf/NaN as ``None``)."""
+        return {"lag_ps": self.lag_ps, "lags_ps": _json_list(self.lags_ps),
+                "predicted": _json_list(self.predicted), "estimated": _json_list(self.estimated),
+                "predicted_lower": _json_list(self.predicted_lower),
+                "predicted_upper": _json_list(self.predicted_upper),
+                "estimated_lower": _json_list(self.estimated_lower),
+                "estimated_upper": _json_list(self.estimated_upper),
+                "max_error": self.max_error, "fraction_consistent": self.fraction_consistent,
+                "confidence": self.confidence, "n_blocks": self.n_blocks, "reversible": self.reversible}
+
+
+def _check_confidence(confidence: float) -> float:
+    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
+        raise GdynetError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}", "confidence")
+    return float(confidence)
+
+
+def _half_width(samples: np.ndarray, confidence: float) -> np.ndarray:
+    """``t_{(1+c)/2, B-1} s_B / √B`` over axis 0, ignoring non-finite samples (NaN if < 2 remain)."""
+    ok = np.isfinite(samples)
+    n = ok.sum(axis=0)
+    x = np.where(ok, samples, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = x.sum(axis=0) / n
+        var = (np.where(ok, samples - mean, 0.0) ** 2).sum(axis=0) / (n - 1)
+        q = scipy.stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+        return np.where(n >= 2, q * np.sqrt(var / n), np.nan)
+
+
+def _rate_to_timescale(rate: np.ndarray) -> np.ndarray:
+    """t = 1/rate for rate > 0, ``inf`` for rate ≤ 0 (a process that does not decay), NaN stays NaN."""
+    with np.errstate(divide="ignore"):
+        return np.where(np.isnan(rate), np.nan, np.where(rate > 0, 1.0 / rate, np.inf))
+
+
+def _block_matrices(m: Moments, reversible: bool, epsilon: float) -> np.ndarray:
+    """``(B+1, L, S, S)`` Koopman matrices: index 0 from all data, then one per block (NaN: no pairs)."""
+    full = m.total()
+    out = []
+    for moments in (full, m):
+        for b in range(moments.n_pairs.shape[0]):
+            row = []
+            for i in range(len(m.lags)):
+                if moments.n_pairs[b, i] == 0:
+                    row.append(np.full(moments.C00.shape[2:], np.nan))
+                else:
+                    row.append(estimate_koopman_matrix(moments.C00[b, i], moments.C0t[b, i], moments.Ctt[b, i],
+                                                       reversible=reversible, epsilon=epsilon)[0])
+            out.append(row)
+    return np.array(out)
+
+
+def _prepare(chi: Any, dt_ps: float, n_blocks: int | None, confidence: float, source: str):
+    dt_ps = parse_time(dt_ps, name="dt_ps")
+    trajs = as_trajectories(chi, source)
+    blocks = split_blocks([len(x) for x in trajs], n_blocks)
+    return dt_ps, trajs, blocks, _check_confidence(confidence)
+
+
+def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_blocks: int | None = None,
+                       confidence: float = 0.95, reversible: bool = False, epsilon: float = EPSILON,
+                       source: str = "chi") -> ImpliedTimescales:
+    """Relaxation timescales t_i(τ) = −τ / ln|λ_i(τ)| (Eq. 11) for every lag τ in ``lags``.
+
+    Args:
+        chi: state probabilities, one array ``(F, n, S)`` or a list of them (one per trajectory).
+        lags: lags in frames (or times such as ``"5ps"``); sorted and de-duplicated.
+        dt_ps: time between frames in ps.
+        n_blocks: number of independent blocks for the confidence intervals (see module docstring).
+        confidence: confidence level of the intervals.
+        reversible: estimate every K(τ) with detailed balance.
+        epsilon: relative cut-off of the pseudo-inverse of C00.
+        source: name of the data in error messages.
+
+    For a Markovian χ the timescales are the same at every lag (they level off above τ*).
+    """
+    dt_ps, trajs, blocks, confidence = _prepare(chi, dt_ps, n_blocks, confidence, source)
+    if len(lags) == 0:
+        raise GdynetError("no lags given", source)
+    frames = np.unique([lag_to_frames(lag, dt_ps) for lag in lags])
+    matrices = _block_matrices(lagged_moments(trajs, frames, blocks, source), reversible, epsilon)
+    eig = np.full(matrices.shape[:3], np.nan, dtype=complex)
+    for b, i in np.ndindex(*matrices.shape[:2]):
+        if np.all(np.isfinite(matrices[b, i])):
+            eig[b, i] = spectrum(matrices[b, i])[0]
+    lags_ps = frames * dt_ps
+    ts = timescales_from_eigenvalues(eig[:, :, 1:], lags_ps[None, :, None])  # NaN stays NaN
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = -np.log(np.abs(eig[:, :, 1:])) / lags_ps[None, :, None]  # ps⁻¹; ≤ 0 for |λ| ≥ 1
+        half = _half_width(rates[1:], confidence)
+        lower = _rate_to_timescale(rates[0] + half)
+        upper = _rate_to_timescale(rates[0] - half)
+    return ImpliedTimescales(lags=_frozen(frames), lags_ps=_frozen(lags_ps), timescales_ps=_frozen(ts[0]),
+                             lower=_frozen(lower), upper=_frozen(upper), block_timescales_ps=_frozen(ts[1:]),
+                             confidence=confidence, n_blocks=len(blocks), dt_ps=dt_ps, reversible=bool(reversible))
+
+
+def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float, *, confidence: float = 0.95,
+            n_blocks: int | None = None, reversible: bool = False, epsilon: float = EPSILON,
+            source: str = "chi") -> CKTest:
+    """Chapman–Kolmogorov test (Eq. 6): compare K(τ)ⁿ with K(nτ) estimated directly, n = 0 … n_steps.
+
+    Both are estimated from all data, with confidence intervals from the same blocks (module
+    docstring): the block intervals of the prediction use the blocks' K(τ)ⁿ. A Markovian model has
+    the predicted curves inside the estimated intervals.
+    """
+    dt_ps, trajs, blocks, confidence = _prepare(chi, dt_ps, n_blocks, confidence, source)
+    lag = lag_to_frames(lag, dt_ps)
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
+        raise GdynetError(f"n_steps must be a positive integer, got {n_steps!r}", source)
+    longest = max(len(x) for x in trajs)
+    if n_steps * lag >= longest:
+        raise GdynetError(f"the CK test needs n_steps × lag = {n_steps * lag} frames of lag, but the longest "
+                          f"trajectory has {longest} frames", source)
+    lags = lag * np.arange(1, n_steps + 1)
+    matrices = _block_matrices(lagged_moments(trajs, lags, blocks, source), reversible, epsilon)
+    n_states = matrices.shape[-1]
+    steps = np.arange(n_steps + 1)
+    eye = np.broadcast_to(np.eye(n_states), (matrices.shape[0], 1, n_states, n_states))
+    estimated = np.concatenate([eye, matrices], axis=1)
+    predicted = np.stack([np.linalg.matrix_power(np.nan_to_num(k1, nan=0.0), n) for k1 in matrices[:, 0]
+                          for n in steps]).reshape(estimated.shape)
+    predicted[np.isnan(matrices[:, 0, 0, 0])] = np.nan
+    half_p, half_e = _half_width(predicted[1:], confidence), _half_width(estimated[1:], confidence)
+    return CKTest(lag=int(lag), lag_ps=lag * dt_ps, dt_ps=dt_ps, lags_ps=_frozen(steps * lag * dt_ps),
+                  predicted=_frozen(predicted[0]), estimated=_frozen(estimated[0]),
+                  predicted_lower=_frozen(predicted[0] - half_p), predicted_upper=_frozen(predicted[0] + half_p),
+                  estimated_lower=_frozen(estimated[0] - half_e), estimated_upper=_frozen(estimated[0] + half_e),
+                  confidence=confidence, n_blocks=len(blocks), reversible=bool(reversible))
