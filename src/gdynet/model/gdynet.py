@@ -1,0 +1,173 @@
+"""GDyNet: graph network mapping each target set of atoms to a probability over S states.
+
+Pipeline (paper Methods; B frames, N atoms, M neighbours, F features, n target sets of k atoms):
+
+    numbers (N,)                       -> v^(0) = Embedding(Z)                      (B, N, F)
+    nbr_dist (B, N, M)                 -> u = Gaussians (Eq. 7)                     (B, N, M, G)
+    K x AttentionConv (Eqs. 8-9)       -> v^(K)                                     (B, N, F)
+    mean over each target set (Eq. 10) -> v^[l]                                     (B, n, F)
+    MLP (two hidden layers) + softmax  -> chi                                       (B, n, S)
+
+Cost O(B N M K (G + F) F) (the paper's O(NMK) scaling). Only atoms that can influence a target
+atom are updated: layer K updates the target atoms, layer K-1 those plus their neighbours, and so
+on (union over the batch); with LayerNorm or no norm this is exact, not an approximation.
+Invariant under rotations and translations (only distances enter) and permutations of the atoms
+(when ``nbr_idx`` and ``targets`` are relabelled accordingly).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from ..errors import GdynetError
+from .layers import ACTIVATIONS, NORMS, AttentionConv, GaussianExpansion, mlp
+
+MAX_Z = 118
+_SOURCE = "GDyNet"
+
+
+class GDyNet(nn.Module):
+    """Graph dynamical network of Xie et al. (2019).
+
+    Args:
+        n_states: S, the number of states (softmax outputs).
+        atom_features: F, width of the atom embeddings.
+        n_conv: K, the number of graph convolutions.
+        cutoff: largest Gaussian centre in Å (Eq. 7); neighbour distances should stay below it.
+        n_gaussians: G; centres 0, cutoff/(G-1), ..., cutoff, width = the spacing (0.2 Å by default).
+        hidden: widths of the hidden layers of the MLP head (the paper uses two).
+        activation: g of Eq. 9 and the head's activation, "relu" (paper) or "softplus".
+        norm: "layer" (LayerNorm on each aggregated message, see AttentionConv) or "none".
+    """
+
+    def __init__(
+        self,
+        n_states: int = 2,
+        atom_features: int = 16,
+        n_conv: int = 3,
+        cutoff: float = 7.0,
+        n_gaussians: int = 36,
+        hidden: Sequence[int] = (32, 32),
+        activation: str = "relu",
+        norm: str = "layer",
+    ) -> None:
+        super().__init__()
+        _check_config(n_states, atom_features, n_conv, cutoff, n_gaussians, hidden, activation, norm)
+        self.config: dict[str, Any] = {
+            "n_states": int(n_states),
+            "atom_features": int(atom_features),
+            "n_conv": int(n_conv),
+            "cutoff": float(cutoff),
+            "n_gaussians": int(n_gaussians),
+            "hidden": [int(h) for h in hidden],
+            "activation": activation,
+            "norm": norm,
+        }
+        self.embedding = nn.Embedding(MAX_Z + 1, atom_features)
+        self.expansion = GaussianExpansion(cutoff, n_gaussians)
+        self.convs = nn.ModuleList(
+            AttentionConv(atom_features, n_gaussians, activation, norm) for _ in range(n_conv)
+        )
+        self.head = mlp(atom_features, hidden, n_states, activation)
+
+    @property
+    def n_states(self) -> int:
+        return self.config["n_states"]
+
+    def forward(self, numbers: Tensor, nbr_idx: Tensor, nbr_dist: Tensor, targets: Tensor) -> Tensor:
+        """State probabilities of every target set in every frame.
+
+        Args:
+            numbers: (N,) atomic numbers (0..118), the same for all frames.
+            nbr_idx: (B, N, M) integer neighbour indices (into 0..N-1), nearest first or any order.
+            nbr_dist: (B, N, M) float neighbour distances in Å.
+            targets: (n, k) integer atom indices of the n target sets of k atoms each.
+        Returns:
+            (B, n, S) probabilities (rows sum to 1), in the model's dtype and device.
+        """
+        device, dtype = self.embedding.weight.device, self.embedding.weight.dtype
+        numbers, nbr_idx, targets = (t.to(device=device, dtype=torch.long) for t in (numbers, nbr_idx, targets))
+        nbr_dist = nbr_dist.to(device=device, dtype=dtype)
+        _check_inputs(numbers, nbr_idx, nbr_dist, targets)
+        b, n_atoms, _ = nbr_idx.shape
+        v = self.embedding(numbers).unsqueeze(0).expand(b, -1, -1)
+        full_edges: Tensor | None = None
+        for conv, rows in zip(self.convs, _rows_to_update(nbr_idx, targets, len(self.convs))):
+            if rows is None:
+                if full_edges is None:
+                    full_edges = self.expansion(nbr_dist)
+                v = conv(v, nbr_idx, full_edges)
+            else:
+                v = conv(v, nbr_idx.index_select(1, rows), self.expansion(nbr_dist.index_select(1, rows)), rows)
+        pooled = v[:, targets].mean(dim=2)  # Eq. 10, (B, n, F)
+        return torch.softmax(self.head(pooled), dim=-1)
+
+
+def _rows_to_update(nbr_idx: Tensor, targets: Tensor, n_conv: int) -> list[Tensor | None]:
+    """Atoms each layer must update so that the target atoms' final features are exact.
+
+    Layer K needs the targets; layer l needs the atoms layer l+1 updates plus their neighbours in
+    any frame of the batch. None means all atoms.
+    """
+    n_atoms = nbr_idx.shape[1]
+    needed = torch.zeros(n_atoms, dtype=torch.bool, device=nbr_idx.device)
+    needed[targets.reshape(-1)] = True
+    rows: list[Tensor | None] = [None] * n_conv
+    for layer in range(n_conv - 1, -1, -1):
+        current = needed.nonzero().squeeze(1)
+        if current.numel() == n_atoms:
+            break
+        rows[layer] = current
+        needed[nbr_idx.index_select(1, current).reshape(-1)] = True
+    return rows
+
+
+def _check_config(
+    n_states: int, atom_features: int, n_conv: int, cutoff: float, n_gaussians: int,
+    hidden: Sequence[int], activation: str, norm: str,
+) -> None:
+    problems = []
+    if n_states < 1 or atom_features < 1 or n_conv < 0 or any(h < 1 for h in hidden):
+        problems.append("n_states, atom_features and hidden widths must be >= 1 and n_conv >= 0")
+    if not cutoff > 0 or n_gaussians < 2:
+        problems.append(f"need cutoff > 0 Å and n_gaussians >= 2, got {cutoff} and {n_gaussians}")
+    if activation not in ACTIVATIONS:
+        problems.append(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if norm not in NORMS:
+        problems.append(f"norm must be one of {list(NORMS)}, got {norm!r}")
+    if problems:
+        raise GdynetError("; ".join(problems), _SOURCE)
+
+
+def _check_inputs(numbers: Tensor, nbr_idx: Tensor, nbr_dist: Tensor, targets: Tensor) -> None:
+    """Shapes and value ranges of the model inputs (one host sync for all value checks)."""
+    if numbers.ndim != 1 or nbr_idx.ndim != 3 or targets.ndim != 2:
+        raise GdynetError(
+            f"expected numbers (N,), nbr_idx (B, N, M), targets (n, k); got {tuple(numbers.shape)}, "
+            f"{tuple(nbr_idx.shape)}, {tuple(targets.shape)}", _SOURCE,
+        )
+    n_atoms = numbers.shape[0]
+    if nbr_idx.shape[1] != n_atoms or nbr_dist.shape != nbr_idx.shape:
+        raise GdynetError(
+            f"nbr_idx {tuple(nbr_idx.shape)} and nbr_dist {tuple(nbr_dist.shape)} must both be (B, {n_atoms}, M)",
+            _SOURCE,
+        )
+    if 0 in nbr_idx.shape or 0 in targets.shape:
+        raise GdynetError("empty batch, neighbour list or target sets", _SOURCE)
+    bad = torch.stack([
+        (numbers < 0).any() | (numbers > MAX_Z).any(),
+        (nbr_idx < 0).any() | (nbr_idx >= n_atoms).any(),
+        ~torch.isfinite(nbr_dist).all() | (nbr_dist < 0).any(),
+        (targets < 0).any() | (targets >= n_atoms).any(),
+    ]).tolist()
+    names = [
+        f"atomic numbers outside 0..{MAX_Z}",
+        f"neighbour indices outside 0..{n_atoms - 1}",
+        "negative or non-finite neighbour distances",
+        f"target indices outside 0..{n_atoms - 1}",
+    ]
+    if any(bad):
+        raise GdynetError("; ".join(name for name, flag in zip(names, bad) if flag), _SOURCE)

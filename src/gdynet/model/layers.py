@@ -1,0 +1,115 @@
+"""Building blocks of the graph dynamical network (Methods, Eqs. 7-9) and the shared MLP head.
+
+Shapes: B frames in a batch, N atoms, M neighbours per atom, F atom-feature width, G Gaussians.
+Graphs use the dense layout of :class:`gdynet.graphs.store.GraphStore`: ``nbr_idx (B, N, M)`` holds the
+index of the j-th nearest neighbour (periodic images included) of atom i in frame b, ``nbr_dist
+(B, N, M)`` its distance in Å. Every atom has exactly M neighbours, so no masks are needed and
+neighbour features are fetched with one ``index_select`` (no scatter in the forward pass).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "softplus": nn.Softplus}
+NORMS: tuple[str, ...] = ("layer", "none")
+
+
+class GaussianExpansion(nn.Module):
+    """Eq. 7: u_t(d) = exp(-(d - mu_t)^2 / sigma^2), mu_t = t * sigma, t = 0 .. n_gaussians - 1.
+
+    ``sigma = cutoff / (n_gaussians - 1)`` (0.2 Å for the defaults 7 Å / 36, as in the paper).
+    Distances beyond ``cutoff`` decay to ~0 features, so choose cutoff >= the largest M-th neighbour
+    distance of the system.
+    """
+
+    def __init__(self, cutoff: float = 7.0, n_gaussians: int = 36) -> None:
+        super().__init__()
+        if n_gaussians < 2 or not cutoff > 0:
+            raise ValueError(f"need cutoff > 0 and n_gaussians >= 2, got {cutoff}, {n_gaussians}")
+        self.register_buffer("centres", torch.linspace(0.0, float(cutoff), int(n_gaussians)), persistent=False)
+        self.inv_width2 = ((n_gaussians - 1) / float(cutoff)) ** 2
+
+    def forward(self, dist: Tensor) -> Tensor:
+        """(...) distances in Å -> (..., G) features in [0, 1]."""
+        return torch.exp(-(dist.unsqueeze(-1) - self.centres).square() * self.inv_width2)
+
+
+def flat_neighbour_index(nbr_idx: Tensor, n_atoms: int) -> Tensor:
+    """(B, R, M) per-frame neighbour indices -> (B*R*M,) row indices into a (B*N, ...) flat tensor."""
+    offsets = torch.arange(nbr_idx.shape[0], device=nbr_idx.device) * n_atoms
+    return (nbr_idx + offsets.view(-1, 1, 1)).reshape(-1)
+
+
+class AttentionConv(nn.Module):
+    """One graph convolution with neighbour attention (Eqs. 8-9), residual update.
+
+    With z_ij = [v_i, v_j, u_ij] (Eq. 8-9):
+        alpha_ij = softmax_j(z_ij W_a + b_a)                        (over the M neighbours of i)
+        v_i'     = v_i + Norm( sum_j alpha_ij * g(z_ij W_n + b_n) )
+
+    z is never built: [W_n | W_a] is split row-wise into the blocks acting on v_i, v_j and u_ij,
+    ``v W_self`` and ``v W_nbr`` are computed once per atom (B, N, F+1) and the neighbour part is
+    gathered, so the per-edge work is one (G -> F+1) projection plus elementwise ops: O(B N M (G+F) F).
+
+    Norm is a LayerNorm over the F features of the aggregated message (``norm="layer"``) or the
+    identity (``norm="none"``, the bare Eq. 9). The original TF code used BatchNorm here. BatchNorm
+    is not used because (i) its batch statistics make the features of one frame depend on the
+    other frames in the batch, while the VAMP score already treats the batch as a statistical
+    sample, (ii) in eval mode it switches to running statistics, so the function used for
+    prediction/Koopman analysis differs from the one that was scored in training, (iii) distributed
+    training would need SyncBatchNorm to stay equivalent to one big batch, and (iv) it would make
+    the exact "compute only the rows the targets need" shortcut (``rows``) inexact. LayerNorm is per
+    atom: none of these problems, and the same output in train and eval mode.
+    """
+
+    def __init__(self, atom_features: int, n_gaussians: int, activation: str = "relu", norm: str = "layer") -> None:
+        super().__init__()
+        f = atom_features
+        self.atom_features = f
+        self.self_proj = nn.Linear(f, f + 1, bias=False)  # v_i block of [W_n | W_a]
+        self.nbr_proj = nn.Linear(f, f + 1, bias=False)  # v_j block
+        self.edge_proj = nn.Linear(n_gaussians, f + 1)  # u_ij block, carries b_n and b_a
+        self.activation = ACTIVATIONS[activation]()
+        self.norm = nn.LayerNorm(f) if norm == "layer" else nn.Identity()
+
+    def forward(self, v: Tensor, nbr_idx: Tensor, edges: Tensor, rows: Tensor | None = None) -> Tensor:
+        """Update atom features.
+
+        Args:
+            v: (B, N, F) atom features v^(t-1).
+            nbr_idx: (B, R, M) long, neighbour indices (into 0..N-1) of the R updated atoms.
+            edges: (B, R, M, G) Gaussian-expanded distances u_ij of those atoms.
+            rows: (R,) long atom indices to update, or None for all N atoms (R = N). Rows not listed
+                keep v^(t-1) (used to skip atoms that cannot influence the target atoms).
+        Returns:
+            (B, N, F) atom features v^(t).
+        """
+        b, n, f = v.shape
+        m = nbr_idx.shape[-1]
+        v_rows = v if rows is None else v.index_select(1, rows)
+        from_self = self.self_proj(v_rows)  # (B, R, F+1)
+        from_nbr = self.nbr_proj(v).reshape(b * n, f + 1)
+        from_nbr = from_nbr.index_select(0, flat_neighbour_index(nbr_idx, n)).view(b, -1, m, f + 1)
+        pre = self.edge_proj(edges) + from_nbr + from_self.unsqueeze(2)  # (B, R, M, F+1) = z [W_n | W_a] + b
+        alpha = torch.softmax(pre[..., f], dim=-1)  # Eq. 8, (B, R, M)
+        message = self.activation(pre[..., :f])  # g(z W_n + b_n), (B, R, M, F)
+        update = v_rows + self.norm(torch.matmul(alpha.unsqueeze(-2), message).squeeze(-2))  # Eq. 9
+        if rows is None:
+            return update
+        return v.index_copy(1, rows, update)
+
+
+def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: str = "relu") -> nn.Sequential:
+    """Fully connected net in -> hidden[0] -> ... -> out, activation after every hidden layer.
+
+    The softmax is applied by the caller (the models return state probabilities).
+    """
+    widths = [in_features, *hidden]
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
+    layers.append(nn.Linear(widths[-1], out_features))
+    return nn.Sequential(*layers)
