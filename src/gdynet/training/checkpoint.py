@@ -1,0 +1,48 @@
+"""Atomic training checkpoints (``torch.save`` to a temporary file, then ``os.replace``).
+
+A run killed at any moment (even SIGKILL) leaves the previous complete checkpoint or the new one on
+disk, never half of one. ``last.pt`` holds everything needed to continue bit-for-bit on CPU (model,
+optimizer, RNG states, epoch and step, early-stopping state, history); ``best.pt`` holds the weights
+with the best validation VAMP-2 score so far.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..atomic import atomic_write
+from ..errors import GdynetError
+
+LAST = "last.pt"
+BEST = "best.pt"
+
+
+def save(path: Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` to ``path`` atomically (no partial file ever visible under ``path``)."""
+    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save` onto the CPU."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a foreign or corrupted file: tell the user which one
+        raise GdynetError(f"cannot read checkpoint ({type(exc).__name__}: {exc}); delete it to start over",
+                          path) from None
+
+
+def rng_state() -> dict[str, Any]:
+    """The torch CPU (and CUDA, when present) random generator states."""
+    state: dict[str, Any] = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore states saved by :func:`rng_state`."""
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])

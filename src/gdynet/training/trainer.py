@@ -1,0 +1,418 @@
+"""Training by maximising the VAMP-2 score (Eq. 6): one score over all target sets and all pairs.
+
+For a mini-batch of time-lagged pairs ``(t, t + tau)`` from one trajectory, the model gives
+``chi(t)`` and ``chi(t + tau)`` of shape ``(B, n, S)``; every target set of every frame is a sample, so
+``x_0`` and ``x_t`` are ``(B * n, S)``. The loss is ``-VAMP2(x_0, x_t)`` computed from summed moments,
+which lets several processes add their moments before the score (see :mod:`.distributed`).
+
+:class:`Trainer` adds early stopping on the validation VAMP-2 score, atomic checkpoints (``last.pt``
+every epoch or every ``checkpoint_every`` steps, ``best.pt`` at each improvement) and exact resumption
+of a killed run: rerunning the same ``fit`` continues from ``last.pt`` and, on CPU, ends with the same
+weights and scores as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import GdynetError
+from ..units import lag_to_frames
+from . import checkpoint as ckpt
+from .data import SPLITS, Block, Source, batches, split_frames, split_sources
+from .distributed import World, all_reduce_sum, setup, shard
+from .vamp import VampMoments, vamp_moments, vamp_score_from_moments
+
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "predict", "split_frames", "resolve_device"]
+
+
+@dataclass
+class TrainConfig:
+    """Options of :class:`Trainer`.
+
+    Attributes:
+        lag_frames: lag ``tau``: an int is a number of frames; a float or a string with a unit
+            (``"1ps"``) is a time, converted with the frame spacing of the sources.
+        batch_size: time-lagged pairs per mini-batch (global: shared by all processes).
+        lr: Adam learning rate.
+        weight_decay: Adam L2 penalty.
+        max_epochs: upper limit on epochs (one epoch = every training pair once).
+        patience: stop after this many epochs without a better validation VAMP-2 score.
+        min_delta: smallest increase of the validation score that counts as better.
+        seed: seeds the pair order and torch's generator (dropout); same seed -> same weights on CPU.
+        split: fractions of each trajectory, as contiguous time blocks, for train/validation/test.
+        test_sources: indices of sources used whole as test data (the others: train/validation).
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        checkpoint_dir: folder for ``last.pt``/``best.pt``; ``None`` keeps the best weights in memory.
+        checkpoint_every: also write ``last.pt`` every this many steps (0: only at epoch ends).
+        resume: continue from ``checkpoint_dir/last.pt`` when it exists.
+        eval_batch_size: pairs per forward pass when scoring a split.
+        epsilon: eigenvalue cut-off of the covariance inverses in the VAMP-2 score.
+        log_every: steps between progress-bar loss updates (also the NaN check interval).
+        progress: show a rich progress bar (only rank 0).
+    """
+
+    lag_frames: int | float | str = 1
+    batch_size: int = 256
+    lr: float = 5e-3
+    weight_decay: float = 0.0
+    max_epochs: int = 30
+    patience: int = 5
+    min_delta: float = 0.0
+    seed: int = 0
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    test_sources: tuple[int, ...] = ()
+    device: str = "auto"
+    checkpoint_dir: str | Path | None = None
+    checkpoint_every: int = 0
+    resume: bool = True
+    eval_batch_size: int = 1024
+    epsilon: float = 1e-6
+    log_every: int = 20
+    progress: bool = True
+
+    def check(self) -> None:
+        """Raise :class:`GdynetError` for impossible values."""
+        for name in ("batch_size", "max_epochs", "eval_batch_size", "log_every"):
+            if int(getattr(self, name)) < 1:
+                raise GdynetError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.batch_size < 4:
+            raise GdynetError(f"batch_size must be at least 4 pairs, got {self.batch_size}")
+        if self.patience < 0 or self.checkpoint_every < 0:
+            raise GdynetError("patience and checkpoint_every must be >= 0")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise GdynetError(f"lr must be a positive number, got {self.lr}")
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`Trainer.fit` returns.
+
+    Attributes:
+        model: the trained model with the BEST validation weights loaded, in eval mode.
+        history: one dict per epoch: ``epoch`` (1-based), ``train`` (mean batch VAMP-2),
+            ``validation`` (VAMP-2 of the whole validation split), ``seconds``.
+        scores: VAMP-2 of the best model on the whole ``train``, ``validation`` and ``test`` splits
+            (``nan`` for an empty test split).
+        best_epoch: 1-based epoch of the best validation score.
+        lag_frames: the lag in frames.
+        best_checkpoint, last_checkpoint: checkpoint files (``None`` without ``checkpoint_dir``).
+    """
+
+    model: torch.nn.Module
+    history: list[dict[str, float]]
+    scores: dict[str, float]
+    best_epoch: int
+    lag_frames: int
+    best_checkpoint: Path | None = None
+    last_checkpoint: Path | None = None
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device``."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise GdynetError(f"unknown device {device!r} (use auto, cpu or cuda)") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise GdynetError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+# --------------------------------------------------------------------------------- model outputs
+def _pair_outputs(model: torch.nn.Module, source: Source, t: np.ndarray, lag: int,
+                  device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x_0, x_t`` ``(B * n, S)`` for pairs ``(t, t + lag)``; each distinct frame goes through the model once."""
+    frames, where = np.unique(np.concatenate([t, t + lag]), return_inverse=True)
+    out = model(**source.inputs(frames, device))
+    if out.dim() != 3:
+        raise GdynetError(f"the model must return (frames, targets, states), got shape {tuple(out.shape)}",
+                          source.source)
+    where = torch.from_numpy(where).to(out.device)
+    n_states = out.shape[-1]
+    return out[where[:len(t)]].reshape(-1, n_states), out[where[len(t):]].reshape(-1, n_states)
+
+
+def _score(vector: torch.Tensor, n_states: int, epsilon: float) -> torch.Tensor:
+    """VAMP-2 from a moment vector (``VampMoments.to_vector``, possibly summed over batches or ranks)."""
+    moments = VampMoments.from_vector(vector, n_states)
+    moments = replace(moments, count=moments.count.detach())  # a count carries no gradient
+    return vamp_score_from_moments(moments, "VAMP2", epsilon)
+
+
+class Trainer:
+    """Fits a model (``model(**source.inputs(frames)) -> (B, n, S)``) by maximising VAMP-2.
+
+    ``Trainer(config).fit(model, sources)`` trains on time-lagged pairs of every source (one per
+    trajectory, see :mod:`.data`) and returns a :class:`TrainResult`.
+    """
+
+    def __init__(self, config: TrainConfig | None = None) -> None:
+        self.config = config or TrainConfig()
+        self.config.check()
+
+    # ---------------------------------------------------------------------------------- public
+    def fit(self, model: torch.nn.Module, sources: Sequence[Source]) -> TrainResult:
+        """Train ``model`` on ``sources``; resumes from ``checkpoint_dir/last.pt`` when present."""
+        cfg = self.config
+        sources = list(sources)
+        if not sources:
+            raise GdynetError("no training data: give at least one trajectory")
+        world, device = setup(resolve_device(cfg.device))
+        lag = self._lag(sources)
+        blocks = split_sources([s.n_frames for s in sources], lag, cfg.split, cfg.test_sources,
+                               [s.source for s in sources])
+        model = model.to(device)
+        net = self._wrap(model, world, device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        run = _RunState(signature=self._signature(model, sources, lag))
+        torch.manual_seed(cfg.seed)
+        paths = self._paths()
+        if paths and cfg.resume and paths[ckpt.LAST].is_file():
+            run = self._restore(paths[ckpt.LAST], model, optimizer, run.signature)
+        ctx = _Context(cfg, sources, blocks, lag, device, world)
+        with _progress(cfg.progress and world.main) as bar:
+            while not run.finished and run.epoch < cfg.max_epochs:
+                self._epoch(net, model, optimizer, run, ctx, bar, paths)
+        if run.best_state is None:
+            raise GdynetError("max_epochs reached before any epoch finished")
+        model.load_state_dict(run.best_state)
+        model.eval()
+        scores = {split: ctx.score(model, blocks[split]) for split in SPLITS}
+        return TrainResult(model=model, history=run.history, scores=scores, best_epoch=run.best_epoch,
+                           lag_frames=lag, best_checkpoint=paths.get(ckpt.BEST) if paths else None,
+                           last_checkpoint=paths.get(ckpt.LAST) if paths else None)
+
+    # ---------------------------------------------------------------------------------- epochs
+    def _epoch(self, net: torch.nn.Module, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+               run: "_RunState", ctx: "_Context", bar: Any, paths: dict[str, Path]) -> None:
+        """Run (the rest of) epoch ``run.epoch``, validate, update early stopping, checkpoint."""
+        cfg = self.config
+        plan = batches(ctx.blocks["train"], cfg.batch_size, np.random.default_rng([cfg.seed, run.epoch]))
+        task = bar.add_task(f"epoch {run.epoch + 1}/{cfg.max_epochs}", total=len(plan), completed=run.step,
+                            loss=float("nan")) if bar else None
+        started = time.perf_counter() - run.seconds
+        net.train()
+        running = torch.zeros((), dtype=torch.float64, device=ctx.device)
+        while run.step < len(plan):
+            source_id, t = plan[run.step]
+            score = ctx.batch_score(net, source_id, t, grad=True)
+            optimizer.zero_grad(set_to_none=True)
+            (-score).backward()
+            optimizer.step()
+            running = running + score.detach()
+            run.step += 1
+            at_log = run.step % cfg.log_every == 0 or run.step == len(plan)
+            at_checkpoint = cfg.checkpoint_every and run.step % cfg.checkpoint_every == 0
+            if at_log or at_checkpoint:
+                run.score_sum += running.item()
+                running.zero_()
+                self._check_finite(run.score_sum, run, optimizer, ctx, "training")
+                if task is not None:
+                    bar.update(task, completed=run.step, loss=-run.score_sum / run.step)
+            if at_checkpoint and run.step < len(plan) and paths:
+                run.seconds = time.perf_counter() - started
+                self._save_last(paths, model, optimizer, run, ctx.world)
+        validation = ctx.score(model, ctx.blocks["validation"])
+        self._check_finite(validation, run, optimizer, ctx, "validation")
+        record = {"epoch": run.epoch + 1, "train": run.score_sum / max(len(plan), 1),
+                  "validation": validation, "seconds": time.perf_counter() - started}
+        run.history.append(record)
+        if run.best_state is None or validation > run.best_score + cfg.min_delta:
+            run.best_score, run.best_epoch = validation, run.epoch + 1
+            run.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            if paths and ctx.world.main:
+                ckpt.save(paths[ckpt.BEST], {"model": run.best_state, "epoch": run.best_epoch,
+                                            "validation": validation, "config": _model_config(model)})
+        run.finished = run.epoch + 1 - run.best_epoch >= max(cfg.patience, 1) if cfg.patience else False
+        run.epoch, run.step, run.score_sum, run.seconds = run.epoch + 1, 0, 0.0, 0.0
+        if task is not None:
+            bar.update(task, description=f"epoch {record['epoch']}/{cfg.max_epochs} "
+                       f"val VAMP-2 {validation:.4f}" + (" *" if run.best_epoch == record["epoch"] else ""))
+        if paths:
+            self._save_last(paths, model, optimizer, run, ctx.world)
+
+    def _check_finite(self, value: float, run: "_RunState", optimizer: torch.optim.Optimizer,
+                      ctx: "_Context", what: str) -> None:
+        if np.isfinite(value):
+            return
+        lr = optimizer.param_groups[0]["lr"]
+        raise GdynetError(f"training diverged in epoch {run.epoch + 1} (step {run.step}): the {what} VAMP-2 "
+                          f"score is {value}. Try a lower learning rate (now {lr:g}), check the inputs for "
+                          "NaN or extreme values, or use fewer states", ctx.sources[0].source)
+
+    # ----------------------------------------------------------------------------- setup/resume
+    def _lag(self, sources: Sequence[Source]) -> int:
+        lag = self.config.lag_frames
+        if isinstance(lag, int) and not isinstance(lag, bool):
+            return lag_to_frames(lag, 1.0)
+        dts = {round(float(getattr(s, "dt_ps", np.nan)), 9) for s in sources}
+        if len(dts) != 1 or not np.isfinite(next(iter(dts))):
+            raise GdynetError(f"a lag given as a time ({lag!r}) needs one frame spacing for all "
+                              f"trajectories, got {sorted(dts)} ps")
+        return lag_to_frames(lag, dts.pop())
+
+    @staticmethod
+    def _wrap(model: torch.nn.Module, world: World, device: torch.device) -> torch.nn.Module:
+        """DDP wrapper under torchrun (gradients averaged: correct with summed moments, see .distributed)."""
+        if not world.active:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+
+    def _signature(self, model: torch.nn.Module, sources: Sequence[Source], lag: int) -> dict[str, Any]:
+        """What must match for a checkpoint to be resumed."""
+        cfg = self.config
+        return {"lag": lag, "batch_size": cfg.batch_size, "seed": cfg.seed, "split": list(cfg.split),
+                "test_sources": list(cfg.test_sources), "lr": cfg.lr,
+                "frames": [int(s.n_frames) for s in sources], "model": type(model).__name__,
+                "parameters": {k: list(v.shape) for k, v in model.state_dict().items()}}
+
+    def _paths(self) -> dict[str, Path]:
+        if self.config.checkpoint_dir is None:
+            return {}
+        root = Path(self.config.checkpoint_dir)
+        return {ckpt.LAST: root / ckpt.LAST, ckpt.BEST: root / ckpt.BEST}
+
+    def _restore(self, path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 signature: dict[str, Any]) -> "_RunState":
+        state = ckpt.load(path)
+        if state.get("signature") != signature:
+            old = state.get("signature") or {}
+            diff = sorted(k for k in signature if old.get(k) != signature[k])
+            raise GdynetError(f"checkpoint belongs to a different run ({', '.join(diff) or 'format'} differ); "
+                              "use another checkpoint folder or delete it", path)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        ckpt.set_rng_state(state["rng"])
+        return _RunState(**state["run"], signature=signature)
+
+    def _save_last(self, paths: dict[str, Path], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                   run: "_RunState", world: World) -> None:
+        if not world.main:
+            return
+        ckpt.save(paths[ckpt.LAST], {"signature": run.signature, "model": model.state_dict(),
+                                     "optimizer": optimizer.state_dict(), "rng": ckpt.rng_state(),
+                                     "run": run.to_dict(), "config": _model_config(model)})
+
+
+@dataclass
+class _RunState:
+    """Everything about the progress of a run that a checkpoint must restore."""
+
+    signature: dict[str, Any]
+    epoch: int = 0            # epochs completed (0-based index of the running epoch)
+    step: int = 0             # steps done in the running epoch
+    score_sum: float = 0.0    # sum of batch VAMP-2 scores in the running epoch
+    seconds: float = 0.0      # time spent in the running epoch before a restart
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_score: float = -np.inf
+    best_epoch: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    finished: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k not in ("signature", "best_state")}
+        out["best_state"] = self.best_state
+        return copy.deepcopy(out)
+
+
+@dataclass
+class _Context:
+    """Data and devices shared by the steps of one ``fit``."""
+
+    config: TrainConfig
+    sources: list[Source]
+    blocks: dict[str, list[Block]]
+    lag: int
+    device: torch.device
+    world: World
+
+    def batch_score(self, model: torch.nn.Module, source_id: int, t: np.ndarray, *, grad: bool) -> torch.Tensor:
+        """VAMP-2 of a global batch of pairs, each rank computing its shard (moments summed over ranks)."""
+        x0, xt = _pair_outputs(model, self.sources[source_id], shard(t, self.world), self.lag, self.device)
+        total = all_reduce_sum(vamp_moments(x0, xt).to_vector(), self.world, grad=grad)
+        return _score(total, x0.shape[1], self.config.epsilon)
+
+    @torch.no_grad()
+    def score(self, model: torch.nn.Module, blocks: Sequence[Block]) -> float:
+        """VAMP-2 of a whole split: moments summed over all its pairs (and ranks), then one score."""
+        if not any(b.n_pairs for b in blocks):
+            return float("nan")
+        was_training = model.training
+        model.eval()
+        total = None
+        plan = batches(blocks, self.config.eval_batch_size)
+        for i, (source_id, t) in enumerate(plan):
+            if self.world.active and i % self.world.size != self.world.rank:
+                continue
+            m = vamp_moments(*_pair_outputs(model, self.sources[source_id], t, self.lag, self.device))
+            total = m if total is None else total + m
+        if total is None:  # more ranks than batches: contribute zero moments of the right shape
+            source_id, t = plan[0]
+            x0, xt = _pair_outputs(model, self.sources[source_id], t[:1], self.lag, self.device)
+            total = vamp_moments(x0[:0], xt[:0])
+        vector = all_reduce_sum(total.to_vector(), self.world, grad=False)
+        model.train(was_training)
+        return float(_score(vector, total.n_states, self.config.epsilon).item())
+
+
+def _model_config(model: torch.nn.Module) -> dict[str, Any] | None:
+    config = getattr(model, "config", None)
+    return dict(config) if isinstance(config, dict) else None
+
+
+class _NoBar:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _progress(show: bool) -> Any:
+    """A rich progress bar with a loss column, or a no-op context when ``show`` is false."""
+    if not show:
+        return _NoBar()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn())
+
+
+# ------------------------------------------------------------------------------------------ predict
+@torch.no_grad()
+def predict(model: torch.nn.Module, source: Source, *, device: str | torch.device = "auto",
+            batch_size: int = 256, out: np.ndarray | None = None) -> np.ndarray:
+    """State probabilities ``chi`` ``(F, n, S)`` float32 of every frame of ``source``.
+
+    Runs in eval mode without gradients, ``batch_size`` frames per forward pass. ``out`` may be a
+    preallocated ``(F, n, S)`` array, e.g. a ``np.memmap`` for outputs larger than memory; it is filled
+    and returned.
+    """
+    dev = resolve_device(device)
+    if batch_size < 1:
+        raise GdynetError(f"batch_size must be at least 1, got {batch_size}")
+    was_training = model.training
+    model.to(dev).eval()
+    try:
+        for start in range(0, source.n_frames, batch_size):
+            frames = np.arange(start, min(start + batch_size, source.n_frames))
+            chi = model(**source.inputs(frames, dev)).float().cpu().numpy()
+            if out is None:
+                out = np.empty((source.n_frames, *chi.shape[1:]), dtype=np.float32)
+            elif out.shape[0] != source.n_frames or out.shape[1:] != chi.shape[1:]:
+                raise GdynetError(f"out has shape {out.shape}, expected {(source.n_frames, *chi.shape[1:])}",
+                                  source.source)
+            out[start:start + len(frames)] = chi
+    finally:
+        model.train(was_training)
+    return out
