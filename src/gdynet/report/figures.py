@@ -1,0 +1,289 @@
+"""Figures of a gdynet analysis (matplotlib, no pyplot state: safe in scripts, threads and servers).
+
+Every function takes a result object and a path stem, writes ``<stem>.png`` (150 dpi) and
+``<stem>.svg`` atomically and returns ``(png_path, svg_path)``. States keep the same colour in every
+figure (matplotlib's ``tab10`` cycle).
+
+Inputs are the Koopman results of :mod:`gdynet.koopman` (``ImpliedTimescales``, ``CKTest``,
+``KoopmanModel``) and the analysis results :class:`~gdynet.analysis.rdf.StateRDF` and
+:class:`~gdynet.analysis.conduction.Conduction`; any object with the same attributes works.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from ..atomic import atomic_path
+from ..errors import GdynetError
+
+_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf"]
+
+
+def state_color(state: int) -> str:
+    """Colour of state ``state`` (the same in every figure)."""
+    return _COLORS[state % len(_COLORS)]
+
+
+def save_figure(fig: Figure, stem: str | Path) -> tuple[Path, Path]:
+    """Write ``fig`` to ``<stem>.png`` and ``<stem>.svg`` (atomically) and return both paths."""
+    stem = Path(stem)
+    if stem.suffix.lower() in (".png", ".svg"):
+        stem = stem.with_suffix("")
+    paths = []
+    for fmt in ("png", "svg"):
+        path = stem.parent / f"{stem.name}.{fmt}"
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+        paths.append(path)
+    return paths[0], paths[1]
+
+
+def _band(values: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A CI bound as a float array of ``shape``, or None if absent / all NaN."""
+    if values is None:
+        return None
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != shape or not np.any(np.isfinite(values)):
+        return None
+    return values
+
+
+def _log_x_if_wide(ax: Axes, x: np.ndarray) -> None:
+    x = np.asarray(x, dtype=np.float64)
+    x = x[np.isfinite(x) & (x > 0)]
+    if len(x) > 1 and x.max() / x.min() >= 20:
+        ax.set_xscale("log")
+
+
+def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Relaxation timescales ``t_i(tau)`` (Eq. 11) against the lag, with confidence bands.
+
+    Args:
+        its: ``ImpliedTimescales`` with ``lags_ps (L,)``, ``timescales_ps (L, S-1)`` and optional
+            ``lower``/``upper`` of the same shape.
+        stem: output path without suffix.
+
+    The black line is ``t = tau``; processes in the grey region below it decay faster than the lag
+    and are not resolved by the model.
+    """
+    lags = np.asarray(its.lags_ps, dtype=np.float64)
+    ts = np.asarray(its.timescales_ps, dtype=np.float64)
+    if ts.ndim == 1:
+        ts = ts[:, None]
+    if len(lags) == 0 or ts.shape[0] != len(lags):
+        raise GdynetError("implied timescales: lags_ps and timescales_ps do not match", "plot")
+    lower, upper = _band(getattr(its, "lower", None), ts.shape), _band(getattr(its, "upper", None), ts.shape)
+    fig = Figure(figsize=(5.5, 4.0))
+    ax = fig.add_subplot()
+    for i in range(ts.shape[1]):
+        color = state_color(i)
+        ax.plot(lags, ts[:, i], "o-", color=color, ms=4, label=f"process {i + 1}")
+        if lower is not None and upper is not None:
+            ax.fill_between(lags, lower[:, i], upper[:, i], color=color, alpha=0.25, lw=0)
+    finite = ts[np.isfinite(ts) & (ts > 0)]
+    top = max(finite.max() if finite.size else lags.max(), lags.max()) * 3
+    bottom = min(finite.min() if finite.size else lags.min(), lags.min()) / 3
+    ax.plot(lags, lags, "k-", lw=1.2, label="t = τ")
+    ax.fill_between(lags, bottom, lags, color="0.85", zorder=0)
+    ax.set_yscale("log")
+    ax.set_ylim(bottom, top)
+    _log_x_if_wide(ax, lags)
+    ax.set_xlabel("lag time τ (ps)")
+    ax.set_ylabel("relaxation timescale (ps)")
+    ax.set_title(title or "Implied relaxation timescales")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3, which="both")
+    return save_figure(fig, stem)
+
+
+def plot_ck_test(ck: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Chapman-Kolmogorov test: an ``S x S`` grid, panel ``(i, j)`` = probability ``i -> j`` vs time.
+
+    Args:
+        ck: ``CKTest`` with ``lags_ps (m,)``, ``predicted`` and ``estimated`` ``(m, S, S)`` and
+            optional ``predicted_lower/upper``, ``estimated_lower/upper``.
+        stem: output path without suffix.
+
+    Lines: the Koopman model's prediction ``K(tau)^n`` (band: its CI); points with error bars: the
+    transition probabilities estimated directly at ``n tau``.
+    """
+    lags = np.asarray(ck.lags_ps, dtype=np.float64)
+    pred = np.asarray(ck.predicted, dtype=np.float64)
+    est = np.asarray(ck.estimated, dtype=np.float64)
+    if pred.ndim != 3 or pred.shape != est.shape or pred.shape[0] != len(lags) or pred.shape[1] != pred.shape[2]:
+        raise GdynetError("CK test: predicted/estimated must be (steps, S, S) matching lags_ps", "plot")
+    n = pred.shape[1]
+    bands = {name: _band(getattr(ck, name, None), pred.shape)
+             for name in ("predicted_lower", "predicted_upper", "estimated_lower", "estimated_upper")}
+    size = min(2.2, 9.0 / n) * n
+    fig = Figure(figsize=(size + 0.6, size))
+    axes = fig.subplots(n, n, sharex=True, sharey=True, squeeze=False)
+    for i in range(n):
+        for j in range(n):
+            ax = axes[i, j]
+            ax.plot(lags, pred[:, i, j], "-", color="tab:blue", lw=1.5, label="predicted K(τ)ⁿ")
+            if bands["predicted_lower"] is not None and bands["predicted_upper"] is not None:
+                ax.fill_between(lags, bands["predicted_lower"][:, i, j], bands["predicted_upper"][:, i, j],
+                                color="tab:blue", alpha=0.2, lw=0)
+            yerr = None
+            if bands["estimated_lower"] is not None and bands["estimated_upper"] is not None:
+                yerr = np.abs(np.stack([est[:, i, j] - bands["estimated_lower"][:, i, j],
+                                        bands["estimated_upper"][:, i, j] - est[:, i, j]]))
+            ax.errorbar(lags, est[:, i, j], yerr=yerr, fmt="o", color="tab:red", ms=3, capsize=2, lw=1,
+                        label="estimated")
+            ax.set_ylim(-0.05, 1.05)
+            ax.text(0.95, 0.92, f"{i}→{j}", transform=ax.transAxes, ha="right", va="top", fontsize=8)
+            ax.grid(alpha=0.3)
+            if i == n - 1:
+                ax.set_xlabel("time (ps)")
+            if j == 0:
+                ax.set_ylabel("probability")
+    axes[0, n - 1].legend(fontsize=7, loc="center right")
+    fig.suptitle(title or "Chapman-Kolmogorov test")
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[float] | None = None,
+                     labels: Sequence[str] | None = None, title: str | None = None) -> tuple[Path, Path]:
+    """Bar chart of the state populations (in %).
+
+    Args:
+        populations: ``(S,)`` fractions summing to 1, or a ``KoopmanModel`` (its ``stationary``).
+        stem: output path without suffix.
+        errors: optional ``(S,)`` error bars (fractions).
+        labels: optional state names.
+    """
+    pops = np.asarray(getattr(populations, "stationary", populations), dtype=np.float64).reshape(-1)
+    n = len(pops)
+    labels = list(labels) if labels is not None else [f"state {i}" for i in range(n)]
+    if len(labels) != n:
+        raise GdynetError(f"{len(labels)} labels for {n} states", "plot")
+    fig = Figure(figsize=(max(3.5, 1.0 + 0.9 * n), 3.5))
+    ax = fig.add_subplot()
+    yerr = np.zeros(n) if errors is None else 100 * np.asarray(errors, dtype=np.float64).reshape(-1)
+    if yerr.shape != (n,):
+        raise GdynetError(f"{len(yerr)} error bars for {n} states", "plot")
+    bars = ax.bar(range(n), 100 * pops, yerr=yerr if errors is not None else None, capsize=3,
+                  color=[state_color(i) for i in range(n)])
+    for bar, p, err in zip(bars, pops, yerr):
+        ax.annotate(f"{100 * p:.1f}%", (bar.get_x() + bar.get_width() / 2, bar.get_height() + err),
+                    xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_xticks(range(n), labels)
+    ax.set_ylabel("population (%)")
+    ax.set_ylim(0, max(100 * pops.max() + yerr.max(), 1) * 1.18)
+    ax.set_title(title or "State populations")
+    return save_figure(fig, stem)
+
+
+def plot_state_rdf(rdfs: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """State-weighted RDFs (Eq. 12): one panel per partner species, one curve per state.
+
+    Args:
+        rdfs: a ``StateRDF`` or a mapping ``name -> StateRDF`` (e.g. ``{"Li-O": ..., "Li-N": ...}``).
+        stem: output path without suffix.
+    """
+    items = list(rdfs.items()) if isinstance(rdfs, Mapping) else [(getattr(rdfs, "label", "partners"), rdfs)]
+    if not items:
+        raise GdynetError("no RDFs to plot", "plot")
+    fig = Figure(figsize=(4.6 * len(items), 3.6))
+    axes = fig.subplots(1, len(items), squeeze=False)[0]
+    for ax, (name, rdf) in zip(axes, items):
+        g = np.asarray(rdf.g)
+        for s in range(g.shape[0]):
+            ax.plot(rdf.r, g[s], color=state_color(s), lw=1.3, label=f"state {s}")
+        ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+        ax.set_xlabel("r (Å)")
+        ax.set_ylabel(f"g(r), {name}")
+        ax.set_xlim(0, float(rdf.edges[-1]))
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or "State-weighted radial distribution functions")
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def plot_transition_msd(conduction: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Transition-resolved MSDs ``E[d^2(t)|i->j]`` (Eq. 13), one panel per initial state ``i``.
+
+    Curves are coloured by the final state ``j`` (solid for ``i -> i``, dashed otherwise); the dotted
+    vertical line marks the lag ``tau`` and the shaded span the window used to fit ``D_ij`` (Eq. 14).
+    Log-log axes: a slope of 1 is normal diffusion.
+    """
+    msd = np.asarray(conduction.msd, dtype=np.float64)
+    times = np.asarray(conduction.times_ps, dtype=np.float64)
+    n = msd.shape[0]
+    fit = np.asarray(conduction.fit_offsets) * (conduction.lag_ps / conduction.lag)
+    fig = Figure(figsize=(3.6 * n + 0.4, 3.4))
+    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
+    for i, ax in enumerate(axes):
+        for j in range(n):
+            ok = np.isfinite(msd[i, j]) & (msd[i, j] > 0)
+            if ok.any():
+                ax.plot(times[ok], msd[i, j, ok], "-" if i == j else "--", color=state_color(j), lw=1.4,
+                        label=f"{i}→{j}  D={conduction.D[i, j]:.3g} Å²/ps")
+        ax.axvspan(fit.min(), fit.max(), color="0.88", zorder=0, label="fit window for D")
+        ax.axvline(conduction.lag_ps, color="k", ls=":", lw=1)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("time t (ps)")
+        ax.set_title(f"from state {i}", fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("E[d² | i→j] (Å²)")
+    fig.suptitle(title or f"Transition-resolved MSD (τ = {conduction.lag_ps:g} ps)")
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Contribution of every transition ``i -> j`` to the conductivity (Eq. 16, in %), plus totals.
+
+    Left: percentage bars annotated with their value (bar colour = initial state, hatched when
+    ``i != j``). Right: the Nernst-Einstein sum (Eq. 15), the self part of the collective Einstein
+    conductivity and the collective value with cross terms between target sets, in S/cm.
+    """
+    percent = np.asarray(conduction.percent, dtype=np.float64)
+    n = percent.shape[0]
+    fig = Figure(figsize=(max(6.5, 2.5 + 0.55 * n * n + 3.0), 3.8))
+    grid = fig.add_gridspec(1, 2, width_ratios=[max(2, n * n), 3])
+    ax = fig.add_subplot(grid[0])
+    labels = [f"{i}→{j}" for i in range(n) for j in range(n)]
+    values = np.nan_to_num(percent.reshape(-1))
+    bars = ax.bar(range(n * n), values, color=[state_color(i) for i in range(n) for _ in range(n)],
+                  hatch=None, edgecolor="k", lw=0.5)
+    for k, bar in enumerate(bars):
+        i, j = divmod(k, n)
+        if i != j:
+            bar.set_hatch("//")
+        ax.annotate(f"{values[k]:.1f}%", (bar.get_x() + bar.get_width() / 2, max(values[k], 0)),
+                    xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(range(n * n), labels, fontsize=8)
+    ax.set_xlabel("transition i→j over τ")
+    ax.set_ylabel("contribution to σ (%)")
+    low, high = min(0.0, values.min()), max(values.max(), 1.0)
+    ax.set_ylim(low * 1.15, high * 1.15)
+    ax.set_title(f"Cluster Nernst-Einstein contributions (τ = {conduction.lag_ps:g} ps)", fontsize=10)
+    ax2 = fig.add_subplot(grid[1])
+    names = ["Nernst-\nEinstein", "collective\nself part", "collective\n(with cross)"]
+    totals = [conduction.sigma_ne, conduction.sigma_self, conduction.sigma_collective]
+    bars = ax2.bar(range(3), totals, color=["0.45", "0.65", "tab:purple"], edgecolor="k", lw=0.5)
+    for bar, value in zip(bars, totals):
+        ax2.annotate(f"{value:.3g}", (bar.get_x() + bar.get_width() / 2, max(value, 0)), xytext=(0, 3),
+                     textcoords="offset points", ha="center", fontsize=8)
+    ax2.set_xticks(range(3), names, fontsize=8)
+    ax2.set_ylabel("σ (S/cm)")
+    ax2.axhline(0, color="k", lw=0.8)
+    top = max(max(totals), 0)
+    ax2.set_ylim(min(0, min(totals)) * 1.2, top * 1.2 if top > 0 else 1)
+    ax2.set_title("Totals", fontsize=10)
+    fig.suptitle(title or "Contributions to ionic conductivity")
+    fig.tight_layout()
+    return save_figure(fig, stem)

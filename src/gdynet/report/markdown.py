@@ -1,0 +1,169 @@
+"""The Markdown report (``report.md``): inputs, numbers and figures of one gdynet analysis.
+
+``summary`` is a plain dict (what the pipeline also writes as JSON). Recognised keys, all optional:
+
+* ``"koopman"``: ``KoopmanModel.to_dict()`` (or the model itself): ``lag_ps``, ``lag_frames``,
+  ``timescales_ps``, ``populations``, ``K``;
+* ``"vamp2"``: VAMP-2 scores, e.g. ``{"train": 1.93, "validation": 1.91, "test": 1.90}``;
+* ``"conduction"``: ``Conduction.summary()`` (or the ``Conduction`` itself);
+* ``"rdf"``: ``{name: StateRDF}`` or ``{name: {"first_peak_A": [...], ...}}`` -- first-peak positions
+  and coordination numbers per state are tabulated;
+* anything else is listed under "Other results".
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..atomic import write_text
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    """A number or value as short text (``inf`` -> ``∞``, None/NaN -> ``–``)."""
+    if value is None:
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return "–"
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        return f"{value:.{digits}g}"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return "[" + ", ".join(_fmt(v, digits) for v in np.asarray(value, dtype=object).ravel()) + "]"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _as_dict(value: Any) -> Any:
+    for method in ("to_dict", "summary"):
+        fn = getattr(value, method, None)
+        if callable(fn):
+            out = fn()
+            if isinstance(out, Mapping):
+                return out
+    return value
+
+
+def _koopman_section(k: Mapping[str, Any]) -> list[str]:
+    lines = ["## Koopman model", ""]
+    if "lag_ps" in k:
+        frames = f" ({k['lag_frames']} frames)" if "lag_frames" in k else ""
+        lines += [f"Lag time τ = {_fmt(k['lag_ps'])} ps{frames}.", ""]
+    ts = k.get("timescales_ps")
+    if ts is not None:
+        lines += ["Relaxation timescales (Eq. 11), slowest first:", ""]
+        lines += _table(["process", "timescale (ps)"], [[i + 1, t] for i, t in enumerate(ts)])
+    pops = k.get("populations", k.get("stationary"))
+    if pops is not None:
+        lines += ["Stationary populations:", ""]
+        lines += _table(["state", "population (%)"],
+                        [[i, None if p is None else 100 * p] for i, p in enumerate(pops)])
+    K = k.get("K")
+    if K is not None:
+        K = np.asarray(K, dtype=float)
+        lines += ["Koopman matrix K(τ) (row i → column j):", ""]
+        lines += _table(["from \\ to", *map(str, range(K.shape[1]))], [[i, *row] for i, row in enumerate(K)])
+    return lines
+
+
+def _conduction_section(c: Mapping[str, Any]) -> list[str]:
+    lines = ["## Li-ion / charge conduction (Eqs. 13–16)", ""]
+    lines += [f"Koopman lag τ = {_fmt(c.get('lag_ps'))} ps, T = {_fmt(c.get('temperature_K'))} K, "
+              f"V = {_fmt(c.get('volume_A3'))} Å³, N = {_fmt(c.get('n_targets'))} target sets, "
+              f"state charges {_fmt(c.get('charges_e'))} e; D fitted on t = "
+              f"{_fmt(c.get('fit_window_ps'))} ps.", ""]
+    rows = c.get("transitions", [])
+    if rows:
+        lines += _table(["i→j", "π_i", "K_ij(τ)", "z_ij (e)", "D_ij (Å²/ps)", "D_ij (cm²/s)", "σ_ij (S/cm)", "%"],
+                        [[r["transition"], r["pi_i"], r["K_ij"], r["z_ij"], r["D_A2_ps"], r["D_cm2_s"],
+                          r["sigma_S_cm"], r["percent"]] for r in rows])
+    lines += _table(["conductivity", "S/cm", "what it is"], [
+        ["Nernst–Einstein Σσ_ij", c.get("sigma_nernst_einstein_S_cm"),
+         "Eq. 15 summed: independent target sets, cluster charges z_ij²"],
+        ["collective, self part", c.get("sigma_self_S_cm"),
+         "e²/(6VkT)·d/dt Σ_l⟨z̄_l²|Δr_l|²⟩ at τ (no cross terms)"],
+        ["collective (Einstein)", c.get("sigma_collective_S_cm"),
+         "e²/(6VkT)·d/dt ⟨|Σ_l z̄_l Δr_l|²⟩ at τ (with cross terms)"],
+        ["cross terms", c.get("sigma_cross_S_cm"), "collective − self part"]])
+    return lines
+
+
+def _rdf_section(rdfs: Mapping[str, Any]) -> list[str]:
+    lines = ["## State-weighted RDFs (Eq. 12)", ""]
+    rows = []
+    for name, rdf in rdfs.items():
+        if hasattr(rdf, "g"):
+            g = np.asarray(rdf.g)
+            for s in range(g.shape[0]):
+                peak = int(np.argmax(g[s]))
+                rows.append([name, s, rdf.r[peak], g[s, peak], rdf.coordination[s, peak]])
+        elif isinstance(rdf, Mapping):
+            rows.append([name, "–", rdf.get("first_peak_A"), rdf.get("peak_height"), rdf.get("coordination")])
+    lines += _table(["pair", "state", "highest peak r (Å)", "g(r) at peak", "coordination up to peak"], rows)
+    return lines
+
+
+def write_report(out_dir: str | os.PathLike[str], *, summary: Mapping[str, Any],
+                 figures: Mapping[str, Any], inputs: Mapping[str, Any],
+                 title: str = "gdynet analysis report") -> Path:
+    """Write ``<out_dir>/report.md`` atomically and return its path.
+
+    Args:
+        out_dir: report folder (created if needed); figure links are made relative to it.
+        summary: the numbers (see the module docstring for the recognised keys).
+        figures: ``name -> path`` of each figure's PNG, or ``name -> (png, svg)`` as returned by the
+            plotting functions; shown in the given order.
+        inputs: what the analysis used (trajectory paths, targets, lag, temperature, ...), listed as a table.
+        title: first heading.
+
+    Returns:
+        Path of ``report.md``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"# {title}", ""]
+    lines += ["## Inputs", ""]
+    lines += _table(["input", "value"], [[key, value] for key, value in inputs.items()])
+    handled = {"koopman", "vamp2", "conduction", "rdf"}
+    vamp = summary.get("vamp2")
+    if vamp:
+        lines += ["## VAMP-2 scores", "", "Higher is better; the maximum is the number of states.", ""]
+        lines += _table(["split", "VAMP-2"], list(vamp.items()) if isinstance(vamp, Mapping) else [["all", vamp]])
+    if summary.get("koopman") is not None:
+        lines += _koopman_section(_as_dict(summary["koopman"]))
+    if summary.get("rdf"):
+        lines += _rdf_section(summary["rdf"])
+    if summary.get("conduction") is not None:
+        lines += _conduction_section(_as_dict(summary["conduction"]))
+    other = {k: v for k, v in summary.items() if k not in handled}
+    if other:
+        lines += ["## Other results", ""]
+        lines += _table(["quantity", "value"],
+                        [[k, v if not isinstance(v, Mapping) else json.dumps(v, default=str)]
+                         for k, v in other.items()])
+    if figures:
+        lines += ["## Figures", ""]
+        for name, paths in figures.items():
+            files = [Path(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths])]
+            png = next((p for p in files if p.suffix == ".png"), files[0])
+            rel = Path(os.path.relpath(png.resolve(), out_dir.resolve())).as_posix()
+            lines += [f"### {name}", "", f"![{name}]({rel})", ""]
+            svgs = [p for p in files if p.suffix == ".svg"]
+            if svgs:
+                svg_rel = Path(os.path.relpath(svgs[0].resolve(), out_dir.resolve())).as_posix()
+                lines += [f"Vector version: [{svgs[0].name}]({svg_rel})", ""]
+    return write_text(out_dir / "report.md", "\n".join(lines).rstrip() + "\n")

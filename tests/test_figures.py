@@ -1,0 +1,120 @@
+"""Figures and the Markdown report: files exist, are valid PNG/SVG, and the report lists the numbers."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from gdynet import GdynetError, Trajectory
+from gdynet.analysis.conduction import transition_conduction
+from gdynet.analysis.rdf import state_rdf
+from gdynet.report import figures
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _its():
+    lags = np.array([0.5, 1, 2, 5, 10, 20, 50.0])
+    ts = np.stack([40 + 0 * lags, 8 + 0.1 * lags, 1.5 + 0.05 * lags], axis=1)
+    return SimpleNamespace(lags_ps=lags, timescales_ps=ts, lower=ts * 0.8, upper=ts * 1.25)
+
+
+def _ck(n=3):
+    lags = np.arange(6) * 2.0
+    K = np.full((n, n), 0.1 / (n - 1)) + np.eye(n) * (0.9 - 0.1 / (n - 1))
+    pred = np.stack([np.linalg.matrix_power(K, k) for k in range(6)])
+    est = np.clip(pred + np.random.default_rng(0).normal(scale=0.02, size=pred.shape), 0, 1)
+    return SimpleNamespace(lags_ps=lags, predicted=pred, estimated=est, predicted_lower=pred - 0.03,
+                           predicted_upper=pred + 0.03, estimated_lower=est - 0.04, estimated_upper=est + 0.04)
+
+
+@pytest.fixture(scope="module")
+def analysis():
+    """A small two-state system: RDF and conduction results to plot."""
+    rng = np.random.default_rng(5)
+    cell = np.eye(3) * 9.0
+    frames, n = 400, 6
+    state = (np.arange(frames)[:, None] // 50 + np.arange(n)[None]) % 2
+    steps = rng.normal(size=(frames, n, 3)) * np.sqrt(2 * np.array([0.05, 0.5])[state] * 0.1)[..., None]
+    li = np.cumsum(steps, axis=0) + rng.random((n, 3)) * 9.0
+    o = rng.random((frames, 40, 3)) * 9.0
+    traj = Trajectory(positions=np.concatenate([li, o], axis=1) % 9.0, cells=cell,
+                      numbers=np.array([3] * n + [8] * 40), dt_ps=0.1, targets=np.arange(n)[:, None])
+    chi = np.eye(2)[state]
+    rdf = state_rdf(traj, chi, "O", r_max=4.0, n_bins=40, stride=10)
+    cond = transition_conduction(traj, chi, 5, K=[[0.95, 0.05], [0.05, 0.95]], temperature_K=300.0,
+                                 charges=[1.0, -0.5])
+    return rdf, cond
+
+
+def _check(paths, tmp_path, stem):
+    png, svg = paths
+    assert png == tmp_path / f"{stem}.png" and svg == tmp_path / f"{stem}.svg"
+    assert png.read_bytes()[:8] == PNG_MAGIC and png.stat().st_size > 5000
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "</svg>" in text
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporaries
+
+
+def test_every_figure_writes_png_and_svg(tmp_path, analysis):
+    rdf, cond = analysis
+    _check(figures.plot_implied_timescales(_its(), tmp_path / "its"), tmp_path, "its")
+    _check(figures.plot_ck_test(_ck(), tmp_path / "ck"), tmp_path, "ck")
+    _check(figures.plot_populations(np.array([0.5, 0.3, 0.2]), tmp_path / "pop", errors=[0.01, 0.02, 0.01]),
+           tmp_path, "pop")
+    _check(figures.plot_state_rdf({"Li-O": rdf, "Li-O (again)": rdf}, tmp_path / "rdf"), tmp_path, "rdf")
+    _check(figures.plot_transition_msd(cond, tmp_path / "msd"), tmp_path, "msd")
+    _check(figures.plot_conduction(cond, tmp_path / "cond"), tmp_path, "cond")
+
+
+def test_svg_contains_labels_with_units(tmp_path, analysis):
+    rdf, cond = analysis
+    _, svg = figures.plot_implied_timescales(_its(), tmp_path / "its.png")  # a suffix is replaced
+    assert svg == tmp_path / "its.svg"
+    text = svg.read_text()
+    # matplotlib writes text as paths but keeps it in comments/ids: check the labels survive
+    assert "lag time" in text and "(ps)" in text
+    text = figures.plot_conduction(cond, tmp_path / "cond")[1].read_text()
+    assert "S/cm" in text
+
+
+def test_populations_accept_a_koopman_model_and_check_labels(tmp_path):
+    model = SimpleNamespace(stationary=np.array([0.7, 0.3]))
+    figures.plot_populations(model, tmp_path / "pop", labels=["bulk", "interface"])
+    with pytest.raises(GdynetError, match="labels"):
+        figures.plot_populations(model, tmp_path / "bad", labels=["one"])
+
+
+def test_mismatched_ck_arrays_raise(tmp_path):
+    ck = _ck()
+    bad = SimpleNamespace(**{**vars(ck), "estimated": ck.estimated[:, :2, :2]})
+    with pytest.raises(GdynetError, match="CK test"):
+        figures.plot_ck_test(bad, tmp_path / "ck")
+
+
+def test_report_lists_inputs_numbers_and_relative_figure_links(tmp_path, analysis):
+    from gdynet.report.markdown import write_report
+
+    rdf, cond = analysis
+    figs = tmp_path / "figures"
+    paths = {"Implied timescales": figures.plot_implied_timescales(_its(), figs / "its"),
+             "Conduction": figures.plot_conduction(cond, figs / "conduction")[0]}
+    koopman = {"lag_ps": 5.0, "lag_frames": 50, "timescales_ps": [40.0, float("inf")],
+               "populations": [0.75, 0.25], "K": [[0.9, 0.1], [0.3, 0.7]]}
+    summary = {"koopman": koopman, "vamp2": {"train": 1.93, "validation": 1.91, "test": 1.9},
+               "conduction": cond, "rdf": {"Li-O": rdf}, "epochs": 12}
+    path = write_report(tmp_path, summary=summary, figures=paths,
+                        inputs={"trajectory": "md|run.xyz", "lag": "5ps", "temperature (K)": 300.0})
+    text = path.read_text()
+    assert path == tmp_path / "report.md"
+    assert "![Implied timescales](figures/its.png)" in text and "(figures/its.svg)" in text
+    assert "![Conduction](figures/conduction.png)" in text
+    assert "| 1 | 40 |" in text and "| 2 | ∞ |" in text          # timescales in ps
+    assert "| 0 | 75 |" in text                                   # populations in %
+    assert "| validation | 1.91 |" in text
+    assert "md\\|run.xyz" in text                                 # table cells are escaped
+    assert f"{cond.sigma_ne:.4g}" in text and f"{cond.sigma_collective:.4g}" in text
+    assert "| 1->1 |" in text and "| epochs | 12 |" in text
+    assert "Li-O" in text
+    assert not list(tmp_path.glob(".*.tmp"))
