@@ -128,6 +128,30 @@ def test_two_state_walker_recovers_per_state_diffusion():
     assert res.summary()["sigma_nernst_einstein_S_cm"] == pytest.approx(res.sigma_ne)
 
 
+def test_koopman_estimated_from_chi_when_not_given():
+    """One-hot chi: K(tau) is the row-normalised pair probability of Eq. 13 and the pair-weighted sum of
+    the transition MSDs is the plain MSD."""
+    from gdynet.koopman.estimator import KoopmanEstimator
+
+    pos, state = _two_state_walkers(5, frames=4000, n=8)
+    traj = Trajectory(positions=_wrap(pos), cells=CELL, numbers=np.full(8, 3), dt_ps=0.1,
+                      targets=np.arange(8)[:, None])
+    chi = np.eye(2)[state]
+    res = transition_conduction(traj, chi, 6, temperature_K=300.0)
+    model = KoopmanEstimator(6, 0.1).fit(chi).fetch_model()
+    np.testing.assert_allclose(res.K, model.K)
+    np.testing.assert_allclose(res.stationary, model.stationary)
+    k = np.searchsorted(res.offsets, 6)
+    joint = res.joint_probability[:, :, k]  # one-hot chi: K = C00^-1 C0t is the row-normalised joint
+    np.testing.assert_allclose(joint / joint.sum(axis=1, keepdims=True), res.K, atol=1e-12)
+    np.testing.assert_allclose(res.stationary, joint.sum(axis=1), atol=0.03)
+    plain = np.mean(np.sum((pos[6:] - pos[:-6]) ** 2, axis=-1))
+    assert np.sum(res.joint_probability[:, :, k] * res.msd[:, :, k]) == pytest.approx(plain, rel=1e-10)
+    # a Koopman model at another lag is refused
+    with pytest.raises(GdynetError, match="lag"):
+        transition_conduction(traj, chi, 5, koopman=model, temperature_K=300.0)
+
+
 def test_pooling_two_trajectories_and_list_inputs():
     pos_a, state_a = _two_state_walkers(3, frames=3000, n=6)
     pos_b, state_b = _two_state_walkers(4, frames=2000, n=6)

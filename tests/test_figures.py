@@ -14,19 +14,30 @@ from gdynet.report import figures
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def _chain(P, frames=3000, n=20, seed=0):
+    """One-hot chi ``(F, n, S)`` of independent Markov chains with transition matrix ``P``."""
+    rng = np.random.default_rng(seed)
+    cum = np.cumsum(P, axis=1)
+    states = np.zeros((frames, n), dtype=np.int64)
+    u = rng.random((frames, n))
+    for t in range(1, frames):
+        states[t] = np.minimum((u[t, :, None] > cum[states[t - 1]]).sum(axis=1), len(P) - 1)
+    return np.eye(len(P))[states]
+
+
+P3 = np.array([[0.96, 0.04, 0.0], [0.02, 0.96, 0.02], [0.0, 0.04, 0.96]])
+
+
 def _its():
-    lags = np.array([0.5, 1, 2, 5, 10, 20, 50.0])
-    ts = np.stack([40 + 0 * lags, 8 + 0.1 * lags, 1.5 + 0.05 * lags], axis=1)
-    return SimpleNamespace(lags_ps=lags, timescales_ps=ts, lower=ts * 0.8, upper=ts * 1.25)
+    from gdynet.koopman.validation import implied_timescales
+
+    return implied_timescales(_chain(P3), [1, 2, 5, 10, 20, 50, 100], 0.1, n_blocks=5)
 
 
 def _ck(n=3):
-    lags = np.arange(6) * 2.0
-    K = np.full((n, n), 0.1 / (n - 1)) + np.eye(n) * (0.9 - 0.1 / (n - 1))
-    pred = np.stack([np.linalg.matrix_power(K, k) for k in range(6)])
-    est = np.clip(pred + np.random.default_rng(0).normal(scale=0.02, size=pred.shape), 0, 1)
-    return SimpleNamespace(lags_ps=lags, predicted=pred, estimated=est, predicted_lower=pred - 0.03,
-                           predicted_upper=pred + 0.03, estimated_lower=est - 0.04, estimated_upper=est + 0.04)
+    from gdynet.koopman.validation import ck_test
+
+    return ck_test(_chain(P3), 10, 5, 0.1, n_blocks=5)
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +102,18 @@ def test_mismatched_ck_arrays_raise(tmp_path):
     bad = SimpleNamespace(**{**vars(ck), "estimated": ck.estimated[:, :2, :2]})
     with pytest.raises(GdynetError, match="CK test"):
         figures.plot_ck_test(bad, tmp_path / "ck")
+
+
+def test_populations_and_report_take_a_real_koopman_model(tmp_path):
+    from gdynet.koopman.estimator import KoopmanEstimator
+    from gdynet.report.markdown import write_report
+
+    model = KoopmanEstimator(10, 0.1).fit(_chain(P3)).fetch_model()
+    png, _ = figures.plot_populations(model, tmp_path / "pop")
+    text = write_report(tmp_path, summary={"koopman": model}, figures={"Populations": png}, inputs={}).read_text()
+    assert f"| 1 | {model.timescales_ps[0]:.4g} |" in text
+    assert f"| 1 | {100 * model.stationary[1]:.4g} |" in text
+    assert "Lag time τ = 1 ps (10 frames)" in text
 
 
 def test_report_lists_inputs_numbers_and_relative_figure_links(tmp_path, analysis):
