@@ -183,10 +183,11 @@ def lagged_moments(trajs: Sequence[np.ndarray], lags: Sequence[int],
     if blocks is None:
         blocks = [[Segment(k, 0, len(x)) for k, x in enumerate(trajs)]]
     longest = max(len(x) for x in trajs)
-    if lags.min() < 1 or lags.max() >= longest:
-        bad = int(lags.min()) if lags.min() < 1 else int(lags.max())
-        raise GdynetError(f"lag of {bad} frames is not between 1 and the longest trajectory "
-                          f"({longest} frames) minus 1", source)
+    if lags.min() < 1:
+        raise GdynetError(f"lag must be at least 1 frame, got {int(lags.min())}", source)
+    if lags.max() >= longest:
+        raise GdynetError(f"lag of {int(lags.max())} frames is not shorter than the longest trajectory "
+                          f"({longest} frames)", source)
     n_states = trajs[0].shape[2]
     shape = (len(blocks), len(lags), n_states, n_states)
     c00, c0t, ctt = np.zeros(shape), np.zeros(shape), np.zeros(shape)
