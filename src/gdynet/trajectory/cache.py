@@ -1,0 +1,208 @@
+"""On-disk frame cache: MD frames streamed into memory-mapped ``.npy`` files.
+
+A trajectory file is read frame by frame (never whole) and its positions are appended to
+``positions.npy`` (``(F, N, 3)`` float32, Å) while the cells go to ``cells.npy`` (``(F, 3, 3)``
+float64, Å). The first-axis length is unknown until the last frame, so the ``.npy`` header is
+rewritten in place at the end (NumPy leaves room in the header for exactly this).
+
+Cache entries live in ``<root>/<name>-<key>/`` where ``root`` is ``cache_dir``, else
+``$GDYNET_CACHE``, else ``~/.cache/gdynet/trajectories``; the key hashes the absolute path, size,
+modification time, stride, format and reader options, so an edited file is read again. An entry is
+written into a temporary folder and renamed into place, so a crash never leaves a half entry.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from ..errors import GdynetError
+
+#: frames gathered in memory before they are written out (tests shrink it to exercise streaming)
+CHUNK_FRAMES = 1024
+
+#: files at least this large (bytes) go through the on-disk cache; smaller ones are read into RAM
+STREAM_THRESHOLD_BYTES = 256 * 2**20
+
+_POSITIONS, _CELLS, _NUMBERS, _TIMES = "positions.npy", "cells.npy", "numbers.npy", "times.npy"
+_META = "meta.json"  # written last: its presence marks a complete entry
+
+
+@dataclass(frozen=True)
+class Frames:
+    """Frames read from a file.
+
+    Attributes:
+        positions: ``(F, N, 3)`` Cartesian coordinates in Å (a read-only memmap for cached files).
+        cells: ``(F, 3, 3)`` cell matrices in Å, rows are lattice vectors.
+        numbers: ``(N,)`` atomic numbers.
+        times_ps: ``(F,)`` time of each frame in ps, or ``None`` when the file has no times.
+    """
+
+    positions: np.ndarray
+    cells: np.ndarray
+    numbers: np.ndarray
+    times_ps: np.ndarray | None
+
+
+def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder: ``cache_dir``, else ``$GDYNET_CACHE``, else ``~/.cache/gdynet/trajectories``."""
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    env = os.environ.get("GDYNET_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "gdynet" / "trajectories"
+
+
+def cache_entry(path: Path, root: Path, **options: Any) -> Path:
+    """Folder of the cache entry for ``path`` read with ``options`` (stride, format, ...).
+
+    The key is a hash of the absolute path, size and modification time of ``path`` and of every
+    file named in ``options`` (e.g. a topology), plus the options themselves.
+    """
+    def stamp(p: Path) -> list:
+        st = p.stat()
+        return [str(p.resolve()), st.st_size, st.st_mtime_ns]
+
+    parts: dict[str, Any] = {"file": stamp(path)}
+    for name, value in sorted(options.items()):
+        parts[name] = stamp(Path(value)) if isinstance(value, Path) else repr(value)
+    key = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=10).hexdigest()
+    return root / f"{path.name}-{key}"
+
+
+def load_entry(entry: Path) -> Frames | None:
+    """Open a finished cache entry with memory maps, or ``None`` when there is none."""
+    meta_file = entry / _META
+    if not meta_file.is_file():
+        return None
+    try:
+        positions = np.load(entry / _POSITIONS, mmap_mode="r")
+        cells = np.load(entry / _CELLS)
+        numbers = np.load(entry / _NUMBERS)
+        times = np.load(entry / _TIMES) if (entry / _TIMES).is_file() else None
+    except (OSError, ValueError):  # damaged entry: the caller reads the file again
+        return None
+    if len(cells) != len(positions) or positions.shape[1:] != (len(numbers), 3):
+        return None
+    return Frames(positions, cells, numbers, times)
+
+
+class _NpyAppender:
+    """Write a ``.npy`` file block by block along its first axis."""
+
+    def __init__(self, path: Path, dtype: np.dtype, tail: tuple[int, ...]) -> None:
+        self.path, self.dtype, self.tail, self.length = path, np.dtype(dtype), tail, 0
+        self.file = open(path, "wb")
+        self.header_size = self._write_header()
+
+    def _write_header(self) -> int:
+        self.file.seek(0)
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+                  "shape": (self.length, *self.tail)}
+        np.lib.format.write_array_header_1_0(self.file, header)
+        return self.file.tell()
+
+    def append(self, block: np.ndarray) -> None:
+        self.file.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
+        self.length += len(block)
+
+    def close(self) -> None:
+        end = self.file.tell()
+        if self._write_header() != self.header_size:  # NumPy reserves room for 21 digits
+            raise RuntimeError("npy header grew while appending")
+        self.file.seek(end)
+        self.file.close()
+
+
+def _chunks(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], n_atoms: int, source: str
+            ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Group ``(positions (N,3), cell (3,3), time_ps)`` frames into stacked blocks of ``CHUNK_FRAMES``."""
+    block: list[tuple[np.ndarray, np.ndarray, float]] = []
+    for index, frame in enumerate(frames):
+        if np.shape(frame[0]) != (n_atoms, 3):
+            raise GdynetError(f"frame {index} has {len(frame[0])} atoms but frame 0 has {n_atoms}; "
+                              "gdynet needs a fixed number of atoms", source)
+        block.append(frame)
+        if len(block) == CHUNK_FRAMES:
+            yield _stack(block)
+            block = []
+    if block:
+        yield _stack(block)
+
+
+def _stack(block: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pos, cells, times = zip(*block)
+    return np.stack(pos), np.stack(cells).astype(np.float64), np.asarray(times, dtype=np.float64)
+
+
+def collect_frames(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], numbers: np.ndarray, *,
+                   entry: Path | None, source: str) -> Frames:
+    """Gather frames into arrays, in memory (``entry=None``) or streamed into the cache ``entry``.
+
+    Args:
+        frames: iterable of ``(positions (N, 3) Å, cell (3, 3) Å, time_ps or nan)``.
+        numbers: ``(N,)`` atomic numbers, stored with the entry.
+        entry: cache folder to create (written under a temporary name, then renamed), or ``None``.
+        source: file name for error messages.
+    """
+    n_atoms = len(numbers)
+    blocks = _chunks(frames, n_atoms, source)
+    if entry is None:
+        pos_list, cell_list, time_list = [], [], []
+        for pos, cells, times in blocks:
+            pos_list.append(pos)
+            cell_list.append(cells)
+            time_list.append(times)
+        if not pos_list:
+            raise GdynetError("file contains no frames", source)
+        return Frames(np.concatenate(pos_list), np.concatenate(cell_list), np.asarray(numbers),
+                      _known_times(np.concatenate(time_list)))
+
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = entry.parent / f".{entry.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        positions = _NpyAppender(tmp / _POSITIONS, np.float32, (n_atoms, 3))
+        cells_out = _NpyAppender(tmp / _CELLS, np.float64, (3, 3))
+        time_list = []
+        for pos, cells, times in blocks:
+            positions.append(pos)
+            cells_out.append(cells)
+            time_list.append(times)
+        positions.close()
+        cells_out.close()
+        if positions.length == 0:
+            raise GdynetError("file contains no frames", source)
+        np.save(tmp / _NUMBERS, np.asarray(numbers, dtype=np.int64))
+        times = _known_times(np.concatenate(time_list))
+        if times is not None:
+            np.save(tmp / _TIMES, times)
+        meta = {"source": source, "n_frames": positions.length, "n_atoms": n_atoms}
+        (tmp / _META).write_text(json.dumps(meta))
+        if entry.exists() and load_entry(entry) is None:
+            shutil.rmtree(entry, ignore_errors=True)  # a damaged entry from an interrupted run
+        try:
+            os.rename(tmp, entry)
+        except OSError:  # another process finished the same entry first: use theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    loaded = load_entry(entry)
+    if loaded is None:
+        raise GdynetError(f"could not open the trajectory cache {entry}", source)
+    return loaded
+
+
+def _known_times(times: np.ndarray) -> np.ndarray | None:
+    """``times`` when every frame has one, else ``None``."""
+    return None if np.isnan(times).any() else times

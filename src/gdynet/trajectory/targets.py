@@ -1,0 +1,294 @@
+"""Target selection: which atoms (or molecules) gdynet follows.
+
+A target spec becomes an ``(n, k)`` int64 array of atom indices: ``n`` target sets of ``k`` atoms
+(``k = 1`` for single atoms such as Li ions, ``k = 3`` for water molecules). Spellings accepted by
+:func:`select_targets` (and by ``read_trajectory(targets=...)``):
+
+=============================  ===============================================================
+``"Li"``                       every atom of that element (``k = 1``)
+``3``                          every atom with that atomic number (a bare int is never an index)
+``[0, 4, 7]`` / ``"0,4,7"``    these atom indices (0-based, ``k = 1``)
+``[[0, 1, 2], [3, 4, 5]]``     these target sets as given (``(n, k)``)
+``"molecules:H2O"``            every whole molecule with that formula (element order free:
+                               ``"molecules:OH2"`` is the same; TFSI is ``"molecules:C2F6NO4S2"``).
+                               Molecules are the topology's residues when it has more than one,
+                               else bonded fragments of frame 0 (covalent radii x 1.2, periodic).
+``"residues:resname EC"``      the atoms of an MDAnalysis selection, grouped by residue (topology)
+``"name OW"``, ``"resname EC"``  any other string: MDAnalysis selection language (needs a topology)
+=============================  ===============================================================
+
+Alkali and alkaline-earth metals (Li, Na, Mg, ...) are ionic: they never join a bonded fragment
+unless the formula asked for contains them, so Li+ near an anion does not hide the anion.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Sequence, Union
+
+import numpy as np
+
+from ..errors import GdynetError
+
+if TYPE_CHECKING:
+    from .core import Trajectory
+
+TargetSpec = Union[str, int, Sequence[int], Sequence[Sequence[int]], np.ndarray]
+
+#: bonded when distance < BOND_TOLERANCE * (covalent radius i + covalent radius j)
+BOND_TOLERANCE = 1.2
+#: alkali and alkaline-earth metals: treated as ions, never bonded into molecules
+IONIC_NUMBERS = frozenset({3, 11, 19, 37, 55, 87, 4, 12, 20, 38, 56, 88})
+
+_INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
+
+
+def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: TargetSpec, *,
+                   positions: np.ndarray | None = None, cell: np.ndarray | None = None,
+                   topology: Any = None, source: str | os.PathLike[str] | None = None) -> np.ndarray:
+    """Turn a target spec into target sets (spellings in the module docstring).
+
+    Args:
+        system: a :class:`Trajectory` (gives numbers, frame 0 and the source), or ``(N,)`` atomic numbers.
+        spec: the target spec.
+        positions: ``(N, 3)`` Å of one frame, for ``molecules:`` without a topology (default: frame 0
+            of ``system``).
+        cell: ``(3, 3)`` Å, rows are lattice vectors (default: cell of frame 0 of ``system``).
+        topology: MDAnalysis ``Universe``/``AtomGroup`` or topology file, for selections and residues.
+        source: name for error messages (default: the trajectory's source).
+
+    Returns:
+        ``(n, k)`` int64 atom indices; rows sorted by their first atom, each row ascending.
+
+    Raises:
+        GdynetError: unknown element, empty selection, index out of range, duplicate atoms,
+            molecules of unequal size, a selection without topology.
+    """
+    numbers, src = _numbers_and_source(system, source)
+    if positions is None and hasattr(system, "positions"):
+        positions = np.asarray(system.positions[0])
+    if cell is None and hasattr(system, "cells"):
+        cell = np.asarray(system.cells[0])
+    universe = _universe(topology, len(numbers), src)
+
+    if isinstance(spec, bool) or spec is None:
+        raise GdynetError(f"targets must be an element, indices or a selection, got {spec!r}", src)
+    if isinstance(spec, (int, np.integer)):
+        return _by_element(numbers, to_atomic_number(int(spec), src), src)
+    if isinstance(spec, str):
+        text = spec.strip()
+        head, _, rest = text.partition(":")
+        if head.strip().lower() == "molecules" and rest.strip():
+            return _molecules(numbers, rest.strip(), positions, cell, universe, src)
+        if head.strip().lower() == "residues" and rest.strip():
+            return _residues(_select(universe, rest.strip(), src), rest.strip(), src)
+        if _INDEX_LIST.match(text):
+            return _by_indices([int(i) for i in text.split(",") if i.strip()], len(numbers), src)
+        if _is_symbol(text):
+            return _by_element(numbers, to_atomic_number(text, src), src)
+        if universe is None:
+            if re.fullmatch(r"[A-Za-z]{1,3}", text):
+                raise GdynetError(f"unknown element {text!r} in targets (element symbols are case-sensitive, "
+                                  "e.g. 'Li', 'Cl')", src)
+            raise GdynetError(f"unknown targets {text!r}: not an element, an index list or 'molecules:FORMULA'; "
+                              "MDAnalysis selections such as 'name OW' need topology=", src)
+        return _select(universe, text, src).indices.astype(np.int64)[:, None]
+    return _by_indices(spec, len(numbers), src)
+
+
+def element_counts(numbers: np.ndarray) -> dict[str, int]:
+    """``{symbol: count}`` of the atoms, in order of atomic number."""
+    from ase.data import chemical_symbols
+
+    values, counts = np.unique(np.asarray(numbers), return_counts=True)
+    return {chemical_symbols[int(z)]: int(c) for z, c in zip(values, counts)}
+
+
+def to_atomic_number(value: str | int, source: str | os.PathLike[str] | None = None) -> int:
+    """Atomic number of an element symbol (``"Li"``) or of an int in 1..118."""
+    from ase.data import atomic_numbers
+
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if 1 <= int(value) <= 118:
+            return int(value)
+        raise GdynetError(f"unknown atomic number {value} (must be 1..118)", source)
+    text = str(value).strip()
+    if _is_symbol(text):
+        return atomic_numbers[text]
+    raise GdynetError(f"unknown element {value!r} (element symbols are case-sensitive, e.g. 'Li', 'Cl')", source)
+
+
+# ------------------------------------------------------------------ simple specs
+def _numbers_and_source(system: Any, source: Any) -> tuple[np.ndarray, str | None]:
+    if hasattr(system, "numbers"):
+        numbers = np.asarray(system.numbers)
+        source = source if source is not None else getattr(system, "source", None)
+    else:
+        numbers = np.asarray(system)
+    if numbers.ndim != 1 or not np.issubdtype(numbers.dtype, np.integer):
+        raise GdynetError(f"atomic numbers must be a 1-D integer array, got shape {numbers.shape}", source)
+    return numbers, None if source is None else str(source)
+
+
+def _is_symbol(text: str) -> bool:
+    from ase.data import atomic_numbers
+
+    return text in atomic_numbers and text != "X"
+
+
+def _by_element(numbers: np.ndarray, z: int, src: str | None) -> np.ndarray:
+    from ase.data import chemical_symbols
+
+    found = np.flatnonzero(numbers == z)
+    if found.size == 0:
+        present = ", ".join(f"{s} x{n}" for s, n in element_counts(numbers).items())
+        raise GdynetError(f"no {chemical_symbols[z]} atoms to use as targets (atoms present: {present})", src)
+    return found.astype(np.int64)[:, None]
+
+
+def _by_indices(spec: Any, n_atoms: int, src: str | None) -> np.ndarray:
+    try:
+        index = np.asarray(spec)
+    except ValueError:  # ragged nested lists
+        raise GdynetError("target sets (molecules) have unequal sizes; every set needs the same number "
+                          "of atoms", src) from None
+    if index.dtype == object:
+        raise GdynetError("target sets (molecules) have unequal sizes; every set needs the same number "
+                          "of atoms", src)
+    if index.size == 0:
+        raise GdynetError("the target index list is empty", src)
+    if not np.issubdtype(index.dtype, np.integer) or index.ndim not in (1, 2):
+        raise GdynetError(f"targets must be integer atom indices (n,) or (n, k), got {index.dtype} with shape "
+                          f"{index.shape}", src)
+    if index.min() < 0 or index.max() >= n_atoms:
+        bad = int(index.min()) if index.min() < 0 else int(index.max())
+        raise GdynetError(f"target index {bad} is out of range (atoms are 0..{n_atoms - 1})", src)
+    if len(np.unique(index)) != index.size:
+        values, counts = np.unique(index, return_counts=True)
+        raise GdynetError(f"atom {int(values[counts > 1][0])} appears more than once in targets", src)
+    return index.astype(np.int64).reshape(len(index), -1)
+
+
+# ------------------------------------------------------------------ topology (MDAnalysis)
+def _universe(topology: Any, n_atoms: int, src: str | None) -> Any:
+    """An MDAnalysis Universe (or AtomGroup's universe) from ``topology``; ``None`` when none given."""
+    if topology is None:
+        return None
+    universe = getattr(topology, "universe", None)
+    if universe is None:
+        import MDAnalysis as mda
+
+        try:
+            universe = mda.Universe(str(topology))
+        except Exception as exc:  # unreadable topology file
+            raise GdynetError(f"cannot read topology {topology}: {type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''}", src) from exc
+    if universe.atoms.n_atoms != n_atoms:
+        raise GdynetError(f"topology has {universe.atoms.n_atoms} atoms but the trajectory has {n_atoms}", src)
+    return universe
+
+
+def _select(universe: Any, selection: str, src: str | None) -> Any:
+    if universe is None:
+        raise GdynetError(f"the MDAnalysis selection {selection!r} needs topology=", src)
+    try:
+        group = universe.select_atoms(selection)
+    except Exception as exc:  # SelectionError, ValueError, ...
+        raise GdynetError(f"invalid MDAnalysis selection {selection!r}: {str(exc).splitlines()[0]}", src) from exc
+    if group.n_atoms == 0:
+        raise GdynetError(f"selection {selection!r} matches no atoms", src)
+    return group
+
+
+def _residues(group: Any, selection: str, src: str | None) -> np.ndarray:
+    """Selected atoms grouped by residue: ``(n_residues, k)``; every residue must give ``k`` atoms."""
+    sets = [group.indices[group.resindices == r] for r in np.unique(group.resindices)]
+    return _equal_sets(sets, f"residues of {selection!r}", src)
+
+
+def _equal_sets(sets: list[np.ndarray], what: str, src: str | None) -> np.ndarray:
+    sizes = sorted({len(s) for s in sets})
+    if len(sizes) > 1:
+        raise GdynetError(f"molecules of unequal size: {what} have {sizes[0]} to {sizes[-1]} atoms; "
+                          "every target set needs the same number of atoms", src)
+    rows = np.sort(np.array(sets, dtype=np.int64), axis=1)
+    return rows[np.argsort(rows[:, 0])]
+
+
+# ------------------------------------------------------------------ molecules
+def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, cell: np.ndarray | None,
+               universe: Any, src: str | None) -> np.ndarray:
+    """Every molecule whose element counts equal ``formula``: residues, else bonded fragments."""
+    from ase.formula import Formula
+
+    try:
+        wanted = Counter({s: n for s, n in Formula(formula).count().items() if n})
+    except Exception:  # ase raises ValueError for malformed formulas
+        raise GdynetError(f"molecules:{formula}: not a chemical formula (e.g. molecules:H2O)", src) from None
+    if not wanted or not all(_is_symbol(s) for s in wanted):
+        raise GdynetError(f"molecules:{formula}: not a chemical formula (e.g. molecules:H2O)", src)
+    if universe is not None and universe.residues.n_residues > 1:
+        groups = [res.atoms.indices for res in universe.residues]
+        how = "residues of the topology"
+    else:
+        if positions is None or cell is None:
+            raise GdynetError("molecules: needs positions and a cell (or a topology) to find bonds", src)
+        keep = np.array([z not in IONIC_NUMBERS for z in numbers])
+        for symbol in wanted:
+            keep |= numbers == to_atomic_number(symbol)
+        groups = bonded_fragments(numbers, positions, cell, include=keep, source=src)
+        how = "bonded fragments of frame 0"
+    from ase.data import chemical_symbols
+
+    found = Counter()
+    matches = []
+    for group in groups:
+        counts = Counter(chemical_symbols[int(z)] for z in numbers[group])
+        if counts == wanted:
+            matches.append(np.asarray(group))
+        found[Formula.from_list([chemical_symbols[int(z)] for z in numbers[group]]).format("hill")] += 1
+    if not matches:
+        common = ", ".join(f"{f} x{n}" for f, n in found.most_common(5))
+        raise GdynetError(f"no {formula} molecules among the {how} (found: {common})", src)
+    return _equal_sets(matches, f"molecules:{formula}", src)
+
+
+def bonded_fragments(numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray, *,
+                     include: np.ndarray | None = None, source: str | None = None) -> list[np.ndarray]:
+    """Connected groups of covalently bonded atoms in one periodic frame.
+
+    Atoms ``i, j`` are bonded when ``|r_ij| < BOND_TOLERANCE * (R_i + R_j)`` with ``R`` the covalent
+    radii (``ase.data.covalent_radii``) and ``r_ij`` the minimum-image vector (periodic in all
+    directions). Atoms with ``include[i] == False`` form fragments of their own.
+
+    Args:
+        numbers: ``(N,)`` atomic numbers.
+        positions: ``(N, 3)`` Å.
+        cell: ``(3, 3)`` Å, rows are lattice vectors.
+        include: ``(N,)`` bool, atoms allowed to bond (default: all).
+
+    Returns:
+        One ascending index array per fragment, ordered by first atom.
+    """
+    from ase import Atoms
+    from ase.data import covalent_radii
+    from ase.neighborlist import neighbor_list
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    positions = np.asarray(positions, dtype=np.float64)
+    if not np.all(np.isfinite(positions)):
+        raise GdynetError("NaN or infinite coordinates in frame 0", source)
+    n_atoms = len(numbers)
+    radii = BOND_TOLERANCE * covalent_radii[np.asarray(numbers)]
+    atoms = Atoms(numbers=numbers, positions=positions, cell=np.asarray(cell, dtype=np.float64), pbc=True)
+    i, j = neighbor_list("ij", atoms, radii, self_interaction=False)
+    if include is not None:
+        bonded = include[i] & include[j]
+        i, j = i[bonded], j[bonded]
+    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(n_atoms, n_atoms))
+    _, labels = connected_components(graph, directed=False)
+    order = np.argsort(labels, kind="stable")
+    groups = np.split(order, np.flatnonzero(np.diff(labels[order])) + 1)
+    return sorted((np.sort(g) for g in groups), key=lambda g: int(g[0]))
