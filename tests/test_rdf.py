@@ -157,3 +157,26 @@ def test_bad_inputs_raise_one_line_errors():
         state_rdf(traj, np.ones((1, 1, 1)), "N")
     with pytest.raises(GdynetError, match="probabilities"):
         state_rdf(traj, np.full((1, 1, 2), 0.7), "O")
+
+
+def test_li_in_fcc_sulfur_tetrahedral_vs_octahedral_sites():
+    """The paper's toy lattice (a = 6.5 Å): Li on tetrahedral sites sees 4 S at a*sqrt(3)/4 = 2.81 Å,
+    on octahedral sites 6 S at a/2 = 3.25 Å; chi (one-hot site type) separates the two shells."""
+    a, reps = 6.5, 2
+    sulfur = _fcc(a, reps)
+    rng = np.random.default_rng(6)
+    frames, n_li = 10, 6
+    tet = np.array([0.25, 0.25, 0.25]) * a
+    octa = np.array([0.5, 0.0, 0.0]) * a
+    cells = rng.integers(0, reps, size=(frames, n_li, 3)) * a
+    state = rng.integers(0, 2, size=(frames, n_li))
+    li = cells + np.where(state[..., None] == 0, tet, octa) + rng.normal(scale=0.05, size=(frames, n_li, 3))
+    pos = np.concatenate([li, np.broadcast_to(sulfur, (frames, len(sulfur), 3))], axis=1)
+    traj = _traj(pos, np.eye(3) * a * reps, [3] * n_li + [16] * len(sulfur), np.arange(n_li)[:, None])
+    res = state_rdf(traj, np.eye(2)[state], "S", r_max=4.0, n_bins=80)
+    peaks = res.r[np.argmax(res.g, axis=1)]
+    assert peaks == pytest.approx([a * np.sqrt(3) / 4, a / 2], abs=0.1)
+    gap = np.searchsorted(res.edges, 3.0) - 1    # between the two shells
+    assert res.coordination[0, gap] == pytest.approx(4.0)
+    assert res.coordination[1, gap] == pytest.approx(0.0)
+    assert res.coordination[1, -1] == pytest.approx(6.0)

@@ -220,8 +220,13 @@ def plot_transition_msd(conduction: Any, stem: str | Path, *, title: str | None 
     times = np.asarray(conduction.times_ps, dtype=np.float64)
     n = msd.shape[0]
     fit = np.asarray(conduction.fit_offsets) * (conduction.lag_ps / conduction.lag)
-    fig = Figure(figsize=(3.6 * n + 0.4, 3.4))
-    axes = fig.subplots(1, n, sharey=True, squeeze=False)[0]
+    cols = n if n <= 3 else int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    fig = Figure(figsize=(3.6 * cols + 0.4, 3.2 * rows + 0.3))
+    grid = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    for ax in grid.ravel()[n:]:
+        ax.set_visible(False)
+    axes = grid.ravel()[:n]
     for i, ax in enumerate(axes):
         for j in range(n):
             ok = np.isfinite(msd[i, j]) & (msd[i, j] > 0)
@@ -236,7 +241,8 @@ def plot_transition_msd(conduction: Any, stem: str | Path, *, title: str | None 
         ax.set_title(f"from state {i}", fontsize=10)
         ax.legend(fontsize=7, loc="upper left")
         ax.grid(alpha=0.3, which="both")
-    axes[0].set_ylabel("E[d² | i→j] (Å²)")
+        if i % cols == 0:
+            ax.set_ylabel("E[d² | i→j] (Å²)")
     fig.suptitle(title or f"Transition-resolved MSD (τ = {conduction.lag_ps:g} ps)")
     fig.tight_layout()
     return save_figure(fig, stem)
@@ -251,8 +257,8 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     """
     percent = np.asarray(conduction.percent, dtype=np.float64)
     n = percent.shape[0]
-    fig = Figure(figsize=(max(6.5, 2.5 + 0.55 * n * n + 3.0), 3.8))
-    grid = fig.add_gridspec(1, 2, width_ratios=[max(2, n * n), 3])
+    fig = Figure(figsize=(min(12.0, max(6.5, 5.0 + 0.4 * n * n)), 3.8))
+    grid = fig.add_gridspec(1, 2, width_ratios=[max(2, n * n), max(3.0, 0.35 * n * n)])
     ax = fig.add_subplot(grid[0])
     labels = [f"{i}→{j}" for i in range(n) for j in range(n)]
     values = np.nan_to_num(percent.reshape(-1))
@@ -272,7 +278,7 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     ax.set_ylim(low * 1.15, high * 1.15)
     ax.set_title(f"Cluster Nernst-Einstein contributions (τ = {conduction.lag_ps:g} ps)", fontsize=10)
     ax2 = fig.add_subplot(grid[1])
-    names = ["Nernst-\nEinstein", "collective\nself part", "collective\n(with cross)"]
+    names = ["Nernst-\nEinstein", "self\npart", "collective\n(+cross)"]
     totals = [conduction.sigma_ne, conduction.sigma_self, conduction.sigma_collective]
     bars = ax2.bar(range(3), totals, color=["0.45", "0.65", "tab:purple"], edgecolor="k", lw=0.5)
     for bar, value in zip(bars, totals):
