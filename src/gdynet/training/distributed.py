@@ -6,18 +6,19 @@ How the global VAMP-2 loss is computed across ranks (``W`` processes):
 * each rank sums its raw moments (``sum x_0``, ``sum x_t``, ``sum x_0 x_0^T``, ``sum x_0 x_t^T``,
   ``sum x_t x_t^T``, count) and :func:`all_reduce_sum` adds them over ranks, so every rank computes the
   SAME loss ``L``, equal to the single-process loss on the union batch (not a mean of per-rank scores);
-* gradients: ``torch.distributed.nn.functional.all_reduce`` is differentiable and its backward is again
-  a sum over ranks. The upstream gradient ``dL/dM`` is identical on all ranks, so rank ``r`` receives
-  ``W * dL/dM`` for its own moments and ends with ``W * g_r``, where ``g_r`` is the part of the true
+* gradients: :func:`all_reduce_sum` is differentiable and its backward is again a sum over ranks
+  (like the deprecated ``torch.distributed.nn.functional.all_reduce``). The upstream gradient
+  ``dL/dM`` is identical on all ranks, so rank ``r`` receives ``W * dL/dM`` for its own moments and ends with ``W * g_r``, where ``g_r`` is the part of the true
   gradient flowing through its shard. DDP then AVERAGES parameter gradients:
   ``(1/W) sum_r W g_r = sum_r g_r = dL/dtheta``, exactly the single-process gradient. (With an
   identity backward instead, DDP's average would be ``W`` times too small.) ``tests/test_distributed.py``
-  checks loss and weights after a step against a single process.
+  checks loss, gradients and trained weights against a single process.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -62,14 +63,28 @@ def setup(device: torch.device) -> tuple[World, torch.device]:
     return world, device
 
 
+class _SumOverRanks(torch.autograd.Function):
+    """``y = sum_r x_r`` on every rank; backward: ``dL/dx_r = sum_r' dL/dy`` (again a sum over ranks)."""
+
+    @staticmethod
+    def forward(ctx: Any, tensor: torch.Tensor) -> torch.Tensor:
+        out = tensor.clone()
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad
+
+
 def all_reduce_sum(tensor: torch.Tensor, world: World, *, grad: bool) -> torch.Tensor:
     """Sum ``tensor`` over ranks; with ``grad`` the result is differentiable (backward: sum over ranks)."""
     if not world.active:
         return tensor
     if grad:
-        from torch.distributed.nn.functional import all_reduce
-
-        return all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return _SumOverRanks.apply(tensor)
     tensor = tensor.clone()
     dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor
