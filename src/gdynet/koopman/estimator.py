@@ -33,6 +33,8 @@ from .covariance import as_trajectories, lagged_moments
 EPSILON = 1e-10
 #: eigenvalues whose imaginary parts are all below this are returned as real numbers
 _IMAG_TOL = 1e-10
+#: |λ| this close to 1 counts as 1 (infinite timescale); round-off of an exact 1 is ~1e-15
+_UNIT_TOL = 1e-12
 
 
 def koopman_matrix(C00: np.ndarray, C0t: np.ndarray, epsilon: float = EPSILON) -> tuple[np.ndarray, int]:
@@ -85,13 +87,13 @@ def spectrum(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def timescales_from_eigenvalues(eigenvalues: np.ndarray, lag_ps: float) -> np.ndarray:
     """Eq. 11, ``t_i = −τ / ln|λ_i|`` in ps for every eigenvalue given (same shape).
 
-    Rules: |λ| ≥ 1 (a process that does not decay) → ``inf``; λ = 0 → 0; negative or complex λ use |λ|
-    as in the paper; NaN stays NaN.
+    Rules: |λ| ≥ 1 − 1e-12 (a process that does not decay, up to round-off) → ``inf``; λ = 0 → 0;
+    negative or complex λ use |λ| as in the paper; NaN stays NaN.
     """
     mod = np.abs(np.asarray(eigenvalues))
     with np.errstate(divide="ignore", invalid="ignore"):
         t = -lag_ps / np.log(mod)
-    return np.where(mod >= 1.0, np.inf, t)
+    return np.where(mod >= 1.0 - _UNIT_TOL, np.inf, t)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

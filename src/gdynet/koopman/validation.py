@@ -26,7 +26,7 @@ import scipy.stats
 from ..errors import GdynetError
 from ..units import lag_to_frames, parse_time
 from .covariance import Moments, as_trajectories, lagged_moments, split_blocks
-from .estimator import EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum, timescales_from_eigenvalues
+from .estimator import _UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum, timescales_from_eigenvalues
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,7 +193,8 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_b
     lags_ps = frames * dt_ps
     ts = timescales_from_eigenvalues(eig[:, :, 1:], lags_ps[None, :, None])  # NaN stays NaN
     with np.errstate(divide="ignore", invalid="ignore"):
-        rates = -np.log(np.abs(eig[:, :, 1:])) / lags_ps[None, :, None]  # ps⁻¹; ≤ 0 for |λ| ≥ 1
+        mod = np.abs(eig[:, :, 1:])
+        rates = np.where(np.abs(mod - 1) <= _UNIT_TOL, 0.0, -np.log(mod) / lags_ps[None, :, None])  # ps⁻¹
         half = _half_width(rates[1:], confidence)
         lower = _rate_to_timescale(rates[0] + half)
         upper = _rate_to_timescale(rates[0] - half)
