@@ -26,7 +26,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import warnings
 import zipfile
 from itertools import chain
 from pathlib import Path
@@ -38,7 +37,7 @@ from ..errors import GdynetError
 from ..units import parse_time
 from . import cache
 from .core import Trajectory
-from .targets import TargetSpec, element_counts, select_targets, to_atomic_number
+from .targets import TargetSpec, element_counts, quiet_mdanalysis, select_targets, to_atomic_number
 
 #: format name -> (description, file suffixes)
 FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -373,9 +372,7 @@ def _lammps_dump_columns(path: Path, max_lines: int = 10_000) -> list[str]:
 # ------------------------------------------------------------------ MDAnalysis formats
 def _read_mdanalysis(path: Path, fmt: str, topology: Any, stride: int, types: dict[str, int] | None,
                      cache_dir: Any, check: Callable[..., Any]) -> tuple[cache.Frames, Any]:
-    with warnings.catch_warnings():  # MDAnalysis 2.x announces its 3.0 changes on every read
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module="MDAnalysis")
-        warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="MDAnalysis")
+    with quiet_mdanalysis():
         return _read_mdanalysis_quietly(path, fmt, topology, stride, types, cache_dir, check)
 
 

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Sequence, Union
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator, Sequence, Union
 
 import numpy as np
 
@@ -171,6 +173,15 @@ def _by_indices(spec: Any, n_atoms: int, src: str | None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ topology (MDAnalysis)
+@contextmanager
+def quiet_mdanalysis() -> Iterator[None]:
+    """Silence the (Pending)DeprecationWarnings MDAnalysis 2.x emits on every read about 3.0."""
+    with warnings.catch_warnings():
+        for category in (DeprecationWarning, PendingDeprecationWarning):
+            warnings.filterwarnings("ignore", category=category, module="MDAnalysis")
+        yield
+
+
 def _universe(topology: Any, n_atoms: int, src: str | None) -> Any:
     """An MDAnalysis Universe (or AtomGroup's universe) from ``topology``; ``None`` when none given."""
     if topology is None:
@@ -180,7 +191,8 @@ def _universe(topology: Any, n_atoms: int, src: str | None) -> Any:
         import MDAnalysis as mda
 
         try:
-            universe = mda.Universe(str(topology))
+            with quiet_mdanalysis():
+                universe = mda.Universe(str(topology))
         except Exception as exc:  # unreadable topology file
             raise GdynetError(f"cannot read topology {topology}: {type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''}", src) from exc
