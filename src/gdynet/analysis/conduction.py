@@ -25,8 +25,11 @@ What each number in :class:`Conduction` is (``e`` elementary charge, ``k_B`` Bol
   from the summed charge displacement of all target sets (``zbar_l``: the state-averaged charge of
   set ``l`` at the two ends of the interval). Only the target sets carry charge here (no counter-ions).
 * ``sigma_self`` -- the same expression restricted to ``l = l'`` (no cross terms); it is the direct
-  analogue of ``sigma_ne`` (equal to it for a single state) and ``sigma_cross = sigma_collective -
-  sigma_self`` is the contribution of cross-correlations between different target sets. For
+  analogue of ``sigma_ne`` (equal to it for a single state; with state-dependent charges the two
+  differ slightly, because ``sigma_self`` also differentiates the pair probabilities
+  ``p_i(t') p_j(t'+t)`` with respect to ``t`` while Eq. 15 keeps ``pi_i K_ij(tau)`` fixed).
+* ``sigma_cross = sigma_collective - sigma_self`` -- the contribution of cross-correlations between
+  different target sets (the part that Nernst-Einstein sums leave out). For
   independent carriers ``sigma_cross`` is zero within noise; if all carriers moved together it would
   be ``(N - 1) sigma_self``. The collective value is statistically much noisier (it is one vector per
   origin instead of ``N``).
