@@ -73,15 +73,3 @@ class TinyGraphNet(nn.Module):
         if self.nan:
             logits = logits * float("nan")
         return torch.softmax(logits, dim=-1)
-
-
-class TinyCoordinateNet(nn.Module):
-    """GlobalVAMPNet's interface in miniature: an MLP on flattened fractional positions -> (B, 1, S)."""
-
-    def __init__(self, n_atoms: int, n_states: int = 2) -> None:
-        super().__init__()
-        self.config = {"n_atoms": n_atoms, "n_states": n_states}
-        self.mlp = nn.Sequential(nn.Linear(3 * n_atoms, 16), nn.Tanh(), nn.Linear(16, n_states))
-
-    def forward(self, frac_positions: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.mlp(frac_positions.flatten(1)), dim=-1)[:, None]
