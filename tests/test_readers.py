@@ -433,3 +433,28 @@ def test_mdanalysis_errors(tmp_path):
     _write_mda(no_box, boxless)
     with pytest.raises(GdynetError, match="frame 0 has no periodic cell"):
         read_trajectory(boxless, topology=top, targets="Li")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("style", ["atomic", "charge", "full"])
+def test_lammps_dcd_with_lammps_data_topology_and_type_map(tmp_path, style):
+    import ase.io
+    import MDAnalysis as mda
+    from ase import Atoms
+    from MDAnalysis.coordinates.memory import MemoryReader
+
+    top, path = tmp_path / "system.data", tmp_path / "run.dcd"
+    atoms = Atoms("Li2S", positions=[[0, 0, 0], [2, 2, 2], [4, 1, 1]], cell=np.eye(3) * 8, pbc=True)
+    ase.io.write(top, atoms, format="lammps-data", specorder=["Li", "S"], atom_style=style, masses=True)
+    u = mda.Universe.empty(3, trajectory=True)
+    coords = (np.random.default_rng(1).random((4, 3, 3)) * 8).astype(np.float32)
+    u.load_new(coords, format=MemoryReader, dimensions=np.tile([8.0, 8.0, 8.0, 90.0, 90.0, 90.0], (4, 1)))
+    _write_mda(u, path)
+    traj = read_trajectory(path, format="LAMMPS", topology=top, type_map="1=Li,2=S", targets="S", dt="1fs")
+    np.testing.assert_array_equal(traj.numbers, [3, 3, 16])
+    np.testing.assert_allclose(traj.positions, coords, atol=1e-6)
+    np.testing.assert_array_equal(traj.targets, [[2]])
+    with pytest.raises(GdynetError, match="element of atom types 1, 2 from the topology; pass type_map"):
+        read_trajectory(path, format="lammps-dcd", topology=top, targets="S", dt="1fs")
+    with pytest.raises(GdynetError, match="LAMMPS DCD is in the run's units"):
+        read_trajectory(path, format="lammps-dcd", topology=top, targets="S", type_map="1=Li,2=S")

@@ -12,7 +12,7 @@ traj          ASE ``.traj``                                ASE (streamed)      i
 xdatcar       VASP ``XDATCAR*`` / ``.xdatcar``             ASE (read whole)    ``dt=`` required
 lammps-dump   LAMMPS text dump ``.lammpstrj`` / ``.dump``  ASE (streamed)      ``dt=`` required
 dcd           ``.dcd`` + ``topology=``                     MDAnalysis          from file
-lammps-dcd    DCD written by LAMMPS + ``topology=``        MDAnalysis          from file
+lammps-dcd    DCD written by LAMMPS + ``topology=``        MDAnalysis          ``dt=`` required
 xtc, trr      GROMACS ``.xtc`` / ``.trr`` + ``topology=``  MDAnalysis          from file
 ============  ===========================================  ==================  =================
 
@@ -37,7 +37,8 @@ from ..errors import GdynetError
 from ..units import parse_time
 from . import cache
 from .core import Trajectory
-from .targets import TargetSpec, element_counts, quiet_mdanalysis, select_targets, to_atomic_number
+from .targets import (TargetSpec, element_counts, quiet_mdanalysis, select_targets, to_atomic_number,
+                      topology_kwargs)
 
 #: format name -> (description, file suffixes)
 FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -57,7 +58,9 @@ _ALIASES = {"xyz": "extxyz", "ase": "traj", "vasp-xdatcar": "xdatcar", "lammps-d
 _ASE_NAMES = {"extxyz": "extxyz", "traj": "traj", "xdatcar": "vasp-xdatcar",
               "lammps-dump": "lammps-dump-text"}
 _MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR"}
-_TIMED = {"extxyz", "traj", *_MDA_NAMES}  # formats whose frames may carry their time
+#: formats whose frames may carry their time (a LAMMPS DCD stores its step in the run's own time
+#: unit, fs or ps depending on the units style, so it is not trusted)
+_TIMED = {"extxyz", "traj", "dcd", "xtc", "trr"}
 _NPZ_KEYS = ("traj_coords", "lattices", "atom_types", "target_index")
 
 TypeMap = Mapping[int | str, str | int] | str
@@ -109,8 +112,9 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
         except GdynetError as exc:
             raise GdynetError(str(exc), src) from None
     elif fmt not in _TIMED:
-        raise GdynetError(f"{fmt} files do not store the time between frames; pass dt= "
-                          "(e.g. dt='2fs' or dt=0.002 in ps)", src)
+        why = ("the time step of a LAMMPS DCD is in the run's units (fs or ps)" if fmt == "lammps-dcd"
+               else f"{fmt} files do not store the time between frames")
+        raise GdynetError(f"{why}; pass dt= (e.g. dt='2fs' or dt=0.002 in ps)", src)
     types = _parse_type_map(type_map, src)
 
     def choose_targets(numbers: np.ndarray, universe: Any = None, file_targets: np.ndarray | None = None,
@@ -389,7 +393,7 @@ def _read_mdanalysis_quietly(path: Path, fmt: str, topology: Any, stride: int, t
     entry = _entry(path, cache_dir, format=fmt, stride=stride, topology=top, type_map=types)
     frames = None if entry is None else cache.load_entry(entry)
     try:
-        universe = mda.Universe(str(top), str(path), format=_MDA_NAMES[fmt])
+        universe = mda.Universe(str(top), str(path), format=_MDA_NAMES[fmt], **topology_kwargs(top))
     except Exception as exc:
         reason = _reason(exc)
     else:
@@ -449,12 +453,13 @@ def _mda_numbers(universe: Any, types: dict[str, int] | None, src: str) -> np.nd
             return np.array([atomic_numbers[s] for s in symbols], dtype=np.int64)
     else:
         bad = sorted(set(_atom_labels(atoms)))
-    raise GdynetError(f"cannot tell the element of atoms {', '.join(bad[:10])} from the topology; "
-                      "pass type_map, e.g. {'1': 'Li', 'OW': 'O'}", src)
+    raise GdynetError(f"cannot tell the element of atom types {', '.join(bad[:10])} from the topology; "
+                      "pass type_map mapping each atom type to an element, e.g. type_map='1=Li,2=S'", src)
 
 
 def _atom_labels(atoms: Any) -> list[str]:
-    for attr in ("names", "types"):
+    """Atom types (the keys of ``type_map``), else names."""
+    for attr in ("types", "names"):
         if hasattr(atoms, attr):
             return [str(x) for x in getattr(atoms, attr)]
     return [str(i) for i in atoms.indices]

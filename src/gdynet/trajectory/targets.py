@@ -43,6 +43,10 @@ BOND_TOLERANCE = 1.2
 #: alkali and alkaline-earth metals: treated as ions, never bonded into molecules
 IONIC_NUMBERS = frozenset({3, 11, 19, 37, 55, 87, 4, 12, 20, 38, 56, 88})
 
+#: LAMMPS atom styles -> the column names MDAnalysis' DATAParser understands
+_LAMMPS_ATOM_STYLES = {"atomic": "id type x y z", "charge": "id type charge x y z",
+                       "molecular": "id resid type x y z", "bond": "id resid type x y z",
+                       "angle": "id resid type x y z", "full": "id resid type charge x y z"}
 _INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
 
 
@@ -192,13 +196,28 @@ def _universe(topology: Any, n_atoms: int, src: str | None) -> Any:
 
         try:
             with quiet_mdanalysis():
-                universe = mda.Universe(str(topology))
+                universe = mda.Universe(str(topology), **topology_kwargs(topology))
         except Exception as exc:  # unreadable topology file
             raise GdynetError(f"cannot read topology {topology}: {type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''}", src) from exc
     if universe.atoms.n_atoms != n_atoms:
         raise GdynetError(f"topology has {universe.atoms.n_atoms} atoms but the trajectory has {n_atoms}", src)
     return universe
+
+
+def topology_kwargs(topology: str | os.PathLike[str]) -> dict[str, str]:
+    """MDAnalysis reader options a topology file needs: the ``atom_style`` of a LAMMPS data file,
+    taken from its ``Atoms # style`` comment (MDAnalysis itself assumes *full* or *molecular*)."""
+    path = os.fspath(topology)
+    if not path.lower().endswith(".data"):
+        return {}
+    with open(path, errors="replace") as fh:
+        for line in fh:
+            match = re.match(r"\s*Atoms\s*#\s*(\w+)", line)
+            if match:
+                style = _LAMMPS_ATOM_STYLES.get(match.group(1).lower())
+                return {"atom_style": style} if style else {}
+    return {}
 
 
 def _select(universe: Any, selection: str, src: str | None) -> Any:
