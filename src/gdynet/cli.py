@@ -1,0 +1,173 @@
+"""The ``gdynet`` command line: ``fit``, ``predict``, ``analyze``, ``demo``.
+
+User mistakes print one line, ``error: <file>: <problem>``, and exit with status 2.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+
+from .errors import GdynetError
+
+app = typer.Typer(
+    help="Learn the atomic-scale dynamics of target atoms in MD trajectories (Graph Dynamical Networks).",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn GdynetError (and Ctrl-C) into one line on stderr and exit status 2 (130)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except GdynetError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted; re-run the same command to resume", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _targets(target: Optional[str], target_index: Optional[str], select: Optional[str]) -> Any:
+    """Map the three mutually exclusive target options onto ``read_trajectory(targets=...)``."""
+    given = [(name, v) for name, v in (("--target", target), ("--target-index", target_index),
+                                      ("--select", select)) if v is not None]
+    if len(given) > 1:
+        raise GdynetError(f"give only one of --target, --target-index, --select (got {', '.join(n for n, _ in given)})")
+    if target_index is not None:
+        try:
+            return [int(i) for i in target_index.split(",") if i.strip()]
+        except ValueError:
+            raise GdynetError(f"--target-index must be comma-separated atom indices, got {target_index!r}") from None
+    if select is not None:
+        return {"select": select}
+    return target
+
+
+_EXAMPLES_FIT = """
+Examples:\n
+  gdynet fit md.extxyz --out run1 --target Li --lag 1ps\n
+  gdynet fit dump.lammpstrj --dt 2fs --type-map 1=Li,2=S --target Li --out run2\n
+  gdynet fit prod.dcd --topology system.pdb --select "resname SOL and name OW" --out water\n
+  gdynet fit a.npz b.npz --dt 0.1ps --states 3 --lag 2ps --epochs 50 --device cuda --out run3
+"""
+
+
+@app.command(epilog=_EXAMPLES_FIT)
+@_friendly
+def fit(
+    traj: List[Path] = typer.Argument(..., help="Trajectory files (extxyz, .traj, XDATCAR, LAMMPS dump, DCD/XTC/TRR with --topology, GDyNet .npz)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run folder for model.pt, summary.json, figures, report.md."),
+    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (when the file has none)."),
+    target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
+    target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
+    select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection (needs --topology)."),
+    topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR (PDB, GRO, PSF, LAMMPS data)."),
+    format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
+    type_map: Optional[str] = typer.Option(None, help="LAMMPS atom types to elements, e.g. 1=Li,2=S."),
+    stride: int = typer.Option(1, help="Use every stride-th frame."),
+    states: int = typer.Option(2, help="Number of states S."),
+    lag: str = typer.Option("1ps", help="Lag time tau (a time, e.g. 1ps, or a whole number of frames)."),
+    neighbors: int = typer.Option(12, help="Neighbours per atom in each graph (M)."),
+    seed: int = typer.Option(0, help="Random seed (same seed, same weights on CPU)."),
+    epochs: int = typer.Option(30, help="Maximum training epochs (early stopping on validation VAMP-2)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    model: str = typer.Option("gdynet", help="gdynet (graph network) or vampnet (global-coordinate baseline)."),
+    batch_size: int = typer.Option(256, help="Time-lagged frame pairs per mini-batch."),
+    lr: float = typer.Option(5e-3, help="Learning rate (Adam)."),
+    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
+    from .pipeline.fit import FitOptions, fit as run_fit
+    from .pipeline.inputs import ReadOptions
+
+    read = ReadOptions(dt=dt, format=format, topology=str(topology) if topology else None,
+                       targets=_targets(target, target_index, select), stride=stride,
+                       extra={"type_map": type_map} if type_map else {})
+    options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
+                         epochs=epochs, device=device, batch_size=batch_size, lr=lr)
+    summary = run_fit(traj, out, read, options, analysis={"lags": _lag_list(lags)}, progress=not quiet)
+    _print_summary(summary, out)
+
+
+@app.command(epilog="Example:\n\n  gdynet predict run1 new.extxyz -o probs.npy")
+@_friendly
+def predict(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`."),
+    traj: Path = typer.Argument(..., help="Trajectory to label (read with the fit's options unless overridden)."),
+    output: Path = typer.Option(..., "--output", "-o", help="probs.npy (frames, targets, S) or probs.extxyz (per-atom state, state_prob)."),
+    dt: Optional[str] = typer.Option(None, help="Override the frame spacing."),
+    topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR."),
+    format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Write state probabilities of a trajectory the model never saw."""
+    from .pipeline.predict import predict as run_predict
+
+    overrides = {"dt": dt, "topology": str(topology) if topology else None, "format": format}
+    path = run_predict(run_dir, traj, output, read_overrides=overrides, device=device, progress=not quiet)
+    typer.echo(f"wrote {path}")
+
+
+@app.command(epilog="Example:\n\n  gdynet analyze run1 --lags 0.5ps,1ps,2ps,5ps --charge 1 --temperature 300")
+@_friendly
+def analyze(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`."),
+    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps,5ps."),
+    charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
+    temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
+) -> None:
+    """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report."""
+    from .pipeline.analyze import analyze as run_analyze
+
+    charges = None if charge is None else [float(c) for c in charge.split(",")]
+    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=charges, temperature_K=temperature)
+    _print_summary(summary, run_dir)
+
+
+@app.command()
+@_friendly
+def demo(
+    out: Path = typer.Option(Path("gdynet-demo"), "--out", "-o", help="Folder for data, both runs and the comparison."),
+    quick: bool = typer.Option(False, help="A much smaller run (about a minute), for smoke tests."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Toy Li in FCC S: fit GDyNet and the global VAMPnet, compare with the geometric truth."""
+    from .pipeline.demo import run_demo
+
+    run_demo(out, quick=quick, device=device, progress=not quiet)
+
+
+def _lag_value(text: str) -> Any:
+    """A bare integer means frames; anything else is a time with a unit."""
+    return int(text) if text.strip().isdigit() else text
+
+
+def _lag_list(text: Optional[str]) -> Optional[list[Any]]:
+    return None if text is None else [_lag_value(t) for t in text.split(",") if t.strip()]
+
+
+def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"gdynet run {out}", show_header=False)
+    table.add_row("lag", f"{summary['lag_ps']:g} ps")
+    table.add_row("timescales", ", ".join(f"{t:.4g} ps" for t in summary["timescales_ps"]))
+    table.add_row("populations", ", ".join(f"{p:.3f}" for p in summary["populations"]))
+    table.add_row("VAMP-2 train / val / test", " / ".join(f"{summary['vamp2'][k]:.3f}" for k in ("train", "validation", "test")))
+    table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
+    table.add_row("report", str(Path(out) / "report.md"))
+    Console(stderr=False).print(table)
+
+

@@ -1,0 +1,134 @@
+"""``gdynet fit``: trajectories -> graphs -> trained model -> chi -> analysis, in one run folder."""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from .. import atomic
+from ..errors import GdynetError
+from ..trajectory.core import Trajectory
+from ..units import lag_to_frames
+from .inputs import ReadOptions, read_all
+from .rundir import RunDir, save_model
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """Model and training options of ``gdynet fit`` (units: lag as frames or a time such as "1ps")."""
+
+    model: str = "gdynet"          # "gdynet" (graph network) or "vampnet" (global-coordinate baseline)
+    states: int = 2
+    lag: int | float | str = "1ps"
+    neighbors: int = 12
+    seed: int = 0
+    epochs: int = 30
+    patience: int = 5
+    batch_size: int = 256
+    lr: float = 5e-3
+    atom_features: int = 16
+    n_conv: int = 3
+    device: str = "auto"
+
+    def check(self) -> None:
+        if self.model not in ("gdynet", "vampnet"):
+            raise GdynetError(f"--model must be gdynet or vampnet, got {self.model!r}")
+        if self.states < 2:
+            raise GdynetError(f"--states must be at least 2, got {self.states}")
+        if self.neighbors < 1:
+            raise GdynetError(f"--neighbors must be at least 1, got {self.neighbors}")
+        if self.epochs < 1:
+            raise GdynetError(f"--epochs must be at least 1, got {self.epochs}")
+
+
+def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
+        options: FitOptions = FitOptions(), *, analysis: dict[str, Any] | None = None,
+        progress: bool = True) -> dict[str, Any]:
+    """Train a model on the trajectories in ``paths`` and analyse it; returns ``summary.json``'s dict.
+
+    Every user mistake is detected before ``out_dir`` is touched. Re-running the same call after a
+    kill resumes from the last checkpoint in ``out_dir/checkpoints``.
+    """
+    from ..training.trainer import split_frames
+
+    options.check()
+    paths = [str(Path(p).resolve()) for p in paths]
+    trajs = read_all(paths, read)
+    dt_ps = trajs[0].dt_ps
+    lag = lag_to_frames(options.lag, dt_ps, name="--lag")
+    for traj in trajs:
+        split_frames(traj.n_frames, lag, source=traj.source)  # raises when too short for the lag
+    if options.model == "vampnet" and len({t.n_atoms for t in trajs}) > 1:
+        raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
+
+    run = RunDir(Path(out_dir))
+    record = {"paths": paths, "read": read.to_dict(), "fit": asdict(options), "lag_frames": lag, "dt_ps": dt_ps}
+    created = not run.root.exists()
+    if run.run_json.is_file():
+        previous = json.loads(run.run_json.read_text())
+        if {k: previous.get(k) for k in ("paths", "read", "fit")} != {k: record[k] for k in ("paths", "read", "fit")}:
+            raise GdynetError("this folder holds a different run (other inputs or options); "
+                              "choose another --out or delete it", run.root)
+    elif run.root.exists() and any(run.root.iterdir()):
+        raise GdynetError("output folder exists and is not empty; choose another --out", run.root)
+    try:
+        atomic.write_json(run.run_json, record)
+        model, result = _train(trajs, run, options, lag, progress)
+        meta = {"lag_frames": lag, "dt_ps": dt_ps, "neighbors": options.neighbors, "read": read.to_dict(),
+                "vamp2": dict(result.scores), "best_epoch": result.best_epoch,
+                "n_atoms": trajs[0].n_atoms, "n_states": options.states}
+        save_model(run.model, kind=options.model, model=model, meta=meta)
+        _write_chi(model, trajs, run, options, progress)
+    except GdynetError:
+        if created:
+            shutil.rmtree(run.root, ignore_errors=True)
+        raise
+    from .analyze import analyze
+
+    return analyze(run.root, **(analysis or {}))
+
+
+def _sources(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, progress: bool) -> list[Any]:
+    """One data source per trajectory: on-disk graphs for GDyNet, coordinates for the VAMPnet."""
+    from ..training.data import CoordinateSource, GraphSource
+
+    if options.model == "vampnet":
+        return [CoordinateSource(t) for t in trajs]
+    from ..graphs.store import build_graphs
+
+    return [GraphSource(build_graphs(t, options.neighbors, cache_dir=run.graphs, progress=progress))
+            for t in trajs]
+
+
+def _new_model(trajs: Sequence[Trajectory], options: FitOptions) -> Any:
+    import torch
+
+    torch.manual_seed(options.seed)
+    if options.model == "vampnet":
+        from ..model.vampnet import GlobalVAMPNet
+
+        return GlobalVAMPNet(n_atoms=trajs[0].n_atoms, n_states=options.states)
+    from ..model.gdynet import GDyNet
+
+    return GDyNet(n_states=options.states, atom_features=options.atom_features, n_conv=options.n_conv)
+
+
+def _train(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, lag: int, progress: bool):
+    from ..training.trainer import TrainConfig, Trainer
+
+    sources = _sources(trajs, run, options, progress)
+    config = TrainConfig(lag_frames=lag, batch_size=options.batch_size, lr=options.lr,
+                         max_epochs=options.epochs, patience=options.patience, seed=options.seed,
+                         device=options.device, checkpoint_dir=run.checkpoints, progress=progress)
+    result = Trainer(config).fit(_new_model(trajs, options), sources)
+    return result.model, result
+
+
+def _write_chi(model: Any, trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, progress: bool) -> None:
+    from ..training.trainer import predict
+
+    for i, source in enumerate(_sources(trajs, run, options, progress=False)):
+        chi = predict(model, source, device=options.device)
+        atomic.save_npy(run.chi(i), chi)
