@@ -25,8 +25,10 @@ import numpy as np
 
 from ..errors import GdynetError
 
-#: frames gathered in memory before they are written out (tests shrink it to exercise streaming)
+#: at most this many frames, and about CHUNK_BYTES of positions, are held in memory before they are
+#: written out (tests shrink CHUNK_FRAMES to exercise streaming)
 CHUNK_FRAMES = 1024
+CHUNK_BYTES = 64 * 2**20
 
 #: files at least this large (bytes) go through the on-disk cache; smaller ones are read into RAM
 STREAM_THRESHOLD_BYTES = 256 * 2**20
@@ -125,14 +127,15 @@ class _NpyAppender:
 
 def _chunks(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], n_atoms: int, source: str
             ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Group ``(positions (N,3), cell (3,3), time_ps)`` frames into stacked blocks of ``CHUNK_FRAMES``."""
+    """Group ``(positions (N,3), cell (3,3), time_ps)`` frames into stacked blocks (bounded memory)."""
+    size = max(1, min(CHUNK_FRAMES, CHUNK_BYTES // (24 * max(n_atoms, 1))))
     block: list[tuple[np.ndarray, np.ndarray, float]] = []
     for index, frame in enumerate(frames):
         if np.shape(frame[0]) != (n_atoms, 3):
             raise GdynetError(f"frame {index} has {len(frame[0])} atoms but frame 0 has {n_atoms}; "
                               "gdynet needs a fixed number of atoms", source)
         block.append(frame)
-        if len(block) == CHUNK_FRAMES:
+        if len(block) == size:
             yield _stack(block)
             block = []
     if block:

@@ -17,9 +17,10 @@ xtc, trr      GROMACS ``.xtc`` / ``.trr`` + ``topology=``  MDAnalysis          f
 ============  ===========================================  ==================  =================
 
 An ASE frame ``time`` (``atoms.info["time"]``) is in ASE time units, as ASE's own readers store it.
-``dt=`` always overrides the file. Files of at least ``cache.STREAM_THRESHOLD_BYTES`` are streamed
-frame by frame into a memory-mapped ``.npy`` cache (see :mod:`gdynet.trajectory.cache`) and reused
-on the next read; smaller ones are read into memory.
+``dt=`` always overrides the file. Files of at least ``cache.STREAM_THRESHOLD_BYTES`` (256 MiB) are
+streamed frame by frame into a memory-mapped ``.npy`` cache (positions float32, see
+:mod:`gdynet.trajectory.cache`) and reused on the next read; smaller ones are read into memory
+(positions in the file's precision: float64 from ASE and npz, float32 from MDAnalysis).
 """
 from __future__ import annotations
 
@@ -310,7 +311,7 @@ def _read_ase(path: Path, fmt: str, stride: int, types: dict[str, int] | None, c
 
     src = str(path)
     by_type = fmt == "lammps-dump" and _lammps_dump_needs_type_map(path, types)
-    entry = _entry(path, cache_dir, format=fmt, stride=stride, type_map=types)
+    entry = _entry(path, cache_dir, format=fmt, stride=stride, type_map=sorted((types or {}).items()))
     frames = None if entry is None else cache.load_entry(entry)
     if frames is not None:
         return frames
@@ -390,7 +391,8 @@ def _read_mdanalysis_quietly(path: Path, fmt: str, topology: Any, stride: int, t
     top = Path(topology).expanduser()
     if not top.is_file():
         raise GdynetError("topology file not found", top)
-    entry = _entry(path, cache_dir, format=fmt, stride=stride, topology=top, type_map=types)
+    entry = _entry(path, cache_dir, format=fmt, stride=stride, topology=top,
+                   type_map=sorted((types or {}).items()))
     frames = None if entry is None else cache.load_entry(entry)
     try:
         universe = mda.Universe(str(top), str(path), format=_MDA_NAMES[fmt], **topology_kwargs(top))
