@@ -45,7 +45,7 @@ def test_split_blocks_partition_all_start_frames():
 
 def test_implied_timescales_flat_for_markov_chain_and_contain_truth(four_trajectories):
     chi = [one_hot(s, 3) for s in four_trajectories]
-    its = implied_timescales(chi, [1, 2, 4, 8], DT)
+    its = implied_timescales(chi, np.array([8, 1, 4, 2, 2]), DT)  # numpy ints, sorted, de-duplicated
     assert isinstance(its, ImpliedTimescales) and its.n_blocks == 4
     truth = true_timescales(P3, DT)
     assert its.timescales_ps.shape == its.lower.shape == its.upper.shape == (4, 2)

@@ -3,7 +3,7 @@
 For every trajectory of state probabilities ``chi`` with shape ``(F, n, S)`` (F frames, n target
 sets, S states; rows sum to 1) and a lag τ in frames, the un-normalised moments are
 
-    C00 = Σ_t Σ_l χ_l(t)ᵀ χ_l(t),   C0t = Σ_t Σ_l χ_l(t)ᵀ χ_l(t+τ),   Ctt = Σ_t Σ_l χ_l(t+τ)ᵀ χ_l(t+τ)
+    C00 = Σ_t Σ_l χ_l(t)ᵀ χ_l(t),  C0t = Σ_t Σ_l χ_l(t)ᵀ χ_l(t+τ),  Ctt = Σ_t Σ_l χ_l(t+τ)ᵀ χ_l(t+τ)
 
 with t = 0 … F-τ-1 and l = 0 … n-1 (every target set is one more sample of the same dynamics, as in
 the paper's VAMP loss, Eq. 5). Pairs never cross trajectories. ``n_pairs`` counts the (t, l) pairs.
@@ -129,19 +129,21 @@ class Moments:
 
 
 def _check_chunk(x: np.ndarray, name: str, first_frame: int) -> None:
-    if not np.all(np.isfinite(x)):
-        frame = first_frame + int(np.argwhere(~np.isfinite(x))[0, 0])
+    """Raise for negative entries or rows not summing to 1 (NaN/inf make the row sum non-finite)."""
+    total = x.sum(axis=2)
+    err = np.abs(total - 1.0)
+    if not np.all(np.isfinite(total)):
+        frame = first_frame + int(np.argwhere(~np.isfinite(total))[0, 0])
         raise GdynetError(f"state probabilities contain NaN or inf (frame {frame})", name)
     if x.min() < -NEGATIVE_TOLERANCE:
         frame, target, _ = np.argwhere(x < -NEGATIVE_TOLERANCE)[0]
         raise GdynetError(f"negative state probability {x.min():.3g} (frame {first_frame + frame}, target "
                           f"{target}); chi must be probabilities, e.g. a softmax output", name)
-    err = np.abs(x.sum(axis=2) - 1.0)
     if err.max() > SUM_TOLERANCE:
         frame, target = np.unravel_index(int(err.argmax()), err.shape)
         raise GdynetError(
             f"state probabilities of frame {first_frame + frame}, target {target} sum to "
-            f"{x[frame, target].sum():.6g}, not 1 (tolerance {SUM_TOLERANCE:g})", name)
+            f"{total[frame, target]:.6g}, not 1 (tolerance {SUM_TOLERANCE:g})", name)
 
 
 def _accumulate(x: np.ndarray, seg: Segment, lags: np.ndarray, out: tuple[np.ndarray, ...],
