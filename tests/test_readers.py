@@ -193,6 +193,20 @@ def test_extxyz_streaming_path_matches_memory(tmp_path, monkeypatch):
                                                      stride=2).fingerprint()
 
 
+def test_failed_stream_leaves_no_cache_entry(tmp_path, monkeypatch):
+    import ase.io
+
+    monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
+    monkeypatch.setattr(cache, "CHUNK_FRAMES", 2)
+    images, _, _ = _images(n_frames=6)
+    path = tmp_path / "cut.xyz"
+    ase.io.write(path, images, format="extxyz")
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-3]))
+    with pytest.raises(GdynetError, match="cannot read extxyz file"):
+        read_trajectory(path, dt=0.001, targets="Li", cache_dir=tmp_path / "c")
+    assert list((tmp_path / "c").iterdir()) == []
+
+
 def test_extxyz_errors(tmp_path):
     import ase.io
     from ase import Atoms

@@ -117,12 +117,16 @@ class _NpyAppender:
         self.file.write(np.ascontiguousarray(block, dtype=self.dtype).tobytes())
         self.length += len(block)
 
-    def close(self) -> None:
-        end = self.file.tell()
-        if self._write_header() != self.header_size:  # NumPy reserves room for 21 digits
-            raise RuntimeError("npy header grew while appending")
-        self.file.seek(end)
-        self.file.close()
+    def __enter__(self) -> "_NpyAppender":
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        """Write the final length into the header (on success) and close the file."""
+        try:
+            if exc_type is None and self._write_header() != self.header_size:  # NumPy leaves room for 21 digits
+                raise RuntimeError("npy header grew while appending")
+        finally:
+            self.file.close()
 
 
 def _chunks(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], n_atoms: int, source: str
@@ -174,15 +178,13 @@ def collect_frames(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], numbe
     tmp = entry.parent / f".{entry.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        positions = _NpyAppender(tmp / _POSITIONS, np.float32, (n_atoms, 3))
-        cells_out = _NpyAppender(tmp / _CELLS, np.float64, (3, 3))
         time_list = []
-        for pos, cells, times in blocks:
-            positions.append(pos)
-            cells_out.append(cells)
-            time_list.append(times)
-        positions.close()
-        cells_out.close()
+        with _NpyAppender(tmp / _POSITIONS, np.float32, (n_atoms, 3)) as positions, \
+                _NpyAppender(tmp / _CELLS, np.float64, (3, 3)) as cells_out:
+            for pos, cells, times in blocks:
+                positions.append(pos)
+                cells_out.append(cells)
+                time_list.append(times)
         if positions.length == 0:
             raise GdynetError("file contains no frames", source)
         np.save(tmp / _NUMBERS, np.asarray(numbers, dtype=np.int64))
