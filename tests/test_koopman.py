@@ -239,3 +239,11 @@ def test_bad_parameters():
         KoopmanEstimator(1, -1.0)
     with pytest.raises(GdynetError, match="before fetch_model"):
         KoopmanEstimator(1, DT).fetch_model()
+
+
+def test_torch_tensors_are_accepted(chain3):
+    torch = pytest.importorskip("torch")
+    chi = [_fuzzy(s, i) for i, s in enumerate(chain3)]
+    reference = KoopmanEstimator(2, DT).fit(chi).fetch_model()
+    model = KoopmanEstimator(2, DT).fit([torch.from_numpy(c) for c in chi]).fetch_model()
+    np.testing.assert_allclose(model.K, reference.K, atol=1e-14)

@@ -69,12 +69,15 @@ def spectrum(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     it is the stationary distribution and ``right[:, 0]`` is the vector of ones. Arrays are real when
     all imaginary parts are below 1e-10, else complex.
     """
-    w, vl, vr = scipy.linalg.eig(K, left=True, right=True)
+    w, right = scipy.linalg.eig(K)
     first = int(np.argmin(np.abs(w - 1.0)))
     rest = [i for i in np.argsort(-np.abs(w), kind="stable") if i != first]
     order = [first, *rest]
-    w, left, right = w[order], vl[:, order].conj().T, vr[:, order]
-    left = left / np.einsum("ij,ji->i", left, right)[:, None]
+    w, right = w[order], right[:, order]
+    try:  # K = R Λ R⁻¹, so the rows of R⁻¹ are the left eigenvectors (also for degenerate λ)
+        left = np.linalg.inv(right)
+    except np.linalg.LinAlgError:  # defective K (measure zero for estimated matrices)
+        left = np.linalg.pinv(right)
     scale = left[0].sum()
     if abs(scale) > 0:
         left[0] /= scale
