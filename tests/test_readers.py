@@ -65,6 +65,16 @@ def test_npz_reads_exactly_with_file_targets_and_stride(tmp_path):
     np.testing.assert_array_equal(strided.targets, [[2]])
 
 
+def test_npz_molecules_from_bonds_in_frame_0(tmp_path):
+    pos = _positions(3)
+    pos[:, 4] = pos[:, 3] + [0.96, 0.0, 0.0]
+    pos[:, 5] = pos[:, 3] + [-0.24, 0.93, 0.0]
+    path = tmp_path / "water.npz"
+    _write_npz(path, traj_coords=pos)
+    for spec in ("molecules:H2O", {"molecules": "OH2"}):
+        np.testing.assert_array_equal(read_trajectory(path, dt=0.01, targets=spec).targets, [[3, 4, 5]])
+
+
 @pytest.mark.parametrize("compressed", [False, True])
 def test_large_npz_streams_into_reused_memmap_cache(tmp_path, monkeypatch, compressed):
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
@@ -388,7 +398,7 @@ def test_mdanalysis_selection_residues_and_molecules(tmp_path, monkeypatch):
     u.atoms.write(str(top))
     _write_mda(u, path)
     waters = [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-    for spec in ("residues:resname SOL", "molecules:H2O", "molecules:OH2"):
+    for spec in ("residues:resname SOL", "molecules:H2O", "molecules:OH2", {"molecules": "H2O"}):
         np.testing.assert_array_equal(read_trajectory(path, topology=top, targets=spec).targets, waters)
     assert read_trajectory(path, topology=top, targets="resname SOL").targets.shape == (9, 1)
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)

@@ -34,6 +34,8 @@ def test_element_atomic_number_and_index_spellings():
     np.testing.assert_array_equal(select_targets(traj, 8), [[1], [4], [7], [10]])
     np.testing.assert_array_equal(select_targets(traj, "1, 4,7"), [[1], [4], [7]])
     np.testing.assert_array_equal(select_targets(traj, [10, 0]), [[10], [0]])  # order kept as given
+    np.testing.assert_array_equal(select_targets(traj, {"element": "Li"}), [[0]])
+    np.testing.assert_array_equal(select_targets(traj, {"indices": [4, 7]}), [[4], [7]])
     np.testing.assert_array_equal(select_targets(traj, np.array([[1, 2], [4, 5]])), [[1, 2], [4, 5]])
     out = select_targets(traj.numbers, "O")
     assert out.dtype == np.int64 and out.shape == (4, 1)
@@ -83,6 +85,9 @@ def test_bonded_fragments_known_answer_triclinic():
     ("molecules:H2Q", "not a chemical formula"),
     ("molecules:NH3", r"no NH3 molecules among the bonded fragments of frame 0 \(found: H2O x3"),
     (True, "targets must be"),
+    ({"select": "name OW", "element": "O"}, "exactly one key"),
+    ({"resname": "SOL"}, "unknown targets mapping"),
+    ("select:name OW", "needs topology="),
 ])
 def test_bad_specs_are_one_line_errors_naming_the_file(spec, message):
     with pytest.raises(GdynetError, match=message) as info:
@@ -112,6 +117,10 @@ def test_topology_selection_residues_and_unequal_molecules(tmp_path):
     u.add_TopologyAttr("resid", [1, 2, 3, 4, 5])
     traj = _traj()
     np.testing.assert_array_equal(select_targets(traj, "name OW", topology=u), [[1], [4], [7]])
+    np.testing.assert_array_equal(select_targets(traj, "select:name LI", topology=u), [[0]])
+    np.testing.assert_array_equal(select_targets(traj, {"select": "name OW"}, topology=u), [[1], [4], [7]])
+    np.testing.assert_array_equal(select_targets(traj, {"molecules": "H2O"}, topology=u), [[1, 2, 3], [4, 5, 6],
+                                                                                          [7, 8, 9]])
     np.testing.assert_array_equal(select_targets(traj, "residues:resname SOL and not name HW2", topology=u),
                                   [[1, 2], [4, 5], [7, 8]])
     np.testing.assert_array_equal(select_targets(traj, "molecules:H2O", topology=u),
@@ -129,3 +138,20 @@ def test_topology_selection_residues_and_unequal_molecules(tmp_path):
     np.testing.assert_array_equal(select_targets(traj, "resname SOL and name OW", topology=top), [[1], [4], [7]])
     with pytest.raises(GdynetError, match="cannot read topology"):
         select_targets(traj, "name OW", topology=tmp_path / "missing.gro")
+
+
+def test_organic_molecules_and_water_from_ase_geometries():
+    from ase import Atoms
+    from ase.build import molecule
+
+    parts = [molecule("CH3CH2OH"), molecule("H2O"), molecule("CH3CH2OH"), molecule("H2O"), Atoms("Li")]
+    offsets = [[3, 3, 3], [10, 3, 3], [3, 10, 10], [10, 10, 3], [10, 3, 10]]
+    system = Atoms(cell=np.eye(3) * 14.0, pbc=True)
+    for part, offset in zip(parts, offsets):
+        part.translate(offset)
+        system += part
+    numbers, pos, cell = system.numbers, system.positions, system.cell.array
+    ethanol = select_targets(numbers, "molecules:C2H6O", positions=pos, cell=cell)
+    np.testing.assert_array_equal(ethanol, [np.arange(0, 9), np.arange(12, 21)])
+    water = select_targets(numbers, "molecules:H2O", positions=pos, cell=cell)
+    np.testing.assert_array_equal(water, [[9, 10, 11], [21, 22, 23]])

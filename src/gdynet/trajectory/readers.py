@@ -38,8 +38,8 @@ from ..errors import GdynetError
 from ..units import parse_time
 from . import cache
 from .core import Trajectory
-from .targets import (TargetSpec, element_counts, quiet_mdanalysis, select_targets, to_atomic_number,
-                      topology_kwargs)
+from .targets import (TargetSpec, element_counts, needs_coordinates, quiet_mdanalysis, select_targets,
+                      to_atomic_number, topology_kwargs)
 
 #: format name -> (description, file suffixes)
 FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -128,7 +128,7 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
                                   f"(an element such as 'Li', indices, or 'molecules:H2O'); atoms present: {counts}",
                                   src)
             return select_targets(numbers, file_targets, source=src)
-        if frame is None and isinstance(targets, str) and targets.strip().lower().startswith("molecules:"):
+        if frame is None and needs_coordinates(targets):
             return None  # bonds need frame 0
         positions, cell = frame if frame is not None else (None, None)
         return select_targets(numbers, targets, positions=positions, cell=cell, topology=universe, source=src)

@@ -14,7 +14,10 @@ A target spec becomes an ``(n, k)`` int64 array of atom indices: ``n`` target se
                                Molecules are the topology's residues when it has more than one,
                                else bonded fragments of frame 0 (covalent radii x 1.2, periodic).
 ``"residues:resname EC"``      the atoms of an MDAnalysis selection, grouped by residue (topology)
-``"name OW"``, ``"resname EC"``  any other string: MDAnalysis selection language (needs a topology)
+``"select:name OW"``           an MDAnalysis selection (needs a topology); the prefix may be left
+                               out (``"name OW"``) for any string that is not one of the above
+``{"select": "name OW"}``      the same as ``"select:name OW"``; likewise the keys ``molecules``,
+                               ``residues``, ``element`` and ``indices``
 =============================  ===============================================================
 
 Alkali and alkaline-earth metals (Li, Na, Mg, ...) are ionic: they never join a bonded fragment
@@ -27,7 +30,7 @@ import re
 import warnings
 from collections import Counter
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -36,7 +39,7 @@ from ..errors import GdynetError
 if TYPE_CHECKING:
     from .core import Trajectory
 
-TargetSpec = Union[str, int, Sequence[int], Sequence[Sequence[int]], np.ndarray]
+TargetSpec = Union[str, int, Sequence[int], Sequence[Sequence[int]], np.ndarray, Mapping[str, Any]]
 
 #: bonded when distance < BOND_TOLERANCE * (covalent radius i + covalent radius j)
 BOND_TOLERANCE = 1.2
@@ -78,6 +81,8 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         cell = np.asarray(system.cells[0])
     universe = _universe(topology, len(numbers), src)
 
+    if isinstance(spec, Mapping):
+        spec = _from_mapping(spec, src)
     if isinstance(spec, bool) or spec is None:
         raise GdynetError(f"targets must be an element, indices or a selection, got {spec!r}", src)
     if isinstance(spec, (int, np.integer)):
@@ -89,6 +94,8 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
             return _molecules(numbers, rest.strip(), positions, cell, universe, src)
         if head.strip().lower() == "residues" and rest.strip():
             return _residues(_select(universe, rest.strip(), src), rest.strip(), src)
+        if head.strip().lower() == "select" and rest.strip():
+            return _select(universe, rest.strip(), src).indices.astype(np.int64)[:, None]
         if _INDEX_LIST.match(text):
             return _by_indices([int(i) for i in text.split(",") if i.strip()], len(numbers), src)
         if _is_symbol(text):
@@ -101,6 +108,13 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
                               "MDAnalysis selections such as 'name OW' need topology=", src)
         return _select(universe, text, src).indices.astype(np.int64)[:, None]
     return _by_indices(spec, len(numbers), src)
+
+
+def needs_coordinates(spec: TargetSpec) -> bool:
+    """True for ``molecules:`` specs, which may need a frame's positions and cell to find bonds."""
+    if isinstance(spec, Mapping):
+        return set(spec) == {"molecules"}
+    return isinstance(spec, str) and spec.strip().lower().startswith("molecules:")
 
 
 def element_counts(numbers: np.ndarray) -> dict[str, int]:
@@ -135,6 +149,20 @@ def _numbers_and_source(system: Any, source: Any) -> tuple[np.ndarray, str | Non
     if numbers.ndim != 1 or not np.issubdtype(numbers.dtype, np.integer):
         raise GdynetError(f"atomic numbers must be a 1-D integer array, got shape {numbers.shape}", source)
     return numbers, None if source is None else str(source)
+
+
+def _from_mapping(spec: Mapping, src: str | None) -> Any:
+    """``{"select": "name OW"}`` -> ``"select:name OW"`` (one key: select, molecules, residues,
+    element, indices)."""
+    if len(spec) != 1:
+        raise GdynetError(f"a targets mapping needs exactly one key, got {sorted(spec)}", src)
+    (key, value), = spec.items()
+    if key in ("select", "molecules", "residues") and isinstance(value, str):
+        return f"{key}:{value}"
+    if key in ("element", "indices"):
+        return value
+    raise GdynetError(f"unknown targets mapping {dict(spec)!r}; keys: select, molecules, residues, element, "
+                      "indices", src)
 
 
 def _is_symbol(text: str) -> bool:
