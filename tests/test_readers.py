@@ -70,7 +70,7 @@ def test_npz_molecules_from_bonds_in_frame_0(tmp_path):
     pos[:, 4] = pos[:, 3] + [0.96, 0.0, 0.0]
     pos[:, 5] = pos[:, 3] + [-0.24, 0.93, 0.0]
     path = tmp_path / "water.npz"
-    _write_npz(path, traj_coords=pos)
+    _write_npz(path, n_frames=3, traj_coords=pos)
     for spec in ("molecules:H2O", {"molecules": "OH2"}):
         np.testing.assert_array_equal(read_trajectory(path, dt=0.01, targets=spec).targets, [[3, 4, 5]])
 
