@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from deeptime.covariance import Covariance
 from deeptime.decomposition import EDMD, TICA
 from deeptime.markov import TransitionCountEstimator
@@ -14,6 +16,7 @@ from koopman_chains import P2, P3, one_hot, simulate, smeared, stationary, true_
 from gdynet.errors import GdynetError
 from gdynet.koopman import KoopmanEstimator, KoopmanModel
 from gdynet.koopman import covariance as cov_module
+from gdynet.koopman.covariance import lagged_moments, split_blocks
 from gdynet.koopman.estimator import timescales_from_eigenvalues
 
 DT = 0.1  # ps
@@ -247,3 +250,25 @@ def test_torch_tensors_are_accepted(chain3):
     reference = KoopmanEstimator(2, DT).fit(chi).fetch_model()
     model = KoopmanEstimator(2, DT).fit([torch.from_numpy(c) for c in chi]).fetch_model()
     np.testing.assert_allclose(model.K, reference.K, atol=1e-14)
+
+
+@settings(max_examples=25, deadline=None)
+@given(lengths=st.lists(st.integers(2, 30), min_size=1, max_size=3), n=st.integers(1, 3), S=st.integers(2, 4),
+       lag=st.integers(1, 5), chunk=st.integers(1, 12), n_blocks=st.integers(2, 4), seed=st.integers(0, 99))
+def test_streamed_block_moments_equal_direct_sums(lengths, n, S, lag, chunk, n_blocks, seed):
+    """Any chunk size and block split: the blocks' moments add up to the direct sums over all pairs."""
+    rng = np.random.default_rng(seed)
+    trajs = [rng.dirichlet(np.ones(S), size=(f, n)) for f in lengths]
+    lag = min(lag, max(lengths) - 1)
+    expected = [sum(np.einsum("tns,tnr->sr", x[a:len(x) - lag + a], x[b:len(x) - lag + b]) for x in trajs
+                    if len(x) > lag) for a, b in ((0, 0), (0, lag), (lag, lag))]  # C00, C0t, Ctt
+    old = cov_module.CHUNK_VALUES
+    cov_module.CHUNK_VALUES = chunk * n * S
+    try:
+        blocks = split_blocks(lengths, n_blocks) if sum(lengths) >= n_blocks else None
+        m = lagged_moments(trajs, [lag], blocks).total()
+    finally:
+        cov_module.CHUNK_VALUES = old
+    for got, want in zip((m.C00, m.C0t, m.Ctt), expected):
+        np.testing.assert_allclose(got[0, 0], want, atol=1e-12)
+    assert m.n_pairs[0, 0] == sum(max(f - lag, 0) for f in lengths) * n

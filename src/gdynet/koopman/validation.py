@@ -13,7 +13,9 @@ estimates θ_b from the B blocks that have data,
 
 For timescales θ is the rate 1/t_i = −ln|λ_i| / τ (ps⁻¹), mapped back to t_i, so an interval that
 reaches rate ≤ 0 (|λ| ≥ 1) has an upper timescale bound of ``inf``. With fewer than 2 usable blocks
-the bounds are NaN.
+the bounds are NaN. (The original GDyNet post-processing used 1.96 · std/√B around the mean of the
+block estimates, for timescales in log space; the t quantile is wider for few blocks, e.g. 3.18
+instead of 1.96 for B = 4, and the centre here is the estimate from all data.)
 """
 from __future__ import annotations
 
