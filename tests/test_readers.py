@@ -1,5 +1,4 @@
 """Readers: every format written with its library's writer (or by hand for LAMMPS dumps) and read back."""
-from pathlib import Path
 
 import numpy as np
 import pytest
