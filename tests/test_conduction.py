@@ -188,3 +188,17 @@ def test_bad_inputs_raise_one_line_errors():
         transition_conduction(traj, chi, 2, K=np.eye(2), temperature_K=300.0)
     with pytest.raises(GdynetError, match="chi must have shape"):
         transition_conduction(traj, chi[:10], 2, K=[[1.0]], temperature_K=300.0)
+
+
+def test_without_temperature_percentages_and_D_are_kept():
+    """T only scales sigma: with temperature_K=None the absolute values are NaN, the rest identical."""
+    rng = np.random.default_rng(3)
+    steps = rng.normal(scale=0.2, size=(400, 4, 3))
+    pos = np.cumsum(steps, axis=0) % 10.0
+    traj = Trajectory(pos, np.eye(3) * 10.0, np.full(4, 3), 0.1, np.arange(4)[:, None])
+    chi = rng.dirichlet([2.0, 2.0], size=(400, 4))
+    with_t = transition_conduction(traj, chi, 5, temperature_K=300.0)
+    without = transition_conduction(traj, chi, 5, temperature_K=None)
+    np.testing.assert_allclose(without.percent, with_t.percent)
+    np.testing.assert_allclose(without.D, with_t.D)
+    assert np.isnan(without.sigma_ne) and np.isnan(without.temperature_K)

@@ -180,3 +180,19 @@ def test_li_in_fcc_sulfur_tetrahedral_vs_octahedral_sites():
     assert res.coordination[0, gap] == pytest.approx(4.0)
     assert res.coordination[1, gap] == pytest.approx(0.0)
     assert res.coordination[1, -1] == pytest.approx(6.0)
+
+
+def test_pooled_rdf_equals_rdf_of_concatenated_frames():
+    """Two trajectories pooled give exactly the RDF of one trajectory holding all their frames."""
+    rng = np.random.default_rng(7)
+    cell = np.eye(3) * 9.0
+    pos = rng.random((6, 30, 3)) * 9.0
+    numbers = np.array([3] * 10 + [8] * 20)
+    chi = rng.dirichlet([1.0, 1.0], size=(6, 10))
+    whole = Trajectory(pos, cell, numbers, 0.1, np.arange(10)[:, None])
+    parts = [whole[:2], whole[2:]]
+    pooled = state_rdf(parts, [chi[:2], chi[2:]], "O", r_max=4.0, n_bins=20)
+    direct = state_rdf(whole, chi, "O", r_max=4.0, n_bins=20)
+    np.testing.assert_allclose(pooled.g, direct.g, rtol=1e-12)
+    np.testing.assert_allclose(pooled.coordination, direct.coordination, rtol=1e-12)
+    assert pooled.n_frames == 6

@@ -95,7 +95,7 @@ class Conduction:
     sigma_collective: float
     sigma_self: float
     sigma_cross: float
-    temperature_K: float
+    temperature_K: float  # NaN when not given
     volume_A3: float
     n_targets: int
 
@@ -177,7 +177,7 @@ def _koopman_inputs(koopman: Any, K: Any, stationary: Any, chis: list, lag: int,
 
 
 def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray],
-                          lag: int | float | str, *, temperature_K: float, koopman: Any = None,
+                          lag: int | float | str, *, temperature_K: float | None, koopman: Any = None,
                           K: np.ndarray | None = None, stationary: np.ndarray | None = None,
                           charges: Sequence[float] | None = None, volume_A3: float | None = None,
                           offsets: Sequence[int] | None = None, fit_width: float = 0.5) -> Conduction:
@@ -188,7 +188,8 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
             have the same frame spacing and number of target sets.
         chi: ``(F, n, S)`` state probabilities for each trajectory.
         lag: Koopman lag ``tau``: frames (int) or a time (``"0.8ns"``, float ps).
-        temperature_K: temperature ``T`` in K.
+        temperature_K: temperature ``T`` in K. ``None``: absolute conductivities are NaN, while the
+            diffusion coefficients and the percentage contributions (Eq. 16, independent of T) are kept.
         koopman: a ``KoopmanModel`` at this lag (its ``K`` and ``stationary`` are used); or give
             ``K`` ``(S, S)`` (and optionally ``stationary``, else the left eigenvector of ``K`` for 1).
             If neither is given, a Koopman model is estimated from ``chi`` at ``lag``.
@@ -219,8 +220,9 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     shortest = min(t.n_frames for t in trajs)
     if lag >= shortest - 1:
         raise GdynetError(f"lag {lag} frames is too long for a trajectory of {shortest} frames", trajs[0].source)
-    if not (np.isfinite(temperature_K) and temperature_K > 0):
+    if temperature_K is not None and not (np.isfinite(temperature_K) and temperature_K > 0):
         raise GdynetError(f"temperature must be positive (K), got {temperature_K!r}")
+    scale_T = np.nan if temperature_K is None else float(temperature_K)
     charges = np.ones(n_states) if charges is None else np.asarray(charges, dtype=np.float64).reshape(-1)
     if charges.shape != (n_states,) or not np.all(np.isfinite(charges)):
         raise GdynetError(f"charges must give one number (e) per state ({n_states}), got {charges.shape}")
@@ -245,12 +247,12 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     msd = sums.transition_msd
     D = slope(times[in_window], msd[:, :, in_window]) / 6.0
     z = 0.5 * (charges[:, None] + charges[None, :])
-    prefactor = SIGMA_UNIT * n_targets / (volume_A3 * temperature_K)
-    sigma = prefactor * stationary[:, None] * K * z ** 2 * np.nan_to_num(D)
-    total = float(sigma.sum())
+    weight = stationary[:, None] * K * z ** 2 * np.nan_to_num(D)   # sigma_ij up to e^2 N / (V k_B T)
     with np.errstate(invalid="ignore", divide="ignore"):
-        percent = 100.0 * sigma / total
-    per_target = SIGMA_UNIT / (6.0 * volume_A3 * temperature_K)
+        percent = 100.0 * weight / weight.sum()
+    sigma = SIGMA_UNIT * n_targets / (volume_A3 * scale_T) * weight
+    total = float(sigma.sum())
+    per_target = SIGMA_UNIT / (6.0 * volume_A3 * scale_T)
     sigma_coll = float(per_target * slope(times[in_window], sums.collective_msd[in_window]))
     sigma_self = float(per_target * slope(times[in_window], sums.self_msd[in_window]))
     return Conduction(lag=lag, lag_ps=lag * dt_ps, offsets=all_offsets, times_ps=times, msd=msd,
@@ -258,4 +260,4 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
                       self_msd=sums.self_msd, fit_offsets=window, D=D, K=K, stationary=stationary,
                       charges=charges, z=z, sigma=sigma, percent=percent, sigma_ne=total,
                       sigma_collective=sigma_coll, sigma_self=sigma_self, sigma_cross=sigma_coll - sigma_self,
-                      temperature_K=float(temperature_K), volume_A3=float(volume_A3), n_targets=n_targets)
+                      temperature_K=scale_T, volume_A3=float(volume_A3), n_targets=n_targets)

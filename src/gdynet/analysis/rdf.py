@@ -82,13 +82,34 @@ def _species_numbers(species: str | int | Sequence[str | int], source: str) -> l
     return sorted(set(out))
 
 
-def state_rdf(traj: Trajectory, chi: np.ndarray, species: str | int | Sequence[str | int], *,
-              r_max: float = 8.0, n_bins: int = 160, stride: int = 1,
-              chunk_frames: int | None = None) -> StateRDF:
+def pool_rdfs(rdfs: Sequence[StateRDF]) -> StateRDF:
+    """Pool RDFs of several trajectories (same bins, species and states) into one, exactly.
+
+    The sums behind Eq. 12 add up: ``counts = g * density * weight * V_shell``, so
+    ``g = sum_k g_k rho_k w_k / sum_k rho_k w_k`` and the coordination is the ``w``-weighted mean.
+    """
+    first = rdfs[0]
+    if any(r.g.shape != first.g.shape or r.species != first.species or not np.allclose(r.edges, first.edges)
+           for r in rdfs):
+        raise GdynetError("RDFs to pool must share bins, species and number of states")
+    w = np.stack([r.weight for r in rdfs])[:, :, None]          # (K, S, 1)
+    dw = np.stack([r.density * r.weight for r in rdfs])[:, :, None]
+    g = (np.stack([r.g for r in rdfs]) * dw).sum(0) / dw.sum(0)
+    coordination = (np.stack([r.coordination for r in rdfs]) * w).sum(0) / w.sum(0)
+    weight = w.sum(0)[:, 0]
+    return StateRDF(r=first.r, edges=first.edges, g=g, coordination=coordination, weight=weight,
+                    density=dw.sum(0)[:, 0] / weight, species=first.species,
+                    n_frames=sum(r.n_frames for r in rdfs))
+
+
+def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray],
+              species: str | int | Sequence[str | int], *, r_max: float = 8.0, n_bins: int = 160,
+              stride: int = 1, chunk_frames: int | None = None) -> StateRDF:
     """State-weighted RDF of the target sets to ``species`` (Eq. 12).
 
     Args:
         traj: trajectory with its target sets ``(n, k)``; positions may be a memory map (streamed).
+            A list of trajectories (with a list of ``chi``) gives one pooled RDF (:func:`pool_rdfs`).
         chi: ``(F, n, S)`` state probabilities of every target set (rows sum to 1).
         species: partner element(s): a symbol, an atomic number or a list of them (pooled).
         r_max: largest distance in Å (periodic images are included, so any value works).
@@ -101,6 +122,12 @@ def state_rdf(traj: Trajectory, chi: np.ndarray, species: str | int | Sequence[s
     """
     import vesin
 
+    if not isinstance(traj, Trajectory):
+        trajs, chis = list(traj), list(chi)
+        if len(trajs) != len(chis) or not trajs:
+            raise GdynetError(f"got {len(trajs)} trajectories but {len(chis)} chi arrays")
+        return pool_rdfs([state_rdf(t, c, species, r_max=r_max, n_bins=n_bins, stride=stride,
+                                    chunk_frames=chunk_frames) for t, c in zip(trajs, chis)])
     src = traj.source
     chi = check_chi(chi, traj)
     if not (np.isfinite(r_max) and r_max > 0):
