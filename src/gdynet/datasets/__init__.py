@@ -1,1 +1,6 @@
-"""datasets stage."""
+"""Built-in datasets: the paper's Li-in-FCC toy system (:mod:`gdynet.datasets.toy`)."""
+from .toy import (LiSPotential, ReferenceTimescale, ToyData, core_set_labels, reference_timescale, site_distances,
+                  site_labels, toy_li_fcc, write_extxyz, write_npz)
+
+__all__ = ["LiSPotential", "ReferenceTimescale", "ToyData", "core_set_labels", "reference_timescale",
+           "site_distances", "site_labels", "toy_li_fcc", "write_extxyz", "write_npz"]
