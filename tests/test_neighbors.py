@@ -1,0 +1,161 @@
+"""gdynet.neighbors: exact agreement with brute force over periodic images, known lattices, errors."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from gdynet.errors import GdynetError
+from gdynet.graphs.neighbors import MAX_NEIGHBORS, neighbors
+
+
+def brute_force(pos: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (atom, image) pair of a box of shifts surely holding the ``m`` nearest images.
+
+    Returns per atom all candidates sorted by distance: ``(j (N, C), d (N, C) float64)``.
+    The ``m``-th neighbour is never farther than the ``m``-th nearest image of the atom itself,
+    ``R``; images within ``R`` have ``|S_k| <= R / h_k + 1`` (``h_k`` the cell thickness).
+    """
+    frac = pos @ np.linalg.inv(cell)
+    wrapped = (frac - np.floor(frac)) @ cell
+    small = np.array(list(itertools.product(range(-3, 4), repeat=3)))
+    radius = np.sort(np.linalg.norm(small @ cell, axis=1))[m]  # [0] is the zero shift
+    thickness = abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
+    reach = np.ceil(radius / thickness).astype(int) + 1
+    shifts = np.array(list(itertools.product(*(range(-r, r + 1) for r in reach))))
+    vectors = wrapped[None, :, None, :] + (shifts @ cell)[None, None] - wrapped[:, None, None, :]
+    d = np.linalg.norm(vectors, axis=-1)  # (i, j, shift)
+    n = len(pos)
+    d[np.arange(n), np.arange(n), np.flatnonzero(~shifts.any(axis=1))[0]] = np.inf  # not itself
+    d = d.reshape(n, -1)
+    j = np.broadcast_to(np.arange(n)[None, :, None], (n, n, len(shifts))).reshape(n, -1)
+    order = np.argsort(d, axis=1, kind="stable")
+    return np.take_along_axis(j, order, 1), np.take_along_axis(d, order, 1)
+
+
+def assert_matches_brute_force(pos: np.ndarray, cell: np.ndarray, m: int) -> None:
+    """Distances equal exactly (float32); indices equal as multisets within each tie group."""
+    idx, dist = neighbors(pos, cell, m)
+    assert idx.shape == dist.shape == (len(pos), m)
+    assert idx.dtype == np.int64 and dist.dtype == np.float32
+    ref_j, ref_d = brute_force(pos, cell, m)
+    ref_d32 = ref_d.astype(np.float32)
+    np.testing.assert_array_equal(dist, ref_d32[:, :m])
+    for i in range(len(pos)):
+        for value in np.unique(dist[i]):
+            ours = np.sort(idx[i][dist[i] == value])
+            theirs = ref_j[i][ref_d32[i] == value]  # the whole tie group, also beyond m
+            counts = np.bincount(theirs, minlength=len(pos))
+            got = np.bincount(ours, minlength=len(pos))
+            if value == dist[i, -1]:  # group cut by m: ours is a sub-multiset
+                assert np.all(got <= counts), (i, value)
+            else:
+                np.testing.assert_array_equal(got, counts)
+
+
+@st.composite
+def skewed_cells(draw) -> np.ndarray:
+    """Triclinic cells: lengths 2-6 Å, off-diagonal shear up to 0.6 of the length, rotated."""
+    lengths = draw(arrays(np.float64, 3, elements=st.floats(2.0, 6.0)))
+    shear = draw(arrays(np.float64, 3, elements=st.floats(-0.6, 0.6)))
+    cell = np.diag(lengths)
+    cell[1, 0], cell[2, 0], cell[2, 1] = shear[0] * lengths[1], shear[1] * lengths[2], shear[2] * lengths[2]
+    angles = draw(arrays(np.float64, 3, elements=st.floats(0.0, 2 * np.pi)))
+    a, b, c = angles
+    rot_z = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    rot_x = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
+    rot_z2 = np.array([[np.cos(c), -np.sin(c), 0], [np.sin(c), np.cos(c), 0], [0, 0, 1]])
+    return cell @ (rot_z @ rot_x @ rot_z2).T
+
+
+@settings(max_examples=150, deadline=None)
+@given(cell=skewed_cells(), n=st.integers(1, 6), m=st.integers(1, 30), data=st.data())
+def test_agrees_with_brute_force_on_small_skewed_cells(cell, n, m, data):
+    pos = data.draw(arrays(np.float64, (n, 3), elements=st.floats(-10.0, 10.0)))  # also outside the cell
+    # atoms on top of each other (< 0.05 Å) only test rounding at the 1e-16 Å level
+    assume(brute_force(pos, cell, 1)[1][:, 0].min() > 0.05)
+    assert_matches_brute_force(pos, cell, m)
+
+
+def test_five_atom_cell_lists_images_of_itself_and_others():
+    rng = np.random.default_rng(0)
+    cell = np.array([[3.0, 0.0, 0.0], [0.8, 2.9, 0.0], [-0.5, 0.4, 3.1]])
+    pos = rng.uniform(0, 1, (5, 3)) @ cell
+    idx, dist = neighbors(pos, cell, 12)
+    assert idx.shape == (5, 12)
+    assert np.all(dist > 0)  # the atom itself at distance 0 is never listed
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    for i in range(5):
+        assert len(np.unique(idx[i])) < 12  # 12 neighbours from 5 atoms: images repeat
+    assert_matches_brute_force(pos, cell, 12)
+    idx, dist = neighbors(pos, cell, 30)  # 30 neighbours reach past the cell: images of itself
+    assert all(np.count_nonzero(idx[i] == i) >= 2 for i in range(5))
+    assert_matches_brute_force(pos, cell, 30)
+
+
+def test_simple_cubic_known_shells():
+    a = 2.5
+    idx, dist = neighbors(np.zeros((1, 3)), np.eye(3) * a, 18)
+    assert np.all(idx == 0)
+    np.testing.assert_allclose(dist[0, :6], a, rtol=1e-6)  # 6 face neighbours
+    np.testing.assert_allclose(dist[0, 6:], a * np.sqrt(2), rtol=1e-6)  # 12 edge neighbours
+
+
+def test_fcc_twelve_nearest_then_six():
+    a = 4.05  # Al, conventional cubic cell with 4 atoms
+    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]) * a
+    idx, dist = neighbors(basis, np.eye(3) * a, 18)
+    np.testing.assert_allclose(dist[:, :12], a / np.sqrt(2), rtol=1e-6)
+    np.testing.assert_allclose(dist[:, 12:], a, rtol=1e-6)
+    for i in range(4):  # nearest shell: 4 images of each of the 3 other atoms
+        np.testing.assert_array_equal(np.bincount(idx[i, :12], minlength=4), np.where(np.arange(4) == i, 0, 4))
+        np.testing.assert_array_equal(idx[i, 12:], i)  # second shell: images of itself
+
+
+def test_sparse_outlier_needs_a_larger_radius():
+    """20 atoms in a 2 Å cluster and one far away: the density estimate is far too small for it."""
+    rng = np.random.default_rng(3)
+    cell = np.array([[30.0, 0, 0], [5.0, 28.0, 0], [0, -4.0, 31.0]])
+    pos = np.vstack([rng.uniform(0, 2.0, (20, 3)) + 3.0, [[20.0, 15.0, 18.0]]])
+    assert_matches_brute_force(pos, cell, 12)
+
+
+def test_frames_vectorised_and_invariant_to_lattice_translations():
+    rng = np.random.default_rng(1)
+    cells = np.stack([np.diag(rng.uniform(5, 7, 3)) + rng.uniform(-1, 1, (3, 3)) for _ in range(4)])
+    frac = rng.uniform(0, 1, (4, 30, 3))
+    pos = np.einsum("fnk,fkl->fnl", frac, cells)
+    idx, dist = neighbors(pos, cells, 8)
+    assert idx.shape == dist.shape == (4, 30, 8)
+    for f in range(4):
+        i_f, d_f = neighbors(pos[f], cells[f], 8)
+        np.testing.assert_array_equal(dist[f], d_f)
+        np.testing.assert_array_equal(idx[f], i_f)
+    moved = pos + np.einsum("fnk,fkl->fnl", rng.integers(-3, 4, (4, 30, 3)).astype(float), cells)
+    np.testing.assert_allclose(neighbors(moved, cells, 8)[1], dist, rtol=1e-5)
+    one_cell = neighbors(pos[:2], cells[0], 5)[1]  # a (3, 3) cell serves every frame
+    np.testing.assert_array_equal(one_cell[0], neighbors(pos[0], cells[0], 5)[1])
+
+
+@pytest.mark.parametrize("m", [0, -1, MAX_NEIGHBORS + 1, 10**9, 2.5, True, "12"])
+def test_bad_m(m):
+    with pytest.raises(GdynetError, match="neighbors: .*m"):
+        neighbors(np.zeros((2, 3)), np.eye(3) * 4, m)
+
+
+@pytest.mark.parametrize("pos, cell, problem", [
+    (np.zeros((2, 2)), np.eye(3), "shape"),
+    (np.zeros((0, 3)), np.eye(3), "shape"),
+    (np.zeros((2, 3)), np.eye(2), "shape"),
+    (np.zeros((3, 2, 3)), np.stack([np.eye(3)] * 2), "shape"),
+    (np.full((2, 3), np.nan), np.eye(3), "NaN"),
+    (np.zeros((2, 3)), np.diag([1.0, 1.0, 0.0]), "singular"),
+])
+def test_bad_input_is_one_line_gdynet_error(pos, cell, problem):
+    with pytest.raises(GdynetError, match=problem) as info:
+        neighbors(pos, cell, 3)
+    assert "\n" not in str(info.value)
