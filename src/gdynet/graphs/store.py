@@ -1,0 +1,265 @@
+"""Neighbour graphs of a whole trajectory, built once, kept on disk as memory-mapped ``.npy``.
+
+An entry of the cache is a folder ``graphs-m{m}-{key}`` holding
+
+    indices.npy    (F, N, m) int32    neighbour atom indices (periodic images included)
+    distances.npy  (F, N, m) float32  distances in Å, each row nearest first
+    numbers.npy    (N,) int64         atomic numbers
+    targets.npy    (n, k) int64       target sets of the last trajectory that used the entry
+    meta.json      sizes, dt_ps, source, fingerprint, code version
+    COMPLETE       marker written last
+
+``key`` hashes ``Trajectory.fingerprint()`` (positions, cells, numbers, dt), ``m`` and the code
+version, so a changed input or kernel never reuses a stale entry. A build writes into a hidden
+``.graphs-...partial`` folder (one ``done/`` marker per finished chunk of frames) and is renamed
+onto the entry only once complete: a killed build is resumed from its finished chunks, never
+trusted. A lock file serialises concurrent builds of the same entry.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .. import __version__
+from ..atomic import save_npy, write_json
+from ..errors import GdynetError
+from ..trajectory.core import Trajectory
+from .neighbors import KERNEL_VERSION, check_m, neighbors
+
+#: part of every cache key: a new package or kernel version never reuses old graphs
+CODE_VERSION = f"{__version__}+kernel{KERNEL_VERSION}"
+#: jobs smaller than this many atom-frames run in one process by default (pool start-up ~1 s)
+SMALL_JOB = 2_000_000
+#: atom-frames per chunk (a chunk is one unit of work, resume and progress)
+CHUNK_ATOM_FRAMES = 200_000
+_COMPLETE = "COMPLETE"
+
+
+@dataclass(frozen=True)
+class GraphStore:
+    """Read-only, memory-mapped neighbour graphs of one trajectory (see the module docstring).
+
+    Attributes:
+        path: the entry folder.
+        indices: ``(F, N, m)`` int32 memmap of neighbour atom indices.
+        distances: ``(F, N, m)`` float32 memmap of neighbour distances in Å, rows nearest first.
+        numbers: ``(N,)`` int64 atomic numbers.
+        targets: ``(n, k)`` int64 target sets.
+        dt_ps: time between frames in ps.
+        source: the trajectory's source.
+    """
+
+    path: Path
+    indices: np.ndarray
+    distances: np.ndarray
+    numbers: np.ndarray
+    targets: np.ndarray
+    dt_ps: float
+    source: str
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames ``F``."""
+        return int(self.indices.shape[0])
+
+    @property
+    def n_atoms(self) -> int:
+        """Number of atoms ``N``."""
+        return int(self.indices.shape[1])
+
+    @property
+    def m(self) -> int:
+        """Neighbours per atom."""
+        return int(self.indices.shape[2])
+
+    def __repr__(self) -> str:
+        return (f"GraphStore({self.n_frames} frames x {self.n_atoms} atoms x {self.m} neighbours, "
+                f"path={str(self.path)!r})")
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> "GraphStore":
+        """Open a complete entry written by :func:`build_graphs` (arrays memory-mapped read-only)."""
+        path = Path(path)
+        if not (path / _COMPLETE).is_file():
+            problem = "is not a graph store" if not path.is_dir() else "is an incomplete graph store (interrupted build)"
+            raise GdynetError(f"{problem}; rebuild it with build_graphs", path)
+        try:
+            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+            indices = np.load(path / "indices.npy", mmap_mode="r")
+            distances = np.load(path / "distances.npy", mmap_mode="r")
+            numbers = np.load(path / "numbers.npy")
+            targets = np.load(path / "targets.npy")
+        except (OSError, ValueError, KeyError) as exc:
+            raise GdynetError(f"unreadable graph store ({exc})", path) from None
+        shape = (meta["n_frames"], meta["n_atoms"], meta["m"])
+        if indices.shape != shape or distances.shape != shape or numbers.shape != shape[1:2]:
+            raise GdynetError(f"graph store arrays do not match meta.json {shape}", path)
+        return cls(path=path, indices=indices, distances=distances, numbers=numbers.astype(np.int64),
+                   targets=targets.astype(np.int64), dt_ps=float(meta["dt_ps"]), source=str(meta["source"]))
+
+
+def default_cache_dir() -> Path:
+    """``$GDYNET_CACHE`` if set, else ``~/.cache/gdynet/graphs``."""
+    env = os.environ.get("GDYNET_CACHE")
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "gdynet" / "graphs"
+
+
+def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str] | None = None, *,
+                 workers: int | None = None, progress: bool = True) -> GraphStore:
+    """The ``m`` nearest periodic neighbours of every atom in every frame, cached on disk.
+
+    Args:
+        traj: the trajectory.
+        m: neighbours per atom (see :func:`gdynet.graphs.neighbors.neighbors`).
+        cache_dir: folder of cache entries (default :func:`default_cache_dir`).
+        workers: processes building chunks of frames in parallel; ``None`` picks 1 for jobs
+            under ``SMALL_JOB`` atom-frames, else the available cores.
+        progress: show a progress bar (only when stderr is a terminal).
+
+    Returns:
+        The :class:`GraphStore`, reused without recomputation when a complete entry for the same
+        trajectory content, ``m`` and code version exists (its targets and source are updated
+        to ``traj``'s).
+    """
+    check_m(m)
+    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    key = hashlib.blake2b(f"{traj.fingerprint()}|{m}|{CODE_VERSION}".encode(), digest_size=10).hexdigest()
+    final = root / f"graphs-m{m}-{key}"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GdynetError(f"cannot create the graph cache folder ({exc.strerror})", root) from None
+    with _locked(root / f".{final.name}.lock"):
+        if not (final / _COMPLETE).is_file():
+            _build(traj, m, final, workers, progress)
+    return _with_labels(GraphStore.open(final), traj)
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (another build of the same entry waits)."""
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _with_labels(store: GraphStore, traj: Trajectory) -> GraphStore:
+    """Record ``traj``'s targets and source in the entry when they differ (same graphs)."""
+    if np.array_equal(store.targets, traj.targets) and store.source == traj.source:
+        return store
+    save_npy(store.path / "targets.npy", traj.targets)
+    meta = json.loads((store.path / "meta.json").read_text(encoding="utf-8"))
+    write_json(store.path / "meta.json", {**meta, "source": traj.source})
+    return GraphStore.open(store.path)
+
+
+def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress: bool) -> None:
+    """Fill (or resume) ``.{final.name}.partial``, then rename it onto ``final``."""
+    partial = final.parent / f".{final.name}.partial"
+    n_frames, n_atoms = traj.n_frames, traj.n_atoms
+    chunk = max(1, CHUNK_ATOM_FRAMES // n_atoms)
+    spec = {"n_frames": n_frames, "n_atoms": n_atoms, "m": m, "chunk_frames": chunk,
+            "fingerprint": traj.fingerprint(), "code_version": CODE_VERSION}
+    if not _resumable(partial, spec):
+        shutil.rmtree(partial, ignore_errors=True)
+        (partial / "done").mkdir(parents=True)
+        np.lib.format.open_memmap(partial / "indices.npy", "w+", np.int32, (n_frames, n_atoms, m)).flush()
+        np.lib.format.open_memmap(partial / "distances.npy", "w+", np.float32, (n_frames, n_atoms, m)).flush()
+        (partial / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+    starts = [s for s in range(0, n_frames, chunk) if not (partial / "done" / str(s)).exists()]
+    if workers is None:
+        workers = 1 if n_frames * n_atoms < SMALL_JOB else len(os.sched_getaffinity(0))
+    workers = max(1, min(int(workers), len(starts)))
+    with _progress_bar(progress, n_frames, n_frames - sum(min(chunk, n_frames - s) for s in starts)) as advance:
+        if workers == 1:
+            for start in starts:
+                stop = min(start + chunk, n_frames)
+                _write_chunk(partial, start, traj.positions[start:stop], traj.cells[start:stop], m)
+                (partial / "done" / str(start)).touch()
+                advance(stop - start)
+        else:
+            _run_pool(traj, partial, starts, chunk, m, workers, advance)
+    np.save(partial / "numbers.npy", traj.numbers)
+    np.save(partial / "targets.npy", traj.targets)
+    meta = {**spec, "dt_ps": traj.dt_ps, "source": traj.source}
+    (partial / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (partial / _COMPLETE).touch()
+    shutil.rmtree(final, ignore_errors=True)  # a stale incomplete entry, never a complete one
+    os.replace(partial, final)
+
+
+def _resumable(partial: Path, spec: dict) -> bool:
+    """Whether ``partial`` is an interrupted build of exactly ``spec``."""
+    try:
+        return json.loads((partial / "spec.json").read_text(encoding="utf-8")) == spec
+    except (OSError, ValueError):
+        return False
+
+
+def _write_chunk(partial: Path, start: int, positions: np.ndarray, cells: np.ndarray, m: int) -> None:
+    """Neighbours of frames ``start:start+len(positions)`` written into the memmaps of ``partial``."""
+    idx, dist = neighbors(np.asarray(positions), cells, m)
+    stop = start + len(idx)
+    for name, values in (("indices.npy", idx), ("distances.npy", dist)):
+        out = np.load(partial / name, mmap_mode="r+")
+        out[start:stop] = values
+        out.flush()
+        del out
+
+
+def _run_pool(traj: Trajectory, partial: Path, starts: list[int], chunk: int, m: int, workers: int,
+              advance) -> None:
+    """Chunks on a pool of ``workers`` processes, at most ``2 * workers`` in flight (bounded memory).
+
+    The workers are forked: unlike ``spawn`` they do not re-run the user's ``__main__`` script (no
+    ``if __name__ == "__main__"`` guard needed), and they only touch numpy and scipy.
+    """
+    pending: dict[Future, int] = {}
+    todo = iter(starts)
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        try:
+            while True:
+                while len(pending) < 2 * workers and (start := next(todo, None)) is not None:
+                    stop = min(start + chunk, traj.n_frames)
+                    future = pool.submit(_write_chunk, partial, start, np.asarray(traj.positions[start:stop]),
+                                         traj.cells[start:stop], m)
+                    pending[future] = start
+                if not pending:
+                    break
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    start = pending.pop(future)
+                    future.result()
+                    (partial / "done" / str(start)).touch()
+                    advance(min(chunk, traj.n_frames - start))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int, completed: int) -> Iterator:
+    """Yield ``advance(n_frames)``; a rich progress bar when ``enabled`` and stderr is a terminal."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    show = enabled and sys.stderr.isatty()
+    with Progress(TextColumn("graphs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), disable=not show, transient=True) as bar:
+        task = bar.add_task("graphs", total=total, completed=completed)
+        yield lambda n: bar.advance(task, n)
