@@ -9,7 +9,7 @@ import torch
 
 from gdynet.errors import GdynetError
 from gdynet.model import GDyNet, GlobalVAMPNet
-from gdynet.model.layers import AttentionConv, GaussianExpansion
+from gdynet.model.layers import AttentionConv, GaussianExpansion, GaussianLinear
 
 
 def brute_force_neighbors(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,21 +60,45 @@ def test_attention_conv_is_eqs_8_9_with_explicit_concatenation(norm):
     """The split-weight conv equals Eqs. 8-9 written literally with z_ij = [v_i, v_j, u_ij]."""
     torch.manual_seed(1)
     b, n, m, f, g = 2, 7, 4, 5, 9
-    conv = AttentionConv(f, g, activation="softplus", norm=norm).double()
+    conv = AttentionConv(f, cutoff=1.6, n_gaussians=g, activation="softplus", norm=norm).double()
     v = torch.randn(b, n, f, dtype=torch.float64)
     idx = torch.randint(0, n, (b, n, m))
-    u = torch.rand(b, n, m, g, dtype=torch.float64)
+    dist = torch.rand(b, n, m, dtype=torch.float64) * 2
+    u = conv.edge_proj.expansion(dist)  # Eq. 7
 
-    w = torch.cat([conv.self_proj.weight, conv.nbr_proj.weight, conv.edge_proj.weight], dim=1)  # (F+1, 2F+G)
+    edge = conv.edge_proj.linear
+    w = torch.cat([conv.self_proj.weight, conv.nbr_proj.weight, edge.weight], dim=1)  # (F+1, 2F+G)
     expected = torch.empty_like(v)
     for fr in range(b):
         for i in range(n):
             z = torch.cat([v[fr, i].expand(m, f), v[fr, idx[fr, i]], u[fr, i]], dim=1)  # (M, 2F+G)
-            out = z @ w.T + conv.edge_proj.bias
+            out = z @ w.T + edge.bias
             alpha = torch.exp(out[:, f]) / torch.exp(out[:, f]).sum()  # Eq. 8
             message = (alpha[:, None] * torch.nn.functional.softplus(out[:, :f])).sum(0)
             expected[fr, i] = v[fr, i] + conv.norm(message)  # Eq. 9
-    torch.testing.assert_close(conv(v, idx, u), expected)
+    torch.testing.assert_close(conv(v, idx, dist), expected)
+
+
+def test_gaussian_linear_streams_chunks_exactly():
+    """The chunked CPU path (no stored expansion) equals expansion + Linear, values and gradients."""
+    torch.manual_seed(2)
+    layer = GaussianLinear(cutoff=7.0, n_gaussians=36, out_features=5, chunk=100).double()
+    dist = torch.rand(3, 111, dtype=torch.float64) * 8  # 333 edges: 4 chunks, the last partial
+    grad = torch.randn(3, 111, 5, dtype=torch.float64)
+    results = []
+    for streamed in (True, False):
+        layer.zero_grad()
+        out = layer(dist) if streamed else layer.linear(layer.expansion(dist))
+        out.backward(grad)
+        results.append((out.detach(), layer.linear.weight.grad.clone(), layer.linear.bias.grad.clone()))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b)
+
+
+def test_far_gaussians_are_exact_zeros_not_subnormals():
+    u = GaussianExpansion(7.0, 36)(torch.tensor([0.1, 6.9]))
+    assert u[0, -1] == 0 and u[1, 0] == 0
+    assert not ((u > 0) & (u < torch.finfo(torch.float32).tiny)).any()
 
 
 def test_output_is_probability_per_target_set():

@@ -16,6 +16,7 @@ Invariant under rotations and translations (only distances enter) and permutatio
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from ..errors import GdynetError
-from .layers import ACTIVATIONS, NORMS, AttentionConv, GaussianExpansion, mlp
+from .layers import ACTIVATIONS, NORMS, AttentionConv, mlp
 
 MAX_Z = 118
 _SOURCE = "GDyNet"
@@ -67,9 +68,8 @@ class GDyNet(nn.Module):
             "norm": norm,
         }
         self.embedding = nn.Embedding(MAX_Z + 1, atom_features)
-        self.expansion = GaussianExpansion(cutoff, n_gaussians)
         self.convs = nn.ModuleList(
-            AttentionConv(atom_features, n_gaussians, activation, norm) for _ in range(n_conv)
+            AttentionConv(atom_features, cutoff, n_gaussians, activation, norm) for _ in range(n_conv)
         )
         self.head = mlp(atom_features, hidden, n_states, activation)
 
@@ -92,16 +92,12 @@ class GDyNet(nn.Module):
         numbers, nbr_idx, targets = (t.to(device=device, dtype=torch.long) for t in (numbers, nbr_idx, targets))
         nbr_dist = nbr_dist.to(device=device, dtype=dtype)
         _check_inputs(numbers, nbr_idx, nbr_dist, targets)
-        b, n_atoms, _ = nbr_idx.shape
-        v = self.embedding(numbers).unsqueeze(0).expand(b, -1, -1)
-        full_edges: Tensor | None = None
+        v = self.embedding(numbers).unsqueeze(0).expand(nbr_idx.shape[0], -1, -1)
         for conv, rows in zip(self.convs, _rows_to_update(nbr_idx, targets, len(self.convs))):
             if rows is None:
-                if full_edges is None:
-                    full_edges = self.expansion(nbr_dist)
-                v = conv(v, nbr_idx, full_edges)
+                v = conv(v, nbr_idx, nbr_dist)
             else:
-                v = conv(v, nbr_idx.index_select(1, rows), self.expansion(nbr_dist.index_select(1, rows)), rows)
+                v = conv(v, nbr_idx.index_select(1, rows), nbr_dist.index_select(1, rows), rows)
         pooled = v[:, targets].mean(dim=2)  # Eq. 10, (B, n, F)
         return torch.softmax(self.head(pooled), dim=-1)
 
@@ -157,12 +153,15 @@ def _check_inputs(numbers: Tensor, nbr_idx: Tensor, nbr_dist: Tensor, targets: T
         )
     if 0 in nbr_idx.shape or 0 in targets.shape:
         raise GdynetError("empty batch, neighbour list or target sets", _SOURCE)
-    bad = torch.stack([
-        (numbers < 0).any() | (numbers > MAX_Z).any(),
-        (nbr_idx < 0).any() | (nbr_idx >= n_atoms).any(),
-        ~torch.isfinite(nbr_dist).all() | (nbr_dist < 0).any(),
-        (targets < 0).any() | (targets >= n_atoms).any(),
-    ]).tolist()
+    # one pass per tensor (aminmax) and one host sync; NaN/inf distances surface in the max
+    ranges = torch.stack([torch.stack(torch.aminmax(t)).to(torch.float64) for t in (numbers, nbr_idx, nbr_dist, targets)])
+    (z_min, z_max), (i_min, i_max), (d_min, d_max), (t_min, t_max) = ranges.tolist()
+    bad = [
+        z_min < 0 or z_max > MAX_Z,
+        i_min < 0 or i_max >= n_atoms,
+        not (d_min >= 0 and math.isfinite(d_max)),
+        t_min < 0 or t_max >= n_atoms,
+    ]
     names = [
         f"atomic numbers outside 0..{MAX_Z}",
         f"neighbour indices outside 0..{n_atoms - 1}",

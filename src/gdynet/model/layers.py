@@ -17,12 +17,18 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "softplus": nn.Softp
 NORMS: tuple[str, ...] = ("layer", "none")
 
 
+# exp() of arguments below ~-87 gives float32 subnormals, which are ~100x slower on x86 CPUs and
+# slow down everything downstream; such Gaussians (< 1e-35) are set to exactly 0 instead.
+_EXP_FLOOR = -80.0
+_TINY = 1e-34
+
+
 class GaussianExpansion(nn.Module):
     """Eq. 7: u_t(d) = exp(-(d - mu_t)^2 / sigma^2), mu_t = t * sigma, t = 0 .. n_gaussians - 1.
 
     ``sigma = cutoff / (n_gaussians - 1)`` (0.2 Å for the defaults 7 Å / 36, as in the paper).
     Distances beyond ``cutoff`` decay to ~0 features, so choose cutoff >= the largest M-th neighbour
-    distance of the system.
+    distance of the system. Values below 1e-34 are returned as exact zeros (see ``_EXP_FLOOR``).
     """
 
     def __init__(self, cutoff: float = 7.0, n_gaussians: int = 36) -> None:
@@ -34,7 +40,61 @@ class GaussianExpansion(nn.Module):
 
     def forward(self, dist: Tensor) -> Tensor:
         """(...) distances in Å -> (..., G) features in [0, 1]."""
-        return torch.exp(-(dist.unsqueeze(-1) - self.centres).square() * self.inv_width2)
+        arg = -(dist.unsqueeze(-1) - self.centres).square() * self.inv_width2
+        if dist.requires_grad:  # e.g. forces through the network: keep every step differentiable
+            return torch.where(arg > _EXP_FLOOR, arg.clamp(min=_EXP_FLOOR).exp(), 0.0)
+        return nn.functional.threshold_(arg.clamp_(min=_EXP_FLOOR).exp_(), _TINY, 0.0)
+
+
+class _GaussianLinear(torch.autograd.Function):
+    """out = GaussianExpansion(d) @ W^T + b, in row chunks, without storing the (E, G) expansion.
+
+    The backward recomputes the expansion chunk by chunk for dW = u^T grad. Distances get no
+    gradient (they are data here). CPU only: on GPUs the plain composite is used.
+    """
+
+    @staticmethod
+    def forward(ctx, dist: Tensor, expansion: GaussianExpansion, weight: Tensor, bias: Tensor,
+                chunk: int) -> Tensor:
+        out = torch.empty(dist.shape[0], weight.shape[0], dtype=weight.dtype, device=weight.device)
+        for start in range(0, dist.shape[0], chunk):
+            part = slice(start, start + chunk)
+            torch.addmm(bias, expansion(dist[part]), weight.t(), out=out[part])
+        ctx.save_for_backward(dist)
+        ctx.expansion, ctx.chunk = expansion, chunk
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[None, None, Tensor, Tensor, None]:
+        (dist,) = ctx.saved_tensors
+        grad_w = grad.new_zeros(grad.shape[1], ctx.expansion.centres.shape[0])
+        for start in range(0, dist.shape[0], ctx.chunk):
+            part = slice(start, start + ctx.chunk)
+            grad_w.addmm_(grad[part].t(), ctx.expansion(dist[part]))
+        return None, None, grad_w, grad.sum(0), None
+
+
+class GaussianLinear(nn.Module):
+    """Linear map of the Gaussian-expanded distances, u(d) W^T + b (the u_ij block of Eqs. 8-9).
+
+    The expansion is the largest tensor of the model (E x G per layer for E edges); on CPU it is
+    never materialised (``_GaussianLinear``: chunks of ``chunk`` edges, recomputed in backward),
+    which removes most of the memory traffic of a training step.
+    """
+
+    def __init__(self, cutoff: float, n_gaussians: int, out_features: int, chunk: int = 8192) -> None:
+        super().__init__()
+        self.expansion = GaussianExpansion(cutoff, n_gaussians)
+        self.linear = nn.Linear(n_gaussians, out_features)
+        self.chunk = chunk
+
+    def forward(self, dist: Tensor) -> Tensor:
+        """(...) distances in Å -> (..., out_features)."""
+        if dist.is_cuda or dist.requires_grad:
+            return self.linear(self.expansion(dist))
+        flat = _GaussianLinear.apply(dist.reshape(-1), self.expansion, self.linear.weight, self.linear.bias,
+                                     self.chunk)
+        return flat.view(*dist.shape, -1)
 
 
 def flat_neighbour_index(nbr_idx: Tensor, n_atoms: int) -> Tensor:
@@ -52,7 +112,8 @@ class AttentionConv(nn.Module):
 
     z is never built: [W_n | W_a] is split row-wise into the blocks acting on v_i, v_j and u_ij,
     ``v W_self`` and ``v W_nbr`` are computed once per atom (B, N, F+1) and the neighbour part is
-    gathered, so the per-edge work is one (G -> F+1) projection plus elementwise ops: O(B N M (G+F) F).
+    gathered, so the per-edge work is one (G -> F+1) projection of the Gaussians (never stored, see
+    GaussianLinear) plus elementwise ops: O(B N M (G+F) F).
 
     Norm is a LayerNorm over the F features of the aggregated message (``norm="layer"``) or the
     identity (``norm="none"``, the bare Eq. 9). The original TF code used BatchNorm here. BatchNorm
@@ -65,23 +126,24 @@ class AttentionConv(nn.Module):
     atom: none of these problems, and the same output in train and eval mode.
     """
 
-    def __init__(self, atom_features: int, n_gaussians: int, activation: str = "relu", norm: str = "layer") -> None:
+    def __init__(self, atom_features: int, cutoff: float = 7.0, n_gaussians: int = 36, activation: str = "relu",
+                 norm: str = "layer") -> None:
         super().__init__()
         f = atom_features
         self.atom_features = f
         self.self_proj = nn.Linear(f, f + 1, bias=False)  # v_i block of [W_n | W_a]
         self.nbr_proj = nn.Linear(f, f + 1, bias=False)  # v_j block
-        self.edge_proj = nn.Linear(n_gaussians, f + 1)  # u_ij block, carries b_n and b_a
+        self.edge_proj = GaussianLinear(cutoff, n_gaussians, f + 1)  # u_ij block (Eq. 7), carries b_n and b_a
         self.activation = ACTIVATIONS[activation]()
         self.norm = nn.LayerNorm(f) if norm == "layer" else nn.Identity()
 
-    def forward(self, v: Tensor, nbr_idx: Tensor, edges: Tensor, rows: Tensor | None = None) -> Tensor:
+    def forward(self, v: Tensor, nbr_idx: Tensor, nbr_dist: Tensor, rows: Tensor | None = None) -> Tensor:
         """Update atom features.
 
         Args:
             v: (B, N, F) atom features v^(t-1).
             nbr_idx: (B, R, M) long, neighbour indices (into 0..N-1) of the R updated atoms.
-            edges: (B, R, M, G) Gaussian-expanded distances u_ij of those atoms.
+            nbr_dist: (B, R, M) their distances in Å (expanded in Gaussians, Eq. 7).
             rows: (R,) long atom indices to update, or None for all N atoms (R = N). Rows not listed
                 keep v^(t-1) (used to skip atoms that cannot influence the target atoms).
         Returns:
@@ -93,7 +155,8 @@ class AttentionConv(nn.Module):
         from_self = self.self_proj(v_rows)  # (B, R, F+1)
         from_nbr = self.nbr_proj(v).reshape(b * n, f + 1)
         from_nbr = from_nbr.index_select(0, flat_neighbour_index(nbr_idx, n)).view(b, -1, m, f + 1)
-        pre = self.edge_proj(edges) + from_nbr + from_self.unsqueeze(2)  # (B, R, M, F+1) = z [W_n | W_a] + b
+        pre = self.edge_proj(nbr_dist)  # (B, R, M, F+1); then += the atom blocks: z [W_n | W_a] + b, in place
+        pre = pre.add_(from_nbr).add_(from_self.unsqueeze(2))
         alpha = torch.softmax(pre[..., f], dim=-1)  # Eq. 8, (B, R, M)
         message = self.activation(pre[..., :f])  # g(z W_n + b_n), (B, R, M, F)
         update = v_rows + self.norm(torch.matmul(alpha.unsqueeze(-2), message).squeeze(-2))  # Eq. 9
