@@ -14,6 +14,7 @@ block boundary, so no information leaks across the lag between train, validation
 """
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
@@ -37,11 +38,24 @@ class Source(Protocol):
 
 
 def _read_frames(array: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """``array[frames]`` reading each distinct frame of a (memory-mapped) array once, in file order."""
+    """``array[frames]`` as an in-memory copy, reading each distinct frame once, in file order.
+
+    For a read-only memory map the pages just read are then released from this process's mapping
+    (``madvise(MADV_DONTNEED)``; the data stay in the OS page cache), so the resident memory of a
+    long training run does not grow with the size of the files it has streamed through.
+    """
     frames = np.asarray(frames, dtype=np.int64)
     unique, inverse = np.unique(frames, return_inverse=True)
-    block = np.asarray(array[unique])
+    block = np.array(array[unique])
+    _release(array)
     return block if len(unique) == len(frames) and np.array_equal(unique, frames) else block[inverse]
+
+
+def _release(array: np.ndarray) -> None:
+    """Unmap the touched pages of a read-only ``np.memmap`` (no-op for anything else)."""
+    handle = getattr(array, "_mmap", None)  # numpy keeps the mmap object of a memmap (and its views)
+    if isinstance(array, np.memmap) and array.mode == "r" and handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+        handle.madvise(mmap.MADV_DONTNEED)
 
 
 class _TensorCache:

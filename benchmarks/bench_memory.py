@@ -1,0 +1,119 @@
+"""Peak resident memory of a training run on 1x and 4x as many frames of on-disk graphs.
+
+Writes graph arrays of ``--atoms`` atoms with ``--m`` neighbours (int32 indices + float32 distances,
+memory-mapped ``.npy``) for ``--frames`` and ``4 * --frames`` frames, then trains a small GDyNet on
+each for ``--epochs`` epochs in a fresh process and reads its peak RSS (``VmHWM``). Memory must
+not grow with the data: target growth <= 1.2x. Default run: about 1-2 minutes on 2 CPU cores.
+
+    python benchmarks/bench_memory.py [--frames 300 --atoms 2000 --m 20 --epochs 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class DiskGraphs:
+    """The GraphStore attributes the trainer reads, over memory-mapped ``.npy`` files."""
+
+    path: Path
+    indices: np.ndarray
+    distances: np.ndarray
+    numbers: np.ndarray
+    targets: np.ndarray
+    dt_ps: float = 0.1
+
+    @property
+    def source(self) -> str:
+        return str(self.path)
+
+
+def write_graphs(folder: Path, n_frames: int, n_atoms: int, m: int, seed: int = 0) -> int:
+    """Random graphs (neighbour shells 2-4 Å) written frame block by frame block; returns bytes on disk."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    idx = np.lib.format.open_memmap(folder / "indices.npy", "w+", np.int32, (n_frames, n_atoms, m))
+    dist = np.lib.format.open_memmap(folder / "distances.npy", "w+", np.float32, (n_frames, n_atoms, m))
+    for start in range(0, n_frames, 50):
+        stop = min(start + 50, n_frames)
+        idx[start:stop] = rng.integers(0, n_atoms, (stop - start, n_atoms, m), dtype=np.int32)
+        dist[start:stop] = np.sort(rng.uniform(2.0, 4.0, (stop - start, n_atoms, m)), axis=2)
+    idx.flush()
+    dist.flush()
+    return (folder / "indices.npy").stat().st_size + (folder / "distances.npy").stat().st_size
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set of this process in MB (``VmHWM``; unlike ``ru_maxrss`` it is reset by exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(folder: Path, n_atoms: int, epochs: int, batch_size: int) -> dict:
+    """Train in this process and report peak RSS (MB) before and after training."""
+    import torch
+
+    from gdynet.model.gdynet import GDyNet
+    from gdynet.training.data import GraphSource
+    from gdynet.training.trainer import TrainConfig, Trainer
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
+    store = DiskGraphs(folder, np.load(folder / "indices.npy", mmap_mode="r"),
+                       np.load(folder / "distances.npy", mmap_mode="r"),
+                       np.full(n_atoms, 3, dtype=np.int64), np.arange(0, n_atoms, 40)[:, None])
+    torch.manual_seed(0)
+    model = GDyNet(n_states=2, atom_features=8, n_conv=1, cutoff=5.0, n_gaussians=16, hidden=(16,))
+    before = peak_rss_mb()
+    start = time.perf_counter()
+    config = TrainConfig(lag_frames=1, batch_size=batch_size, max_epochs=epochs, patience=epochs,
+                         device="cpu", progress=False, eval_batch_size=batch_size)
+    result = Trainer(config).fit(model, [GraphSource(store)])
+    return {"rss_before_mb": before, "peak_rss_mb": peak_rss_mb(),
+            "seconds": time.perf_counter() - start, "validation": result.scores["validation"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--atoms", type=int, default=2000)
+    parser.add_argument("--m", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.atoms, args.epochs, args.batch_size)))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for factor in (1, 4):
+            folder = Path(tmp) / f"x{factor}"
+            size = write_graphs(folder, factor * args.frames, args.atoms, args.m)
+            out = subprocess.run([sys.executable, __file__, "--child", str(folder), "--atoms", str(args.atoms),
+                                  "--epochs", str(args.epochs), "--batch-size", str(args.batch_size)],
+                                 check=True, capture_output=True, text=True)
+            row = {"frames": factor * args.frames, "disk_mb": size / 2**20, **json.loads(out.stdout)}
+            rows.append(row)
+            print(f"{row['frames']:6d} frames  {row['disk_mb']:7.1f} MB on disk  peak RSS {row['peak_rss_mb']:7.1f} MB"
+                  f"  (after imports {row['rss_before_mb']:.1f} MB)  {row['seconds']:.1f} s")
+    growth = rows[1]["peak_rss_mb"] / rows[0]["peak_rss_mb"]
+    print(f"peak RSS growth for 4x frames: {growth:.3f}x (target <= 1.2x)  "
+          f"[{platform.machine()}, {os.cpu_count()} CPUs, python {platform.python_version()}]")
+
+
+if __name__ == "__main__":
+    main()
