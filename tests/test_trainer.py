@@ -196,6 +196,26 @@ def test_the_graph_network_learns_the_hidden_states(stores):
     assert abs(np.corrcoef(chi[..., 1].ravel(), states_a.ravel())[0, 1]) > 0.95
 
 
+def test_end_to_end_from_a_trajectory_through_build_graphs(tmp_path):
+    """Li hopping between a tetrahedral (2.6 Å from S) and an octahedral (3.0 Å) site of an FCC S cell."""
+    from gdynet.graphs.store import build_graphs
+
+    rng = np.random.default_rng(7)
+    states = markov_chain(500, 1, 0.05, rng)[:, 0]
+    sulfur = np.array([[0, 0, 0], [3, 3, 0], [3, 0, 3], [0, 3, 3]], dtype=float)
+    sites = np.array([[1.5, 1.5, 1.5], [3.0, 0.0, 0.0]])
+    pos = np.concatenate([np.broadcast_to(sulfur, (500, 4, 3)), sites[states][:, None]], axis=1)
+    pos = pos + rng.normal(0, 0.05, pos.shape)
+    traj = Trajectory(pos, np.eye(3) * 6.0, np.array([16, 16, 16, 16, 3]), 0.1, np.array([[4]]))
+    store = build_graphs(traj, m=4, cache_dir=tmp_path, progress=False)
+    torch.manual_seed(0)
+    model = GDyNet(n_states=2, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=20, hidden=(8,))
+    result = Trainer(_config(max_epochs=3, lr=1e-2)).fit(model, [GraphSource(store)])
+    chi = predict(result.model, GraphSource(store), device="cpu")
+    assert chi.shape == (500, 1, 2)
+    assert abs(np.corrcoef(chi[:, 0, 1], states)[0, 1]) > 0.95
+
+
 # ----------------------------------------------------------------------------------------- predict
 def test_predict_matches_the_model_and_fills_a_memmap(stores, tmp_path):
     _, (b, _) = stores
