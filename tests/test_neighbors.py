@@ -122,6 +122,11 @@ def test_sparse_outlier_needs_a_larger_radius():
     cell = np.array([[30.0, 0, 0], [5.0, 28.0, 0], [0, -4.0, 31.0]])
     pos = np.vstack([rng.uniform(0, 2.0, (20, 3)) + 3.0, [[20.0, 15.0, 18.0]]])
     assert_matches_brute_force(pos, cell, 12)
+    # batched with an ordinary frame (one k-d tree for both): each frame still exact
+    frames = np.stack([pos, rng.uniform(0, 1, (21, 3)) @ cell])
+    idx, dist = neighbors(frames, cell, 12)
+    for f in range(2):
+        np.testing.assert_array_equal(dist[f], brute_force(frames[f], cell, 12)[1][:, :12].astype(np.float32))
 
 
 def test_frames_vectorised_and_invariant_to_lattice_translations():
@@ -135,6 +140,7 @@ def test_frames_vectorised_and_invariant_to_lattice_translations():
         i_f, d_f = neighbors(pos[f], cells[f], 8)
         np.testing.assert_array_equal(dist[f], d_f)
         np.testing.assert_array_equal(idx[f], i_f)
+        np.testing.assert_array_equal(d_f, brute_force(pos[f], cells[f], 8)[1][:, :8].astype(np.float32))
     moved = pos + np.einsum("fnk,fkl->fnl", rng.integers(-3, 4, (4, 30, 3)).astype(float), cells)
     np.testing.assert_allclose(neighbors(moved, cells, 8)[1], dist, rtol=1e-5)
     one_cell = neighbors(pos[:2], cells[0], 5)[1]  # a (3, 3) cell serves every frame
