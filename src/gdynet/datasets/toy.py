@@ -47,6 +47,7 @@ from typing import Sequence
 
 import numpy as np
 from ase import units
+from ase.data import atomic_masses
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
@@ -59,7 +60,7 @@ TET_FRACTIONAL = np.array(list(itertools.product((0.25, 0.75), repeat=3)))
 OCT_FRACTIONAL = np.array([[0.5, 0.0, 0.0], [0.0, 0.5, 0.0], [0.0, 0.0, 0.5], [0.5, 0.5, 0.5]])
 #: atomic numbers of one replica: Li (the target, index 0) and four S
 NUMBERS = np.array([3, 16, 16, 16, 16])
-LI_MASS_AMU = 6.94
+LI_MASS_AMU = float(atomic_masses[3])  # 6.94 u
 #: 1 eV / (Å u) in Å / ps^2
 _ACCEL = (units.fs * 1000.0) ** 2  # = 9648.5
 _SITE_CHUNK = 200_000
