@@ -222,12 +222,14 @@ def test_predict_matches_the_model_and_fills_a_memmap(stores, tmp_path):
     torch.manual_seed(0)
     model = TinyGraphNet(n_states=3)
     source = GraphSource(b)
-    chi = predict(model, source, device="auto", batch_size=64)
+    chi = predict(model, source, device="cpu", batch_size=64)
     assert chi.shape == (400, 3, 3) and chi.dtype == np.float32
     np.testing.assert_allclose(chi.sum(-1), 1.0, atol=1e-6)
     with torch.no_grad():
         direct = model(**source.inputs(np.arange(400), "cpu")).numpy()
     np.testing.assert_allclose(chi, direct, atol=1e-6)
+    np.testing.assert_allclose(predict(model, source, device="auto"), direct, atol=1e-4)  # CUDA when present
+    model.cpu()
     out = np.lib.format.open_memmap(tmp_path / "chi.npy", mode="w+", dtype=np.float32, shape=(400, 3, 3))
     assert predict(model, source, device="cpu", batch_size=37, out=out) is out
     np.testing.assert_allclose(np.load(tmp_path / "chi.npy"), direct, atol=1e-6)
