@@ -9,7 +9,8 @@ import pytest
 import gdynet.graphs.store as store_mod
 from gdynet import Trajectory
 from gdynet.errors import GdynetError
-from gdynet.graphs import GraphStore, build_graphs, neighbors
+from gdynet.graphs import GraphStore, build_graphs
+from gdynet.graphs.neighbors import neighbors
 
 
 def make_traj(n_frames: int = 9, n_atoms: int = 12, seed: int = 0) -> Trajectory:

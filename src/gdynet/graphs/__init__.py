@@ -1,6 +1,12 @@
-"""Periodic neighbour graphs: ``neighbors`` (one frame or many) and ``build_graphs`` / ``GraphStore``
-(a whole trajectory, memory-mapped on disk and cached)."""
-from .neighbors import neighbors
+"""Periodic neighbour graphs.
+
+* :func:`gdynet.graphs.neighbors.neighbors` -- the ``m`` nearest periodic neighbours (one frame or many);
+* :func:`gdynet.graphs.store.build_graphs` / :class:`GraphStore` -- a whole trajectory, memory-mapped
+  on disk and cached.
+
+(``neighbors`` is exported as ``gdynet.neighbors``; it is not re-exported here so that the module
+``gdynet.graphs.neighbors`` is not shadowed by the function of the same name.)
+"""
 from .store import GraphStore, build_graphs
 
-__all__ = ["neighbors", "build_graphs", "GraphStore"]
+__all__ = ["build_graphs", "GraphStore"]
