@@ -126,3 +126,10 @@ def test_open_a_folder_that_is_not_a_store(tmp_path):
     with pytest.raises(GdynetError, match="not a graph store") as info:
         GraphStore.open(tmp_path / "nothing")
     assert str(tmp_path / "nothing") in str(info.value)
+
+
+def test_corrupt_store_is_gdynet_error(tmp_path):
+    store = build_graphs(make_traj(n_frames=2), m=2, cache_dir=tmp_path, progress=False)
+    (store.path / "meta.json").write_text("{}")
+    with pytest.raises(GdynetError, match="unreadable graph store"):
+        GraphStore.open(store.path)

@@ -47,7 +47,7 @@ CHUNK_ATOM_FRAMES = 200_000
 _COMPLETE = "COMPLETE"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GraphStore:
     """Read-only, memory-mapped neighbour graphs of one trajectory (see the module docstring).
 
@@ -101,9 +101,9 @@ class GraphStore:
             distances = np.load(path / "distances.npy", mmap_mode="r")
             numbers = np.load(path / "numbers.npy")
             targets = np.load(path / "targets.npy")
+            shape = (meta["n_frames"], meta["n_atoms"], meta["m"])
         except (OSError, ValueError, KeyError) as exc:
-            raise GdynetError(f"unreadable graph store ({exc})", path) from None
-        shape = (meta["n_frames"], meta["n_atoms"], meta["m"])
+            raise GdynetError(f"unreadable graph store ({exc!r})", path) from None
         if indices.shape != shape or distances.shape != shape or numbers.shape != shape[1:2]:
             raise GdynetError(f"graph store arrays do not match meta.json {shape}", path)
         return cls(path=path, indices=indices, distances=distances, numbers=numbers.astype(np.int64),
@@ -177,9 +177,12 @@ def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress:
             "fingerprint": traj.fingerprint(), "code_version": CODE_VERSION}
     if not _resumable(partial, spec):
         shutil.rmtree(partial, ignore_errors=True)
-        (partial / "done").mkdir(parents=True)
-        np.lib.format.open_memmap(partial / "indices.npy", "w+", np.int32, (n_frames, n_atoms, m)).flush()
-        np.lib.format.open_memmap(partial / "distances.npy", "w+", np.float32, (n_frames, n_atoms, m)).flush()
+        try:
+            (partial / "done").mkdir(parents=True)
+            for name, dtype in (("indices.npy", np.int32), ("distances.npy", np.float32)):
+                np.lib.format.open_memmap(partial / name, "w+", dtype, (n_frames, n_atoms, m)).flush()
+        except OSError as exc:
+            raise GdynetError(f"cannot write the graph store ({exc.strerror})", partial) from None
         (partial / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     starts = [s for s in range(0, n_frames, chunk) if not (partial / "done" / str(s)).exists()]
     if workers is None:
