@@ -42,9 +42,10 @@ class TrainConfig:
         lr: Adam learning rate.
         weight_decay: Adam L2 penalty.
         max_epochs: upper limit on epochs (one epoch = every training pair once).
-        patience: stop after this many epochs without a better validation VAMP-2 score.
+        patience: stop after this many epochs without a better validation VAMP-2 score (0: never).
         min_delta: smallest increase of the validation score that counts as better.
-        seed: seeds the pair order and torch's generator (dropout); same seed -> same weights on CPU.
+        seed: seeds the pair order and (re-seeds) torch's global generator for dropout; the same seed
+            and initial weights give the same trained weights on CPU.
         split: fractions of each trajectory, as contiguous time blocks, for train/validation/test.
         test_sources: indices of sources used whole as test data (the others: train/validation).
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
@@ -214,14 +215,14 @@ class Trainer:
             if at_log or at_checkpoint:
                 run.score_sum += running.item()
                 running.zero_()
-                self._check_finite(run.score_sum, run, optimizer, ctx, "training")
+                self._check_finite(run.score_sum, run, optimizer, "training")
                 if task is not None:
                     bar.update(task, completed=run.step, loss=-run.score_sum / run.step)
             if at_checkpoint and run.step < len(plan) and paths:
                 run.seconds = time.perf_counter() - started
                 self._save_last(paths, model, optimizer, run, ctx.world)
         validation = ctx.score(model, ctx.blocks["validation"])
-        self._check_finite(validation, run, optimizer, ctx, "validation")
+        self._check_finite(validation, run, optimizer, "validation")
         record = {"epoch": run.epoch + 1, "train": run.score_sum / max(len(plan), 1),
                   "validation": validation, "seconds": time.perf_counter() - started}
         run.history.append(record)
@@ -231,7 +232,7 @@ class Trainer:
             if paths and ctx.world.main:
                 ckpt.save(paths[ckpt.BEST], {"model": run.best_state, "epoch": run.best_epoch,
                                             "validation": validation, "config": _model_config(model)})
-        run.finished = run.epoch + 1 - run.best_epoch >= max(cfg.patience, 1) if cfg.patience else False
+        run.finished = bool(cfg.patience) and run.epoch + 1 - run.best_epoch >= cfg.patience
         run.epoch, run.step, run.score_sum, run.seconds = run.epoch + 1, 0, 0.0, 0.0
         if task is not None:
             bar.update(task, description=f"epoch {record['epoch']}/{cfg.max_epochs} "
@@ -239,14 +240,15 @@ class Trainer:
         if paths:
             self._save_last(paths, model, optimizer, run, ctx.world)
 
-    def _check_finite(self, value: float, run: "_RunState", optimizer: torch.optim.Optimizer,
-                      ctx: "_Context", what: str) -> None:
+    @staticmethod
+    def _check_finite(value: float, run: "_RunState", optimizer: torch.optim.Optimizer, what: str) -> None:
+        """Stop with advice when the (summed) VAMP-2 score is NaN or infinite."""
         if np.isfinite(value):
             return
         lr = optimizer.param_groups[0]["lr"]
         raise GdynetError(f"training diverged in epoch {run.epoch + 1} (step {run.step}): the {what} VAMP-2 "
                           f"score is {value}. Try a lower learning rate (now {lr:g}), check the inputs for "
-                          "NaN or extreme values, or use fewer states", ctx.sources[0].source)
+                          "NaN or extreme values, or use fewer states")
 
     # ----------------------------------------------------------------------------- setup/resume
     def _lag(self, sources: Sequence[Source]) -> int:
