@@ -9,7 +9,8 @@ Pipeline, one sub-package per stage::
     koopman/     KoopmanEstimator, implied_timescales, ck_test     (K(tau), timescales, CK test)
     analysis/    state_rdf, transition_conduction                  (structure and transport)
     report/      figures and the Markdown report
-    pipeline.py  fit / predict / analyze, used by the ``gdynet`` CLI
+    datasets/    toy_li_fcc, reference_timescale                   (the paper's toy system)
+    pipeline/    fit / predict / analyze / demo, used by the ``gdynet`` CLI
 
 Names are imported lazily so ``import gdynet`` stays fast (torch loads only when needed).
 """
@@ -41,6 +42,11 @@ _LAZY = {
     "ck_test": "gdynet.koopman.validation",
     "state_rdf": "gdynet.analysis.rdf",
     "transition_conduction": "gdynet.analysis.conduction",
+    "toy_li_fcc": "gdynet.datasets.toy",
+    "reference_timescale": "gdynet.datasets.toy",
+    "fit": "gdynet.pipeline.fit",
+    "predict": "gdynet.pipeline.predict",
+    "analyze": "gdynet.pipeline.analyze",
 }
 
 __all__ = ["GdynetError", "Trajectory", "parse_time", "__version__", *_LAZY]

@@ -1,6 +1,7 @@
 """``gdynet analyze``: Koopman model, implied timescales, CK test, state RDFs, conduction, report."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,21 +15,35 @@ from .rundir import RunDir, load_model
 
 #: default lags for implied timescales, as multiples of the fit lag
 DEFAULT_LAG_FACTORS = (0.25, 0.5, 1, 2, 4, 8)
+#: at most this many frames (per trajectory) go into a state RDF; more are strided away
+RDF_FRAMES = 4000
 
 
-def default_lags(lag: int, shortest: int) -> list[int]:
-    """Lags (frames) around the fit lag that every analysis can afford: each < shortest / 3."""
+def default_lags(lag: int, longest: int) -> list[int]:
+    """Lags (frames) around the fit lag that the data can afford: each below ``longest / 5``."""
     lags = sorted({max(1, round(lag * f)) for f in DEFAULT_LAG_FACTORS})
-    return [x for x in lags if x < shortest / 3] or [lag]
+    return [x for x in lags if x < longest / 5] or [lag]
 
 
 def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = None,
             charges: Sequence[float] | None = None, temperature_K: float | None = None,
-            ck_steps: int = 5, figures: bool = True) -> dict[str, Any]:
+            ck_steps: int = 5, rdf_r_max: float = 8.0) -> dict[str, Any]:
     """Analyse the state probabilities of a finished fit; writes summary.json, figures and report.md.
 
-    Returns the summary dict: lag_ps, timescales_ps (slowest first), populations, vamp2 scores,
-    n_frames, n_targets and the implied-timescale, CK, RDF and conduction results.
+    Args:
+        run_dir: folder written by ``gdynet fit``.
+        lags: lags for the implied timescales (frames, or times such as ``"2ps"``); default: the fit
+            lag times 0.25 ... 8, as far as the data allow.
+        charges: charge of each state in e for the conduction analysis (default +1 each).
+        temperature_K: temperature in K; without it absolute conductivities are not computed
+            (percentages and diffusion coefficients are).
+        ck_steps: multiples of the lag in the Chapman-Kolmogorov test.
+        rdf_r_max: largest distance of the state RDFs in Å.
+
+    Returns:
+        The dict written to ``summary.json``: ``lag_ps``, ``timescales_ps`` (slowest first),
+        ``populations``, ``vamp2`` (train/validation/test), ``n_frames``, ``n_targets``, and the
+        Koopman, implied-timescale, CK-test, RDF and conduction results.
     """
     from ..koopman.estimator import KoopmanEstimator
     from ..koopman.validation import ck_test, implied_timescales
@@ -39,69 +54,105 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     _, meta = load_model(run.model)
     dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(record["paths"]))]
-    shortest = max(len(c) for c in chis)
-    lag_list = default_lags(lag, shortest) if lags is None else sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
-    if max(lag_list) >= shortest:
+    longest = max(len(c) for c in chis)
+    lag_list = (default_lags(lag, longest) if lags is None
+                else sorted({lag_to_frames(x, dt, name="--lags") for x in lags}))
+    if max(lag_list) >= longest - 1:
         raise GdynetError(f"lag {max(lag_list) * dt:g} ps is not shorter than the longest trajectory "
-                          f"({shortest * dt:g} ps)", run.root)
-    koopman = KoopmanEstimator(lag, dt).fit(chis).fetch_model()
-    its = implied_timescales(chis, lag_list, dt)
-    steps = max(1, min(ck_steps, (shortest - 1) // lag - 1))
-    ck = ck_test(chis, lag, steps, dt)
+                          f"({longest * dt:g} ps)", run.root)
+    if charges is not None and len(charges) == 1:
+        charges = list(charges) * chis[0].shape[2]
+    if charges is not None and len(charges) != chis[0].shape[2]:
+        raise GdynetError(f"--charge needs one value or one per state ({chis[0].shape[2]}), got {len(charges)}")
+
+    koopman = KoopmanEstimator(lag, dt).fit(chis, source=str(run.root)).fetch_model()
+    its = implied_timescales(chis, lag_list, dt, source=str(run.root))
+    steps = max(1, min(ck_steps, (longest - 1) // lag - 1))
+    ck = ck_test(chis, lag, steps, dt, source=str(run.root))
     trajs = read_all(record["paths"], ReadOptions.from_dict(record["read"]))
-    structure = _state_rdfs(trajs, chis)
+    stride = max(1, max(t.n_frames for t in trajs) // RDF_FRAMES)
+    species = sorted(set(np.concatenate([t.numbers for t in trajs]).tolist()))
+    rdfs = {}
+    for z in species:
+        try:
+            rdfs[_symbol(z)] = _state_rdf(trajs, chis, z, rdf_r_max, stride)
+        except GdynetError:  # e.g. the only atoms of this element are the targets themselves
+            continue
     conduction = _conduction(trajs, chis, lag, koopman, charges, temperature_K)
 
     summary: dict[str, Any] = {
         "model": meta["kind"],
         "lag_ps": lag * dt,
-        "timescales_ps": [float(t) for t in koopman.timescales_ps],
-        "populations": [float(p) for p in koopman.stationary],
+        "timescales_ps": _clean(koopman.timescales_ps),
+        "populations": _clean(koopman.stationary),
         "vamp2": meta["vamp2"],
         "n_frames": int(sum(len(c) for c in chis)),
         "n_targets": int(sum(c.shape[1] for c in chis)),
         "n_trajectories": len(chis),
         "dt_ps": dt,
-        "koopman_matrix": np.asarray(koopman.K).tolist(),
-        "implied_timescales": {"lags_ps": its.lags_ps.tolist(), "timescales_ps": its.timescales_ps.tolist(),
-                               "lower": its.lower.tolist(), "upper": its.upper.tolist()},
-        "ck_test": {"lags_ps": ck.lags_ps.tolist(), "predicted": ck.predicted.tolist(),
-                    "estimated": ck.estimated.tolist()},
-        "conduction": conduction.to_dict() if conduction is not None else None,
-        "inputs": {"paths": record["paths"], "read": record["read"], "fit": record["fit"]},
+        "koopman": koopman.to_dict(),
+        "implied_timescales": its.to_dict(),
+        "ck_test": ck.to_dict(),
+        "conduction": None if conduction is None else _clean(conduction.summary()),
     }
-    figure_paths = _figures(run, koopman, its, ck, structure, conduction) if figures else {}
+    inputs = {"trajectories": ", ".join(record["paths"]), **{k: v for k, v in record["read"].items() if v},
+              **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
+              "charges (e)": charges or "1 per state", "temperature (K)": temperature_K or "not given"}
+    figures = _figures(run, koopman, its, ck, rdfs, conduction)
     from ..report.markdown import write_report
 
-    write_report(run.root, summary=summary, figures=figure_paths, inputs=summary["inputs"])
+    write_report(run.root, summary={**summary, "rdf": rdfs}, figures=figures, inputs=inputs,
+                 title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
     atomic.write_json(run.summary, summary)
     return summary
 
 
-def _state_rdfs(trajs, chis) -> dict[str, Any]:
-    """State-weighted RDF of the targets to every element present (first trajectory's species)."""
+def _symbol(z: int) -> str:
+    from ase.data import chemical_symbols
+
+    return chemical_symbols[z]
+
+
+def _state_rdf(trajs, chis, z: int, r_max: float, stride: int):
     from ..analysis.rdf import state_rdf
 
-    species = sorted(set(np.concatenate([t.numbers for t in trajs]).tolist()))
-    return {z: state_rdf(trajs, chis, z) for z in species}
+    return state_rdf(trajs, chis, z, r_max=r_max, stride=stride)
 
 
 def _conduction(trajs, chis, lag, koopman, charges, temperature_K):
+    """Transition-resolved conduction when every trajectory has the same target sets (else None)."""
     from ..analysis.conduction import transition_conduction
 
+    if len({t.n_targets for t in trajs}) > 1:
+        return None
     return transition_conduction(trajs, chis, lag, koopman=koopman, charges=charges, temperature_K=temperature_K)
 
 
-def _figures(run: RunDir, koopman, its, ck, structure, conduction) -> dict[str, Path]:
+def _figures(run: RunDir, koopman, its, ck, rdfs, conduction) -> dict[str, Path]:
     from ..report import figures as fig
 
     d = run.figures
-    paths = {"implied_timescales": fig.plot_implied_timescales(its, d / "implied_timescales"),
-             "ck_test": fig.plot_ck_test(ck, d / "ck_test"),
-             "populations": fig.plot_populations(koopman, d / "populations")}
-    for z, rdf in structure.items():
-        paths[f"rdf_{z}"] = fig.plot_state_rdf(rdf, d / f"rdf_{z}")
+    paths = {"Implied timescales": fig.plot_implied_timescales(its, d / "implied_timescales"),
+             "Chapman-Kolmogorov test": fig.plot_ck_test(ck, d / "ck_test"),
+             "Stationary populations": fig.plot_populations(koopman.stationary, d / "populations")}
+    if rdfs:
+        paths["State-weighted RDFs"] = fig.plot_state_rdf(rdfs, d / "state_rdf")
     if conduction is not None:
-        paths["transition_msd"] = fig.plot_transition_msd(conduction, d / "transition_msd")
-        paths["conduction"] = fig.plot_conduction(conduction, d / "conduction")
-    return {k: v[0] if isinstance(v, (list, tuple)) else v for k, v in paths.items()}
+        paths["Transition-resolved MSD"] = fig.plot_transition_msd(conduction, d / "transition_msd")
+        paths["Conduction contributions"] = fig.plot_conduction(conduction, d / "conduction")
+    return paths
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: arrays to lists, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

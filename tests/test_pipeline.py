@@ -1,0 +1,121 @@
+"""End to end through the CLI: fit -> predict -> analyze on tiny toy data, and the user's mistakes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from gdynet.cli import app
+from gdynet.datasets.toy import toy_li_fcc, write_npz
+from gdynet.pipeline.demo import state_agreement
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def toy_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("toy")
+    toy = toy_li_fcc(n_trajectories=3, n_frames=600, seed=1)
+    paths = [write_npz(t, folder / f"toy_{i}.npz") for i, t in enumerate(toy.trajectories)]
+    return paths, toy
+
+
+@pytest.fixture(scope="module")
+def fitted(toy_files, tmp_path_factory):
+    paths, _ = toy_files
+    out = tmp_path_factory.mktemp("runs") / "run"
+    args = ["fit", str(paths[0]), str(paths[1]), "--dt", "0.1ps", "--out", str(out), "--lag", "1ps",
+            "--epochs", "2", "--quiet", "--lags", "0.5ps,1ps,2ps", "--device", "cpu"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out, args
+
+
+def test_fit_writes_the_contract(fitted):
+    out, _ = fitted
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["lag_ps"] == pytest.approx(1.0)
+    assert len(summary["timescales_ps"]) == 1 and summary["timescales_ps"][0] > 0
+    assert len(summary["populations"]) == 2 and sum(summary["populations"]) == pytest.approx(1.0)
+    assert set(summary["vamp2"]) == {"train", "validation", "test"}
+    assert all(1.0 <= v <= 2.0 + 1e-6 for v in summary["vamp2"].values())
+    assert summary["n_frames"] == 1200 and summary["n_targets"] == 2
+    assert (out / "model.pt").is_file() and (out / "report.md").is_file()
+    report = (out / "report.md").read_text()
+    for figure in ("implied_timescales", "ck_test", "populations", "state_rdf", "conduction"):
+        assert (out / "figures" / f"{figure}.png").is_file() and (out / "figures" / f"{figure}.svg").is_file()
+        assert f"figures/{figure}.png" in report
+
+
+def test_rerunning_the_same_fit_resumes_and_agrees(fitted):
+    out, args = fitted
+    before = json.loads((out / "summary.json").read_text())
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    after = json.loads((out / "summary.json").read_text())
+    assert after["vamp2"] == before["vamp2"]
+
+
+def test_predict_npy_and_extxyz(fitted, toy_files, tmp_path):
+    out, _ = fitted
+    paths, _ = toy_files
+    result = runner.invoke(app, ["predict", str(out), str(paths[2]), "-o", str(tmp_path / "p.npy"), "-q"])
+    assert result.exit_code == 0, result.output
+    probs = np.load(tmp_path / "p.npy")
+    assert probs.shape == (600, 1, 2)
+    np.testing.assert_allclose(probs.sum(axis=2), 1.0, atol=1e-5)
+
+    result = runner.invoke(app, ["predict", str(out), str(paths[2]), "-o", str(tmp_path / "p.extxyz"), "-q"])
+    assert result.exit_code == 0, result.output
+    from ase.io import read
+
+    frames = read(tmp_path / "p.extxyz", index=":")
+    assert len(frames) == 600
+    np.testing.assert_allclose(frames[5].arrays["state_prob"][0], probs[5, 0], atol=1e-6)
+    assert list(frames[5].arrays["state"][1:]) == [-1] * 4          # S atoms are not targets
+    assert frames[5].arrays["state"][0] == probs[5, 0].argmax()
+
+
+def test_analyze_recomputes_with_new_lags(fitted):
+    out, _ = fitted
+    result = runner.invoke(app, ["analyze", str(out), "--lags", "0.2ps,1ps,3ps", "--charge", "1",
+                                 "--temperature", "64"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["implied_timescales"]["lags_ps"] == pytest.approx([0.2, 1.0, 3.0])
+    assert summary["conduction"]["temperature_K"] == 64
+
+
+def _fails(args, *fragments):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    message = result.output.strip()
+    assert message.startswith("error:") and len(message.splitlines()) == 1, message
+    for fragment in fragments:
+        assert fragment in message
+    return message
+
+
+def test_user_mistakes_print_one_line_and_leave_nothing(toy_files, tmp_path):
+    paths, _ = toy_files
+    out = tmp_path / "never"
+    base = ["--out", str(out), "--quiet"]
+    _fails(["fit", str(tmp_path / "missing.npz"), "--dt", "0.1ps", *base], "missing.npz")
+    _fails(["fit", str(paths[0]), *base], "dt")                                    # npz has no time step
+    _fails(["fit", str(paths[0]), "--dt", "0.1ps", "--states", "1", *base], "--states")
+    _fails(["fit", str(paths[0]), "--dt", "0.1ps", "--lag", "50ps", *base], "too few")
+    _fails(["fit", str(paths[0]), "--dt", "0.1ps", "--target", "Xe", *base], "Xe")
+    assert not out.exists()
+    _fails(["analyze", str(tmp_path)], "no run.json")
+    _fails(["predict", str(tmp_path), str(paths[0]), "-o", str(tmp_path / "p.npy")], "no run.json")
+    _fails(["predict", str(tmp_path), str(paths[0]), "-o", str(tmp_path / "p.csv")], "p.csv")
+
+
+def test_state_agreement_uses_the_best_relabelling():
+    labels = [np.array([0, 0, 1, 1, 1]), np.array([1, 0])]
+    chi = [np.eye(2)[1 - l][:, None, :] for l in labels]            # states swapped
+    assert state_agreement(chi, labels) == pytest.approx(100.0)
+    chi[1] = np.eye(2)[[1, 1]][:, None, :]                           # one frame wrong out of 7
+    assert state_agreement(chi, labels) == pytest.approx(600 / 7)
