@@ -11,10 +11,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from gdynet.training.data import GraphSource
+from gdynet.training.data import GraphSource, split_sources
 from gdynet.training.distributed import setup
 from gdynet.training.trainer import TrainConfig, Trainer, _Context
-from gdynet.training.data import split_sources
 from training_helpers import TinyGraphNet, hidden_two_state_store
 
 CONFIG = dict(lag_frames=2, batch_size=32, lr=1e-2, max_epochs=2, patience=5, seed=3, device="cpu",
