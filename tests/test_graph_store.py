@@ -111,7 +111,7 @@ def test_parallel_workers_give_identical_graphs(tmp_path, small_chunks):
 def test_default_cache_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("GDYNET_CACHE", str(tmp_path / "env"))
     store = build_graphs(make_traj(n_frames=2), m=2, progress=True)  # no TTY under pytest: no bar
-    assert store.path.parent == tmp_path / "env"
+    assert store.path.parent == tmp_path / "env" / "graphs"
     meta = json.loads((store.path / "meta.json").read_text())
     assert meta["m"] == 2 and meta["fingerprint"] == make_traj(n_frames=2).fingerprint()
 

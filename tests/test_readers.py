@@ -99,7 +99,7 @@ def test_large_npz_streams_into_reused_memmap_cache(tmp_path, monkeypatch, compr
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
     monkeypatch.setenv("GDYNET_CACHE", str(other_stride))
     assert read_trajectory(path, dt=0.01, stride=3).n_frames == 3
-    assert len(list(other_stride.iterdir())) == 1
+    assert len(list((other_stride / "trajectories").iterdir())) == 1
 
 
 @pytest.mark.parametrize("override, message", [

@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import __version__
 from ..atomic import save_npy, write_json
+from ..cache import cache_root
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
@@ -111,9 +112,8 @@ class GraphStore:
 
 
 def default_cache_dir() -> Path:
-    """``$GDYNET_CACHE`` if set, else ``~/.cache/gdynet/graphs``."""
-    env = os.environ.get("GDYNET_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "gdynet" / "graphs"
+    """``$GDYNET_CACHE/graphs`` if set, else ``~/.cache/gdynet/graphs``."""
+    return cache_root("graphs")
 
 
 def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str] | None = None, *,

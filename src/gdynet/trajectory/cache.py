@@ -6,7 +6,7 @@ float64, Å). The first-axis length is unknown until the last frame, so the ``.n
 rewritten in place at the end (NumPy leaves room in the header for exactly this).
 
 Cache entries live in ``<root>/<name>-<key>/`` where ``root`` is ``cache_dir``, else
-``$GDYNET_CACHE``, else ``~/.cache/gdynet/trajectories``; the key hashes the absolute path, size,
+``$GDYNET_CACHE/trajectories``, else ``~/.cache/gdynet/trajectories``; the key hashes the absolute path, size,
 modification time, stride, format and reader options, so an edited file is read again. An entry is
 written into a temporary folder and renamed into place, so a crash never leaves a half entry.
 """
@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
+from ..cache import cache_root as _root
 from ..errors import GdynetError
 
 #: at most this many frames, and about CHUNK_BYTES of positions, are held in memory before they are
@@ -55,13 +56,10 @@ class Frames:
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The cache folder: ``cache_dir``, else ``$GDYNET_CACHE``, else ``~/.cache/gdynet/trajectories``."""
+    """The cache folder: ``cache_dir``, else ``$GDYNET_CACHE/trajectories`` or ``~/.cache/gdynet/trajectories``."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
-    env = os.environ.get("GDYNET_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "gdynet" / "trajectories"
+    return _root("trajectories")
 
 
 def cache_entry(path: Path, root: Path, **options: Any) -> Path:

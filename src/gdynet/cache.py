@@ -1,0 +1,12 @@
+"""Where gdynet keeps its on-disk caches (frame caches of large files, neighbour graphs)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_root(kind: str) -> Path:
+    """``$GDYNET_CACHE/<kind>`` if the variable is set, else ``~/.cache/gdynet/<kind>``."""
+    env = os.environ.get("GDYNET_CACHE")
+    base = Path(env).expanduser() if env else Path.home() / ".cache" / "gdynet"
+    return base / kind
