@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import gdynet.model.gdynet as gdynet_module
 from gdynet.errors import GdynetError
 from gdynet.model import GDyNet, GlobalVAMPNet
 from gdynet.model.layers import AttentionConv, GaussianExpansion, GaussianLinear
@@ -139,14 +140,18 @@ def test_permutation_invariance():
     torch.testing.assert_close(out, model(NUMBERS, idx, dist, TARGETS), atol=1e-6, rtol=0)
 
 
-def test_pruned_layers_are_exact():
+def test_pruned_layers_are_exact(monkeypatch):
     """Only atoms within K hops of the targets are updated; results equal the full computation."""
+    monkeypatch.setattr(gdynet_module, "_MIN_EDGES_TO_PRUNE", 0)  # prune even this tiny batch
     _, _, idx, dist = random_frames(n_atoms=10, m=2, seed=4)  # M=2: receptive fields stay small
     model = make_model(n_conv=3)
     every_atom = torch.arange(10).reshape(10, 1)  # all atoms needed -> nothing pruned
+    assert gdynet_module._rows_to_update(idx, every_atom, 3) == [None, None, None]
     full = model(NUMBERS, idx, dist, every_atom)
     for target in ([[4]], [[0], [7]]):
         t = torch.tensor(target)
+        rows = gdynet_module._rows_to_update(idx, t, 3)
+        assert rows[2].tolist() == sorted(t[:, 0].tolist()) and rows[1] is not None  # really pruned
         torch.testing.assert_close(model(NUMBERS, idx, dist, t), full[:, t[:, 0]])
 
 

@@ -28,6 +28,7 @@ from .layers import ACTIVATIONS, NORMS, AttentionConv, mlp
 
 MAX_Z = 118
 _SOURCE = "GDyNet"
+_MIN_EDGES_TO_PRUNE = 16384
 
 
 class GDyNet(nn.Module):
@@ -106,12 +107,15 @@ def _rows_to_update(nbr_idx: Tensor, targets: Tensor, n_conv: int) -> list[Tenso
     """Atoms each layer must update so that the target atoms' final features are exact.
 
     Layer K needs the targets; layer l needs the atoms layer l+1 updates plus their neighbours in
-    any frame of the batch. None means all atoms.
+    any frame of the batch. None means all atoms. Small batches are not pruned: below
+    ``_MIN_EDGES_TO_PRUNE`` edges the bookkeeping costs more time than the skipped rows save.
     """
     n_atoms = nbr_idx.shape[1]
+    rows: list[Tensor | None] = [None] * n_conv
+    if nbr_idx.numel() < _MIN_EDGES_TO_PRUNE:
+        return rows
     needed = torch.zeros(n_atoms, dtype=torch.bool, device=nbr_idx.device)
     needed[targets.reshape(-1)] = True
-    rows: list[Tensor | None] = [None] * n_conv
     for layer in range(n_conv - 1, -1, -1):
         current = needed.nonzero().squeeze(1)
         if current.numel() == n_atoms:
