@@ -85,7 +85,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "lag_ps": lag * dt,
         "timescales_ps": _clean(koopman.timescales_ps),
         "populations": _clean(koopman.stationary),
-        "vamp2": meta["vamp2"],
+        "vamp2": _clean(meta["vamp2"]),
         "n_frames": int(sum(len(c) for c in chis)),
         "n_targets": int(sum(c.shape[1] for c in chis)),
         "n_trajectories": len(chis),

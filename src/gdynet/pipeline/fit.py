@@ -7,12 +7,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from .. import atomic
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
 from .rundir import RunDir, save_model
+
+#: frames sampled (over all trajectories) to fit the state calibration
+CALIBRATION_SAMPLES = 200_000
 
 
 @dataclass(frozen=True)
@@ -76,11 +81,12 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     try:
         atomic.write_json(run.run_json, record)
         model, result = _train(trajs, run, options, lag, progress)
+        sources = _sources(trajs, run, options, progress=False)
+        calibration = _write_chi(model, sources, run, options)
         meta = {"lag_frames": lag, "dt_ps": dt_ps, "neighbors": options.neighbors, "read": read.to_dict(),
                 "vamp2": dict(result.scores), "best_epoch": result.best_epoch,
-                "n_atoms": trajs[0].n_atoms, "n_states": options.states}
+                "n_atoms": trajs[0].n_atoms, "n_states": options.states, "calibration": calibration.tolist()}
         save_model(run.model, kind=options.model, model=model, meta=meta)
-        _write_chi(model, trajs, run, options, progress)
     except GdynetError:
         if created:
             shutil.rmtree(run.root, ignore_errors=True)
@@ -126,9 +132,20 @@ def _train(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, lag: i
     return result.model, result
 
 
-def _write_chi(model: Any, trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, progress: bool) -> None:
+def _write_chi(model: Any, sources: Sequence[Any], run: RunDir, options: FitOptions) -> np.ndarray:
+    """Write calibrated state probabilities of every trajectory; return the calibration matrix.
+
+    The network's raw softmax output is mapped onto crisp memberships by the affine map of
+    :mod:`gdynet.model.calibration` (VAMP-2 score and timescales unchanged), fitted on a sample of
+    all frames.
+    """
+    from ..model.calibration import apply_calibration, calibration_matrix
     from ..training.trainer import predict
 
-    for i, source in enumerate(_sources(trajs, run, options, progress=False)):
-        chi = predict(model, source, device=options.device)
-        atomic.save_npy(run.chi(i), chi)
+    raw = [predict(model, source, device=options.device) for source in sources]
+    sample = np.concatenate([c[:: max(1, len(c) * len(raw) // CALIBRATION_SAMPLES)].reshape(-1, c.shape[-1])
+                             for c in raw])
+    A = calibration_matrix(sample)
+    for i, chi in enumerate(raw):
+        atomic.save_npy(run.chi(i), apply_calibration(chi, A))
+    return A

@@ -45,7 +45,7 @@ def predict(run_dir: str | Path, traj_path: str | Path, output: str | Path, *,
 
 def probabilities(model: Any, meta: dict[str, Any], traj: Trajectory, *, device: str = "auto",
                   progress: bool = True) -> np.ndarray:
-    """State probabilities (frames, targets, S) of ``traj`` under a loaded model."""
+    """Calibrated state probabilities (frames, targets, S) of ``traj`` under a loaded model."""
     from ..training.data import CoordinateSource, GraphSource
     from ..training.trainer import predict as predict_chi
 
@@ -58,7 +58,9 @@ def probabilities(model: Any, meta: dict[str, Any], traj: Trajectory, *, device:
         from ..graphs.store import build_graphs
 
         source = GraphSource(build_graphs(traj, meta["neighbors"], progress=progress))
-    return predict_chi(model, source, device=device)
+    from ..model.calibration import apply_calibration
+
+    return apply_calibration(predict_chi(model, source, device=device), np.asarray(meta["calibration"]))
 
 
 def write_extxyz(path: Path, traj: Trajectory, chi: np.ndarray, chunk: int = 256) -> None:
