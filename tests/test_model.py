@@ -205,8 +205,10 @@ def test_bad_inputs_raise_gdynet_error():
         model(NUMBERS, idx, dist, torch.tensor([[11]]))
     with pytest.raises(GdynetError, match="atomic numbers"):
         model(NUMBERS + 200, idx, dist, TARGETS)
+    one_nan = dist.clone()
+    one_nan[1, 3, 2] = float("nan")
     with pytest.raises(GdynetError, match="non-finite"):
-        model(NUMBERS, idx, dist * float("nan"), TARGETS)
+        model(NUMBERS, idx, one_nan, TARGETS)
     with pytest.raises(GdynetError, match=r"must both be \(B, 10, M\)"):
         model(NUMBERS, idx, dist[..., :3], TARGETS)
     with pytest.raises(GdynetError, match="norm must be one of"):
