@@ -95,7 +95,8 @@ def fit(
     options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
                          epochs=epochs, device=device, batch_size=batch_size, lr=lr)
     summary = run_fit(traj, out, read, options, analysis={"lags": _lag_list(lags)}, progress=not quiet)
-    _print_summary(summary, out)
+    if summary:                                   # empty on torchrun ranks other than 0
+        _print_summary(summary, out)
 
 
 @app.command(epilog="Example:\n\n  gdynet predict run1 new.extxyz -o probs.npy")

@@ -30,7 +30,7 @@ class DemoSize:
     lags: tuple[str, ...]
 
 
-FULL = DemoSize(n_trajectories=16, n_frames=10_000, epochs=12, lag="2ps",
+FULL = DemoSize(n_trajectories=16, n_frames=8_000, epochs=6, lag="2ps",
                 lags=("0.5ps", "1ps", "2ps", "5ps", "10ps"))
 QUICK = DemoSize(n_trajectories=4, n_frames=2_000, epochs=2, lag="2ps", lags=("1ps", "2ps", "5ps"))
 

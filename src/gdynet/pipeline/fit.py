@@ -54,7 +54,8 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     """Train a model on the trajectories in ``paths`` and analyse it; returns ``summary.json``'s dict.
 
     Every user mistake is detected before ``out_dir`` is touched. Re-running the same call after a
-    kill resumes from the last checkpoint in ``out_dir/checkpoints``.
+    kill resumes from the last checkpoint in ``out_dir/checkpoints``. Under ``torchrun`` every
+    process trains on its share of each batch and rank 0 writes the results (others return ``{}``).
     """
     from ..training.trainer import split_frames
 
@@ -81,6 +82,8 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     try:
         atomic.write_json(run.run_json, record)
         model, result = _train(trajs, run, options, lag, progress)
+        if _other_rank():                     # under torchrun only rank 0 writes results
+            return {}
         sources = _sources(trajs, run, options, progress=False)
         calibration = _write_chi(model, sources, run, options)
         meta = {"lag_frames": lag, "dt_ps": dt_ps, "neighbors": options.neighbors, "read": read.to_dict(),
@@ -94,6 +97,13 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     from .analyze import analyze
 
     return analyze(run.root, **(analysis or {}))
+
+
+def _other_rank() -> bool:
+    """True in a torchrun worker process other than rank 0."""
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_rank() != 0
 
 
 def _sources(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, progress: bool) -> list[Any]:
