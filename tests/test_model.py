@@ -231,3 +231,34 @@ def test_global_vampnet_shapes_and_periodic_encoding():
     assert GlobalVAMPNet(**net.config).config == net.config
     with pytest.raises(GdynetError, match=r"\(B, 5, 3\)"):
         net(torch.rand(4, 6, 3))
+
+
+def test_learns_a_two_state_hopping_target():
+    """Known answer: a target whose neighbour shell switches between two geometries as a two-state
+    Markov chain (flip probability p). Trained on VAMP-2, the model recovers 1 + (1 - 2p)^2."""
+    from gdynet.training.vamp import vamp_score
+
+    rng = np.random.default_rng(0)
+    p, t = 0.05, 600
+    states = np.cumsum(rng.random(t) < p) % 2
+    shells = np.array([[2.0, 2.4, 2.8], [2.9, 3.3, 3.7]])  # Å, e.g. tetrahedral vs octahedral site
+    dist = torch.as_tensor(shells[states][:, None, :] + rng.normal(0, 0.05, (t, 4, 3)), dtype=torch.float32)
+    idx = torch.tensor([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]).expand(t, 4, 3)
+    numbers, targets = torch.tensor([3, 16, 16, 16]), torch.tensor([[0]])
+    torch.manual_seed(0)
+    model = GDyNet(n_states=2, atom_features=8, n_conv=2, hidden=(16,))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(60):
+        opt.zero_grad()
+        out = model(numbers, idx, dist, targets)[:, 0]  # (t, 2)
+        loss = -vamp_score(out[:-1], out[1:])
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        out = model(numbers, idx, dist, targets)[:, 0]
+    onehot = torch.nn.functional.one_hot(torch.as_tensor(states), 2).float()
+    best = vamp_score(onehot[:-1], onehot[1:]).item()  # the true states' score on this chain (~1.85)
+    assert best == pytest.approx(1 + (1 - 2 * p) ** 2, abs=0.06)
+    assert vamp_score(out[:-1], out[1:]).item() == pytest.approx(best, abs=0.02)
+    # and the two learned states are the two geometries
+    assert abs(np.corrcoef(out[:, 0].numpy(), states)[0, 1]) > 0.95
