@@ -6,29 +6,13 @@ of the true state indicator is the known answer a trained model should approach.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-
-@dataclass
-class MemStore:
-    """The GraphStore attributes the trainer uses, with memory-mapped ``.npy`` arrays."""
-
-    path: Path
-    indices: np.ndarray
-    distances: np.ndarray
-    numbers: np.ndarray
-    targets: np.ndarray
-    dt_ps: float
-    source: str
-
-    @property
-    def n_frames(self) -> int:
-        return int(self.indices.shape[0])
+from gdynet.graphs.store import GraphStore
 
 
 def markov_chain(n_frames: int, n_chains: int, p_switch: float, rng: np.random.Generator) -> np.ndarray:
@@ -39,7 +23,7 @@ def markov_chain(n_frames: int, n_chains: int, p_switch: float, rng: np.random.G
 
 
 def hidden_two_state_store(folder: Path, n_frames: int, n_atoms: int = 6, m: int = 4, n_targets: int = 2,
-                           seed: int = 0, p_switch: float = 0.05) -> tuple[MemStore, np.ndarray]:
+                           seed: int = 0, p_switch: float = 0.05) -> tuple[GraphStore, np.ndarray]:
     """A store on disk and the hidden states ``(F, n_targets)`` of its target atoms (atoms 0..n-1)."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -49,7 +33,7 @@ def hidden_two_state_store(folder: Path, n_frames: int, n_atoms: int = 6, m: int
     idx = rng.integers(0, n_atoms, size=(n_frames, n_atoms, m)).astype(np.int32)
     np.save(folder / "indices.npy", idx)
     np.save(folder / "distances.npy", np.sort(dist, axis=2))
-    store = MemStore(folder, np.load(folder / "indices.npy", mmap_mode="r"),
+    store = GraphStore(folder, np.load(folder / "indices.npy", mmap_mode="r"),
                      np.load(folder / "distances.npy", mmap_mode="r"), np.full(n_atoms, 3, dtype=np.int64),
                      np.arange(n_targets, dtype=np.int64)[:, None], 0.1, str(folder))
     return store, states
