@@ -37,7 +37,7 @@ def test_matches_deeptime(data, method, mode):
     assert abs(ours.item() - ref.item()) < 1e-6
 
 
-@pytest.mark.parametrize("mode", ["trunc", "regularize"])
+@pytest.mark.parametrize("mode", ["trunc", "regularize", "clamp"])
 def test_vamp2_gradient_matches_deeptime(mode):
     x, y = softmax_features()
     grads = []
@@ -47,6 +47,27 @@ def test_vamp2_gradient_matches_deeptime(mode):
         grads.append((a.grad, b.grad))
     torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-7, rtol=1e-6)
     torch.testing.assert_close(grads[0][1], grads[1][1], atol=1e-7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["trunc", "regularize", "clamp"])
+def test_inverse_sqrt_gradient_is_exact(mode):
+    """The Daleckii-Krein backward of C^{-1/2} against finite differences (C = A A^T + 0.1 I)."""
+    from gdynet.training.vamp import _inv_sqrt
+
+    a = torch.randn(4, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(4)).requires_grad_()
+    w = torch.randn(4, 4, dtype=torch.float64)
+    eye = torch.eye(4, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda m: (_inv_sqrt(m @ m.T + 0.1 * eye, 1e-6, mode) * w).sum(), (a,))
+
+
+@pytest.mark.parametrize("mode", ["trunc", "regularize", "clamp"])
+def test_constant_outputs_give_finite_gradients(mode):
+    """A collapsed network (C00 = Ctt = 0, degenerate eigenvalues): score 1, zero gradient, no NaN."""
+    x = torch.full((50, 3), 1 / 3, requires_grad=True)
+    score = vamp_score(x, torch.full((50, 3), 1 / 3), mode=mode)
+    score.backward()
+    assert score.item() == pytest.approx(1.0)
+    assert torch.isfinite(x.grad).all() and x.grad.abs().max() < 1e-6
 
 
 @pytest.mark.parametrize("data", [correlated, softmax_features])

@@ -22,7 +22,9 @@ sum y y^T) that add across batches or ranks (``moments.to_vector()`` -> all-redu
 ``VampMoments.from_vector``); :func:`vamp_score_from_moments` forms the mean-free covariances of the
 union and scores them, so summing the moments of the parts equals scoring the whole batch, gradients
 included. The moments and the score are computed in float64 (the raw second moments would lose
-digits to cancellation in float32); the score is returned in the input dtype.
+digits to cancellation in float32); the score is returned in the input dtype. The gradient of
+C^{-1/2} uses divided differences (``_InvSqrt``), so degenerate spectra (e.g. constant outputs of a
+collapsed network) give finite gradients where autograd through ``eigh`` gives NaN.
 """
 from __future__ import annotations
 
@@ -127,23 +129,57 @@ def vamp_moments(x_t: Tensor, x_tau: Tensor) -> VampMoments:
     return VampMoments(count, x.sum(0), y.sum(0), xt @ x, xt @ y, y.transpose(0, 1) @ y)
 
 
-def _inv_sqrt(c: Tensor, epsilon: float, mode: str) -> Tensor:
-    """C^{-1/2} of a symmetric PSD (S, S) matrix via eigh, rank-deficiency handled by ``mode``.
+def _inv_sqrt_spectrum(eigval: Tensor, epsilon: float, mode: str) -> tuple[Tensor, Tensor]:
+    """f(lambda) = lambda^{-1/2} with the rank handling of ``mode``, and f'(lambda); both (S,).
 
-    trunc: drop eigenvalues <= epsilon; regularize: eigh(C + epsilon I), then |lambda|;
-    clamp: max(lambda, epsilon). (The same conventions as deeptime's ``sym_inverse``.)
+    trunc: eigenvalues <= epsilon are dropped (f = 0); regularize (epsilon already added to C):
+    |lambda|^{-1/2}; clamp: max(lambda, epsilon)^{-1/2}. (deeptime's ``sym_inverse`` conventions.)
     """
-    if mode == "regularize":
-        c = c + epsilon * torch.eye(c.shape[0], dtype=c.dtype, device=c.device)
-    eigval, eigvec = torch.linalg.eigh(c)
     if mode == "trunc":
         keep = eigval > epsilon
-        eigval, eigvec = eigval[keep], eigvec[:, keep]
-    elif mode == "regularize":
-        eigval = eigval.abs()
-    else:
-        eigval = eigval.clamp_min(epsilon)
-    return (eigvec * eigval.rsqrt()) @ eigvec.transpose(0, 1)
+        safe = torch.where(keep, eigval, 1.0)
+        return torch.where(keep, safe.rsqrt(), 0.0), torch.where(keep, -0.5 * safe.pow(-1.5), 0.0)
+    if mode == "regularize":
+        mag = eigval.abs()
+        return mag.rsqrt(), -0.5 * eigval.sign() * mag.pow(-1.5)
+    clamped = eigval.clamp_min(epsilon)
+    return clamped.rsqrt(), torch.where(eigval > epsilon, -0.5 * clamped.pow(-1.5), 0.0)
+
+
+class _InvSqrt(torch.autograd.Function):
+    """C^{-1/2} = V f(Lambda) V^T of a symmetric (S, S) matrix, with a degeneracy-safe backward.
+
+    Autograd through ``eigh`` divides by lambda_i - lambda_j and returns NaN when two eigenvalues
+    coincide (e.g. a collapsed network whose outputs are constant, C = 0). The backward here is the
+    Daleckii-Krein formula dC = V [(V^T G V) o Gamma] V^T with the divided differences
+    Gamma_ij = (f_i - f_j) / (lambda_i - lambda_j), and (f'_i + f'_j) / 2 for (near-)equal pairs,
+    which is the same gradient wherever eigh's is finite.
+    """
+
+    @staticmethod
+    def forward(ctx, c: Tensor, epsilon: float, mode: str) -> Tensor:
+        eigval, eigvec = torch.linalg.eigh(c)
+        f, df = _inv_sqrt_spectrum(eigval, epsilon, mode)
+        ctx.save_for_backward(eigval, eigvec, f, df)
+        return (eigvec * f) @ eigvec.transpose(0, 1)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None]:
+        eigval, eigvec, f, df = ctx.saved_tensors
+        gap = eigval[:, None] - eigval[None, :]
+        scale = torch.maximum(eigval.abs()[:, None], eigval.abs()[None, :])
+        close = gap.abs() <= 1e-9 * scale
+        gamma = torch.where(close, 0.5 * (df[:, None] + df[None, :]),
+                            (f[:, None] - f[None, :]) / torch.where(close, 1.0, gap))
+        inner = eigvec.transpose(0, 1) @ (0.5 * (grad + grad.transpose(0, 1))) @ eigvec
+        return eigvec @ (inner * gamma) @ eigvec.transpose(0, 1), None, None
+
+
+def _inv_sqrt(c: Tensor, epsilon: float, mode: str) -> Tensor:
+    """C^{-1/2} of a symmetric PSD (S, S) matrix, rank deficiency handled by ``mode`` (see above)."""
+    if mode == "regularize":
+        c = c + epsilon * torch.eye(c.shape[0], dtype=c.dtype, device=c.device)
+    return _InvSqrt.apply(c, epsilon, mode)
 
 
 def _check_options(method: str, mode: str, epsilon: float) -> None:
