@@ -83,6 +83,8 @@ def fit(
     batch_size: int = typer.Option(256, help="Time-lagged frame pairs per mini-batch."),
     lr: float = typer.Option(5e-3, help="Learning rate (Adam)."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
+    charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
+    temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
@@ -94,7 +96,8 @@ def fit(
                        extra={"type_map": type_map} if type_map else {})
     options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
                          epochs=epochs, device=device, batch_size=batch_size, lr=lr)
-    summary = run_fit(traj, out, read, options, analysis={"lags": _lag_list(lags)}, progress=not quiet)
+    analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature}
+    summary = run_fit(traj, out, read, options, analysis=analysis, progress=not quiet)
     if summary:                                   # empty on torchrun ranks other than 0
         _print_summary(summary, out)
 
@@ -130,8 +133,7 @@ def analyze(
     """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report."""
     from .pipeline.analyze import analyze as run_analyze
 
-    charges = None if charge is None else [float(c) for c in charge.split(",")]
-    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=charges, temperature_K=temperature)
+    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature)
     _print_summary(summary, run_dir)
 
 
@@ -152,6 +154,15 @@ def demo(
 def _lag_value(text: str) -> Any:
     """A bare integer means frames; anything else is a time with a unit."""
     return int(text) if text.strip().isdigit() else text
+
+
+def _charges(text: Optional[str]) -> Optional[list[float]]:
+    if text is None:
+        return None
+    try:
+        return [float(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise GdynetError(f"--charge must be numbers separated by commas, got {text!r}") from None
 
 
 def _lag_list(text: Optional[str]) -> Optional[list[Any]]:

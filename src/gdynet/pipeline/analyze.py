@@ -36,7 +36,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             lag times 0.25 ... 8, as far as the data allow.
         charges: charge of each state in e for the conduction analysis (default +1 each).
         temperature_K: temperature in K; without it absolute conductivities are not computed
-            (percentages and diffusion coefficients are).
+            (percentages and diffusion coefficients are). ``charges`` and ``temperature_K``
+            default to the values given to ``fit``.
         ck_steps: multiples of the lag in the Chapman-Kolmogorov test.
         rdf_r_max: largest distance of the state RDFs in Å.
 
@@ -53,6 +54,9 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     record = run.read_run()
     _, meta = load_model(run.model)
     dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
+    given = record.get("analysis", {})
+    charges = given.get("charges") if charges is None else charges
+    temperature_K = given.get("temperature_K") if temperature_K is None else temperature_K
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(record["paths"]))]
     longest = max(len(c) for c in chis)
     lag_list = (default_lags(lag, longest) if lags is None

@@ -70,7 +70,8 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
         raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
 
     run = RunDir(Path(out_dir))
-    record = {"paths": paths, "read": read.to_dict(), "fit": asdict(options), "lag_frames": lag, "dt_ps": dt_ps}
+    record = {"paths": paths, "read": read.to_dict(), "fit": asdict(options), "lag_frames": lag, "dt_ps": dt_ps,
+              "analysis": {k: v for k, v in (analysis or {}).items() if k in ("charges", "temperature_K")}}
     created = not run.root.exists()
     if run.run_json.is_file():
         previous = json.loads(run.run_json.read_text())

@@ -280,15 +280,21 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     ax2 = fig.add_subplot(grid[1])
     names = ["Nernst-\nEinstein", "self\npart", "collective\n(+cross)"]
     totals = [conduction.sigma_ne, conduction.sigma_self, conduction.sigma_collective]
-    bars = ax2.bar(range(3), totals, color=["0.45", "0.65", "tab:purple"], edgecolor="k", lw=0.5)
-    for bar, value in zip(bars, totals):
-        ax2.annotate(f"{value:.3g}", (bar.get_x() + bar.get_width() / 2, max(value, 0)), xytext=(0, 3),
-                     textcoords="offset points", ha="center", fontsize=8)
-    ax2.set_xticks(range(3), names, fontsize=8)
-    ax2.set_ylabel("σ (S/cm)")
-    ax2.axhline(0, color="k", lw=0.8)
-    top = max(max(totals), 0)
-    ax2.set_ylim(min(0, min(totals)) * 1.2, top * 1.2 if top > 0 else 1)
+    if not np.all(np.isfinite(totals)):         # no temperature given: only the percentages exist
+        ax2.text(0.5, 0.5, "absolute σ needs the\ntemperature\n(--temperature K)", ha="center",
+                 va="center", transform=ax2.transAxes, fontsize=9, color="0.3")
+        ax2.set_xticks([])
+        ax2.set_yticks([])
+    else:
+        bars = ax2.bar(range(3), totals, color=["0.45", "0.65", "tab:purple"], edgecolor="k", lw=0.5)
+        for bar, value in zip(bars, totals):
+            ax2.annotate(f"{value:.3g}", (bar.get_x() + bar.get_width() / 2, max(value, 0)), xytext=(0, 3),
+                         textcoords="offset points", ha="center", fontsize=8)
+        ax2.set_xticks(range(3), names, fontsize=8)
+        ax2.set_ylabel("σ (S/cm)")
+        ax2.axhline(0, color="k", lw=0.8)
+        top = max(max(totals), 0)
+        ax2.set_ylim(min(0, min(totals)) * 1.2, top * 1.2 if top > 0 else 1)
     ax2.set_title("Totals", fontsize=10)
     fig.suptitle(title or "Contributions to ionic conductivity")
     fig.tight_layout()
