@@ -9,6 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+import gdynet.graphs.neighbors as neighbors_module
 from gdynet.errors import GdynetError
 from gdynet.graphs.neighbors import MAX_NEIGHBORS, neighbors
 
@@ -145,6 +146,62 @@ def test_frames_vectorised_and_invariant_to_lattice_translations():
     np.testing.assert_allclose(neighbors(moved, cells, 8)[1], dist, rtol=1e-5)
     one_cell = neighbors(pos[:2], cells[0], 5)[1]  # a (3, 3) cell serves every frame
     np.testing.assert_array_equal(one_cell[0], neighbors(pos[0], cells[0], 5)[1])
+
+
+@pytest.fixture(params=["cell list", "k-d tree"])
+def kernel(request, monkeypatch):
+    """Run a test with the numba cell-list kernel and with the k-d tree fallback (numba missing)."""
+    if request.param == "k-d tree":
+        monkeypatch.setattr(neighbors_module, "numba", None)
+    elif neighbors_module.numba is None:
+        pytest.skip("numba is not installed")
+    return request.param
+
+
+def test_dense_system_with_many_bins_matches_brute_force(kernel):
+    """1500 atoms, uniform (so local density varies), triclinic: ~7 bins per direction, some retries."""
+    rng = np.random.default_rng(5)
+    cell = np.array([[20.0, 0.0, 0.0], [6.0, 19.0, 0.0], [-4.0, 5.0, 18.0]])
+    pos = rng.uniform(-0.5, 1.5, (1500, 3)) @ cell
+    frac = pos @ np.linalg.inv(cell)
+    wrapped = (frac - np.floor(frac)) @ cell
+    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=3))) @ cell  # enough: cell >> 2 x 20th distance
+    for m in (12, 20):
+        idx, dist = neighbors(pos, cell, m)
+        for i in rng.choice(1500, 40, replace=False):
+            d = np.linalg.norm(wrapped[None, :, :] + shifts[:, None, :] - wrapped[i], axis=-1)
+            d[13, i] = np.inf  # shift (0, 0, 0): the atom itself
+            ref = np.sort(d.ravel())[:m].astype(np.float32)
+            np.testing.assert_array_equal(dist[i], ref)
+            owners = np.tile(np.arange(1500), 27)[np.argsort(d.ravel())[:m]]
+            np.testing.assert_array_equal(np.sort(idx[i]), np.sort(owners))
+
+
+def test_both_kernels_on_small_cells_and_outliers(kernel):
+    rng = np.random.default_rng(8)
+    cell = np.array([[3.0, 0.0, 0.0], [0.8, 2.9, 0.0], [-0.5, 0.4, 3.1]])
+    for m in (1, 12, 40):
+        assert_matches_brute_force(rng.uniform(-1, 2, (5, 3)) @ cell, cell, m)
+    cell = np.array([[30.0, 0, 0], [5.0, 28.0, 0], [0, -4.0, 31.0]])
+    pos = np.vstack([rng.uniform(0, 2.0, (20, 3)) + 3.0, [[20.0, 15.0, 18.0]]])
+    assert_matches_brute_force(pos, cell, 12)
+
+
+def test_crowded_frame_batched_with_a_uniform_one_is_exact():
+    """A dense droplet in a large box (the cell list hands it to the k-d tree) next to a liquid frame."""
+    rng = np.random.default_rng(9)
+    cell = np.eye(3) * 60.0
+    frames = np.stack([rng.normal(30.0, 2.0, (400, 3)), rng.uniform(0, 60.0, (400, 3))])
+    if neighbors_module.numba is not None:
+        crowded = neighbors_module._cell_list_batch(frames, np.stack([cell] * 2), np.empty((2, 400, 12), np.int64),
+                                                    np.empty((2, 400, 12), np.float32))
+        np.testing.assert_array_equal(crowded, [True, False])
+    _, dist = neighbors(frames, cell, 12)
+    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=3))) * 60.0
+    for f, i in itertools.product(range(2), rng.choice(400, 20, replace=False)):
+        d = np.linalg.norm(frames[f][None] + shifts[:, None] - frames[f][i], axis=-1)
+        d[13, i] = np.inf
+        np.testing.assert_array_equal(dist[f, i], np.sort(d.ravel())[:12].astype(np.float32))
 
 
 @pytest.mark.parametrize("m", [0, -1, MAX_NEIGHBORS + 1, 10**9, 2.5, True, "12"])

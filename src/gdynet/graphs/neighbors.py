@@ -9,19 +9,25 @@ neighbour list is the ``m`` smallest of
 sorted nearest first. In a small cell the same atom (or ``i`` itself) appears several times,
 once per image; this is what the paper's crystal graphs do.
 
-Kernel (chosen by measurement, see ``benchmarks/RESULTS.md``): wrap the atoms into the cell,
-add the periodic images that lie within ``R`` of the cell (``R`` from the density, Eq. below),
-and ask a k-d tree (``scipy.spatial.cKDTree``) for the ``m + 1`` nearest points of every atom
-(the first is the atom itself). The answer is exact whenever the ``m``-th distance is ``<= R``:
-every image closer than ``R`` to an atom in the cell is among the points. Atoms that fail the
-check are asked again with ``R`` 1.5 times larger. The starting radius is the sphere holding
-``m`` atoms at the mean density, times a safety factor,
+Two exact kernels, both correct by construction (chosen by measurement, see
+``benchmarks/RESULTS.md``); both start from the radius of the sphere holding ``m`` atoms at the
+mean density,
 
-    R = s · (3 m V / (4 π N))^(1/3),   s = 1.3.
+    r0 = (3 m V / (4 π N))^(1/3),
 
-Small frames are batched into one tree (a 4th coordinate keeps frames apart). Per atom this
-costs less than a plain cutoff neighbour list (vesin) at the smallest radius that gives every
-atom ``m`` neighbours, and it needs no per-row sort afterwards.
+and both ask again, with a radius 1.5 times larger, for the atoms whose answer they cannot prove.
+
+* Cell list (used when ``numba`` is installed; single thread): the cell is cut into
+  ``n_k = floor(h_k / r0)`` slabs along each lattice direction (``h_k`` the cell's thickness), so
+  the bins are parallelepipeds at least ``r0`` thick; a grid of bins padded by the periodic images
+  of the atoms is searched bin by bin, nearest bins first, keeping the ``m`` nearest in a sorted
+  row and skipping bins farther than its current ``m``-th distance. The ``m``-th distance found is
+  exact when it is at most the distance from the atom to the edge of the searched block of bins.
+  Frames whose atoms crowd into a few bins (a dense droplet in an empty box) go to the k-d tree.
+* k-d tree (without ``numba``): the atoms plus the periodic images within ``R = 1.3 r0`` of the
+  cell go into a ``scipy.spatial.cKDTree`` asked for the ``m + 1`` nearest points of every atom
+  (the first is the atom itself); exact whenever the ``m``-th distance is ``<= R``. Small frames
+  share one tree (a 4th coordinate keeps frames apart).
 """
 from __future__ import annotations
 
@@ -30,14 +36,23 @@ from scipy.spatial import cKDTree
 
 from ..errors import GdynetError
 
+try:
+    import numba
+except ImportError:  # optional: without numba the (slower) k-d tree kernel is used
+    numba = None
+
 #: bump when the output of :func:`neighbors` changes (keys the on-disk graph caches)
-KERNEL_VERSION = "1"
+KERNEL_VERSION = "2"
 #: largest number of neighbours per atom accepted (GDyNet uses 12-20)
 MAX_NEIGHBORS = 1000
-#: starting radius as a multiple of the radius of the sphere holding ``m`` atoms
+#: k-d tree kernel: starting radius as a multiple of ``r0``
 _SAFETY = 1.3
 #: growth of the radius for atoms whose ``m``-th neighbour lies beyond it
 _GROWTH = 1.5
+#: cell list: a frame whose atoms crowd into few bins (a dense droplet in vacuum) goes to the k-d
+#: tree when an atom's bin holds this many times the mean number of atoms per bin (measured
+#: break-even ~150; a slab with 97 % vacuum scores 30 and is still 2x faster on the cell list)
+_MAX_CROWDING = 100.0
 #: atoms per k-d tree: small frames are batched so per-frame Python overhead stays small
 _BATCH_ATOMS = 16384
 _SOURCE = "neighbors"
@@ -64,7 +79,12 @@ def neighbors(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarr
     per_batch = max(1, _BATCH_ATOMS // n_atoms)
     for start in range(0, n_frames, per_batch):
         batch = slice(start, start + per_batch)
-        indices[batch], distances[batch] = _batch_neighbors(pos[batch], cells[batch], m)
+        kdtree = np.ones(len(pos[batch]), dtype=bool)
+        if numba is not None:
+            kdtree = _cell_list_batch(pos[batch], cells[batch], indices[batch], distances[batch])
+        if kdtree.any():
+            frames = np.arange(n_frames)[batch][kdtree]
+            indices[frames], distances[frames] = _kdtree_batch(pos[frames], cells[frames], m)
     if single:
         return indices[0], distances[0]
     return indices, distances
@@ -106,7 +126,7 @@ def _validate(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarr
     return pos, cells, single
 
 
-def _batch_neighbors(pos: np.ndarray, cells: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+def _kdtree_batch(pos: np.ndarray, cells: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Frames ``pos (B, N, 3)``, ``cells (B, 3, 3)`` -> ``(indices (B, N, m) int64, distances float64)``.
 
     All frames share one k-d tree in 4-D: the 4th coordinate is ``slot · gap`` with ``gap`` larger
@@ -168,3 +188,198 @@ def _padded_images(frac: np.ndarray, cell: np.ndarray, radius: float) -> tuple[n
             owners.append(atom_of[inside])
         points, atom_of = np.concatenate(parts), np.concatenate(owners)
     return points @ cell, atom_of
+
+
+def _jit(function):
+    """Compile ``function`` with numba (single thread, cached on disk) when numba is installed."""
+    return function if numba is None else numba.njit(cache=True)(function)
+
+
+def _cell_list_batch(pos: np.ndarray, cells: np.ndarray, indices: np.ndarray, distances: np.ndarray) -> np.ndarray:
+    """Frames ``pos (B, N, 3)``, ``cells (B, 3, 3)`` -> fill ``indices``/``distances`` ``(B, N, m)``.
+
+    Returns ``(B,)`` bool: the crowded frames left for the k-d tree (their rows are not filled).
+    """
+    n_atoms, m = indices.shape[1:]
+    frac = pos @ np.linalg.inv(cells)
+    frac -= np.floor(frac)
+    volumes = np.abs(np.linalg.det(cells))
+    thickness = volumes[:, None] / np.linalg.norm(np.cross(cells[:, [1, 2, 0]], cells[:, [2, 0, 1]]), axis=2)
+    r0 = np.array([cutoff_estimate(n_atoms, volume, m) for volume in volumes])
+    return _cell_list_frames(frac, frac @ cells, np.ascontiguousarray(cells), thickness, r0, indices, distances)
+
+
+@_jit
+def _cell_list_frames(frac, cart, cells, thickness, r0, indices, distances):  # pragma: no cover (compiled)
+    """Each frame: search all atoms with bins ``r0`` thick, then the unproven ones at larger radii.
+
+    ``frac``/``cart`` ``(B, N, 3)`` wrapped fractional / Cartesian positions, ``thickness (B, 3)`` Å.
+    Returns ``(B,)`` bool, true for the frames skipped as crowded (see ``_MAX_CROWDING``).
+    """
+    crowded = np.zeros(frac.shape[0], np.bool_)
+    for f in range(frac.shape[0]):
+        n_bins = np.maximum(1, (thickness[f] / r0[f]).astype(np.int64))
+        counts = np.bincount(_flat_bins(frac[f], n_bins), minlength=n_bins[0] * n_bins[1] * n_bins[2])
+        # atoms sharing an atom's bin (mean over atoms) vs atoms per bin; Poisson-uniform: ~1
+        crowded[f] = np.sum(counts * (counts - 1)) / frac.shape[1] > _MAX_CROWDING * frac.shape[1] / counts.size
+        if crowded[f]:
+            continue
+        todo = np.arange(frac.shape[1])
+        radius = r0[f]
+        while todo.size:
+            todo = _cell_list_round(frac[f], cart[f], cells[f], thickness[f], r0[f], radius, todo,
+                                    indices[f], distances[f])
+            radius *= _GROWTH
+    return crowded
+
+
+@_jit
+def _flat_bins(frac, n_bins):  # pragma: no cover (compiled)
+    """Bin of each atom, ``frac (N, 3)`` in ``[0, 1]``, ``n_bins (3,)`` slabs per direction -> ``(N,)``."""
+    atom_bin = np.minimum((frac * n_bins).astype(np.int64), n_bins - 1)
+    return (atom_bin[:, 0] * n_bins[1] + atom_bin[:, 1]) * n_bins[2] + atom_bin[:, 2]
+
+
+@_jit
+def _cell_list_round(frac, cart, cell, thickness, width, radius, todo, indices, distances):  # pragma: no cover
+    """Search the atoms ``todo`` within ``radius`` (rounded up to whole bins); write the rows proven
+    exact, return the other atoms. Bins: ``n_k = max(1, floor(h_k / width))`` slabs per direction."""
+    n_bins = np.maximum(1, (thickness / width).astype(np.int64))
+    bin_width = thickness / n_bins
+    reach = np.ceil(radius / bin_width).astype(np.int64)
+    dims = n_bins + 2 * reach
+    atom_bin = np.minimum((frac * n_bins).astype(np.int64), n_bins - 1)
+    start, points, owner, home = _padded_grid(frac, cart, cell, n_bins, reach)
+    delta, sign, offset, min_gap2 = _bin_offsets(reach, bin_width, dims)
+    m = indices.shape[1]
+    row_d2 = np.empty(m)
+    row_point = np.empty(m, np.int64)
+    queries = todo[np.argsort(home[todo])]  # in memory order of the grid
+    unproven = np.zeros(queries.size, np.bool_)
+    for n_query in range(queries.size):
+        q = queries[n_query]
+        x0, x1, x2, me = cart[q, 0], cart[q, 1], cart[q, 2], home[q]
+        u0 = frac[q, 0] * thickness[0] - atom_bin[q, 0] * bin_width[0]  # depth inside its bin along normal 0
+        u1 = frac[q, 1] * thickness[1] - atom_bin[q, 1] * bin_width[1]
+        u2 = frac[q, 2] * thickness[2] - atom_bin[q, 2] * bin_width[2]
+        centre = (((atom_bin[q, 0] + reach[0]) * dims[1] + atom_bin[q, 1] + reach[1]) * dims[2]
+                  + atom_bin[q, 2] + reach[2])  # the atom's own bin in the padded grid
+        size = 0
+        for k in range(delta.size):
+            if size == m:
+                worst = row_d2[m - 1]
+                if min_gap2[k] > worst:  # this and every later bin lie beyond the m-th distance
+                    break
+                gap = max(0.0, sign[k, 0] * u0 + offset[k, 0], sign[k, 1] * u1 + offset[k, 1],
+                          sign[k, 2] * u2 + offset[k, 2])
+                if gap * gap > worst * (1.0 + 1e-9):
+                    continue
+            b = centre + delta[k]
+            for p in range(start[b], start[b + 1]):
+                if p == me:
+                    continue
+                dx, dy, dz = points[p, 0] - x0, points[p, 1] - x1, points[p, 2] - x2
+                d2 = dx * dx + dy * dy + dz * dz
+                if size < m:
+                    i = size
+                    size += 1
+                elif d2 < row_d2[m - 1]:
+                    i = m - 1
+                else:
+                    continue
+                while i > 0 and row_d2[i - 1] > d2:  # insertion into the sorted row
+                    row_d2[i], row_point[i] = row_d2[i - 1], row_point[i - 1]
+                    i -= 1
+                row_d2[i], row_point[i] = d2, p
+        edge = min(u0 + reach[0] * bin_width[0], u1 + reach[1] * bin_width[1], u2 + reach[2] * bin_width[2],
+                   (reach[0] + 1) * bin_width[0] - u0, (reach[1] + 1) * bin_width[1] - u1,
+                   (reach[2] + 1) * bin_width[2] - u2)  # distance to the edge of the searched block
+        if size < m or row_d2[m - 1] > edge * edge * (1.0 - 1e-9):
+            unproven[n_query] = True
+            continue
+        for k in range(m):
+            distances[q, k] = np.sqrt(row_d2[k])
+            indices[q, k] = owner[row_point[k]]
+    return queries[unproven]
+
+
+@_jit
+def _padded_grid(frac, cart, cell, n_bins, reach):  # pragma: no cover (compiled)
+    """Bins of the cell padded by ``reach`` bins of periodic images on every side.
+
+    Padded bin ``p`` (per direction) is bin ``(p - reach) mod n`` shifted by ``(p - reach) // n``
+    cells; ``frac (N, 3)`` wrapped fractional positions, ``cart`` their Cartesian ones (Å). Returns
+    ``start`` (bins + 1,) offsets of each padded bin's points, ``points (P, 3)``
+    Cartesian image positions ``x_j + n·A``, ``owner (P,)`` atom ``j`` of each point and ``home (N,)``
+    the point of each atom itself (``n = 0``).
+    """
+    flat = _flat_bins(frac, n_bins)
+    real_start = np.zeros(n_bins[0] * n_bins[1] * n_bins[2] + 1, np.int64)  # counting sort by bin
+    for atom in range(flat.size):
+        real_start[flat[atom] + 1] += 1
+    real_start = np.cumsum(real_start)
+    filled = real_start[:-1].copy()
+    order = np.empty(flat.size, np.int64)
+    for atom in range(flat.size):
+        order[filled[flat[atom]]] = atom
+        filled[flat[atom]] += 1
+    dims = n_bins + 2 * reach
+    start = np.zeros(dims[0] * dims[1] * dims[2] + 1, np.int64)
+    source = np.empty(dims[0] * dims[1] * dims[2], np.int64)
+    shifts = np.empty((source.size, 3))
+    b = 0
+    for p0 in range(dims[0]):
+        for p1 in range(dims[1]):
+            for p2 in range(dims[2]):
+                s0, r0 = divmod(p0 - reach[0], n_bins[0])
+                s1, r1 = divmod(p1 - reach[1], n_bins[1])
+                s2, r2 = divmod(p2 - reach[2], n_bins[2])
+                source[b] = (r0 * n_bins[1] + r1) * n_bins[2] + r2
+                for x in range(3):
+                    shifts[b, x] = s0 * cell[0, x] + s1 * cell[1, x] + s2 * cell[2, x]
+                start[b + 1] = start[b] + real_start[source[b] + 1] - real_start[source[b]]
+                b += 1
+    points = np.empty((start[-1], 3))
+    owner = np.empty(start[-1], np.int64)
+    home = np.empty(cart.shape[0], np.int64)
+    for b in range(source.size):
+        zero = shifts[b, 0] == 0.0 and shifts[b, 1] == 0.0 and shifts[b, 2] == 0.0
+        p = start[b]
+        for t in range(real_start[source[b]], real_start[source[b] + 1]):
+            atom = order[t]
+            for x in range(3):
+                points[p, x] = cart[atom, x] + shifts[b, x]
+            owner[p] = atom
+            if zero:
+                home[atom] = p
+            p += 1
+    return start, points, owner, home
+
+
+@_jit
+def _bin_offsets(reach, bin_width, dims):  # pragma: no cover (compiled)
+    """Bin offsets ``o`` with ``|o_k| <= reach_k``, nearest first, as flat steps in the padded grid.
+
+    For an atom at depth ``u_k`` in its bin, the bin at offset ``o`` lies at least
+    ``max_k(sign_k · u_k + offset_k, 0)`` away (the gap to its nearest face plane in each
+    direction). Sorted by ``min_gap = max_k (|o_k| - 1) · w_k``, the smallest this can be for
+    any ``u``, then by centre distance. Returns ``(delta, sign, offset, min_gap²)``.
+    """
+    shape = 2 * reach + 1
+    n = shape[0] * shape[1] * shape[2]
+    steps = np.empty((n, 3), np.int64)
+    for k in range(n):
+        steps[k, 0] = k // (shape[1] * shape[2]) - reach[0]
+        steps[k, 1] = (k // shape[2]) % shape[1] - reach[1]
+        steps[k, 2] = k % shape[2] - reach[2]
+    sign = -np.sign(steps).astype(np.float64)
+    offset = np.where(steps > 0, steps, np.maximum(-steps - 1, 0)) * bin_width
+    min_gap = np.empty(n)
+    centre = np.empty(n)
+    for k in range(n):
+        min_gap[k] = np.max(np.maximum(np.abs(steps[k]) - 1, 0) * bin_width)
+        centre[k] = np.sum((steps[k] * bin_width) ** 2)
+    by_centre = np.argsort(centre, kind="mergesort")
+    order = by_centre[np.argsort(min_gap[by_centre], kind="mergesort")]
+    delta = (steps[order, 0] * dims[1] + steps[order, 1]) * dims[2] + steps[order, 2]
+    return delta, sign[order], offset[order], min_gap[order] ** 2 * (1.0 - 1e-9)
