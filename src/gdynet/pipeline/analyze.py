@@ -105,10 +105,29 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     figures = _figures(run, koopman, its, ck, rdfs, conduction)
     from ..report.markdown import write_report
 
-    write_report(run.root, summary={**summary, "rdf": rdfs}, figures=figures, inputs=inputs,
+    numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
+               "rdf": rdfs, **_headlines(summary)}
+    write_report(run.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
     atomic.write_json(run.summary, summary)
     return summary
+
+
+def _headlines(summary: dict[str, Any]) -> dict[str, str]:
+    """Short text lines for the report: data size, implied timescales with CIs, CK verdict."""
+    its, ck = summary["implied_timescales"], summary["ck_test"]
+
+    def ps(v: Any) -> str:
+        return "∞" if v is None else f"{v:.3g}"
+
+    rows = [f"τ={lag:g}: " + ", ".join(f"{ps(t)} [{ps(lo)}, {ps(hi)}]" for t, lo, hi in zip(ts, low, up))
+            for lag, ts, low, up in zip(its["lags_ps"], its["timescales_ps"], its["lower_ps"], its["upper_ps"])]
+    return {"data": f"{summary['n_frames']} frames in {summary['n_trajectories']} trajectories, "
+                    f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps",
+            f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} blocks)": "; ".join(rows),
+            "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; "
+                                       f"{ck['fraction_consistent']:.0%} of the entries have overlapping "
+                                       f"{ck['confidence']:.0%} intervals (n = 1..{len(ck['lags_ps']) - 1})"}
 
 
 def _symbol(z: int) -> str:
