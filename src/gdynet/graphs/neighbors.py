@@ -206,7 +206,7 @@ def _cell_list_batch(pos: np.ndarray, cells: np.ndarray, indices: np.ndarray, di
     volumes = np.abs(np.linalg.det(cells))
     thickness = volumes[:, None] / np.linalg.norm(np.cross(cells[:, [1, 2, 0]], cells[:, [2, 0, 1]]), axis=2)
     r0 = np.array([cutoff_estimate(n_atoms, volume, m) for volume in volumes])
-    return _cell_list_frames(frac, frac @ cells, np.ascontiguousarray(cells), thickness, r0, indices, distances)
+    return _cell_list_frames(frac, frac @ cells, cells.copy(), thickness, r0, indices, distances)  # copy: writable
 
 
 @_jit
@@ -242,19 +242,25 @@ def _flat_bins(frac, n_bins):  # pragma: no cover (compiled)
 
 @_jit
 def _cell_list_round(frac, cart, cell, thickness, width, radius, todo, indices, distances):  # pragma: no cover
-    """Search the atoms ``todo`` within ``radius`` (rounded up to whole bins); write the rows proven
-    exact, return the other atoms. Bins: ``n_k = max(1, floor(h_k / width))`` slabs per direction."""
+    """Search the atoms ``todo`` within ``radius`` Å (rounded up to whole bins); write the rows proven
+    exact into ``indices``/``distances`` ``(N, m)``, return the other atoms.
+
+    ``frac``/``cart`` ``(N, 3)`` wrapped fractional / Cartesian (Å) positions, ``cell (3, 3)``,
+    ``thickness (3,)`` Å; bins: ``n_k = max(1, floor(h_k / width))`` slabs per direction.
+    """
     n_bins = np.maximum(1, (thickness / width).astype(np.int64))
     bin_width = thickness / n_bins
     reach = np.ceil(radius / bin_width).astype(np.int64)
     dims = n_bins + 2 * reach
     atom_bin = np.minimum((frac * n_bins).astype(np.int64), n_bins - 1)
-    start, points, owner, home = _padded_grid(frac, cart, cell, n_bins, reach)
+    start, points, owner, home, by_bin = _padded_grid(frac, cart, cell, n_bins, reach)
     delta, sign, offset, min_gap2 = _bin_offsets(reach, bin_width, dims)
     m = indices.shape[1]
     row_d2 = np.empty(m)
     row_point = np.empty(m, np.int64)
-    queries = todo[np.argsort(home[todo])]  # in memory order of the grid
+    asked = np.zeros(frac.shape[0], np.bool_)
+    asked[todo] = True
+    queries = by_bin[asked[by_bin]]  # in memory order of the grid
     unproven = np.zeros(queries.size, np.bool_)
     for n_query in range(queries.size):
         q = queries[n_query]
@@ -311,7 +317,7 @@ def _padded_grid(frac, cart, cell, n_bins, reach):  # pragma: no cover (compiled
     cells; ``frac (N, 3)`` wrapped fractional positions, ``cart`` their Cartesian ones (Å). Returns
     ``start`` (bins + 1,) offsets of each padded bin's points, ``points (P, 3)``
     Cartesian image positions ``x_j + n·A``, ``owner (P,)`` atom ``j`` of each point and ``home (N,)``
-    the point of each atom itself (``n = 0``).
+    the point of each atom itself (``n = 0``), and ``by_bin (N,)`` the atoms sorted by bin.
     """
     flat = _flat_bins(frac, n_bins)
     real_start = np.zeros(n_bins[0] * n_bins[1] * n_bins[2] + 1, np.int64)  # counting sort by bin
@@ -353,7 +359,7 @@ def _padded_grid(frac, cart, cell, n_bins, reach):  # pragma: no cover (compiled
             if zero:
                 home[atom] = p
             p += 1
-    return start, points, owner, home
+    return start, points, owner, home, order
 
 
 @_jit
@@ -368,18 +374,21 @@ def _bin_offsets(reach, bin_width, dims):  # pragma: no cover (compiled)
     shape = 2 * reach + 1
     n = shape[0] * shape[1] * shape[2]
     steps = np.empty((n, 3), np.int64)
+    sign, offset = np.empty((n, 3)), np.empty((n, 3))
+    min_gap, centre = np.zeros(n), np.zeros(n)
     for k in range(n):
         steps[k, 0] = k // (shape[1] * shape[2]) - reach[0]
         steps[k, 1] = (k // shape[2]) % shape[1] - reach[1]
         steps[k, 2] = k % shape[2] - reach[2]
-    sign = -np.sign(steps).astype(np.float64)
-    offset = np.where(steps > 0, steps, np.maximum(-steps - 1, 0)) * bin_width
-    min_gap = np.empty(n)
-    centre = np.empty(n)
-    for k in range(n):
-        min_gap[k] = np.max(np.maximum(np.abs(steps[k]) - 1, 0) * bin_width)
-        centre[k] = np.sum((steps[k] * bin_width) ** 2)
+        for x in range(3):
+            o = steps[k, x]
+            sign[k, x] = -1.0 if o > 0 else (1.0 if o < 0 else 0.0)
+            offset[k, x] = (o if o > 0 else max(-o - 1, 0)) * bin_width[x]
+            min_gap[k] = max(min_gap[k], max(abs(o) - 1, 0) * bin_width[x])
+            centre[k] += (o * bin_width[x]) ** 2
     by_centre = np.argsort(centre, kind="mergesort")
     order = by_centre[np.argsort(min_gap[by_centre], kind="mergesort")]
-    delta = (steps[order, 0] * dims[1] + steps[order, 1]) * dims[2] + steps[order, 2]
+    delta = np.empty(n, np.int64)
+    for k in range(n):
+        delta[k] = (steps[order[k], 0] * dims[1] + steps[order[k], 1]) * dims[2] + steps[order[k], 2]
     return delta, sign[order], offset[order], min_gap[order] ** 2 * (1.0 - 1e-9)
