@@ -38,18 +38,20 @@ Units: Å, ps, eV, K, atomic mass units.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 from ase import units
 from ase.data import atomic_masses
 
 from ..errors import GdynetError
+from ..progress import progress_bar
 from ..trajectory.core import Trajectory
 
 #: fractional coordinates of the four S atoms of the conventional FCC cell
@@ -230,9 +232,12 @@ def toy_li_fcc(n_trajectories: int = 8, n_frames: int = 10_000, *, dt_ps: float 
     v = np.stack([rng.standard_normal(3) for rng in rngs]) * math.sqrt(kT_over_m)
     n_eq = round(equilibration_ps / dt_ps)
     li = np.empty((int(n_frames), len(rngs), 3))
-    with _progress_bar(progress, n_eq + n_frames) as bar:
-        _langevin(potential, x, v, rngs, n_eq, steps_per_frame, h, friction_per_ps, kT_over_m, None, bar)
-        v2_sum = _langevin(potential, x, v, rngs, n_frames, steps_per_frame, h, friction_per_ps, kT_over_m, li, bar)
+    with progress_bar(enabled=progress, transient=True) as bar:
+        task = bar.add_task("toy MD (frames)", total=n_eq + n_frames)
+        advance = functools.partial(bar.advance, task)
+        _langevin(potential, x, v, rngs, n_eq, steps_per_frame, h, friction_per_ps, kT_over_m, None, advance)
+        v2_sum = _langevin(potential, x, v, rngs, n_frames, steps_per_frame, h, friction_per_ps, kT_over_m, li,
+                           advance)
     cell = np.eye(3) * lattice_A
     if wrap:
         li -= np.floor(li / lattice_A) * lattice_A
@@ -257,12 +262,13 @@ def toy_li_fcc(n_trajectories: int = 8, n_frames: int = 10_000, *, dt_ps: float 
 
 def _langevin(potential: LiSPotential, x: np.ndarray, v: np.ndarray, rngs: list[np.random.Generator],
               n_frames: int, steps_per_frame: int, h: float, gamma: float, kT_over_m: float,
-              out: np.ndarray | None, bar: "_NoBar | _RichBar") -> float:
+              out: np.ndarray | None, advance: Callable[[int], None]) -> float:
     """Advance positions ``x`` (R, 3) Å and velocities ``v`` (R, 3) Å/ps in place by BAOAB steps.
 
     Runs ``n_frames * steps_per_frame`` steps of length ``h`` ps with friction ``gamma`` (1/ps);
     after each frame's steps stores ``x`` into ``out[frame]`` (when given). Replica ``r`` takes its
-    noise from ``rngs[r]``, drawn in blocks. Returns the sum of ``|v|^2`` over stored frames.
+    noise from ``rngs[r]``, drawn in blocks; ``advance(n)`` reports progress in frames. Returns the
+    sum of ``|v|^2`` over stored frames.
     """
     c1 = math.exp(-gamma * h)
     c2 = math.sqrt((1.0 - c1 * c1) * kT_over_m)
@@ -286,41 +292,8 @@ def _langevin(potential: LiSPotential, x: np.ndarray, v: np.ndarray, rngs: list[
             if out is not None:
                 out[start + frame] = x
                 v2_sum += float(np.einsum("rj,rj->", v, v))
-        bar.advance(n)
+        advance(n)
     return v2_sum
-
-
-class _NoBar:
-    def __enter__(self) -> "_NoBar":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def advance(self, n: int) -> None:
-        return None
-
-
-class _RichBar:
-    def __init__(self, total: int) -> None:
-        from rich.progress import Progress
-
-        self._progress = Progress(transient=True)
-        self._task = self._progress.add_task("toy MD (frames)", total=total)
-
-    def __enter__(self) -> "_RichBar":
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def advance(self, n: int) -> None:
-        self._progress.advance(self._task, n)
-
-
-def _progress_bar(enabled: bool, total: int) -> _NoBar | _RichBar:
-    return _RichBar(total) if enabled else _NoBar()
 
 
 # ----------------------------------------------------------------------------- ground truth

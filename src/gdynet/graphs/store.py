@@ -36,6 +36,7 @@ from .. import __version__
 from ..atomic import save_npy, write_json
 from ..cache import cache_root
 from ..errors import GdynetError
+from ..progress import progress_bar
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
 
@@ -258,11 +259,9 @@ def _run_pool(traj: Trajectory, partial: Path, starts: list[int], chunk: int, m:
 @contextmanager
 def _progress_bar(enabled: bool, total: int, completed: int) -> Iterator:
     """Yield ``advance(n_frames)``; a rich progress bar when ``enabled`` and stderr is a terminal."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-    show = enabled and sys.stderr.isatty()
-    with Progress(TextColumn("graphs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), disable=not show, transient=True) as bar:
+    with progress_bar(TextColumn("graphs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      enabled=enabled and sys.stderr.isatty(), transient=True) as bar:
         task = bar.add_task("graphs", total=total, completed=completed)
         yield lambda n: bar.advance(task, n)

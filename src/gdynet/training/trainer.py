@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import GdynetError
+from ..progress import progress_bar
 from ..units import lag_to_frames
 from . import checkpoint as ckpt
 from .data import SPLITS, Block, Source, batches, split_frames, split_sources
@@ -198,7 +199,7 @@ class Trainer:
         cfg = self.config
         plan = batches(ctx.blocks["train"], cfg.batch_size, np.random.default_rng([cfg.seed, run.epoch]))
         task = bar.add_task(f"epoch {run.epoch + 1}/{cfg.max_epochs}", total=len(plan), completed=run.step,
-                            loss=float("nan")) if bar else None
+                            loss=float("nan"))
         started = time.perf_counter() - run.seconds
         net.train()
         running = torch.zeros((), dtype=torch.float64, device=ctx.device)
@@ -216,8 +217,7 @@ class Trainer:
                 run.score_sum += running.item()
                 running.zero_()
                 self._check_finite(run.score_sum, run, optimizer, "training")
-                if task is not None:
-                    bar.update(task, completed=run.step, loss=-run.score_sum / run.step)
+                bar.update(task, completed=run.step, loss=-run.score_sum / run.step)
             if at_checkpoint and run.step < len(plan) and paths:
                 run.seconds = time.perf_counter() - started
                 self._save_last(paths, model, optimizer, run, ctx.world)
@@ -234,9 +234,8 @@ class Trainer:
                                             "validation": validation, "config": _model_config(model)})
         run.finished = bool(cfg.patience) and run.epoch + 1 - run.best_epoch >= cfg.patience
         run.epoch, run.step, run.score_sum, run.seconds = run.epoch + 1, 0, 0.0, 0.0
-        if task is not None:
-            bar.update(task, description=f"epoch {record['epoch']}/{cfg.max_epochs} "
-                       f"val VAMP-2 {validation:.4f}" + (" *" if run.best_epoch == record["epoch"] else ""))
+        bar.update(task, description=f"epoch {record['epoch']}/{cfg.max_epochs} "
+                   f"val VAMP-2 {validation:.4f}" + (" *" if run.best_epoch == record["epoch"] else ""))
         if paths:
             self._save_last(paths, model, optimizer, run, ctx.world)
 
@@ -372,22 +371,12 @@ def _model_config(model: torch.nn.Module) -> dict[str, Any] | None:
     return dict(config) if isinstance(config, dict) else None
 
 
-class _NoBar:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-
 def _progress(show: bool) -> Any:
-    """A rich progress bar with a loss column, or a no-op context when ``show`` is false."""
-    if not show:
-        return _NoBar()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    """The training bar: epoch, batches, running loss, elapsed time (silent when ``show`` is false)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn())
+    return progress_bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), enabled=show)
 
 
 # ------------------------------------------------------------------------------------------ predict
