@@ -77,9 +77,10 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     stride = max(1, max(t.n_frames for t in trajs) // RDF_FRAMES)
     species = sorted(set(np.concatenate([t.numbers for t in trajs]).tolist()))
     rdfs = {}
+    centre = _target_label(trajs)
     for z in species:
         try:
-            rdfs[_symbol(z)] = _state_rdf(trajs, chis, z, rdf_r_max, stride)
+            rdfs[f"{centre}–{_symbol(z)}"] = _state_rdf(trajs, chis, z, rdf_r_max, stride)
         except GdynetError:  # e.g. the only atoms of this element are the targets themselves
             continue
     conduction = _conduction(trajs, chis, lag, koopman, charges, temperature_K)
@@ -128,6 +129,12 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
             "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; "
                                        f"{ck['fraction_consistent']:.0%} of the entries have overlapping "
                                        f"{ck['confidence']:.0%} intervals (n = 1..{len(ck['lags_ps']) - 1})"}
+
+
+def _target_label(trajs) -> str:
+    """The target's element (e.g. "Li") when every target set is one atom of one element, else "target"."""
+    numbers = {int(t.numbers[i]) for t in trajs for i in t.targets.ravel()}
+    return _symbol(numbers.pop()) if trajs[0].target_size == 1 and len(numbers) == 1 else "target"
 
 
 def _symbol(z: int) -> str:
