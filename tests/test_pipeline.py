@@ -43,6 +43,7 @@ def test_fit_writes_the_contract(fitted):
     assert all(1.0 <= v <= 2.0 + 1e-6 for v in summary["vamp2"].values())
     assert summary["n_frames"] == 1200 and summary["n_targets"] == 2
     assert (out / "model.pt").is_file() and (out / "report.md").is_file()
+    assert sorted(p.name for p in (out / "chi").iterdir()) == ["traj_000.npy", "traj_001.npy"]  # no temp files
     report = (out / "report.md").read_text()
     for figure in ("implied_timescales", "ck_test", "populations", "state_rdf", "conduction"):
         assert (out / "figures" / f"{figure}.png").is_file() and (out / "figures" / f"{figure}.svg").is_file()
@@ -67,11 +68,12 @@ def test_predict_npy_and_extxyz(fitted, toy_files, tmp_path):
     assert probs.shape == (600, 1, 2)
     np.testing.assert_allclose(probs.sum(axis=2), 1.0, atol=1e-5)
 
-    result = runner.invoke(app, ["predict", str(out), str(paths[2]), "-o", str(tmp_path / "p.extxyz"), "-q"])
+    result = runner.invoke(app, ["predict", str(out), str(paths[2]), "-o", str(tmp_path / "new" / "p.extxyz"), "-q"])
     assert result.exit_code == 0, result.output
     from ase.io import read
 
-    frames = read(tmp_path / "p.extxyz", index=":")
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["p.extxyz"]          # no temp files left
+    frames = read(tmp_path / "new" / "p.extxyz", index=":")
     assert len(frames) == 600
     np.testing.assert_allclose(frames[5].arrays["state_prob"][0], probs[5, 0], atol=1e-6)
     assert list(frames[5].arrays["state"][1:]) == [-1] * 4          # S atoms are not targets

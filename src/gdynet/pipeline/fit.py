@@ -16,9 +16,6 @@ from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
 from .rundir import RunDir, save_model
 
-#: frames sampled (over all trajectories) to fit the state calibration
-CALIBRATION_SAMPLES = 200_000
-
 
 @dataclass(frozen=True)
 class FitOptions:
@@ -82,10 +79,10 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
         raise GdynetError("output folder exists and is not empty; choose another --out", run.root)
     try:
         atomic.write_json(run.run_json, record)
-        model, result = _train(trajs, run, options, lag, progress)
+        sources = _sources(trajs, run, options, progress)
+        model, result = _train(sources, run, options, lag, progress)
         if _other_rank():                     # under torchrun only rank 0 writes results
             return {}
-        sources = _sources(trajs, run, options, progress=False)
         calibration = _write_chi(model, sources, run, options)
         meta = {"lag_frames": lag, "dt_ps": dt_ps, "neighbors": options.neighbors, "read": read.to_dict(),
                 "vamp2": dict(result.scores), "best_epoch": result.best_epoch,
@@ -119,27 +116,26 @@ def _sources(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, prog
             for t in trajs]
 
 
-def _new_model(trajs: Sequence[Trajectory], options: FitOptions) -> Any:
+def _new_model(sources: Sequence[Any], options: FitOptions) -> Any:
     import torch
 
     torch.manual_seed(options.seed)
     if options.model == "vampnet":
         from ..model.vampnet import GlobalVAMPNet
 
-        return GlobalVAMPNet(n_atoms=trajs[0].n_atoms, n_states=options.states)
+        return GlobalVAMPNet(n_atoms=sources[0].traj.n_atoms, n_states=options.states)
     from ..model.gdynet import GDyNet
 
     return GDyNet(n_states=options.states, atom_features=options.atom_features, n_conv=options.n_conv)
 
 
-def _train(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, lag: int, progress: bool):
+def _train(sources: Sequence[Any], run: RunDir, options: FitOptions, lag: int, progress: bool):
     from ..training.trainer import TrainConfig, Trainer
 
-    sources = _sources(trajs, run, options, progress)
     config = TrainConfig(lag_frames=lag, batch_size=options.batch_size, lr=options.lr,
                          max_epochs=options.epochs, patience=options.patience, seed=options.seed,
                          device=options.device, checkpoint_dir=run.checkpoints, progress=progress)
-    result = Trainer(config).fit(_new_model(trajs, options), sources)
+    result = Trainer(config).fit(_new_model(sources, options), sources)
     return result.model, result
 
 
@@ -148,15 +144,17 @@ def _write_chi(model: Any, sources: Sequence[Any], run: RunDir, options: FitOpti
 
     The network's raw softmax output is mapped onto crisp memberships by the affine map of
     :mod:`gdynet.model.calibration` (VAMP-2 score and timescales unchanged), fitted on a sample of
-    all frames.
+    all frames. Everything streams through memory maps.
     """
-    from ..model.calibration import apply_calibration, calibration_matrix
-    from ..training.trainer import predict
+    from ..model.calibration import calibration_matrix
+    from .chi import calibration_sample, predict_raw, remove, write_calibrated
 
-    raw = [predict(model, source, device=options.device) for source in sources]
-    sample = np.concatenate([c[:: max(1, len(c) * len(raw) // CALIBRATION_SAMPLES)].reshape(-1, c.shape[-1])
-                             for c in raw])
-    A = calibration_matrix(sample)
-    for i, chi in enumerate(raw):
-        atomic.save_npy(run.chi(i), apply_calibration(chi, A))
+    raw_paths = [run.chi(i).with_name(f".raw_{i:03d}.npy") for i in range(len(sources))]
+    raws = [predict_raw(model, source, options.states, path, options.device)
+            for source, path in zip(sources, raw_paths)]
+    A = calibration_matrix(calibration_sample(raws))
+    for i, (raw, path) in enumerate(zip(raws, raw_paths)):
+        write_calibrated(raw, A, run.chi(i))
+        del raw
+        remove(path)
     return A

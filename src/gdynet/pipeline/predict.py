@@ -1,6 +1,7 @@
 """``gdynet predict``: apply a trained model to a trajectory it never saw."""
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 from .. import atomic
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
+from .chi import predict_raw, write_calibrated
 from .inputs import ReadOptions, read_all
 from .rundir import RunDir, load_model
 
@@ -35,32 +37,32 @@ def predict(run_dir: str | Path, traj_path: str | Path, output: str | Path, *,
     read = ReadOptions.from_dict({**meta["read"], **{k: v for k, v in (read_overrides or {}).items()
                                                       if v is not None}})
     (traj,) = read_all([traj_path], read)
-    chi = probabilities(model, meta, traj, device=device, progress=progress)
-    if output.suffix.lower() == ".npy":
-        atomic.save_npy(output, chi)
-    else:
-        atomic.atomic_write(output, lambda tmp: write_extxyz(tmp, traj, chi))
+    A = np.asarray(meta["calibration"])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".gdynet-predict-", dir=output.parent) as tmp:
+        raw = predict_raw(model, _source(meta, traj, progress), meta["n_states"], Path(tmp) / "raw.npy", device)
+        if output.suffix.lower() == ".npy":
+            write_calibrated(raw, A, output)
+        else:
+            chi = np.load(write_calibrated(raw, A, Path(tmp) / "chi.npy"), mmap_mode="r")
+            atomic.atomic_write(output, lambda path: write_extxyz(path, traj, chi))
+            del chi
+        del raw
     return output
 
 
-def probabilities(model: Any, meta: dict[str, Any], traj: Trajectory, *, device: str = "auto",
-                  progress: bool = True) -> np.ndarray:
-    """Calibrated state probabilities (frames, targets, S) of ``traj`` under a loaded model."""
+def _source(meta: dict[str, Any], traj: Trajectory, progress: bool) -> Any:
+    """The model's input source for ``traj``: graphs (GDyNet) or coordinates (global VAMPnet)."""
     from ..training.data import CoordinateSource, GraphSource
-    from ..training.trainer import predict as predict_chi
 
     if meta["kind"] == "vampnet":
         if traj.n_atoms != meta["n_atoms"]:
             raise GdynetError(f"the global VAMPnet was trained on {meta['n_atoms']} atoms, this trajectory "
                               f"has {traj.n_atoms}", traj.source)
-        source = CoordinateSource(traj)
-    else:
-        from ..graphs.store import build_graphs
+        return CoordinateSource(traj)
+    from ..graphs.store import build_graphs
 
-        source = GraphSource(build_graphs(traj, meta["neighbors"], progress=progress))
-    from ..model.calibration import apply_calibration
-
-    return apply_calibration(predict_chi(model, source, device=device), np.asarray(meta["calibration"]))
+    return GraphSource(build_graphs(traj, meta["neighbors"], progress=progress))
 
 
 def write_extxyz(path: Path, traj: Trajectory, chi: np.ndarray, chunk: int = 256) -> None:
