@@ -110,6 +110,8 @@ def test_user_mistakes_print_one_line_and_leave_nothing(toy_files, tmp_path):
     _fails(["fit", str(paths[0]), "--dt", "0.1ps", "--lag", "50ps", *base], "too few")
     _fails(["fit", str(paths[0]), "--dt", "0.1ps", "--target", "Xe", *base], "Xe")
     assert not out.exists()
+    (tmp_path / "afile").write_text("x")
+    _fails(["fit", str(paths[0]), "--dt", "0.1ps", "--out", str(tmp_path / "afile"), "-q"], "must be a folder")
     _fails(["analyze", str(tmp_path)], "no run.json")
     _fails(["predict", str(tmp_path), str(paths[0]), "-o", str(tmp_path / "p.npy")], "no run.json")
     _fails(["predict", str(tmp_path), str(paths[0]), "-o", str(tmp_path / "p.csv")], "p.csv")
