@@ -123,3 +123,33 @@ def test_state_agreement_uses_the_best_relabelling():
     assert state_agreement(chi, labels) == pytest.approx(100.0)
     chi[1] = np.eye(2)[[1, 1]][:, None, :]                           # one frame wrong out of 7
     assert state_agreement(chi, labels) == pytest.approx(600 / 7)
+
+
+def test_fit_a_lammps_dump_with_type_map_and_element_target(toy_files, tmp_path):
+    """The README's LAMMPS route: numeric types mapped to elements, targets by element, dt with a unit."""
+    _, toy = toy_files
+    traj = toy.trajectories[0]
+    dump = tmp_path / "dump.lammpstrj"
+    with open(dump, "w") as handle:
+        for i, frame in enumerate(np.asarray(traj.positions) % 6.5):
+            handle.write(f"ITEM: TIMESTEP\n{i * 100}\nITEM: NUMBER OF ATOMS\n5\nITEM: BOX BOUNDS pp pp pp\n"
+                         "0 6.5\n0 6.5\n0 6.5\nITEM: ATOMS id type x y z\n")
+            handle.writelines(f"{a + 1} {1 if a == 0 else 2} {x:.5f} {y:.5f} {z:.5f}\n"
+                              for a, (x, y, z) in enumerate(frame))
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["fit", str(dump), "--dt", "100fs", "--type-map", "1=Li,2=S", "--target", "Li",
+                                 "--out", str(out), "--epochs", "1", "--lag", "1ps", "-q", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dt_ps"] == pytest.approx(0.1) and summary["n_frames"] == 600 and summary["n_targets"] == 1
+    assert "Li–S" in (out / "report.md").read_text()
+    _fails(["fit", str(dump), "--dt", "100fs", "--target", "Li", "--out", str(tmp_path / "x"), "-q"], "type")
+
+
+def test_version_and_help():
+    import gdynet
+
+    assert runner.invoke(app, ["--version"]).output.strip() == f"gdynet {gdynet.__version__}"
+    for command in ("fit", "predict", "analyze", "demo"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output

@@ -13,9 +13,22 @@ import typer
 from .errors import GdynetError
 
 app = typer.Typer(
-    help="Learn the atomic-scale dynamics of target atoms in MD trajectories (Graph Dynamical Networks).",
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]})
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"gdynet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Learn the atomic-scale dynamics of target atoms in MD trajectories (Graph Dynamical Networks)."""
 
 
 def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
