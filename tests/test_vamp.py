@@ -1,6 +1,8 @@
 """VAMP scores: agreement with deeptime, known answers, moment route for distributed training."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -130,6 +132,22 @@ def test_moment_vector_round_trip_for_all_reduce():
     assert back.count.item() == 50
     with pytest.raises(GdynetError, match="does not hold 4 states"):
         VampMoments.from_vector(vec, 4)
+
+
+def test_moments_from_a_differentiable_all_reduce_score_without_warning():
+    """A moment vector that requires grad (count included) scores and backpropagates silently."""
+    x, y = correlated(t=60, s=3)
+    a = x.clone().requires_grad_()
+    vector = vamp_moments(a, y).to_vector() * 1.0  # like _SumOverRanks.apply: every entry requires grad
+    assert vector.requires_grad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score = vamp_score_from_moments(VampMoments.from_vector(vector, 3))
+        score.backward()
+    b = x.clone().requires_grad_()
+    vamp_score(b, y).backward()
+    assert score.item() == pytest.approx(vamp_score(x, y).item(), abs=1e-12)
+    torch.testing.assert_close(a.grad, b.grad, atol=1e-12, rtol=1e-10)
 
 
 def test_float32_input_and_batched_shapes():

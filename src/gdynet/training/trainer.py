@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -144,9 +144,7 @@ def _pair_outputs(model: torch.nn.Module, source: Source, t: np.ndarray, lag: in
 
 def _score(vector: torch.Tensor, n_states: int, epsilon: float) -> torch.Tensor:
     """VAMP-2 from a moment vector (``VampMoments.to_vector``, possibly summed over batches or ranks)."""
-    moments = VampMoments.from_vector(vector, n_states)
-    moments = replace(moments, count=moments.count.detach())  # a count carries no gradient
-    return vamp_score_from_moments(moments, "VAMP2", epsilon)
+    return vamp_score_from_moments(VampMoments.from_vector(vector, n_states), "VAMP2", epsilon)
 
 
 class Trainer:

@@ -87,8 +87,12 @@ class VampMoments:
         return cls(count.reshape(()), sum_t, sum_tau, sxx.reshape(s, s), sxy.reshape(s, s), syy.reshape(s, s))
 
     def covariances(self) -> tuple[Tensor, Tensor, Tensor]:
-        """Mean-free covariances (C00, C0t, Ctt), each (S, S), normalised by 1/(T-1) like deeptime."""
-        n = self.count
+        """Mean-free covariances (C00, C0t, Ctt), each (S, S), normalised by 1/(T-1) like deeptime.
+
+        The count T is a number of pairs, not a function of the features: it carries no gradient
+        (it may arrive with ``requires_grad`` from a differentiable all-reduce of ``to_vector()``).
+        """
+        n = self.count.detach()
         mean_t, mean_tau = self.sum_t / n, self.sum_tau / n
         norm = 1.0 / (n - 1)
         c00 = (self.sxx - n * torch.outer(mean_t, mean_t)) * norm
@@ -196,8 +200,10 @@ def vamp_score_from_moments(
 ) -> Tensor:
     """VAMP score (module docstring) of the pairs summarised by ``moments``; scalar float64 tensor."""
     _check_options(method, mode, epsilon)
-    if float(moments.count) < 2:
-        raise GdynetError(f"need at least 2 time-lagged pairs, got {int(moments.count)}", _SOURCE)
+    # one host read of the count; on CUDA the eigh below synchronises the device anyway
+    count = float(moments.count.detach())
+    if count < 2:
+        raise GdynetError(f"need at least 2 time-lagged pairs, got {count:g}", _SOURCE)
     c00, c0t, ctt = moments.covariances()
     w0 = _inv_sqrt(c00, epsilon, mode)
     wt = _inv_sqrt(ctt, epsilon, mode)
