@@ -188,6 +188,16 @@ def test_bad_inputs_raise_one_line_errors():
         transition_conduction(traj, chi, 2, K=np.eye(2), temperature_K=300.0)
     with pytest.raises(GdynetError, match="chi must have shape"):
         transition_conduction(traj, chi[:10], 2, K=[[1.0]], temperature_K=300.0)
+    # a single NaN frame is caught even when K is given (no Koopman fit reads chi), not zeroed into sigma
+    long = Trajectory(positions=np.zeros((3000, 2, 3)) + [[1, 1, 1], [2, 2, 2]], cells=CELL,
+                      numbers=np.array([3, 3]), dt_ps=0.1, targets=np.array([[0], [1]]))
+    bad = np.ones((3000, 2, 1))
+    bad[1501, 1, 0] = np.nan
+    with pytest.raises(GdynetError, match=r"NaN or inf \(frame 1501\)"):
+        transition_conduction(long, bad, 2, K=[[1.0]], temperature_K=300.0)
+    # chi without a shape (nested lists) is accepted per trajectory
+    res = transition_conduction([traj, traj], [chi.tolist(), chi], 2, K=[[1.0]], temperature_K=300.0)
+    assert res.n_states == 1
 
 
 def test_without_temperature_percentages_and_D_are_kept():

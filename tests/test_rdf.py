@@ -157,6 +157,12 @@ def test_bad_inputs_raise_one_line_errors():
         state_rdf(traj, np.ones((1, 1, 1)), "N")
     with pytest.raises(GdynetError, match="probabilities"):
         state_rdf(traj, np.full((1, 1, 2), 0.7), "O")
+    # every frame is checked, not a sample: one NaN frame among many is reported by number
+    long = _traj(np.zeros((3000, 2, 3)) + [[1, 1, 1], [2, 2, 2]], np.eye(3) * 5, [3, 8], [[0]])
+    chi = np.ones((3000, 1, 1))
+    chi[2002] = np.nan
+    with pytest.raises(GdynetError, match=r"NaN or inf \(frame 2002\)"):
+        state_rdf(long, chi, "O")
 
 
 def test_li_in_fcc_sulfur_tetrahedral_vs_octahedral_sites():

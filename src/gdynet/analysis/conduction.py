@@ -46,7 +46,9 @@ import numpy as np
 from scipy import constants
 
 from ..errors import GdynetError
+from ..koopman.estimator import KoopmanEstimator, spectrum
 from ..trajectory.core import Trajectory
+from ..units import lag_to_frames
 from .msd import MSDSums, msd_sums, slope
 from .unwrap import check_chi, unwrap_centers
 
@@ -159,17 +161,13 @@ def _koopman_inputs(koopman: Any, K: Any, stationary: Any, chis: list, lag: int,
                               f"uses lag {lag}")
         K, stationary = koopman.K, koopman.stationary
     elif K is None:
-        from ..koopman.estimator import KoopmanEstimator
-
         model = KoopmanEstimator(lag, dt_ps).fit(chis if len(chis) > 1 else chis[0]).fetch_model()
         K, stationary = model.K, model.stationary
     K = np.asarray(K, dtype=np.float64)
     if K.shape != (n_states, n_states) or not np.all(np.isfinite(K)):
         raise GdynetError(f"Koopman matrix K must be a finite ({n_states}, {n_states}) array, got shape {K.shape}")
     if stationary is None:
-        values, vectors = np.linalg.eig(K.T)
-        stationary = np.real(vectors[:, np.argmin(np.abs(values - 1))])
-        stationary = stationary / stationary.sum()
+        stationary = spectrum(K)[1][0].real  # left eigenvector of the eigenvalue closest to 1, sums to 1
     stationary = np.asarray(stationary, dtype=np.float64).reshape(-1)
     if stationary.shape != (n_states,) or not np.all(np.isfinite(stationary)):
         raise GdynetError(f"stationary distribution must have {n_states} finite values, got {stationary.shape}")
@@ -201,15 +199,13 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     Returns:
         :class:`Conduction`.
     """
-    from ..units import lag_to_frames
-
     trajs, chis = _as_list(traj), _as_list(chi)
     if len(trajs) != len(chis) or not trajs:
         raise GdynetError(f"got {len(trajs)} trajectories but {len(chis)} chi arrays")
     dt_ps = trajs[0].dt_ps
     n_targets = trajs[0].n_targets
-    for t, c in zip(trajs, chis):
-        check_chi(c, t)
+    chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
+    for t in trajs:
         if abs(t.dt_ps - dt_ps) > 1e-9 * dt_ps or t.n_targets != n_targets:
             raise GdynetError("all trajectories must share the frame spacing and the number of target sets",
                               t.source)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GdynetError
+from ..koopman.covariance import check_probabilities
 from ..trajectory.core import Trajectory
 
 
@@ -102,9 +103,12 @@ def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None) -> np.n
 
 
 def check_chi(chi: np.ndarray, traj: Trajectory, name: str = "chi") -> np.ndarray:
-    """Validate state probabilities against a trajectory: shape ``(F, n, S)``, finite, rows sum to 1.
+    """Validate state probabilities against a trajectory: shape ``(F, n, S)``, and every row finite,
+    non-negative and summing to 1 (the checks of :func:`gdynet.koopman.covariance.check_probabilities`,
+    one streamed pass).
 
-    Returns ``chi`` unchanged (a memory map stays one); raises :class:`GdynetError` otherwise.
+    Returns ``chi`` unchanged (a memory map stays one; anything without a shape becomes an array);
+    raises :class:`GdynetError` otherwise.
     """
     if not hasattr(chi, "shape") or not hasattr(chi, "ndim"):
         chi = np.asarray(chi)
@@ -113,8 +117,5 @@ def check_chi(chi: np.ndarray, traj: Trajectory, name: str = "chi") -> np.ndarra
                           f"got {tuple(chi.shape)}", traj.source)
     if chi.shape[2] < 1:
         raise GdynetError(f"{name} has no states", traj.source)
-    probe = np.asarray(chi[:: max(1, chi.shape[0] // 1000)], dtype=np.float64)
-    if not np.all(np.isfinite(probe)) or probe.min() < -1e-4 or np.abs(probe.sum(-1) - 1).max() > 1e-3:
-        raise GdynetError(f"{name} must hold state probabilities (non-negative, summing to 1 over states)",
-                          traj.source)
+    check_probabilities(chi, f"{traj.source}: {name}")
     return chi

@@ -146,6 +146,17 @@ def _check_chunk(x: np.ndarray, name: str, first_frame: int) -> None:
             f"{total[frame, target]:.6g}, not 1 (tolerance {SUM_TOLERANCE:g})", name)
 
 
+def check_probabilities(chi: np.ndarray, name: str) -> None:
+    """Check every row of ``chi`` ``(F, n, S)`` (finite, non-negative, summing to 1) in one streamed pass.
+
+    For analyses that read ``chi`` many times (RDF, MSD) and so check it once up front; raises
+    :class:`GdynetError` naming ``name`` and the first bad frame.
+    """
+    step = max(1, CHUNK_VALUES // (chi.shape[1] * chi.shape[2]))
+    for a in range(0, chi.shape[0], step):
+        _check_chunk(np.asarray(chi[a:a + step], dtype=np.float64), name, a)
+
+
 def _accumulate(x: np.ndarray, seg: Segment, lags: np.ndarray, out: tuple[np.ndarray, ...],
                 name: str) -> None:
     """Add the moments of the pairs starting in ``seg`` to ``out = (C00, C0t, Ctt, n_pairs)``."""
