@@ -46,7 +46,7 @@ def _read_frames(array: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """
     frames = np.asarray(frames, dtype=np.int64)
     unique, inverse = np.unique(frames, return_inverse=True)
-    block = np.array(array[unique])
+    block = np.asarray(array[unique])  # integer indexing already copies the frames into memory
     _release(array)
     return block if len(unique) == len(frames) and np.array_equal(unique, frames) else block[inverse]
 
