@@ -53,6 +53,7 @@ from ase.data import atomic_masses
 from ..errors import GdynetError
 from ..progress import progress_bar
 from ..trajectory.core import Trajectory
+from ..units import lag_to_frames
 
 #: fractional coordinates of the four S atoms of the conventional FCC cell
 S_FRACTIONAL = np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
@@ -409,11 +410,9 @@ def reference_timescale(trajectories: ToyData | Sequence[Trajectory], lags_ps: S
     dt = trajs[0].dt_ps
     if any(abs(t.dt_ps - dt) > 1e-9 * dt for t in trajs):
         raise GdynetError("all trajectories must have the same frame spacing", "reference_timescale")
-    lags = [round(float(lag) / dt) for lag in lags_ps]
+    lags = [lag_to_frames(float(lag_ps), dt, name="reference_timescale lag") for lag_ps in lags_ps]  # ps, not frames
     longest = max(t.n_frames for t in trajs)
     for lag_ps, lag in zip(lags_ps, lags):
-        if lag < 1 or abs(lag * dt - float(lag_ps)) > 0.01 * float(lag_ps):
-            raise GdynetError(f"lag {lag_ps!r} ps is not a whole number of {dt:g} ps frames", "reference_timescale")
         if lag >= longest:
             raise GdynetError(f"lag {lag_ps!r} ps is not shorter than the longest trajectory", "reference_timescale")
     states = [core_set_labels(np.asarray(t.positions[:, t.targets[0, 0]]), t.cells[0], core_radius_A) for t in trajs]
