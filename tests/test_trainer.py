@@ -166,6 +166,9 @@ def test_a_checkpoint_of_another_run_is_refused(stores, tmp_path):
     Trainer(_config(tmp_path, max_epochs=1)).fit(TinyGraphNet(), [GraphSource(a)])
     with pytest.raises(GdynetError, match=r"last\.pt: checkpoint belongs to a different run \(lag differ"):
         Trainer(_config(tmp_path, max_epochs=1, lag_frames=2)).fit(TinyGraphNet(), [GraphSource(a)])
+    # the restored optimizer would otherwise keep the old weight decay without a word
+    with pytest.raises(GdynetError, match=r"\(weight_decay differ"):
+        Trainer(_config(tmp_path, max_epochs=2, weight_decay=1e-3)).fit(TinyGraphNet(), [GraphSource(a)])
 
 
 def test_global_coordinate_vampnet_trains_through_the_same_trainer():

@@ -268,10 +268,11 @@ class Trainer:
         return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
     def _signature(self, model: torch.nn.Module, sources: Sequence[Source], lag: int) -> dict[str, Any]:
-        """What must match for a checkpoint to be resumed."""
+        """What must match for a checkpoint to be resumed (``lr`` and ``weight_decay``: the restored
+        optimizer state would silently override new values)."""
         cfg = self.config
         return {"lag": lag, "batch_size": cfg.batch_size, "seed": cfg.seed, "split": list(cfg.split),
-                "test_sources": list(cfg.test_sources), "lr": cfg.lr,
+                "test_sources": list(cfg.test_sources), "lr": cfg.lr, "weight_decay": cfg.weight_decay,
                 "frames": [int(s.n_frames) for s in sources], "model": type(model).__name__,
                 "parameters": {k: list(v.shape) for k, v in model.state_dict().items()}}
 
