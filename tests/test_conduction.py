@@ -212,3 +212,27 @@ def test_without_temperature_percentages_and_D_are_kept():
     np.testing.assert_allclose(without.percent, with_t.percent)
     np.testing.assert_allclose(without.D, with_t.D)
     assert np.isnan(without.sigma_ne) and np.isnan(without.temperature_K)
+
+
+def test_msd_sums_match_a_direct_loop_over_origins(monkeypatch):
+    """Every sum of msd_sums against plain per-origin formulas, with origin chunks of 7 frames."""
+    import gdynet.analysis.msd as msd
+
+    monkeypatch.setattr(msd, "_CHUNK", 7)
+    rng = np.random.default_rng(11)
+    frames, n, S = 40, 5, 3
+    pos = rng.normal(size=(frames, n, 3)).cumsum(axis=0)
+    chi = rng.dirichlet([1.0] * S, size=(frames, n)).astype(np.float32)
+    charges = np.array([1.0, -1.0, 0.5])
+    offsets = np.array([1, 6, 13, 39])
+    sums = msd.msd_sums(pos, chi, offsets, charges)
+    p, q = chi.astype(np.float64), chi.astype(np.float64) @ charges
+    for k, t in enumerate(offsets):
+        dr = pos[t:] - pos[:-t]
+        d2 = np.sum(dr ** 2, axis=-1)
+        zbar = 0.5 * (q[:-t] + q[t:])
+        np.testing.assert_allclose(sums.numerator[:, :, k], np.einsum("fni,fn,fnj->ij", p[:-t], d2, p[t:]), rtol=1e-12)
+        np.testing.assert_allclose(sums.denominator[:, :, k], np.einsum("fni,fnj->ij", p[:-t], p[t:]), rtol=1e-12)
+        assert sums.collective[k] == pytest.approx(np.sum(np.einsum("fn,fni->fi", zbar, dr) ** 2), rel=1e-12)
+        assert sums.self_part[k] == pytest.approx(np.sum(zbar ** 2 * d2), rel=1e-12)
+        assert sums.origins[k] == frames - t

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: origins processed at a time (bounds the temporary arrays to about chunk * n * S^2 floats)
+#: origins processed at a time (bounds the temporary arrays to about chunk * n * S floats)
 _CHUNK = 2048
 
 
@@ -85,25 +85,33 @@ def msd_sums(positions: np.ndarray, chi: np.ndarray, offsets: np.ndarray, charge
     n_frames, n_targets = positions.shape[:2]
     n_states = chi.shape[2]
     offsets = np.asarray(offsets, dtype=np.int64)
-    num = np.zeros((n_states, n_states, len(offsets)))
+    num = np.zeros((len(offsets), n_states, n_states))
     den = np.zeros_like(num)
     coll = np.zeros(len(offsets))
     self_part = np.zeros(len(offsets))
-    origins = np.zeros(len(offsets))
-    for index, t in enumerate(offsets):
-        for a in range(0, n_frames - t, _CHUNK):
+    charge = np.empty((n_frames, n_targets))  # q_l(t) = sum_s p_s(l, t) z_s, once per frame
+    for a in range(0, n_frames, _CHUNK):
+        charge[a:a + _CHUNK] = np.asarray(chi[a:a + _CHUNK], dtype=np.float64) @ charges
+    # origins outside, offsets inside: each origin chunk of chi and positions is read once
+    for a in range(0, n_frames - offsets.min(), _CHUNK):
+        p0_chunk = np.asarray(chi[a:a + _CHUNK], dtype=np.float64)  # (B, n, S)
+        p0_t = p0_chunk.transpose(0, 2, 1)                            # (B, S, n)
+        for index, t in enumerate(offsets):
             b = min(a + _CHUNK, n_frames - t)
+            if b <= a:
+                continue
             dr = positions[a + t:b + t] - positions[a:b]  # (B, n, 3)
-            d2 = np.einsum("fni,fni->fn", dr, dr)
-            p0 = np.asarray(chi[a:b], dtype=np.float64).reshape(-1, n_states)
-            p1 = np.asarray(chi[a + t:b + t], dtype=np.float64).reshape(-1, n_states)
-            num[:, :, index] += (p0 * d2.reshape(-1, 1)).T @ p1
-            den[:, :, index] += p0.T @ p1
-            zbar = (0.5 * (p0 + p1) @ charges).reshape(b - a, n_targets)
-            total = np.einsum("fn,fni->fi", zbar, dr)
+            d2 = dr[..., 0] ** 2 + dr[..., 1] ** 2 + dr[..., 2] ** 2
+            p0, p1 = p0_t[:b - a], np.asarray(chi[a + t:b + t], dtype=np.float64)
+            # per-frame (S, n) @ (n, S) products, summed over frames
+            num[index] += np.matmul(p0 * d2[:, None, :], p1).sum(axis=0)
+            den[index] += np.matmul(p0, p1).sum(axis=0)
+            zbar = 0.5 * (charge[a:b] + charge[a + t:b + t])   # (B, n)
+            total = np.matmul(zbar[:, None, :], dr)[:, 0]    # (B, 3) = sum_l zbar_l dr_l
             coll[index] += np.sum(total * total)
             self_part[index] += np.sum(zbar * zbar * d2)
-        origins[index] = n_frames - t
+    origins = (n_frames - offsets).astype(np.float64)
+    num, den = num.transpose(1, 2, 0), den.transpose(1, 2, 0)
     return MSDSums(offsets, num, den, coll, self_part, origins, n_targets)
 
 
