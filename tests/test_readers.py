@@ -481,3 +481,84 @@ def test_lammps_dcd_with_lammps_data_topology_and_type_map(tmp_path, style):
         read_trajectory(path, format="lammps-dcd", topology=top, targets="S", dt="1fs")
     with pytest.raises(GdynetError, match="LAMMPS DCD is in the run's units"):
         read_trajectory(path, format="lammps-dcd", topology=top, targets="S", type_map="1=Li,2=S")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+@pytest.mark.parametrize("suffix", ["dcd", "xtc", "trr"])
+@pytest.mark.parametrize("kept", [10, 0.5])
+def test_file_cut_inside_its_last_frame_is_refused(tmp_path, suffix, kept):
+    """A run killed while writing frame 3: MDAnalysis alone would return frames 0-2 without a word."""
+    u, _ = _water_universe(n_frames=4)
+    top, full, short = tmp_path / "water.pdb", tmp_path / f"full.{suffix}", tmp_path / f"short.{suffix}"
+    u.atoms.write(str(top))
+    _write_mda(u, full)
+    _write_mda(_water_universe(n_frames=3)[0], short)
+    frame_bytes = full.stat().st_size - short.stat().st_size
+    cut = tmp_path / f"cut.{suffix}"
+    cut.write_bytes(full.read_bytes()[:short.stat().st_size + int(kept if kept > 1 else kept * frame_bytes)])
+    assert read_trajectory(full, topology=top, targets="Li").n_frames == 4
+    with pytest.raises(GdynetError, match=f"truncated (or corrupt )?{suffix} file") as info:
+        read_trajectory(cut, topology=top, targets="Li")
+    _one_line(info, cut)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_xtc_float32_times_late_in_a_long_run_give_dt(tmp_path):
+    """XTC times are float32: at 100 ns a 0.2 ps step reads as 0.195 to 0.203 ps; still even spacing."""
+    import MDAnalysis as mda
+
+    u, _ = _water_universe(n_frames=6)
+    top = tmp_path / "water.pdb"
+    u.atoms.write(str(top))
+    for name, times in (("late", 1e5 + 0.2 * np.arange(6)), ("uneven", 1e5 + np.array([0, 0.2, 0.4, 0.8, 1.0, 1.2]))):
+        with mda.Writer(str(tmp_path / f"{name}.xtc"), u.atoms.n_atoms) as writer:
+            for ts, time in zip(u.trajectory, times):
+                ts.time = time
+                writer.write(u.atoms)
+    assert read_trajectory(tmp_path / "late.xtc", topology=top, targets="Li").dt_ps == pytest.approx(0.2, abs=2e-3)
+    with pytest.raises(GdynetError, match="not evenly spaced"):
+        read_trajectory(tmp_path / "uneven.xtc", topology=top, targets="Li")
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_read_error_inside_an_mdanalysis_file_is_not_an_early_end(tmp_path, monkeypatch):
+    """MDAnalysis ends a plain iteration quietly on an OSError; a frame that fails to read is an error."""
+    from MDAnalysis.coordinates.XTC import XTCReader
+
+    u, _ = _water_universe(n_frames=4)
+    top, path = tmp_path / "water.pdb", tmp_path / "water.xtc"
+    u.atoms.write(str(top))
+    _write_mda(u, path)
+    real = XTCReader._read_next_timestep
+
+    def fails_at_frame_2(self, ts=None):
+        if self._frame == 1:
+            raise OSError(5, "XTC read error = compression")
+        return real(self, ts)
+
+    monkeypatch.setattr(XTCReader, "_read_next_timestep", fails_at_frame_2)
+    with pytest.raises(GdynetError, match="cannot read frame 2: the file stops after 2 of 4 frames") as info:
+        read_trajectory(path, topology=top, targets="Li")
+    _one_line(info, path)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_mdanalysis_trajectory_file_is_closed_after_reading(tmp_path):
+    import gc
+    import os
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd")
+    u, _ = _water_universe()
+    top, path = tmp_path / "water.pdb", tmp_path / "water.dcd"
+    u.atoms.write(str(top))
+    _write_mda(u, path)
+    read_trajectory(path, topology=top, targets="Li")  # imports, MDAnalysis' own one-off files
+    gc.disable()  # open handles must not depend on the garbage collector
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(3):
+            read_trajectory(path, topology=top, targets="Li")
+        assert len(os.listdir("/proc/self/fd")) == before
+    finally:
+        gc.enable()

@@ -21,6 +21,8 @@ An ASE frame ``time`` (``atoms.info["time"]``) is in ASE time units, as ASE's ow
 streamed frame by frame into a memory-mapped ``.npy`` cache (positions float32, see
 :mod:`gdynet.trajectory.cache`) and reused on the next read; smaller ones are read into memory
 (positions in the file's precision: float64 from ASE and npz, float32 from MDAnalysis).
+A DCD/XTC/TRR file that ends inside a frame (a run stopped while writing) is refused, where
+MDAnalysis alone would drop that frame without a word.
 """
 from __future__ import annotations
 
@@ -62,6 +64,8 @@ _MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR"}
 #: formats whose frames may carry their time (a LAMMPS DCD stores its step in the run's own time
 #: unit, fs or ps depending on the units style, so it is not trusted)
 _TIMED = {"extxyz", "traj", "dcd", "xtc", "trr"}
+#: formats that store frame times in single precision (XTC always, TRR in the usual mixed-precision build)
+_FLOAT32_TIMES = {"xtc", "trr"}
 _NPZ_KEYS = ("traj_coords", "lattices", "atom_types", "target_index")
 
 TypeMap = Mapping[int | str, str | int] | str
@@ -142,8 +146,12 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
     else:
         frames = _read_ase(path, fmt, stride, types, cache_dir, choose_targets, need_time=dt_ps is None)
 
-    dt_ps = dt_ps * stride if dt_ps is not None else _file_dt(frames.times_ps, fmt, src)
-    target_sets = choose_targets(frames.numbers, universe, file_targets, (frames.positions[0], frames.cells[0]))
+    try:
+        dt_ps = dt_ps * stride if dt_ps is not None else _file_dt(frames.times_ps, fmt, src)
+        target_sets = choose_targets(frames.numbers, universe, file_targets, (frames.positions[0], frames.cells[0]))
+    finally:
+        if universe is not None:
+            universe.trajectory.close()  # the topology (for selections) is not needed any more
     return Trajectory(positions=frames.positions, cells=frames.cells, numbers=frames.numbers, dt_ps=dt_ps,
                       targets=target_sets, source=src)
 
@@ -184,13 +192,19 @@ def _parse_type_map(type_map: TypeMap | None, src: str) -> dict[str, int] | None
 
 
 def _file_dt(times: np.ndarray | None, fmt: str, src: str) -> float:
-    """Time step (ps) from per-frame times; they must be evenly spaced."""
+    """Time step (ps) from per-frame times; they must be evenly spaced.
+
+    Each step may differ from the mean step by ``1e-3`` of it, plus, for float32 times (XTC/TRR),
+    one float32 spacing at the largest time (the most two rounded times can add to a difference:
+    0.0078 ps at 100 ns, larger than 1e-3 of a 0.2 ps step).
+    """
     if times is None or len(times) < 2:
         raise GdynetError(f"this {fmt} file has no frame times (or only one frame); pass dt= "
                           "(e.g. dt='2fs' or dt=0.002 in ps)", src)
     steps = np.diff(times)
     dt = float(np.mean(steps))
-    if not dt > 0 or np.any(np.abs(steps - dt) > 1e-3 * abs(dt) + 1e-9):
+    rounding = float(np.spacing(np.float32(np.abs(times).max()))) if fmt in _FLOAT32_TIMES else 0.0
+    if not dt > 0 or np.any(np.abs(steps - dt) > 1e-3 * abs(dt) + 1e-9 + rounding):
         raise GdynetError(f"frame times are not evenly spaced (steps {steps.min():g} to {steps.max():g} ps); "
                           "pass dt= to override", src)
     return dt
@@ -404,11 +418,47 @@ def _read_mdanalysis_quietly(path: Path, fmt: str, topology: Any, stride: int, t
         _collect_broken_readers()
         raise GdynetError(f"cannot read with topology {top.name}: {reason}", src)
     if frames is None:
-        numbers = _mda_numbers(universe, types, str(top))
-        check(numbers, universe)
-        stream = _guarded(_mda_frame_tuples(universe, stride, src), f"{fmt} file", src)
-        frames = cache.collect_frames(stream, numbers, entry=entry, source=src)
+        try:
+            _check_complete(universe.trajectory, fmt, path)
+            numbers = _mda_numbers(universe, types, str(top))
+            check(numbers, universe)
+            stream = _guarded(_mda_frame_tuples(universe, stride, src), f"{fmt} file", src)
+            frames = cache.collect_frames(stream, numbers, entry=entry, source=src)
+        except BaseException:
+            universe.trajectory.close()
+            raise
     return frames, universe
+
+
+def _check_complete(reader: Any, fmt: str, path: Path) -> None:
+    """Raise when the file ends inside a frame (a run stopped while writing it).
+
+    MDAnalysis drops such a frame silently: it counts a DCD's frames as ``floor`` of the file size
+    over the (fixed) frame size, and does not count an XTC/TRR frame cut inside its header. Here the
+    last whole frame must end where the file ends: after ``header + first frame + (F - 1) x frame``
+    bytes for DCD (computed, nothing read), at the byte offset reached by reading the last frame for
+    XTC/TRR (variable-size compressed frames; one frame is read).
+    """
+    size = path.stat().st_size
+    if fmt in ("dcd", "lammps-dcd"):
+        dcd = reader._file
+        header, first, frame = int(dcd._header_size), int(dcd._firstframesize), int(dcd._framesize)
+        whole = 0 if size < header + first else (size - header - first) // frame + 1
+        end = header + (first + (whole - 1) * frame if whole else 0)
+    else:
+        whole = int(reader.n_frames)
+        if whole == 0:
+            return  # no frames at all: collect_frames says so
+        try:
+            reader[whole - 1]
+        except Exception as exc:
+            raise GdynetError(f"truncated or corrupt {fmt} file: its last frame ({whole - 1}) cannot be read "
+                              f"({_reason(exc)})", path) from None
+        end = reader._xdr._bytes_tell()
+        reader.rewind()
+    if end != size:
+        raise GdynetError(f"truncated {fmt} file: it ends {size - end} bytes into frame {whole}, "
+                          f"after {whole} whole frames", path)
 
 
 def _collect_broken_readers() -> None:
@@ -425,11 +475,17 @@ def _collect_broken_readers() -> None:
 def _mda_frame_tuples(universe: Any, stride: int, src: str) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
     from MDAnalysis.lib.mdamath import triclinic_vectors
 
+    expected = len(range(0, universe.trajectory.n_frames, stride))
+    count = 0
     for index, ts in enumerate(universe.trajectory[::stride]):
         dims = ts.dimensions
         if dims is None or not np.all(np.asarray(dims[:3]) > 0):
             raise GdynetError(f"frame {index} has no periodic cell; gdynet needs periodic cells", src)
         yield ts.positions.copy(), _cell_checked(triclinic_vectors(dims), index, src), float(ts.time)
+        count += 1
+    if count != expected:  # MDAnalysis ends the iteration quietly on a read error
+        raise GdynetError(f"cannot read frame {count * stride}: the file stops after {count * stride} of "
+                          f"{universe.trajectory.n_frames} frames (corrupt or truncated)", src)
 
 
 def _mda_numbers(universe: Any, types: dict[str, int] | None, src: str) -> np.ndarray:
