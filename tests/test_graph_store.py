@@ -133,3 +133,19 @@ def test_corrupt_store_is_gdynet_error(tmp_path):
     (store.path / "meta.json").write_text("{}")
     with pytest.raises(GdynetError, match="unreadable graph store"):
         GraphStore.open(store.path)
+
+
+def test_relabelled_store_keeps_its_own_targets_when_another_run_relabels_the_entry(tmp_path, monkeypatch):
+    """Two runs with other targets share one entry: each gets its own targets, not the last written."""
+    traj = make_traj()
+    build_graphs(traj, m=3, cache_dir=tmp_path, progress=False)
+    real_write_json = store_mod.write_json
+
+    def other_run_relabels_right_after(path, data):
+        real_write_json(path, data)
+        store_mod.save_npy(path.parent / "targets.npy", np.array([[5]]))  # the other run, just after us
+
+    monkeypatch.setattr(store_mod, "write_json", other_run_relabels_right_after)
+    mine = build_graphs(traj.with_targets(np.array([[1], [3]])), m=3, cache_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(mine.targets, [[1], [3]])
+    assert mine.targets.dtype == np.int64

@@ -25,7 +25,7 @@ import shutil
 import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Iterator
@@ -145,7 +145,7 @@ def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str
     with _locked(root / f".{final.name}.lock"):
         if not (final / _COMPLETE).is_file():
             _build(traj, m, final, workers, progress)
-    return _with_labels(GraphStore.open(final), traj)
+        return _with_labels(GraphStore.open(final), traj)
 
 
 @contextmanager
@@ -160,13 +160,17 @@ def _locked(lock_path: Path) -> Iterator[None]:
 
 
 def _with_labels(store: GraphStore, traj: Trajectory) -> GraphStore:
-    """Record ``traj``'s targets and source in the entry when they differ (same graphs)."""
+    """Record ``traj``'s targets and source in the entry when they differ (same graphs).
+
+    Called under the entry's lock; the store returned carries ``traj``'s labels itself, so a later
+    relabelling of the shared entry by another run does not change it.
+    """
     if np.array_equal(store.targets, traj.targets) and store.source == traj.source:
         return store
     save_npy(store.path / "targets.npy", traj.targets)
     meta = json.loads((store.path / "meta.json").read_text(encoding="utf-8"))
     write_json(store.path / "meta.json", {**meta, "source": traj.source})
-    return GraphStore.open(store.path)
+    return replace(store, targets=traj.targets.astype(np.int64), source=traj.source)
 
 
 def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress: bool) -> None:
