@@ -80,6 +80,7 @@ def calibration_matrix(chi: np.ndarray, fraction: float = VERTEX_FRACTION) -> np
 
 def apply_calibration(chi: np.ndarray, A: np.ndarray) -> np.ndarray:
     """``chi A`` clipped to [0, 1] and renormalised so every row sums to 1; same shape as ``chi``."""
-    out = np.clip(np.asarray(chi, dtype=np.float64) @ A, 0.0, None)
+    x = np.asarray(chi)
+    out = np.clip(x.astype(np.float64, copy=False) @ A, 0.0, None)
     out /= out.sum(axis=-1, keepdims=True)
-    return out.astype(np.asarray(chi).dtype if np.asarray(chi).dtype.kind == "f" else np.float64)
+    return out.astype(x.dtype if x.dtype.kind == "f" else np.float64, copy=False)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from ..errors import GdynetError
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "softplus": nn.Softplus}
 NORMS: tuple[str, ...] = ("layer", "none")
 
@@ -34,7 +36,8 @@ class GaussianExpansion(nn.Module):
     def __init__(self, cutoff: float = 7.0, n_gaussians: int = 36) -> None:
         super().__init__()
         if n_gaussians < 2 or not cutoff > 0:
-            raise ValueError(f"need cutoff > 0 and n_gaussians >= 2, got {cutoff}, {n_gaussians}")
+            raise GdynetError(f"need cutoff > 0 Å and n_gaussians >= 2, got {cutoff} and {n_gaussians}",
+                              "GaussianExpansion")
         self.register_buffer("centres", torch.linspace(0.0, float(cutoff), int(n_gaussians)), persistent=False)
         self.inv_width2 = ((n_gaussians - 1) / float(cutoff)) ** 2
 
