@@ -157,6 +157,8 @@ def test_lag_as_time_and_bad_options(stores, tmp_path):
         Trainer(_config(lag_frames="0.25ps")).fit(TinyGraphNet(), [GraphSource(a)])
     with pytest.raises(GdynetError, match="batch_size"):
         Trainer(_config(batch_size=0))
+    with pytest.raises(GdynetError, match="weight_decay must be a non-negative number"):
+        Trainer(_config(weight_decay=-1e-3))
     with pytest.raises(GdynetError, match="unknown device"):
         Trainer(_config(device="tpu")).fit(TinyGraphNet(), [GraphSource(a)])
 

@@ -89,6 +89,8 @@ class TrainConfig:
             raise GdynetError("patience and checkpoint_every must be >= 0")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise GdynetError(f"lr must be a positive number, got {self.lr}")
+        if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise GdynetError(f"weight_decay must be a non-negative number, got {self.weight_decay}")
 
 
 @dataclass
