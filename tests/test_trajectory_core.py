@@ -67,3 +67,11 @@ def test_lag_to_frames():
     assert lag_to_frames(3, 0.1) == 3
     with pytest.raises(GdynetError, match="whole number"):
         lag_to_frames("0.15ps", 0.1)
+
+
+def test_exception_summary_is_one_line_even_for_empty_messages():
+    from gdynet.errors import exception_summary
+
+    assert exception_summary(KeyError()) == "KeyError"
+    assert exception_summary(ValueError("bad header\n  at byte 12")) == "ValueError: bad header"
+    assert exception_summary(OSError("x" * 500)) == "OSError: " + "x" * 200

@@ -18,3 +18,11 @@ class GdynetError(ValueError):
             text = f"{source}: {text}"
         super().__init__(text)
         self.source = None if source is None else str(source)
+
+
+def exception_summary(exc: BaseException, limit: int = 200) -> str:
+    """``"<ExceptionType>: <first line of its message>"`` (at most ``limit`` characters of it), for
+    wrapping a library's exception into a one-line :class:`GdynetError`."""
+    lines = str(exc).strip().splitlines()
+    detail = lines[0][:limit] if lines else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__

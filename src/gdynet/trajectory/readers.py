@@ -36,7 +36,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..errors import GdynetError, exception_summary
 from ..units import parse_time
 from . import cache
 from .core import Trajectory
@@ -217,12 +217,6 @@ def _entry(path: Path, cache_dir: Any, **options: Any) -> Path | None:
     return cache.cache_entry(path, cache.cache_root(cache_dir), **options)
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    detail = text[0][:200] if text else ""
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-
-
 def _guarded(frames: Iterable, what: str, src: str) -> Iterator:
     """Re-raise a library error met while iterating ``frames`` as a one-line GdynetError."""
     try:
@@ -230,7 +224,7 @@ def _guarded(frames: Iterable, what: str, src: str) -> Iterator:
     except GdynetError:
         raise
     except Exception as exc:  # any parser failure on a corrupt/truncated file
-        raise GdynetError(f"cannot read {what}: {_reason(exc)}", src) from exc
+        raise GdynetError(f"cannot read {what}: {exception_summary(exc)}", src) from exc
 
 
 def _cell_checked(cell: np.ndarray, index: int, src: str, hint: str = "") -> np.ndarray:
@@ -249,7 +243,7 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, check: Callable[..., Any]
         archive = np.load(path, allow_pickle=False)
         keys = set(archive.files)
     except Exception as exc:
-        raise GdynetError(f"not a readable .npz archive ({_reason(exc)})", src) from exc
+        raise GdynetError(f"not a readable .npz archive ({exception_summary(exc)})", src) from exc
     with archive:
         missing = [k for k in _NPZ_KEYS if k not in keys]
         if missing:
@@ -259,7 +253,7 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, check: Callable[..., Any]
             numbers = np.asarray(archive["atom_types"])
             target_index = np.asarray(archive["target_index"])
         except Exception as exc:
-            raise GdynetError(f"cannot read npz member ({_reason(exc)})", src) from exc
+            raise GdynetError(f"cannot read npz member ({exception_summary(exc)})", src) from exc
         with zipfile.ZipFile(path) as zf, zf.open("traj_coords.npy") as member:
             shape, dtype = _npy_header(member, src)
         if len(shape) != 3 or shape[2] != 3:
@@ -282,7 +276,7 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, check: Callable[..., Any]
             try:
                 coords = np.asarray(archive["traj_coords"])[::stride]
             except Exception as exc:
-                raise GdynetError(f"cannot read traj_coords ({_reason(exc)})", src) from exc
+                raise GdynetError(f"cannot read traj_coords ({exception_summary(exc)})", src) from exc
             return cache.Frames(coords, np.ascontiguousarray(lattices[::stride]), numbers, None), target_index
     frames = cache.load_entry(entry)
     if frames is None:
@@ -298,7 +292,7 @@ def _npy_header(member: Any, src: str) -> tuple[tuple[int, ...], np.dtype]:
                        (2, 0): np.lib.format.read_array_header_2_0}[version]
         shape, fortran, dtype = read_header(member)
     except Exception as exc:
-        raise GdynetError(f"traj_coords is not a valid array ({_reason(exc)})", src) from exc
+        raise GdynetError(f"traj_coords is not a valid array ({exception_summary(exc)})", src) from exc
     if fortran:
         raise GdynetError("traj_coords is stored in Fortran order; save it with np.ascontiguousarray", src)
     return shape, dtype
@@ -411,7 +405,7 @@ def _read_mdanalysis_quietly(path: Path, fmt: str, topology: Any, stride: int, t
     try:
         universe = mda.Universe(str(top), str(path), format=_MDA_NAMES[fmt], **topology_kwargs(top))
     except Exception as exc:
-        reason = _reason(exc)
+        reason = exception_summary(exc)
     else:
         reason = None
     if reason is not None:
@@ -453,7 +447,7 @@ def _check_complete(reader: Any, fmt: str, path: Path) -> None:
             reader[whole - 1]
         except Exception as exc:
             raise GdynetError(f"truncated or corrupt {fmt} file: its last frame ({whole - 1}) cannot be read "
-                              f"({_reason(exc)})", path) from None
+                              f"({exception_summary(exc)})", path) from None
         end = reader._xdr._bytes_tell()
         reader.rewind()
     if end != size:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..errors import GdynetError, exception_summary
 
 if TYPE_CHECKING:
     from .core import Trajectory
@@ -226,8 +226,7 @@ def _universe(topology: Any, n_atoms: int, src: str | None) -> Any:
             with quiet_mdanalysis():
                 universe = mda.Universe(str(topology), **topology_kwargs(topology))
         except Exception as exc:  # unreadable topology file
-            raise GdynetError(f"cannot read topology {topology}: {type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''}", src) from exc
+            raise GdynetError(f"cannot read topology {topology}: {exception_summary(exc)}", src) from exc
     if universe.atoms.n_atoms != n_atoms:
         raise GdynetError(f"topology has {universe.atoms.n_atoms} atoms but the trajectory has {n_atoms}", src)
     return universe
@@ -254,7 +253,7 @@ def _select(universe: Any, selection: str, src: str | None) -> Any:
     try:
         group = universe.select_atoms(selection)
     except Exception as exc:  # SelectionError, ValueError, ...
-        raise GdynetError(f"invalid MDAnalysis selection {selection!r}: {str(exc).splitlines()[0]}", src) from exc
+        raise GdynetError(f"invalid MDAnalysis selection {selection!r}: {exception_summary(exc)}", src) from exc
     if group.n_atoms == 0:
         raise GdynetError(f"selection {selection!r} matches no atoms", src)
     return group
