@@ -135,7 +135,7 @@ def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str
         to ``traj``'s).
     """
     check_m(m)
-    root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    root = cache_root("graphs", cache_dir)
     key = hashlib.blake2b(f"{traj.fingerprint()}|{m}|{CODE_VERSION}".encode(), digest_size=10).hexdigest()
     final = root / f"graphs-m{m}-{key}"
     try:

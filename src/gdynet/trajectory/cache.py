@@ -57,9 +57,7 @@ class Frames:
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """The cache folder: ``cache_dir``, else ``$GDYNET_CACHE/trajectories`` or ``~/.cache/gdynet/trajectories``."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    return _root("trajectories")
+    return _root("trajectories", cache_dir)
 
 
 def cache_entry(path: Path, root: Path, **options: Any) -> Path:
