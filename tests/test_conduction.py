@@ -215,10 +215,13 @@ def test_without_temperature_percentages_and_D_are_kept():
 
 
 def test_msd_sums_match_a_direct_loop_over_origins(monkeypatch):
-    """Every sum of msd_sums against plain per-origin formulas, with origin chunks of 7 frames."""
+    """Every sum of msd_sums against plain per-origin formulas, with origin chunks of 7 frames (and
+    the grouped products of sum_outer in groups of 4 rows)."""
     import gdynet.analysis.msd as msd
+    import gdynet.koopman.covariance as cov
 
     monkeypatch.setattr(msd, "_CHUNK", 7)
+    monkeypatch.setattr(cov, "GROUP_ROWS", 4)
     rng = np.random.default_rng(11)
     frames, n, S = 40, 5, 3
     pos = rng.normal(size=(frames, n, 3)).cumsum(axis=0)

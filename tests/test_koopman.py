@@ -272,3 +272,21 @@ def test_streamed_block_moments_equal_direct_sums(lengths, n, S, lag, chunk, n_b
     for got, want in zip((m.C00, m.C0t, m.Ctt), expected):
         np.testing.assert_allclose(got[0, 0], want, atol=1e-12)
     assert m.n_pairs[0, 0] == sum(max(f - lag, 0) for f in lengths) * n
+
+
+def test_several_lags_with_partial_chunks_and_row_groups_equal_direct_sums(monkeypatch):
+    """Many lags at once (C00 of a whole chunk shared between lags, a shorter head at the end of the
+    data) and the grouped products of sum_outer (groups of 5 rows, remainders) give the direct sums."""
+    monkeypatch.setattr(cov_module, "GROUP_ROWS", 5)
+    monkeypatch.setattr(cov_module, "CHUNK_VALUES", 9 * 3 * 4)  # 9 frames per chunk
+    rng = np.random.default_rng(5)
+    trajs = [rng.dirichlet(np.ones(4), size=(f, 3)) for f in (40, 23)]
+    lags = [1, 4, 10, 30]
+    m = lagged_moments(trajs, lags, split_blocks([40, 23], 3)).total()
+    for i, lag in enumerate(lags):
+        expected = [sum(np.einsum("tns,tnr->sr", x[a:len(x) - lag + a], x[b:len(x) - lag + b]) for x in trajs
+                        if len(x) > lag) for a, b in ((0, 0), (0, lag), (lag, lag))]
+        for got, want in zip((m.C00, m.C0t, m.Ctt), expected):
+            np.testing.assert_allclose(got[0, i], want, rtol=1e-12)
+    a, b = rng.random((7, 3, 2)), rng.random((7, 3, 5))
+    np.testing.assert_allclose(cov_module.sum_outer(a, b), a.reshape(-1, 2).T @ b.reshape(-1, 5), rtol=1e-12)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..koopman.covariance import sum_outer
+
 #: origins processed at a time (bounds the temporary arrays to about chunk * n * S floats)
 _CHUNK = 2048
 
@@ -95,17 +97,15 @@ def msd_sums(positions: np.ndarray, chi: np.ndarray, offsets: np.ndarray, charge
     # origins outside, offsets inside: each origin chunk of chi and positions is read once
     for a in range(0, n_frames - offsets.min(), _CHUNK):
         p0_chunk = np.asarray(chi[a:a + _CHUNK], dtype=np.float64)  # (B, n, S)
-        p0_t = p0_chunk.transpose(0, 2, 1)                            # (B, S, n)
         for index, t in enumerate(offsets):
             b = min(a + _CHUNK, n_frames - t)
             if b <= a:
                 continue
             dr = positions[a + t:b + t] - positions[a:b]  # (B, n, 3)
             d2 = dr[..., 0] ** 2 + dr[..., 1] ** 2 + dr[..., 2] ** 2
-            p0, p1 = p0_t[:b - a], np.asarray(chi[a + t:b + t], dtype=np.float64)
-            # per-frame (S, n) @ (n, S) products, summed over frames
-            num[index] += np.matmul(p0 * d2[:, None, :], p1).sum(axis=0)
-            den[index] += np.matmul(p0, p1).sum(axis=0)
+            p0, p1 = p0_chunk[:b - a], np.asarray(chi[a + t:b + t], dtype=np.float64)
+            num[index] += sum_outer(p0 * d2[:, :, None], p1)
+            den[index] += sum_outer(p0, p1)
             zbar = 0.5 * (charge[a:b] + charge[a + t:b + t])   # (B, n)
             total = np.matmul(zbar[:, None, :], dr)[:, 0]    # (B, 3) = sum_l zbar_l dr_l
             coll[index] += np.sum(total * total)
