@@ -240,11 +240,16 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, check: Callable[..., Any]
     """Read the GDyNet ``.npz``: traj_coords (F,N,3) Å, lattices (F,3,3) Å, atom_types (N,), target_index (n,)."""
     src = str(path)
     try:
-        archive = np.load(path, allow_pickle=False)
+        handle = open(path, "rb")  # np.load(path) leaves its own handle open when the zip is corrupt
+    except OSError as exc:
+        raise GdynetError(f"cannot open the file ({exception_summary(exc)})", src) from None
+    try:
+        archive = np.load(handle, allow_pickle=False)
         keys = set(archive.files)
     except Exception as exc:
+        handle.close()
         raise GdynetError(f"not a readable .npz archive ({exception_summary(exc)})", src) from exc
-    with archive:
+    with handle, archive:
         missing = [k for k in _NPZ_KEYS if k not in keys]
         if missing:
             raise GdynetError(f"npz is missing {', '.join(missing)} (a GDyNet npz has {', '.join(_NPZ_KEYS)})", src)
