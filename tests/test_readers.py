@@ -577,3 +577,21 @@ def test_corrupt_npz_is_closed_after_the_error(tmp_path, recwarn):
         assert "not a readable .npz" in str(exc)
     gc.collect()
     assert not [w for w in recwarn if issubclass(w.category, ResourceWarning)]
+
+
+def test_errors_name_the_frame_of_the_file_when_strided(tmp_path):
+    import ase.io
+
+    images, _, _ = _images(n_frames=6)
+    images[4].set_cell(np.zeros((3, 3)))
+    images[4].pbc = False
+    path = tmp_path / "md.extxyz"
+    ase.io.write(path, images, format="extxyz")
+    with pytest.raises(GdynetError, match="frame 4 has no periodic cell") as info:
+        read_trajectory(path, dt=0.001, targets="Li", stride=2)
+    _one_line(info, path)
+    images, _, _ = _images(n_frames=6)
+    images[2] = images[2][:-1]
+    ase.io.write(path, images, format="extxyz")
+    with pytest.raises(GdynetError, match="frame 2 has 5 atoms but frame 0 has 6"):
+        read_trajectory(path, dt=0.001, targets="Li", stride=2)

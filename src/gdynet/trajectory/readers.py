@@ -339,19 +339,25 @@ def _read_ase(path: Path, fmt: str, stride: int, types: dict[str, int] | None, c
     labels = first.arrays["type"] if by_type else first.numbers
     numbers = _map_types(labels, types, src) if by_type else first.numbers.copy()
     check(numbers)
-    return cache.collect_frames(_ase_frame_tuples(chain([first], images), labels, by_type, fmt, src), numbers,
+    return cache.collect_frames(_ase_frame_tuples(chain([first], images), labels, by_type, fmt, stride, src), numbers,
                                 entry=entry, source=src)
 
 
-def _ase_frame_tuples(images: Iterable, labels: np.ndarray, by_type: bool, fmt: str, src: str
+def _ase_frame_tuples(images: Iterable, labels: np.ndarray, by_type: bool, fmt: str, stride: int, src: str
                       ) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
-    """``(positions, cell, time_ps)`` per frame; ``labels`` (numbers or LAMMPS types) must not change."""
+    """``(positions, cell, time_ps)`` per frame; ``labels`` (numbers or LAMMPS types) must not change.
+
+    ``images`` are every ``stride``-th frame of the file; errors name the frame's number in the file.
+    """
     from ase.units import fs
 
     hint = " (extxyz needs Lattice=\"...\")" if fmt == "extxyz" else ""
-    for index, atoms in enumerate(images):
+    for index, atoms in zip(range(0, sys.maxsize, stride), images):
         now = atoms.arrays["type"] if by_type else atoms.numbers
-        if len(now) == len(labels) and not np.array_equal(now, labels):
+        if len(now) != len(labels):
+            raise GdynetError(f"frame {index} has {len(now)} atoms but frame 0 has {len(labels)}; "
+                              "gdynet needs a fixed number of atoms", src)
+        if not np.array_equal(now, labels):
             raise GdynetError(f"the elements or the atom order change at frame {index}", src)
         time = atoms.info.get("time")
         time_ps = np.nan if time is None else float(time) / (1000.0 * fs)
@@ -476,11 +482,11 @@ def _mda_frame_tuples(universe: Any, stride: int, src: str) -> Iterator[tuple[np
 
     expected = len(range(0, universe.trajectory.n_frames, stride))
     count = 0
-    for index, ts in enumerate(universe.trajectory[::stride]):
+    for ts in universe.trajectory[::stride]:
         dims = ts.dimensions
         if dims is None or not np.all(np.asarray(dims[:3]) > 0):
-            raise GdynetError(f"frame {index} has no periodic cell; gdynet needs periodic cells", src)
-        yield ts.positions.copy(), _cell_checked(triclinic_vectors(dims), index, src), float(ts.time)
+            raise GdynetError(f"frame {ts.frame} has no periodic cell; gdynet needs periodic cells", src)
+        yield ts.positions.copy(), _cell_checked(triclinic_vectors(dims), ts.frame, src), float(ts.time)
         count += 1
     if count != expected:  # MDAnalysis ends the iteration quietly on a read error
         raise GdynetError(f"cannot read frame {count * stride}: the file stops after {count * stride} of "
