@@ -141,3 +141,21 @@ def test_report_lists_inputs_numbers_and_relative_figure_links(tmp_path, analysi
     assert "| 1->1 |" in text and "| epochs | 12 |" in text
     assert "Li-O" in text
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_unbounded_timescale_interval_reaches_the_top_edge(tmp_path, monkeypatch):
+    """upper = inf (the interval reaches |λ| >= 1) must not erase the band: it fills to the top edge,
+    and an infinite timescale is marked there instead of vanishing."""
+    saved = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, stem: saved.append(fig) or (stem, stem))
+    lags = np.array([1.0, 2.0, 4.0, 8.0])
+    ts = np.array([[30.0], [31.0], [29.0], [np.inf]])
+    its = SimpleNamespace(lags_ps=lags, timescales_ps=ts, lower=np.array([[24.0], [25.0], [23.0], [20.0]]),
+                          upper=np.array([[36.0], [np.inf], [np.inf], [np.inf]]))
+    figures.plot_implied_timescales(its, tmp_path / "its")
+    ax = saved[0].axes[0]
+    top = ax.get_ylim()[1]
+    band = ax.collections[0].get_paths()[0].vertices  # the CI band (the grey t < tau area comes later)
+    assert np.all(np.isfinite(band)) and band[:, 1].max() == pytest.approx(top)
+    marker = [line for line in ax.lines if line.get_marker() == "^"][0]
+    np.testing.assert_allclose(marker.get_xydata(), [[8.0, top]])

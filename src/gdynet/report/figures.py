@@ -69,7 +69,8 @@ def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = N
         stem: output path without suffix.
 
     The black line is ``t = tau``; processes in the grey region below it decay faster than the lag
-    and are not resolved by the model.
+    and are not resolved by the model. An infinite timescale (|λ| ≥ 1) is a triangle on the top edge,
+    and a confidence band without an upper bound reaches the top edge.
     """
     lags = np.asarray(its.lags_ps, dtype=np.float64)
     ts = np.asarray(its.timescales_ps, dtype=np.float64)
@@ -78,16 +79,19 @@ def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = N
     if len(lags) == 0 or ts.shape[0] != len(lags):
         raise GdynetError("implied timescales: lags_ps and timescales_ps do not match", "plot")
     lower, upper = _band(getattr(its, "lower", None), ts.shape), _band(getattr(its, "upper", None), ts.shape)
+    finite = ts[np.isfinite(ts) & (ts > 0)]
+    top = max(finite.max() if finite.size else lags.max(), lags.max()) * 3
+    bottom = min(finite.min() if finite.size else lags.min(), lags.min()) / 3
     fig = Figure(figsize=(5.5, 4.0))
     ax = fig.add_subplot()
     for i in range(ts.shape[1]):
         color = state_color(i)
         ax.plot(lags, ts[:, i], "o-", color=color, ms=4, label=f"process {i + 1}")
-        if lower is not None and upper is not None:
-            ax.fill_between(lags, lower[:, i], upper[:, i], color=color, alpha=0.25, lw=0)
-    finite = ts[np.isfinite(ts) & (ts > 0)]
-    top = max(finite.max() if finite.size else lags.max(), lags.max()) * 3
-    bottom = min(finite.min() if finite.size else lags.min(), lags.min()) / 3
+        endless = np.isposinf(ts[:, i])  # |λ| >= 1: drawn as a triangle on the top edge
+        ax.plot(lags[endless], np.full(endless.sum(), top), "^", color=color, ms=6, clip_on=False)
+        if lower is not None and upper is not None:  # an unbounded interval (upper = inf) fills to the top
+            ax.fill_between(lags, lower[:, i], np.where(np.isposinf(upper[:, i]), top, upper[:, i]),
+                            color=color, alpha=0.25, lw=0)
     ax.plot(lags, lags, "k-", lw=1.2, label="t = τ")
     ax.fill_between(lags, bottom, lags, color="0.85", zorder=0)
     ax.set_yscale("log")
