@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from ..atomic import atomic_write
-from ..errors import GdynetError
+from ..errors import GdynetError, exception_summary
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -29,7 +29,7 @@ def load(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # a foreign or corrupted file: tell the user which one
-        raise GdynetError(f"cannot read checkpoint ({type(exc).__name__}: {exc}); delete it to start over",
+        raise GdynetError(f"cannot read checkpoint ({exception_summary(exc)}); delete it to start over",
                           path) from None
 
 
