@@ -75,3 +75,13 @@ def test_exception_summary_is_one_line_even_for_empty_messages():
     assert exception_summary(KeyError()) == "KeyError"
     assert exception_summary(ValueError("bad header\n  at byte 12")) == "ValueError: bad header"
     assert exception_summary(OSError("x" * 500)) == "OSError: " + "x" * 200
+
+
+def test_replace_never_reuses_a_stale_fingerprint():
+    from dataclasses import replace
+
+    a = _traj()
+    old = a.fingerprint()
+    assert replace(a, dt_ps=0.2).fingerprint() != old
+    assert replace(a, positions=a.positions + 1.0).fingerprint() != old
+    assert a[::2].fingerprint() != old and a.with_targets([1]).fingerprint() == old

@@ -43,7 +43,8 @@ class Trajectory:
     dt_ps: float
     targets: np.ndarray
     source: str = "<memory>"
-    _fingerprint: list = field(default_factory=list, repr=False, compare=False)
+    #: the cached content hash; not an init field, so ``dataclasses.replace`` starts a new one
+    _fingerprint: list = field(init=False, default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         src = self.source
@@ -151,11 +152,11 @@ class Trajectory:
         if step < 1:
             raise GdynetError("frame step must be positive", self.source)
         return replace(self, positions=self.positions[start:stop:step], cells=self.cells[start:stop:step],
-                       dt_ps=self.dt_ps * step, _fingerprint=[])
+                       dt_ps=self.dt_ps * step)
 
     def with_targets(self, targets: np.ndarray) -> "Trajectory":
         """The same trajectory with other target sets ``(n, k)``."""
-        return replace(self, targets=np.asarray(targets), _fingerprint=[])
+        return replace(self, targets=np.asarray(targets))
 
     def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """Yield ``(start, positions[start:stop], cells[start:stop])`` blocks of frames (streams memmaps)."""
