@@ -595,3 +595,14 @@ def test_errors_name_the_frame_of_the_file_when_strided(tmp_path):
     ase.io.write(path, images, format="extxyz")
     with pytest.raises(GdynetError, match="frame 2 has 5 atoms but frame 0 has 6"):
         read_trajectory(path, dt=0.001, targets="Li", stride=2)
+
+
+def test_unwritable_cache_folder_is_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
+    path = tmp_path / "li.npz"
+    _write_npz(path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(GdynetError, match="cannot write the frame cache in .*a-file.*pass cache_dir=") as info:
+        read_trajectory(path, dt=0.01, cache_dir=blocker / "cache")
+    _one_line(info, path)

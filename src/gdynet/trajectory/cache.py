@@ -170,10 +170,9 @@ def collect_frames(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], numbe
         return Frames(np.concatenate(pos_list), np.concatenate(cell_list), np.asarray(numbers),
                       _known_times(np.concatenate(time_list)))
 
-    entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = entry.parent / f".{entry.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
     try:
+        tmp.mkdir(parents=True)
         time_list = []
         with _NpyAppender(tmp / _POSITIONS, np.float32, (n_atoms, 3)) as positions, \
                 _NpyAppender(tmp / _CELLS, np.float64, (3, 3)) as cells_out:
@@ -195,6 +194,10 @@ def collect_frames(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], numbe
             os.rename(tmp, entry)
         except OSError:  # another process finished the same entry first: use theirs
             shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as exc:  # the frames come through readers that turn their own errors into GdynetError
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise GdynetError(f"cannot write the frame cache in {entry.parent} ({exc.strerror or exc}); "
+                          "pass cache_dir= or set GDYNET_CACHE to a writable folder", source) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
