@@ -149,3 +149,18 @@ def test_relabelled_store_keeps_its_own_targets_when_another_run_relabels_the_en
     mine = build_graphs(traj.with_targets(np.array([[1], [3]])), m=3, cache_dir=tmp_path, progress=False)
     np.testing.assert_array_equal(mine.targets, [[1], [3]])
     assert mine.targets.dtype == np.int64
+
+
+def test_unwritable_cache_folder_is_one_line_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(GdynetError, match="cannot write the graph cache") as info:
+        build_graphs(make_traj(n_frames=2), m=2, cache_dir=blocker / "graphs", progress=False)
+    assert str(blocker) in str(info.value) and "\n" not in str(info.value)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_mod.np, "save", disk_full)
+    with pytest.raises(GdynetError, match="cannot write the graph cache .No space left on device"):
+        build_graphs(make_traj(n_frames=2), m=2, cache_dir=tmp_path / "full", progress=False)

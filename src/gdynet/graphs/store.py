@@ -140,12 +140,13 @@ def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str
     final = root / f"graphs-m{m}-{key}"
     try:
         root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise GdynetError(f"cannot create the graph cache folder ({exc.strerror})", root) from None
-    with _locked(root / f".{final.name}.lock"):
-        if not (final / _COMPLETE).is_file():
-            _build(traj, m, final, workers, progress)
-        return _with_labels(GraphStore.open(final), traj)
+        with _locked(root / f".{final.name}.lock"):
+            if not (final / _COMPLETE).is_file():
+                _build(traj, m, final, workers, progress)
+            return _with_labels(GraphStore.open(final), traj)
+    except OSError as exc:  # a read-only cache folder (lock file), a full disk, ...
+        raise GdynetError(f"cannot write the graph cache ({exc.strerror or exc}); pass cache_dir= or set "
+                          "GDYNET_CACHE to a writable folder", root) from None
 
 
 @contextmanager
@@ -182,12 +183,9 @@ def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress:
             "fingerprint": traj.fingerprint(), "code_version": CODE_VERSION}
     if not _resumable(partial, spec):
         shutil.rmtree(partial, ignore_errors=True)
-        try:
-            (partial / "done").mkdir(parents=True)
-            for name, dtype in (("indices.npy", np.int32), ("distances.npy", np.float32)):
-                np.lib.format.open_memmap(partial / name, "w+", dtype, (n_frames, n_atoms, m)).flush()
-        except OSError as exc:
-            raise GdynetError(f"cannot write the graph store ({exc.strerror})", partial) from None
+        (partial / "done").mkdir(parents=True)
+        for name, dtype in (("indices.npy", np.int32), ("distances.npy", np.float32)):
+            np.lib.format.open_memmap(partial / name, "w+", dtype, (n_frames, n_atoms, m)).flush()
         (partial / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     starts = [s for s in range(0, n_frames, chunk) if not (partial / "done" / str(s)).exists()]
     if workers is None:
