@@ -171,7 +171,7 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
             points = np.concatenate([centers[f], np.asarray(block[f, partners], dtype=np.float64)])
             frac = points @ np.linalg.inv(cell)
             points = (frac - np.floor(frac)) @ cell
-            i, j, d = calculator.compute(points, cell, True, quantities="ijd")
+            i, j, d = calculator.compute(points, cell, True, quantities="ijd", copy=False)  # used before the next call
             # keep reference-partner pairs (either order in the half list)
             ref_first = (i < n_ref) & (j >= n_ref)
             ref_second = (j < n_ref) & (i >= n_ref)
