@@ -85,3 +85,13 @@ def test_replace_never_reuses_a_stale_fingerprint():
     assert replace(a, dt_ps=0.2).fingerprint() != old
     assert replace(a, positions=a.positions + 1.0).fingerprint() != old
     assert a[::2].fingerprint() != old and a.with_targets([1]).fingerprint() == old
+
+
+def test_numpy_scalars_are_numbers_and_numpy_integers_are_frames():
+    for lag in np.arange(1, 4):  # np.int64: frames, as a plain int would be
+        assert lag_to_frames(lag, 0.1) == int(lag) and type(lag_to_frames(lag, 0.1)) is int
+    assert lag_to_frames(np.float64(0.3), 0.1) == 3  # a float is a time in ps
+    assert parse_time(np.float32(0.5)) == pytest.approx(0.5) and parse_time(np.int64(2)) == 2.0
+    for bad in (np.bool_(True), np.int64(0)):
+        with pytest.raises(GdynetError):
+            lag_to_frames(bad, 0.1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
 from .errors import GdynetError
@@ -18,7 +19,7 @@ def parse_time(value: float | int | str, *, name: str = "time") -> float:
     """
     if isinstance(value, bool):
         raise GdynetError(f"{name} must be a time such as 0.1ps or 100fs, got {value!r}")
-    if isinstance(value, (int, float)):
+    if isinstance(value, numbers.Real):  # int, float and NumPy scalars
         ps = float(value)
     elif isinstance(value, str):
         match = _PATTERN.match(value)
@@ -39,14 +40,14 @@ def parse_time(value: float | int | str, *, name: str = "time") -> float:
 def lag_to_frames(lag: float | int | str, dt_ps: float, *, name: str = "lag") -> int:
     """Convert a lag to a whole number of frames.
 
-    An ``int`` is a number of frames; a float or a string with a unit is a time, converted with the
-    frame spacing ``dt_ps`` and rounded to the nearest frame (it must be a multiple of ``dt_ps``
-    within 1 %).
+    An integer (``int`` or a NumPy integer) is a number of frames; a float or a string with a unit
+    is a time, converted with the frame spacing ``dt_ps`` and rounded to the nearest frame (it must
+    be a multiple of ``dt_ps`` within 1 %).
     """
-    if isinstance(lag, int) and not isinstance(lag, bool):
+    if isinstance(lag, numbers.Integral) and not isinstance(lag, bool):
         if lag < 1:
             raise GdynetError(f"{name} must be at least 1 frame, got {lag}")
-        return lag
+        return int(lag)
     ps = parse_time(lag, name=name)
     frames = round(ps / dt_ps)
     if frames < 1 or abs(frames * dt_ps - ps) > 0.01 * ps:
