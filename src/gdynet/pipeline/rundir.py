@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import atomic
-from ..errors import GdynetError
+from ..errors import GdynetError, exception_summary
 
 MODEL_FORMAT = "gdynet-model/1"
 
@@ -98,7 +98,7 @@ def load_model(path: Path, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
     except FileNotFoundError:
         raise GdynetError("model file not found", path) from None
     except Exception as exc:  # corrupt or foreign file
-        raise GdynetError(f"cannot read model file ({type(exc).__name__}: {exc})", path) from None
+        raise GdynetError(f"cannot read model file ({exception_summary(exc)})", path) from None
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise GdynetError("not a gdynet model file", path)
     cls = {"gdynet": GDyNet, "vampnet": GlobalVAMPNet}[payload["kind"]]
