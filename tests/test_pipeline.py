@@ -113,6 +113,12 @@ def test_user_mistakes_print_one_line_and_leave_nothing(toy_files, tmp_path):
     (tmp_path / "afile").write_text("x")
     _fails(["fit", str(paths[0]), "--dt", "0.1ps", "--out", str(tmp_path / "afile"), "-q"], "must be a folder")
     _fails(["analyze", str(tmp_path)], "no run.json")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "run.json").write_text("{}")
+    _fails(["analyze", str(broken)], "model.pt missing")
+    (broken / "model.pt").write_bytes(b"not a model")
+    _fails(["analyze", str(broken)], "cannot read model file")
     _fails(["predict", str(tmp_path), str(paths[0]), "-o", str(tmp_path / "p.npy")], "no run.json")
     _fails(["predict", str(tmp_path), str(paths[0]), "-o", str(tmp_path / "p.csv")], "p.csv")
 
