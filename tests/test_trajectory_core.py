@@ -95,3 +95,25 @@ def test_numpy_scalars_are_numbers_and_numpy_integers_are_frames():
     for bad in (np.bool_(True), np.int64(0)):
         with pytest.raises(GdynetError):
             lag_to_frames(bad, 0.1)
+
+
+def test_atomic_writes_get_the_usual_permissions_and_leave_no_temporary(tmp_path):
+    import os
+
+    from gdynet import atomic
+
+    umask = os.umask(0o022)
+    try:
+        written = atomic.write_json(tmp_path / "run.json", {"a": 1})
+        atomic.save_npy(tmp_path / "x.npy", np.arange(3))
+    finally:
+        os.umask(umask)
+    assert oct(written.stat().st_mode & 0o777) == oct(0o644)  # not mkstemp's 0o600
+    assert oct((tmp_path / "x.npy").stat().st_mode & 0o777) == oct(0o644)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "x.npy"]
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_path(tmp_path / "run.json") as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "x.npy"]
+    assert (tmp_path / "run.json").read_text().startswith("{")
