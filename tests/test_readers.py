@@ -606,3 +606,19 @@ def test_unwritable_cache_folder_is_one_line_error(tmp_path, monkeypatch):
     with pytest.raises(GdynetError, match="cannot write the frame cache in .*a-file.*pass cache_dir=") as info:
         read_trajectory(path, dt=0.01, cache_dir=blocker / "cache")
     _one_line(info, path)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_first_dcd_read_of_a_session_prints_no_mdanalysis_deprecation(tmp_path):
+    """MDAnalysis imported inside quiet_mdanalysis used to put its 'once' filter ahead of ours."""
+    import subprocess
+    import sys
+
+    u, _ = _water_universe()
+    top, path = tmp_path / "water.pdb", tmp_path / "water.dcd"
+    u.atoms.write(str(top))
+    _write_mda(u, path)
+    code = f"from gdynet import read_trajectory; read_trajectory({str(path)!r}, topology={str(top)!r}, targets='Li')"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "DeprecationWarning" not in run.stderr

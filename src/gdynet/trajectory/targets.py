@@ -207,7 +207,13 @@ def _by_indices(spec: Any, n_atoms: int, src: str | None) -> np.ndarray:
 # ------------------------------------------------------------------ topology (MDAnalysis)
 @contextmanager
 def quiet_mdanalysis() -> Iterator[None]:
-    """Silence the (Pending)DeprecationWarnings MDAnalysis 2.x emits on every read about 3.0."""
+    """Silence the (Pending)DeprecationWarnings MDAnalysis 2.x emits on every read about 3.0.
+
+    MDAnalysis is imported first: its import puts its own "show DeprecationWarnings once" filter in
+    front of the filters, which inside this block would win over the ones set here.
+    """
+    import MDAnalysis  # noqa: F401
+
     with warnings.catch_warnings():
         for category in (DeprecationWarning, PendingDeprecationWarning):
             warnings.filterwarnings("ignore", category=category, module="MDAnalysis")
