@@ -91,12 +91,11 @@ def msd_sums(positions: np.ndarray, chi: np.ndarray, offsets: np.ndarray, charge
     den = np.zeros_like(num)
     coll = np.zeros(len(offsets))
     self_part = np.zeros(len(offsets))
-    charge = np.empty((n_frames, n_targets))  # q_l(t) = sum_s p_s(l, t) z_s, once per frame
-    for a in range(0, n_frames, _CHUNK):
-        charge[a:a + _CHUNK] = np.asarray(chi[a:a + _CHUNK], dtype=np.float64) @ charges
-    # origins outside, offsets inside: each origin chunk of chi and positions is read once
+    # origins outside, offsets inside: each origin chunk of chi is read (and its charges q_l(t') =
+    # sum_s p_s(l, t') z_s computed) once
     for a in range(0, n_frames - offsets.min(), _CHUNK):
         p0_chunk = np.asarray(chi[a:a + _CHUNK], dtype=np.float64)  # (B, n, S)
+        q0_chunk = p0_chunk @ charges                                # (B, n)
         for index, t in enumerate(offsets):
             b = min(a + _CHUNK, n_frames - t)
             if b <= a:
@@ -106,7 +105,7 @@ def msd_sums(positions: np.ndarray, chi: np.ndarray, offsets: np.ndarray, charge
             p0, p1 = p0_chunk[:b - a], np.asarray(chi[a + t:b + t], dtype=np.float64)
             num[index] += sum_outer(p0 * d2[:, :, None], p1)
             den[index] += sum_outer(p0, p1)
-            zbar = 0.5 * (charge[a:b] + charge[a + t:b + t])   # (B, n)
+            zbar = 0.5 * (q0_chunk[:b - a] + p1 @ charges)   # (B, n)
             total = np.matmul(zbar[:, None, :], dr)[:, 0]    # (B, 3) = sum_l zbar_l dr_l
             coll[index] += np.sum(total * total)
             self_part[index] += np.sum(zbar * zbar * d2)
