@@ -50,6 +50,7 @@ import numpy as np
 from ase import units
 from ase.data import atomic_masses
 
+from ..atomic import atomic_path
 from ..errors import GdynetError
 from ..progress import progress_bar
 from ..trajectory.core import Trajectory
@@ -437,7 +438,7 @@ def reference_timescale(trajectories: ToyData | Sequence[Trajectory], lags_ps: S
 
 # ----------------------------------------------------------------------------- writers
 def write_npz(traj: Trajectory, path: str | PathLike[str]) -> Path:
-    """Write ``traj`` in the original GDyNet ``.npz`` layout.
+    """Write ``traj`` in the original GDyNet ``.npz`` layout (atomically).
 
     Keys: ``traj_coords`` (F, N, 3) Å, ``lattices`` (F, 3, 3) Å, ``atom_types`` (N,) atomic
     numbers, ``target_index`` (n,) indices of single-atom targets.
@@ -446,19 +447,20 @@ def write_npz(traj: Trajectory, path: str | PathLike[str]) -> Path:
     if traj.target_size != 1:
         raise GdynetError(f"the GDyNet npz layout holds single-atom targets only, not sets of {traj.target_size}",
                           path)
-    with open(path, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, traj_coords=np.asarray(traj.positions), lattices=np.ascontiguousarray(traj.cells),
                  atom_types=traj.numbers, target_index=traj.targets[:, 0])
     return path
 
 
 def write_extxyz(traj: Trajectory, path: str | PathLike[str]) -> Path:
-    """Write ``traj`` as extended XYZ (ASE), one periodic frame per block, ``time_ps`` in each header."""
+    """Write ``traj`` as extended XYZ (ASE, atomically), one periodic frame per block, ``time_ps`` in each header."""
     from ase import Atoms
     from ase.io import write
 
     path = Path(path)
     frames = (Atoms(numbers=traj.numbers, positions=traj.positions[i], cell=traj.cells[i], pbc=True,
                     info={"time_ps": i * traj.dt_ps}) for i in range(traj.n_frames))
-    write(path, frames, format="extxyz")
+    with atomic_path(path) as tmp:
+        write(tmp, frames, format="extxyz")
     return path
