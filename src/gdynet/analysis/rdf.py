@@ -18,13 +18,16 @@ may exceed half the cell width (e.g. small cells); triclinic cells are supported
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
 from .unwrap import check_chi, target_centers, target_masses
+
+#: fewest partner atoms per neighbour search (at least 3 per reference); see _reference_partner_pairs
+_GROUP_MIN = 200
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,31 @@ def _species_numbers(species: str | int | Sequence[str | int], source: str) -> l
                               source)
         out.append(z)
     return sorted(set(out))
+
+
+def _reference_partner_pairs(calculator: Any, points: np.ndarray, n_ref: int,
+                             groups: list[tuple[np.ndarray, np.ndarray]],
+                             cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (reference, partner atom, distance) pair within the cut-off, periodic images included.
+
+    ``points``: ``(n_ref + P, 3)`` wrapped reference centres, then partner atoms; ``groups``: pairs of
+    (indices into the partners, their atom indices). vesin lists all pairs among the points it is
+    given, so the partners are searched group by group together with the references: the
+    partner-partner pairs, most of the work when partners outnumber references, are only formed
+    within a group (per frame 3x faster for 50 references and 1500 partners at r_max = 8 Å, 4x for 1).
+    """
+    refs, others = points[:n_ref], points[n_ref:]
+    found = []
+    for local, atoms in groups:
+        i, j, d = calculator.compute(np.concatenate([refs, others[local]]), cell, True, quantities="ijd",
+                                     copy=False)  # views, used before the next call
+        ref_first = (i < n_ref) & (j >= n_ref)  # either order in the half list
+        ref_second = (j < n_ref) & (i >= n_ref)
+        found.append((np.concatenate([i[ref_first], j[ref_second]]).astype(np.int64),
+                      atoms[np.concatenate([j[ref_first], i[ref_second]]).astype(np.int64) - n_ref],
+                      np.concatenate([d[ref_first], d[ref_second]])))
+    ref, atom, dist = (np.concatenate(parts) for parts in zip(*found))
+    return ref, atom, dist
 
 
 def pool_rdfs(rdfs: Sequence[StateRDF]) -> StateRDF:
@@ -157,6 +185,9 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
     weight = np.zeros(n_states)
     density_weight = np.zeros(n_states)
     calculator = vesin.NeighborList(cutoff=float(r_max), full_list=False)
+    size = max(_GROUP_MIN, 3 * n_ref)
+    groups = [(local, partners[local]) for local in np.array_split(np.arange(len(partners)),
+                                                                    -(-len(partners) // size))]
     used = 0
     for start, block, cells in traj.iter_chunks(chunk_frames):
         first = (-start) % stride
@@ -171,13 +202,7 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
             points = np.concatenate([centers[f], np.asarray(block[f, partners], dtype=np.float64)])
             frac = points @ np.linalg.inv(cell)
             points = (frac - np.floor(frac)) @ cell
-            i, j, d = calculator.compute(points, cell, True, quantities="ijd", copy=False)  # used before the next call
-            # keep reference-partner pairs (either order in the half list)
-            ref_first = (i < n_ref) & (j >= n_ref)
-            ref_second = (j < n_ref) & (i >= n_ref)
-            ref = np.concatenate([i[ref_first], j[ref_second]]).astype(np.int64)
-            atom = partners[np.concatenate([j[ref_first], i[ref_second]]) - n_ref]
-            dist = np.concatenate([d[ref_first], d[ref_second]])
+            ref, atom, dist = _reference_partner_pairs(calculator, points, n_ref, groups, cell)
             if len(own_pairs):
                 key = ref * traj.n_atoms + atom
                 pos = np.clip(np.searchsorted(own_pairs, key), 0, len(own_pairs) - 1)
