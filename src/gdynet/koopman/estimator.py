@@ -99,11 +99,6 @@ def timescales_from_eigenvalues(eigenvalues: np.ndarray, lag_ps: float) -> np.nd
     return np.where(mod >= 1.0 - _UNIT_TOL, np.inf, t)
 
 
-def lag_frames(lag: int | str, dt_ps: float) -> int:
-    """A lag in frames from an int (numpy ints included: frames) or a time such as ``"10ps"``."""
-    return lag_to_frames(int(lag) if isinstance(lag, np.integer) else lag, dt_ps)
-
-
 def _frozen(a: np.ndarray) -> np.ndarray:
     a = np.array(a)
     a.setflags(write=False)
@@ -222,7 +217,7 @@ class KoopmanEstimator:
 
     def __init__(self, lag: int | str, dt_ps: float, reversible: bool = False, epsilon: float = EPSILON) -> None:
         self.dt_ps = parse_time(dt_ps, name="dt_ps")
-        self.lag = lag_frames(lag, self.dt_ps)
+        self.lag = lag_to_frames(lag, self.dt_ps)
         self.reversible = bool(reversible)
         if not (0 <= epsilon < 1):
             raise GdynetError(f"epsilon must be in [0, 1), got {epsilon!r}", "KoopmanEstimator")

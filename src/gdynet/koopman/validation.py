@@ -26,9 +26,9 @@ import numpy as np
 import scipy.stats
 
 from ..errors import GdynetError
-from ..units import parse_time
+from ..units import lag_to_frames, parse_time
 from .covariance import Moments, as_trajectories, lagged_moments, split_blocks
-from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, lag_frames, spectrum,
+from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
                         timescales_from_eigenvalues)
 
 
@@ -187,7 +187,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_b
     dt_ps, trajs, blocks, confidence = _prepare(chi, dt_ps, n_blocks, confidence, source)
     if len(lags) == 0:
         raise GdynetError("no lags given", source)
-    frames = np.unique([lag_frames(lag, dt_ps) for lag in lags])
+    frames = np.unique([lag_to_frames(lag, dt_ps) for lag in lags])
     matrices = _block_matrices(lagged_moments(trajs, frames, blocks, source), reversible, epsilon)
     eig = np.full(matrices.shape[:3], np.nan, dtype=complex)
     for b, i in np.ndindex(*matrices.shape[:2]):
@@ -216,7 +216,7 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float, *, confidence:
     the predicted curves inside the estimated intervals.
     """
     dt_ps, trajs, blocks, confidence = _prepare(chi, dt_ps, n_blocks, confidence, source)
-    lag = lag_frames(lag, dt_ps)
+    lag = lag_to_frames(lag, dt_ps)
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise GdynetError(f"n_steps must be a positive integer, got {n_steps!r}", source)
     longest = max(len(x) for x in trajs)
