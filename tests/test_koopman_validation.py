@@ -163,3 +163,21 @@ def test_implied_timescales_bad_lags():
         implied_timescales(chi, [1, 100], DT)
     with pytest.raises(GdynetError, match="no lags"):
         implied_timescales(chi, [], DT)
+
+
+def test_ck_consistency_ignores_entries_without_intervals():
+    """A lag that fewer than two blocks reach has NaN intervals: it is left out, not counted as a failure."""
+    from gdynet.koopman.validation import CKTest
+
+    eye = np.broadcast_to(np.eye(2), (3, 2, 2)).copy()
+    lower, upper = eye - 0.1, eye + 0.1
+    lower[2], upper[2] = np.nan, np.nan                      # n = 2: no interval
+    ck = CKTest(lag=1, lag_ps=0.1, dt_ps=0.1, lags_ps=np.array([0.0, 0.1, 0.2]), predicted=eye, estimated=eye,
+                predicted_lower=lower, predicted_upper=upper, estimated_lower=lower, estimated_upper=upper,
+                confidence=0.95, n_blocks=5)
+    assert ck.fraction_consistent == 1.0
+    lower[1], upper[1] = np.nan, np.nan
+    ck = CKTest(lag=1, lag_ps=0.1, dt_ps=0.1, lags_ps=np.array([0.0, 0.1, 0.2]), predicted=eye, estimated=eye,
+                predicted_lower=lower, predicted_upper=upper, estimated_lower=lower, estimated_upper=upper,
+                confidence=0.95, n_blocks=5)
+    assert np.isnan(ck.fraction_consistent)

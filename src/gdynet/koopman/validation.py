@@ -103,9 +103,17 @@ class CKTest:
 
     @property
     def fraction_consistent(self) -> float:
-        """Fraction of the entries with n ≥ 1 whose predicted and estimated intervals overlap."""
+        """Fraction of the entries with n ≥ 1 whose predicted and estimated intervals overlap.
+
+        Entries without finite intervals (fewer than two blocks hold pairs at that lag) are left
+        out; NaN when no entry has them.
+        """
+        bounds = (self.predicted_lower, self.predicted_upper, self.estimated_lower, self.estimated_upper)
+        known = np.all([np.isfinite(b[1:]) for b in bounds], axis=0)
+        if not known.any():
+            return float("nan")
         overlap = (self.predicted_lower <= self.estimated_upper) & (self.estimated_lower <= self.predicted_upper)
-        return float(overlap[1:].mean())
+        return float(overlap[1:][known].mean())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (inf/NaN as ``None``)."""

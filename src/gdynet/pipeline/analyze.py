@@ -97,7 +97,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "dt_ps": dt,
         "koopman": koopman.to_dict(),
         "implied_timescales": its.to_dict(),
-        "ck_test": ck.to_dict(),
+        "ck_test": _clean(ck.to_dict()),
         "conduction": None if conduction is None else _clean(conduction.summary()),
     }
     inputs = {"trajectories": ", ".join(record["paths"]), **{k: v for k, v in record["read"].items() if v},
@@ -126,9 +126,10 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
     return {"data": f"{summary['n_frames']} frames in {summary['n_trajectories']} trajectories, "
                     f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps",
             f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} blocks)": "; ".join(rows),
-            "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; "
-                                       f"{ck['fraction_consistent']:.0%} of the entries have overlapping "
-                                       f"{ck['confidence']:.0%} intervals (n = 1..{len(ck['lags_ps']) - 1})"}
+            "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; " + (
+                "too few blocks for intervals" if ck["fraction_consistent"] is None else
+                f"{ck['fraction_consistent']:.0%} of the entries have overlapping {ck['confidence']:.0%} "
+                f"intervals (n = 1..{len(ck['lags_ps']) - 1})")}
 
 
 def _target_label(trajs) -> str:
