@@ -155,3 +155,16 @@ def test_organic_molecules_and_water_from_ase_geometries():
     np.testing.assert_array_equal(ethanol, [np.arange(0, 9), np.arange(12, 21)])
     water = select_targets(numbers, "molecules:H2O", positions=pos, cell=cell)
     np.testing.assert_array_equal(water, [[9, 10, 11], [21, 22, 23]])
+
+
+def test_overlapping_molecules_are_left_out_with_a_warning():
+    """Two waters close enough to bond into H4O2 are not targets, and the user is told so."""
+    from gdynet.errors import GdynetWarning
+
+    water = np.array([[0, 0, 0], [0.757, 0.586, 0], [-0.757, 0.586, 0]])
+    positions = np.concatenate([water + [2, 2, 2], water + [6, 6, 6], water + [6.9, 6.0, 6.0]])
+    numbers = np.array([8, 1, 1] * 3)
+    with pytest.warns(GdynetWarning, match=r"H4O2 x1"):
+        sets = select_targets(numbers, "molecules:H2O", positions=positions, cell=np.eye(3) * 12.0,
+                              source="w.xyz")
+    assert sets.tolist() == [[0, 1, 2]]

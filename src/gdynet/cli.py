@@ -5,12 +5,13 @@ User mistakes print one line, ``error: <file>: <problem>``, and exit with status
 from __future__ import annotations
 
 import functools
+import warnings
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 import typer
 
-from .errors import GdynetError
+from .errors import GdynetError, GdynetWarning
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -31,13 +32,26 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     """Learn the atomic-scale dynamics of target atoms in MD trajectories (Graph Dynamical Networks)."""
 
 
+_default_showwarning = warnings.showwarning
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """gdynet's own warnings as one ``warning: ...`` line on stderr; others as Python shows them."""
+    if issubclass(category, GdynetWarning):
+        typer.echo(f"warning: {message}", err=True)
+    else:
+        _default_showwarning(message, category, *args, **kwargs)
+
+
 def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn GdynetError (and Ctrl-C) into one line on stderr and exit status 2 (130)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return command(*args, **kwargs)
         except GdynetError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

@@ -26,3 +26,7 @@ def exception_summary(exc: BaseException, limit: int = 200) -> str:
     lines = str(exc).strip().splitlines()
     detail = lines[0][:limit] if lines else ""
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+class GdynetWarning(UserWarning):
+    """Something the user should know but that does not stop the run (the CLI prints ``warning: ...``)."""

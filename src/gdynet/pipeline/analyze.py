@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import atomic
 from ..errors import GdynetError
+from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
 from .rundir import RunDir, load_model
@@ -27,7 +28,8 @@ def default_lags(lag: int, longest: int) -> list[int]:
 
 def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = None,
             charges: Sequence[float] | None = None, temperature_K: float | None = None,
-            ck_steps: int = 5, rdf_r_max: float = 8.0) -> dict[str, Any]:
+            ck_steps: int = 5, rdf_r_max: float = 8.0,
+            trajectories: Sequence[Trajectory] | None = None) -> dict[str, Any]:
     """Analyse the state probabilities of a finished fit; writes summary.json, figures and report.md.
 
     Args:
@@ -40,6 +42,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             default to the values given to ``fit``.
         ck_steps: multiples of the lag in the Chapman-Kolmogorov test.
         rdf_r_max: largest distance of the state RDFs in Å.
+        trajectories: the run's trajectories when the caller has them already (``fit`` does);
+            default: read again with the options recorded in run.json.
 
     Returns:
         The dict written to ``summary.json``: ``lag_ps``, ``timescales_ps`` (slowest first),
@@ -73,7 +77,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     its = implied_timescales(chis, lag_list, dt, source=str(run.root))
     steps = max(1, min(ck_steps, (longest - 1) // lag - 1))
     ck = ck_test(chis, lag, steps, dt, source=str(run.root))
-    trajs = read_all(record["paths"], ReadOptions.from_dict(record["read"]))
+    trajs = (list(trajectories) if trajectories is not None
+             else read_all(record["paths"], ReadOptions.from_dict(record["read"])))
     stride = max(1, max(t.n_frames for t in trajs) // RDF_FRAMES)
     species = sorted(set(np.concatenate([t.numbers for t in trajs]).tolist()))
     rdfs = {}
@@ -133,9 +138,12 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
 
 
 def _target_label(trajs) -> str:
-    """The target's element (e.g. "Li") when every target set is one atom of one element, else "target"."""
-    numbers = {int(t.numbers[i]) for t in trajs for i in t.targets.ravel()}
-    return _symbol(numbers.pop()) if trajs[0].target_size == 1 and len(numbers) == 1 else "target"
+    """The target sets' formula ("Li", "H2O") when they all have the same composition, else "target"."""
+    from ase.formula import Formula
+
+    formulas = {Formula.from_list([_symbol(int(z)) for z in t.numbers[row]]).format("hill")
+                for t in trajs for row in t.targets}
+    return formulas.pop() if len(formulas) == 1 else "target"
 
 
 def _symbol(z: int) -> str:

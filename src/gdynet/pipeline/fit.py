@@ -96,7 +96,7 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
         raise
     from .analyze import analyze
 
-    return analyze(run.root, **(analysis or {}))
+    return analyze(run.root, **(analysis or {}), trajectories=trajs)
 
 
 def _other_rank() -> bool:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
-from ..errors import GdynetError, exception_summary
+from ..errors import GdynetError, GdynetWarning, exception_summary
 
 if TYPE_CHECKING:
     from .core import Trajectory
@@ -315,7 +315,30 @@ def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, 
     if not matches:
         common = ", ".join(f"{f} x{n}" for f, n in found.most_common(5))
         raise GdynetError(f"no {formula} molecules among the {how} (found: {common})", src)
+    _warn_near_misses(groups, numbers, wanted, formula, how, src)
     return _equal_sets(matches, f"molecules:{formula}", src)
+
+
+def _warn_near_misses(groups: list, numbers: np.ndarray, wanted: Counter, formula: str, how: str,
+                      src: str | None) -> None:
+    """Warn about groups whose composition is a whole multiple of the formula (two or more molecules
+    bonded into one group, e.g. overlapping waters as H4O2): they are left out of the targets."""
+    from ase.data import chemical_symbols
+    from ase.formula import Formula
+
+    merged = Counter()
+    for group in groups:
+        symbols = [chemical_symbols[int(z)] for z in numbers[group]]
+        counts = Counter(symbols)
+        ratio = counts[next(iter(wanted))] // wanted[next(iter(wanted))]
+        if ratio >= 2 and counts == Counter({s: n * ratio for s, n in wanted.items()}):
+            merged[Formula.from_list(symbols).format("hill")] += 1
+    if merged:
+        listed = ", ".join(f"{f} x{n}" for f, n in merged.most_common(4))
+        prefix = f"{src}: " if src else ""
+        warnings.warn(f"{prefix}molecules:{formula}: {sum(merged.values())} {how} hold several {formula} "
+                      f"molecules bonded together and are left out ({listed}); molecules may overlap in "
+                      "frame 0", GdynetWarning, stacklevel=2)
 
 
 def bonded_fragments(numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray, *,
