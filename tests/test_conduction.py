@@ -239,3 +239,20 @@ def test_msd_sums_match_a_direct_loop_over_origins(monkeypatch):
         assert sums.collective[k] == pytest.approx(np.sum(np.einsum("fn,fni->fi", zbar, dr) ** 2), rel=1e-12)
         assert sums.self_part[k] == pytest.approx(np.sum(zbar ** 2 * d2), rel=1e-12)
         assert sums.origins[k] == frames - t
+
+
+def test_confidence_intervals_over_trajectories_cover_the_true_diffusion():
+    """As in the paper's Fig. 5: 95 % intervals from independent trajectories; none for a single one."""
+    trajs, chis = [], []
+    for seed in range(6):
+        pos, state = _two_state_walkers(seed, frames=3000)
+        trajs.append(Trajectory(positions=_wrap(pos), cells=CELL, numbers=np.full(state.shape[1], 3), dt_ps=0.1,
+                                targets=np.arange(state.shape[1])[:, None]))
+        chis.append(np.eye(2)[state])
+    result = transition_conduction(trajs, chis, 10, temperature_K=300.0)
+    ci = np.diag(result.D_ci)
+    assert np.all(np.isfinite(ci)) and np.all(ci > 0)
+    assert np.all(np.abs(np.diag(result.D) - [0.1, 1.0]) <= 2 * ci)     # the truth lies within the spread
+    assert np.all(np.isfinite(result.percent_ci))
+    single = transition_conduction(trajs[0], chis[0], 10, temperature_K=300.0)
+    assert np.all(np.isnan(single.D_ci)) and np.all(np.isnan(single.percent_ci))

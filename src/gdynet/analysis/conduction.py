@@ -47,6 +47,7 @@ from scipy import constants
 
 from ..errors import GdynetError
 from ..koopman.estimator import KoopmanEstimator, spectrum
+from ..koopman.validation import confidence_half_width
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .msd import MSDSums, msd_sums, slope
@@ -56,6 +57,10 @@ from .unwrap import check_chi, unwrap_centers
 SIGMA_UNIT = constants.e ** 2 / constants.k * 1e-8 / 1e-30 * 1e-2
 #: cm^2/s per Å^2/ps
 DIFFUSION_CM2_S = 1e-4
+
+
+#: confidence level of the intervals over trajectories
+CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ class Conduction:
         collective_msd, self_msd: ``(T,)`` in e^2 Å^2.
         fit_offsets: offsets (frames) used for the slopes at ``tau``.
         D: ``(S, S)`` Å^2/ps (Eq. 14).
+        D_ci, percent_ci: ``(S, S)`` half-widths of the 95 % confidence intervals of ``D`` and
+            ``percent`` over the trajectories (t-interval, as the paper's error bars); NaN for one
+            trajectory.
         K: ``(S, S)`` Koopman matrix at ``tau``; stationary: ``(S,)`` pi.
         charges: ``(S,)`` state charges in e; z: ``(S, S)`` ``(z_i + z_j)/2``.
         sigma: ``(S, S)`` S/cm (Eq. 15); percent: ``(S, S)`` (Eq. 16).
@@ -87,12 +95,14 @@ class Conduction:
     self_msd: np.ndarray
     fit_offsets: np.ndarray
     D: np.ndarray
+    D_ci: np.ndarray
     K: np.ndarray
     stationary: np.ndarray
     charges: np.ndarray
     z: np.ndarray
     sigma: np.ndarray
     percent: np.ndarray
+    percent_ci: np.ndarray
     sigma_ne: float
     sigma_collective: float
     sigma_self: float
@@ -119,7 +129,8 @@ class Conduction:
                 rows.append({"transition": f"{i}->{j}", "pi_i": float(self.stationary[i]),
                              "K_ij": float(self.K[i, j]), "z_ij": float(self.z[i, j]),
                              "D_A2_ps": float(self.D[i, j]), "D_cm2_s": float(self.D_cm2_s[i, j]),
-                             "sigma_S_cm": float(self.sigma[i, j]), "percent": float(self.percent[i, j])})
+                             "sigma_S_cm": float(self.sigma[i, j]), "percent": float(self.percent[i, j]),
+                             "D_ci_A2_ps": float(self.D_ci[i, j]), "percent_ci": float(self.percent_ci[i, j])})
         return rows
 
     def summary(self) -> dict[str, Any]:
@@ -233,19 +244,26 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     if curve.ndim != 1 or len(curve) == 0 or curve.min() < 1 or curve.max() >= shortest:
         raise GdynetError(f"offsets must be frame counts between 1 and {shortest - 1}")
     all_offsets = np.unique(np.concatenate([curve, window]))
-    sums: MSDSums | None = None
-    for t, c in zip(trajs, chis):
-        part = msd_sums(unwrap_centers(t), c, all_offsets, charges)
-        sums = part if sums is None else sums + part
-    assert sums is not None
+    parts = [msd_sums(unwrap_centers(t), c, all_offsets, charges) for t, c in zip(trajs, chis)]
+    sums = sum(parts[1:], parts[0])
     times = all_offsets * dt_ps
     in_window = np.isin(all_offsets, window)
     msd = sums.transition_msd
-    D = slope(times[in_window], msd[:, :, in_window]) / 6.0
     z = 0.5 * (charges[:, None] + charges[None, :])
-    weight = stationary[:, None] * K * z ** 2 * np.nan_to_num(D)   # sigma_ij up to e^2 N / (V k_B T)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        percent = 100.0 * weight / weight.sum()
+
+    def diffusion_and_percent(s: MSDSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        D = slope(times[in_window], s.transition_msd[:, :, in_window]) / 6.0
+        weight = stationary[:, None] * K * z ** 2 * np.nan_to_num(D)   # sigma_ij up to e^2 N / (V k_B T)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return D, weight, 100.0 * weight / weight.sum()
+
+    D, weight, percent = diffusion_and_percent(sums)
+    if len(parts) >= 2:                    # spread over independent trajectories, as in the paper's Fig. 5
+        per_trajectory = [diffusion_and_percent(part) for part in parts]
+        D_ci = confidence_half_width(np.stack([d for d, _, _ in per_trajectory]), CONFIDENCE)
+        percent_ci = confidence_half_width(np.stack([p for _, _, p in per_trajectory]), CONFIDENCE)
+    else:
+        D_ci = percent_ci = np.full_like(D, np.nan)
     sigma = SIGMA_UNIT * n_targets / (volume_A3 * scale_T) * weight
     total = float(sigma.sum())
     per_target = SIGMA_UNIT / (6.0 * volume_A3 * scale_T)
@@ -253,7 +271,7 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     sigma_self = float(per_target * slope(times[in_window], sums.self_msd[in_window]))
     return Conduction(lag=lag, lag_ps=lag * dt_ps, offsets=all_offsets, times_ps=times, msd=msd,
                       joint_probability=sums.joint_probability, collective_msd=sums.collective_msd,
-                      self_msd=sums.self_msd, fit_offsets=window, D=D, K=K, stationary=stationary,
-                      charges=charges, z=z, sigma=sigma, percent=percent, sigma_ne=total,
+                      self_msd=sums.self_msd, fit_offsets=window, D=D, D_ci=D_ci, K=K, stationary=stationary,
+                      charges=charges, z=z, sigma=sigma, percent=percent, percent_ci=percent_ci, sigma_ne=total,
                       sigma_collective=sigma_coll, sigma_self=sigma_self, sigma_cross=sigma_coll - sigma_self,
                       temperature_K=scale_T, volume_A3=float(volume_A3), n_targets=n_targets)

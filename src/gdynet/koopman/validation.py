@@ -133,7 +133,7 @@ def _check_confidence(confidence: float) -> float:
     return float(confidence)
 
 
-def _half_width(samples: np.ndarray, confidence: float) -> np.ndarray:
+def confidence_half_width(samples: np.ndarray, confidence: float) -> np.ndarray:
     """``t_{(1+c)/2, B-1} s_B / √B`` over axis 0, ignoring non-finite samples (NaN if < 2 remain)."""
     ok = np.isfinite(samples)
     n = ok.sum(axis=0)
@@ -206,7 +206,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_b
     with np.errstate(divide="ignore", invalid="ignore"):
         mod = np.abs(eig[:, :, 1:])
         rates = np.where(np.abs(mod - 1) <= _UNIT_TOL, 0.0, -np.log(mod) / lags_ps[None, :, None])  # ps⁻¹
-        half = _half_width(rates[1:], confidence)
+        half = confidence_half_width(rates[1:], confidence)
         lower = _rate_to_timescale(rates[0] + half)
         upper = _rate_to_timescale(rates[0] - half)
     return ImpliedTimescales(lags=_frozen(frames), lags_ps=_frozen(lags_ps), timescales_ps=_frozen(ts[0]),
@@ -240,7 +240,8 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float, *, confidence:
     predicted = np.stack([np.linalg.matrix_power(np.nan_to_num(k1, nan=0.0), n) for k1 in matrices[:, 0]
                           for n in steps]).reshape(estimated.shape)
     predicted[np.isnan(matrices[:, 0, 0, 0])] = np.nan
-    half_p, half_e = _half_width(predicted[1:], confidence), _half_width(estimated[1:], confidence)
+    half_p = confidence_half_width(predicted[1:], confidence)
+    half_e = confidence_half_width(estimated[1:], confidence)
     return CKTest(lag=int(lag), lag_ps=lag * dt_ps, dt_ps=dt_ps, lags_ps=_frozen(steps * lag * dt_ps),
                   predicted=_frozen(predicted[0]), estimated=_frozen(estimated[0]),
                   predicted_lower=_frozen(predicted[0] - half_p), predicted_upper=_frozen(predicted[0] + half_p),

@@ -266,19 +266,24 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     ax = fig.add_subplot(grid[0])
     labels = [f"{i}→{j}" for i in range(n) for j in range(n)]
     values = np.nan_to_num(percent.reshape(-1))
+    errors = np.asarray(getattr(conduction, "percent_ci", np.full_like(percent, np.nan)), dtype=np.float64)
+    errors = errors.reshape(-1) if np.isfinite(errors).any() else None      # 95 % CI over trajectories
     bars = ax.bar(range(n * n), values, color=[state_color(i) for i in range(n) for _ in range(n)],
-                  hatch=None, edgecolor="k", lw=0.5)
+                  hatch=None, edgecolor="k", lw=0.5, yerr=errors, capsize=3 if errors is not None else 0,
+                  error_kw={"lw": 0.8})
     for k, bar in enumerate(bars):
         i, j = divmod(k, n)
         if i != j:
             bar.set_hatch("//")
-        ax.annotate(f"{values[k]:.1f}%", (bar.get_x() + bar.get_width() / 2, max(values[k], 0)),
+        top = max(values[k], 0) + (np.nan_to_num(errors[k]) if errors is not None else 0)
+        ax.annotate(f"{values[k]:.1f}%", (bar.get_x() + bar.get_width() / 2, top),
                     xytext=(0, 3), textcoords="offset points", ha="center", fontsize=7)
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(range(n * n), labels, fontsize=8)
     ax.set_xlabel("transition i→j over τ")
     ax.set_ylabel("contribution to σ (%)")
-    low, high = min(0.0, values.min()), max(values.max(), 1.0)
+    spread = np.nan_to_num(errors) if errors is not None else 0.0
+    low, high = min(0.0, (values - spread).min()), max((values + spread).max(), 1.0)
     ax.set_ylim(low * 1.15, high * 1.15)
     ax.set_title(f"Cluster Nernst-Einstein contributions (τ = {conduction.lag_ps:g} ps)", fontsize=10)
     ax2 = fig.add_subplot(grid[1])

@@ -88,9 +88,11 @@ def _conduction_section(c: Mapping[str, Any]) -> list[str]:
               f"{_fmt(c.get('fit_window_ps'))} ps.", ""]
     rows = c.get("transitions", [])
     if rows:
-        lines += _table(["i→j", "π_i", "K_ij(τ)", "z_ij (e)", "D_ij (Å²/ps)", "D_ij (cm²/s)", "σ_ij (S/cm)", "%"],
-                        [[r["transition"], r["pi_i"], r["K_ij"], r["z_ij"], r["D_A2_ps"], r["D_cm2_s"],
-                          r["sigma_S_cm"], r["percent"]] for r in rows])
+        lines += _table(["i→j", "π_i", "K_ij(τ)", "z_ij (e)", "D_ij (Å²/ps)", "± 95 %", "D_ij (cm²/s)",
+                         "σ_ij (S/cm)", "%", "± 95 %"],
+                        [[r["transition"], r["pi_i"], r["K_ij"], r["z_ij"], r["D_A2_ps"], r.get("D_ci_A2_ps"),
+                          r["D_cm2_s"], r["sigma_S_cm"], r["percent"], r.get("percent_ci")] for r in rows])
+        lines += ["± 95 %: confidence interval over the independent trajectories (– for a single one).", ""]
     lines += _table(["conductivity", "S/cm", "what it is"], [
         ["Nernst–Einstein Σσ_ij", c.get("sigma_nernst_einstein_S_cm"),
          "Eq. 15 summed: independent target sets, cluster charges z_ij²"],
