@@ -256,3 +256,18 @@ def test_confidence_intervals_over_trajectories_cover_the_true_diffusion():
     assert np.all(np.isfinite(result.percent_ci))
     single = transition_conduction(trajs[0], chis[0], 10, temperature_K=300.0)
     assert np.all(np.isnan(single.D_ci)) and np.all(np.isnan(single.percent_ci))
+
+
+def test_large_unwrapped_centres_go_through_a_scratch_memmap(monkeypatch):
+    """Beyond the in-memory limit the unwrapped centres live in a scratch file: same numbers."""
+    import gdynet.analysis.conduction as conduction
+
+    pos, state = _two_state_walkers(4, frames=800)
+    traj = Trajectory(positions=_wrap(pos), cells=CELL, numbers=np.full(state.shape[1], 3), dt_ps=0.1,
+                      targets=np.arange(state.shape[1])[:, None])
+    chi = np.eye(2)[state]
+    in_memory = transition_conduction(traj, chi, 5, temperature_K=300.0)
+    monkeypatch.setattr(conduction, "UNWRAP_IN_MEMORY_BYTES", 0)
+    on_disk = transition_conduction(traj, chi, 5, temperature_K=300.0)
+    np.testing.assert_array_equal(on_disk.msd, in_memory.msd)
+    np.testing.assert_array_equal(on_disk.D, in_memory.D)

@@ -39,12 +39,15 @@ mass for ``k > 1``); the unwrapped target trajectory ``(F, n, 3)`` is held in me
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 from scipy import constants
 
+from ..cache import cache_root
 from ..errors import GdynetError
 from ..koopman.estimator import KoopmanEstimator, spectrum
 from ..koopman.validation import confidence_half_width
@@ -61,6 +64,8 @@ DIFFUSION_CM2_S = 1e-4
 
 #: confidence level of the intervals over trajectories
 CONFIDENCE = 0.95
+#: unwrapped target centres larger than this go to a scratch memory map instead of RAM
+UNWRAP_IN_MEMORY_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,21 @@ class Conduction:
                 "sigma_nernst_einstein_S_cm": self.sigma_ne, "sigma_collective_S_cm": self.sigma_collective,
                 "sigma_self_S_cm": self.sigma_self, "sigma_cross_S_cm": self.sigma_cross,
                 "transitions": self.table()}
+
+
+def _msd_sums(traj: Trajectory, chi: np.ndarray, offsets: np.ndarray, charges: np.ndarray) -> MSDSums:
+    """:func:`msd_sums` of one trajectory; its unwrapped centres go to a scratch memory map on disk
+    (``$GDYNET_CACHE/scratch``) when they would take more than ``UNWRAP_IN_MEMORY_BYTES``."""
+    if traj.n_frames * traj.n_targets * 3 * 8 <= UNWRAP_IN_MEMORY_BYTES:
+        return msd_sums(unwrap_centers(traj), chi, offsets, charges)
+    scratch = cache_root("scratch")
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=scratch) as folder:
+        out = np.lib.format.open_memmap(Path(folder) / "centers.npy", mode="w+", dtype=np.float64,
+                                        shape=(traj.n_frames, traj.n_targets, 3))
+        sums = msd_sums(unwrap_centers(traj, out=out), chi, offsets, charges)
+        del out
+    return sums
 
 
 def _as_list(value: Any) -> list:
@@ -244,7 +264,7 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     if curve.ndim != 1 or len(curve) == 0 or curve.min() < 1 or curve.max() >= shortest:
         raise GdynetError(f"offsets must be frame counts between 1 and {shortest - 1}")
     all_offsets = np.unique(np.concatenate([curve, window]))
-    parts = [msd_sums(unwrap_centers(t), c, all_offsets, charges) for t, c in zip(trajs, chis)]
+    parts = [_msd_sums(t, c, all_offsets, charges) for t, c in zip(trajs, chis)]
     sums = sum(parts[1:], parts[0])
     times = all_offsets * dt_ps
     in_window = np.isin(all_offsets, window)

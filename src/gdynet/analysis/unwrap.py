@@ -70,12 +70,15 @@ def target_centers(positions: np.ndarray, cells: np.ndarray, targets: np.ndarray
     return anchor[:, :, 0] + np.einsum("fnki,nk->fni", offsets, weights)
 
 
-def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None) -> np.ndarray:
+def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None,
+                   out: np.ndarray | None = None) -> np.ndarray:
     """Unwrapped centre-of-mass trajectory of every target set, streamed over the frames.
 
     Args:
         traj: the trajectory (positions may be a memory map; only target atoms are kept in memory).
         chunk_frames: frames read at a time (default: the trajectory's chunk size).
+        out: ``(F, n, 3)`` float64 array to fill, e.g. a ``np.memmap`` when the result would not fit
+            in memory; default: a new in-memory array.
 
     Returns:
         ``(F, n, 3)`` float64 positions in Å; frame 0 equals the (whole-molecule) centres of frame 0
@@ -83,7 +86,11 @@ def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None) -> np.n
     """
     targets = traj.targets
     masses = target_masses(traj.numbers, targets)
-    out = np.empty((traj.n_frames, traj.n_targets, 3), dtype=np.float64)
+    shape = (traj.n_frames, traj.n_targets, 3)
+    if out is None:
+        out = np.empty(shape, dtype=np.float64)
+    elif out.shape != shape:
+        raise GdynetError(f"out has shape {out.shape}, expected {shape}", traj.source)
     previous = None  # wrapped centres of the last frame of the previous chunk
     for start, block, cells in traj.iter_chunks(chunk_frames):
         centers = target_centers(block, cells, targets, masses)
