@@ -159,3 +159,35 @@ def test_version_and_help():
     for command in ("fit", "predict", "analyze", "demo"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_killed_fit_resumes_to_the_same_result(toy_files, tmp_path):
+    """SIGKILL `gdynet fit` after its first checkpoint, run the same command again: same model."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    paths, _ = toy_files
+
+    def command(out):
+        return [sys.executable, "-m", "gdynet", "fit", str(paths[0]), str(paths[1]), "--dt", "0.1ps",
+                "--out", str(out), "--lag", "1ps", "--epochs", "4", "--quiet", "--device", "cpu",
+                "--batch-size", "64"]
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (killed / "checkpoints" / "last.pt").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not (killed / "summary.json").exists()                 # it really was interrupted
+    subprocess.run(command(killed), env=env, check=True, stdout=subprocess.DEVNULL)
+    whole = tmp_path / "whole"
+    subprocess.run(command(whole), env=env, check=True, stdout=subprocess.DEVNULL)
+    resumed, uninterrupted = (json.loads((d / "summary.json").read_text()) for d in (killed, whole))
+    assert resumed["vamp2"] == uninterrupted["vamp2"]
+    assert resumed["timescales_ps"] == pytest.approx(uninterrupted["timescales_ps"], rel=1e-6)
