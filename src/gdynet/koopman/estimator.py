@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
+from ..atomic import json_safe
 from ..errors import GdynetError
 from ..units import lag_to_frames, parse_time
 from .covariance import as_trajectories, lagged_moments
@@ -107,10 +108,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 
 def _json_list(a: np.ndarray) -> Any:
     """Nested lists of floats with non-finite values as ``None`` (JSON has no inf/NaN)."""
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim == 0:
-        return float(a) if np.isfinite(a) else None
-    return [_json_list(x) for x in a]
+    return json_safe(np.asarray(a, dtype=np.float64))
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,13 +1,13 @@
 """``gdynet analyze``: Koopman model, implied timescales, CK test, state RDFs, conduction, report."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from .. import atomic
+from ..atomic import json_safe
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
@@ -93,17 +93,17 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     summary: dict[str, Any] = {
         "model": meta["kind"],
         "lag_ps": lag * dt,
-        "timescales_ps": _clean(koopman.timescales_ps),
-        "populations": _clean(koopman.stationary),
-        "vamp2": _clean(meta["vamp2"]),
+        "timescales_ps": json_safe(koopman.timescales_ps),
+        "populations": json_safe(koopman.stationary),
+        "vamp2": json_safe(meta["vamp2"]),
         "n_frames": int(sum(len(c) for c in chis)),
         "n_targets": int(sum(c.shape[1] for c in chis)),
         "n_trajectories": len(chis),
         "dt_ps": dt,
         "koopman": koopman.to_dict(),
         "implied_timescales": its.to_dict(),
-        "ck_test": _clean(ck.to_dict()),
-        "conduction": None if conduction is None else _clean(conduction.summary()),
+        "ck_test": json_safe(ck.to_dict()),
+        "conduction": None if conduction is None else json_safe(conduction.summary()),
     }
     inputs = {"trajectories": ", ".join(record["paths"]), **{k: v for k, v in record["read"].items() if v},
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
@@ -180,18 +180,3 @@ def _figures(run: RunDir, koopman, its, ck, rdfs, conduction) -> dict[str, Path]
         paths["Transition-resolved MSD"] = fig.plot_transition_msd(conduction, d / "transition_msd")
         paths["Conduction contributions"] = fig.plot_conduction(conduction, d / "conduction")
     return paths
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe copy: arrays to lists, NaN/inf to None."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
