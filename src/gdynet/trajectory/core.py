@@ -35,6 +35,11 @@ class Trajectory:
         targets: ``(n, k)`` atom indices: ``n`` target sets of ``k`` atoms each (Eq. 10 pools each
             set; ``k = 1`` for single atoms such as Li ions, ``k = 3`` for water molecules).
         source: where the data came from (a path, or a short description).
+        pbc: ``(3,)`` bools: is the cell periodic along lattice vector ``i``? Neighbours, RDFs,
+            unwrapping and conduction use no periodic images across a non-periodic axis.
+        charges: ``(N,)`` partial charges in e (from a topology), or ``None`` when unknown.
+        dt_source: where ``dt_ps`` came from, e.g. ``"--dt"``, ``"file time"``,
+            ``"dump TIMESTEP x --timestep"`` (recorded in summary.json as ``dt_source``).
     """
 
     positions: np.ndarray
@@ -43,6 +48,9 @@ class Trajectory:
     dt_ps: float
     targets: np.ndarray
     source: str = "<memory>"
+    pbc: tuple[bool, bool, bool] | np.ndarray = (True, True, True)
+    charges: np.ndarray | None = None
+    dt_source: str = "given"
     #: the cached content hash; not an init field, so ``dataclasses.replace`` starts a new one
     _fingerprint: list = field(init=False, default_factory=list, repr=False, compare=False)
 
@@ -87,6 +95,17 @@ class Trajectory:
         if targets.min() < 0 or targets.max() >= n_atoms:
             raise GdynetError(f"target index out of range: atoms are 0..{n_atoms - 1}, got "
                               f"{int(targets.min())}..{int(targets.max())}", src)
+        pbc = np.asarray(self.pbc)
+        if pbc.shape != (3,) or pbc.dtype.kind not in "biu":
+            raise GdynetError(f"pbc must be three booleans (one per cell vector), got {self.pbc!r}", src)
+        charges = self.charges
+        if charges is not None:
+            charges = np.asarray(charges, dtype=np.float64)
+            if charges.shape != (n_atoms,):
+                raise GdynetError(f"charges has shape {charges.shape} but positions have {n_atoms} atoms", src)
+            if not np.all(np.isfinite(charges)):
+                raise GdynetError("charges contain NaN or infinite values", src)
+            object.__setattr__(self, "charges", charges)
         chunk = _chunk_frames(n_atoms)
         for start in range(0, n_frames, chunk):
             block = np.asarray(pos[start:start + chunk])
@@ -98,6 +117,8 @@ class Trajectory:
         object.__setattr__(self, "targets", targets.astype(np.int64))
         object.__setattr__(self, "dt_ps", dt)
         object.__setattr__(self, "source", str(src))
+        object.__setattr__(self, "pbc", tuple(bool(b) for b in pbc))
+        object.__setattr__(self, "dt_source", str(self.dt_source))
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -171,7 +192,7 @@ class Trajectory:
         """
         if not self._fingerprint:
             h = hashlib.blake2b(digest_size=16)
-            h.update(repr((self.positions.shape, self.dt_ps)).encode())
+            h.update(repr((self.positions.shape, self.dt_ps, self.pbc)).encode())
             h.update(np.ascontiguousarray(self.numbers).tobytes())
             h.update(np.ascontiguousarray(self.cells).tobytes())
             for _, block, _ in self.iter_chunks():
