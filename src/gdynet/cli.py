@@ -112,6 +112,8 @@ def fit(
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
+    test: List[Path] = typer.Option([], "--test", help="A trajectory never trained on, analysed instead of the test blocks (repeatable)."),
+    analyze_on: str = typer.Option("test", help="test: analyse only frames not trained on (--test files, else each trajectory's test block); all: every frame."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
@@ -123,8 +125,9 @@ def fit(
                        extra={"type_map": type_map} if type_map else {})
     options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
                          epochs=epochs, device=device, batch_size=batch_size, lr=lr)
-    analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature}
-    summary = run_fit(traj, out, read, options, analysis=analysis, progress=not quiet)
+    analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature,
+                "analyze_on": analyze_on}
+    summary = run_fit(traj, out, read, options, test_paths=test, analysis=analysis, progress=not quiet)
     if summary:                                   # empty on torchrun ranks other than 0
         _print_summary(summary, out)
 
@@ -156,11 +159,13 @@ def analyze(
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps,5ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
+    analyze_on: Optional[str] = typer.Option(None, help="test (frames not trained on) or all; default: as given to fit, else test."),
 ) -> None:
     """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report."""
     from .pipeline.analyze import analyze as run_analyze
 
-    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature)
+    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
+                          analyze_on=analyze_on)
     _print_summary(summary, run_dir)
 
 
