@@ -1,0 +1,140 @@
+"""LAMMPS text dumps (``dump atom`` / ``dump custom``, plain or ``.gz``/``.bz2``/``.xz``), frame by frame.
+
+A frame is ``ITEM: TIMESTEP`` (the MD step number), ``ITEM: NUMBER OF ATOMS``, ``ITEM: BOX BOUNDS
+[xy xz yz] xx yy zz`` (bounds, tilts and the boundary flags: ``pp`` periodic; ``f``, ``s``, ``m``
+not periodic; a dump without flags, from old LAMMPS versions, is taken as periodic) and
+``ITEM: ATOMS <columns>``; other items (``UNITS``, ``TIME``) are skipped.
+
+Atoms are sorted by ``id``. Positions come from the first of the column sets x/xs/xu/xsu (the
+order LAMMPS, ASE and MDAnalysis use) and are shifted so that the box starts at the origin (as
+MDAnalysis does); they are in the run's length unit (Å for ``units real`` and ``metal``). The cell
+rows are ``(lx, 0, 0), (xy, ly, 0), (xz, yz, lz)``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import IO, Iterator
+
+import numpy as np
+
+from ..errors import GdynetError
+from .compressed import open_text
+
+#: coordinate column sets, in the order they are preferred, and whether they are fractional
+COORDINATES = (("x", "y", "z", False), ("xs", "ys", "zs", True), ("xu", "yu", "zu", False),
+               ("xsu", "ysu", "zsu", True))
+#: per-atom columns kept from each frame: type and element as written (str), mass (amu), q (e)
+LABELS = ("type", "element", "mass", "q")
+
+
+@dataclass(frozen=True)
+class DumpFrame:
+    """One frame of a dump: MD step, positions ``(N, 3)`` Å, cell ``(3, 3)`` Å, periodicity and the
+    per-atom :data:`LABELS` columns the dump has (sorted by atom id like the positions)."""
+
+    step: int
+    positions: np.ndarray
+    cell: np.ndarray
+    pbc: tuple[bool, bool, bool]
+    labels: dict[str, np.ndarray]
+
+
+def iter_frames(path: str | os.PathLike[str], stride: int = 1) -> Iterator[DumpFrame]:
+    """Every ``stride``-th frame of the dump; errors name the frame (counted from 0 in the file)."""
+    with open_text(path) as fh:
+        index = 0
+        for line in iter(fh.readline, ""):
+            if not line.strip():
+                continue
+            if not line.startswith("ITEM: TIMESTEP"):
+                raise GdynetError(f"not a LAMMPS text dump: frame {index} starts with {line.strip()[:40]!r} "
+                                  "instead of 'ITEM: TIMESTEP'", path)
+            frame = _read_frame(fh, index, index % stride == 0, path)
+            if frame is not None:
+                yield frame
+            index += 1
+
+
+def _read_frame(fh: IO[str], index: int, keep: bool, path: os.PathLike[str] | str) -> DumpFrame | None:
+    def fail(problem: str) -> GdynetError:
+        return GdynetError(f"frame {index}: {problem}", path)
+
+    def next_line() -> str:
+        line = fh.readline()
+        if not line:
+            raise fail("the file ends inside this frame (truncated dump)")
+        return line
+
+    try:
+        step = int(next_line().split()[0])
+    except (ValueError, IndexError):
+        raise fail("the TIMESTEP line is not a whole number") from None
+    n_atoms, box = None, None
+    while True:
+        item = next_line()
+        if item.startswith("ITEM: NUMBER OF ATOMS"):
+            try:
+                n_atoms = int(next_line().split()[0])
+            except (ValueError, IndexError):
+                raise fail("the NUMBER OF ATOMS line is not a whole number") from None
+        elif item.startswith("ITEM: BOX BOUNDS"):
+            box = _box(item.split()[3:], [next_line() for _ in range(3)], fail)
+        elif item.startswith("ITEM: ATOMS"):
+            break
+        elif not item.startswith("ITEM:"):
+            raise fail(f"unexpected line {item.strip()[:40]!r} before 'ITEM: ATOMS'")
+    if n_atoms is None or box is None:
+        raise fail("no NUMBER OF ATOMS or BOX BOUNDS before 'ITEM: ATOMS'")
+    columns = item.split()[2:]
+    rows = [next_line() for _ in range(n_atoms)]
+    if not keep:
+        return None
+    tokens = "".join(rows).split()
+    if len(tokens) != n_atoms * len(columns):
+        raise fail(f"the {n_atoms} atom lines do not all have the {len(columns)} columns {' '.join(columns)}")
+    table = dict(zip(columns, np.array(tokens).reshape(n_atoms, len(columns)).T))
+    cell, origin, pbc = box
+    try:
+        order = np.argsort(table["id"].astype(np.int64), kind="stable") if "id" in table else slice(None)
+        positions = _positions(table, order, cell, origin, columns, fail)
+        labels = {name: table[name][order] for name in LABELS if name in table}
+        for name in ("mass", "q"):
+            if name in labels:
+                labels[name] = labels[name].astype(np.float64)
+    except ValueError as exc:
+        raise fail(f"a number cannot be read ({str(exc).splitlines()[0][:80]})") from None
+    return DumpFrame(step, positions, cell, pbc, labels)
+
+
+def _positions(table: dict[str, np.ndarray], order: np.ndarray | slice, cell: np.ndarray, origin: np.ndarray,
+               columns: list[str], fail) -> np.ndarray:
+    for x, y, z, scaled in COORDINATES:
+        if x in table and y in table and z in table:
+            values = np.stack([table[x], table[y], table[z]], axis=1)[order].astype(np.float64)
+            return values @ cell if scaled else values - origin
+    raise fail(f"no coordinate columns (x y z, xs ys zs, xu yu zu or xsu ysu zsu); the columns are "
+               f"{' '.join(columns) or 'none'}")
+
+
+def _box(header: list[str], lines: list[str], fail) -> tuple[np.ndarray, np.ndarray, tuple[bool, bool, bool]]:
+    """Cell ``(3, 3)``, origin ``(3,)`` and periodicity from a BOX BOUNDS item (LAMMPS 'Howto triclinic')."""
+    if "abc" in header:
+        raise fail("general triclinic boxes ('BOX BOUNDS abc origin') are not supported; dump with the "
+                   "restricted triclinic box (the default)")
+    flags = [f for f in header if f not in ("xy", "xz", "yz")]
+    if flags and (len(flags) != 3 or any(len(f) != 2 or set(f) - set("pfsm") for f in flags)):
+        raise fail(f"unknown boundary flags {' '.join(flags)!r} in BOX BOUNDS")
+    pbc = tuple(f == "pp" for f in flags) if flags else (True, True, True)
+    try:
+        bounds = np.array([[float(v) for v in line.split()] for line in lines])
+    except ValueError:
+        raise fail("the BOX BOUNDS lines are not numbers") from None
+    if bounds.shape not in ((3, 2), (3, 3)):
+        raise fail("the BOX BOUNDS lines must have 2 numbers (orthogonal) or 3 (triclinic)")
+    xy, xz, yz = bounds[:, 2] if bounds.shape[1] == 3 else (0.0, 0.0, 0.0)
+    lo = bounds[:, 0] - [min(0.0, xy, xz, xy + xz), min(0.0, yz), 0.0]
+    hi = bounds[:, 1] - [max(0.0, xy, xz, xy + xz), max(0.0, yz), 0.0]
+    lx, ly, lz = hi - lo
+    cell = np.array([[lx, 0.0, 0.0], [xy, ly, 0.0], [xz, yz, lz]])
+    return cell, lo, pbc  # type: ignore[return-value]
