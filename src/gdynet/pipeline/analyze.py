@@ -100,13 +100,14 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "n_targets": int(sum(c.shape[1] for c in chis)),
         "n_trajectories": len(chis),
         "dt_ps": dt,
+        "dt_source": "; ".join(sorted({t.dt_source for t in trajs})),  # e.g. "dump TIMESTEP x --timestep"
         "koopman": koopman.to_dict(),
         "implied_timescales": its.to_dict(),
         "ck_test": json_safe(ck.to_dict()),
         "conduction": None if conduction is None else json_safe(conduction.summary()),
     }
     inputs = {"trajectories": ", ".join(record["paths"]), **{k: v for k, v in record["read"].items() if v},
-              **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
+              **record["fit"], "lag (frames)": lag, "dt (ps)": f"{dt:g} ({summary['dt_source']})",
               "charges (e)": charges or "1 per state", "temperature (K)": temperature_K or "not given"}
     figures = _figures(run, koopman, its, ck, rdfs, conduction)
     from ..report.markdown import write_report

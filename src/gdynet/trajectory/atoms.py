@@ -143,7 +143,9 @@ def choose_atoms(facts: AtomFacts, n_atoms: int, *, type_map: dict[str, int] | N
                       "gdynet uses only atoms with mass", GdynetWarning, stacklevel=3)
     unresolved = keep & (numbers < 0)
     if unresolved.any():
-        raise GdynetError(_unresolved_message(facts, numbers, unresolved, type_map), source)
+        guide = numbers if type_map is None else np.where(numbers < 0, _resolve_elements(facts, n_atoms, None,
+                                                                                          source), numbers)
+        raise GdynetError(_unresolved_message(facts, guide, unresolved, type_map), source)
     numbers = np.where(keep, numbers, 0)
     return AtomChoice(numbers.astype(np.int64), keep, facts.charges)
 
@@ -297,7 +299,8 @@ def _natural(label: str) -> tuple:
 
 def _unresolved_message(facts: AtomFacts, numbers: np.ndarray, unresolved: np.ndarray,
                         type_map: dict[str, int] | None) -> str:
-    """Which types and names have no element, and the ``--type-map`` that would fix it."""
+    """Which types and names have no element, and the ``--type-map`` that would fix it (``numbers``:
+    the elements known so far, -1 where unknown, shown as ``?``)."""
     from ase.data import chemical_symbols
 
     keys = facts.types if facts.types is not None else facts.names

@@ -87,6 +87,9 @@ def _read_frame(fh: IO[str], index: int, keep: bool, path: os.PathLike[str] | st
     if n_atoms is None or box is None:
         raise fail("no NUMBER OF ATOMS or BOX BOUNDS before 'ITEM: ATOMS'")
     columns = item.split()[2:]
+    if not any({x, y, z} <= set(columns) for x, y, z, _ in COORDINATES):
+        raise fail(f"no coordinate columns (x y z, xs ys zs, xu yu zu or xsu ysu zsu); the columns are "
+                   f"{' '.join(columns) or 'none'}")
     rows = [next_line() for _ in range(n_atoms)]
     if not keep:
         return None
@@ -97,7 +100,7 @@ def _read_frame(fh: IO[str], index: int, keep: bool, path: os.PathLike[str] | st
     cell, origin, pbc = box
     try:
         order = np.argsort(table["id"].astype(np.int64), kind="stable") if "id" in table else slice(None)
-        positions = _positions(table, order, cell, origin, columns, fail)
+        positions = _positions(table, order, cell, origin)
         labels = {name: table[name][order] for name in LABELS if name in table}
         for name in ("mass", "q"):
             if name in labels:
@@ -107,14 +110,12 @@ def _read_frame(fh: IO[str], index: int, keep: bool, path: os.PathLike[str] | st
     return DumpFrame(step, positions, cell, pbc, labels)
 
 
-def _positions(table: dict[str, np.ndarray], order: np.ndarray | slice, cell: np.ndarray, origin: np.ndarray,
-               columns: list[str], fail) -> np.ndarray:
-    for x, y, z, scaled in COORDINATES:
-        if x in table and y in table and z in table:
-            values = np.stack([table[x], table[y], table[z]], axis=1)[order].astype(np.float64)
-            return values @ cell if scaled else values - origin
-    raise fail(f"no coordinate columns (x y z, xs ys zs, xu yu zu or xsu ysu zsu); the columns are "
-               f"{' '.join(columns) or 'none'}")
+def _positions(table: dict[str, np.ndarray], order: np.ndarray | slice, cell: np.ndarray, origin: np.ndarray
+               ) -> np.ndarray:
+    """Cartesian positions relative to the box origin from the first coordinate set present."""
+    x, y, z, scaled = next(c for c in COORDINATES if {c[0], c[1], c[2]} <= table.keys())
+    values = np.stack([table[x], table[y], table[z]], axis=1)[order].astype(np.float64)
+    return values @ cell if scaled else values - origin
 
 
 def _box(header: list[str], lines: list[str], fail) -> tuple[np.ndarray, np.ndarray, tuple[bool, bool, bool]]:
