@@ -326,7 +326,7 @@ def test_lammps_dump_element_column_and_errors(tmp_path):
     with pytest.raises(GdynetError, match=r"element of atoms \(types 1, 2\); .*--type-map 1=\?,2=\?") as info:
         read_trajectory(path, dt=0.001, targets="Li")
     _one_line(info, path)
-    with pytest.raises(GdynetError, match=r"missing from type_map \(types 2\).*--type-map 1=Li,2=\?"):
+    with pytest.raises(GdynetError, match=r"element of atoms \(types 2\).*--type-map 1=Li,2=\?"):
         read_trajectory(path, dt=0.001, type_map={1: "Li"}, targets="Li")
     with pytest.raises(GdynetError, match="unknown element 'Qq'"):
         read_trajectory(path, dt=0.001, type_map="1=Li,2=Qq", targets="Li")

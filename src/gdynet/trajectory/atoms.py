@@ -2,8 +2,8 @@
 
 Elements are resolved atom by atom, the first rule that gives an element winning:
 
-1. ``type_map`` (atom type -> element; the topology's atom names when it has no types): when given,
-   it decides every atom;
+1. ``type_map`` (atom type -> element; the topology's atom names when it has no stated types): it
+   decides every atom whose type it lists, whatever the file says;
 2. an element column (LAMMPS dump ``element``) or the topology's elements (PDB, TPR, ...);
 3. the mass stated by the file or the topology (LAMMPS data ``Masses``, PSF, PRMTOP, dump ``mass``):
    the element of the nearest standard atomic weight, within :data:`MASS_TOLERANCE` amu;
@@ -143,9 +143,7 @@ def choose_atoms(facts: AtomFacts, n_atoms: int, *, type_map: dict[str, int] | N
                       "gdynet uses only atoms with mass", GdynetWarning, stacklevel=3)
     unresolved = keep & (numbers < 0)
     if unresolved.any():
-        guide = numbers if type_map is None else np.where(numbers < 0, _resolve_elements(facts, n_atoms, None,
-                                                                                          source), numbers)
-        raise GdynetError(_unresolved_message(facts, guide, unresolved, type_map), source)
+        raise GdynetError(_unresolved_message(facts, numbers, unresolved, type_map), source)
     numbers = np.where(keep, numbers, 0)
     return AtomChoice(numbers.astype(np.int64), keep, facts.charges)
 
@@ -189,13 +187,13 @@ def parse_pbc(value: Any, source: str | None = None) -> tuple[bool, bool, bool] 
 def _resolve_elements(facts: AtomFacts, n_atoms: int, type_map: dict[str, int] | None,
                       source: str | None) -> np.ndarray:
     """Atomic number of each atom, -1 where no rule gives one."""
+    numbers = np.full(n_atoms, -1, dtype=np.int64)
     if type_map is not None:
         keys = facts.types if facts.types is not None else facts.names
         if keys is None:
             raise GdynetError("type_map needs atom types, but this file has no type column or topology types",
                               source)
-        return np.array([type_map.get(str(k).strip(), -1) for k in keys], dtype=np.int64)
-    numbers = np.full(n_atoms, -1, dtype=np.int64)
+        numbers = _fill(numbers, keys, lambda k: type_map.get(str(k).strip(), -1))
     if facts.elements is not None:
         numbers = _fill(numbers, facts.elements, _symbol_number)
     if facts.masses is not None:
@@ -299,8 +297,8 @@ def _natural(label: str) -> tuple:
 
 def _unresolved_message(facts: AtomFacts, numbers: np.ndarray, unresolved: np.ndarray,
                         type_map: dict[str, int] | None) -> str:
-    """Which types and names have no element, and the ``--type-map`` that would fix it (``numbers``:
-    the elements known so far, -1 where unknown, shown as ``?``)."""
+    """Which types and names have no element, and the ``--type-map`` that would fix it: the pairs
+    given so far plus ``label=?`` for each unresolved type (or name)."""
     from ase.data import chemical_symbols
 
     keys = facts.types if facts.types is not None else facts.names
@@ -314,14 +312,9 @@ def _unresolved_message(facts: AtomFacts, numbers: np.ndarray, unresolved: np.nd
         if written:
             parts.append("element column " + ", ".join(written[:10]))
     what = "; ".join(parts) or f"{int(unresolved.sum())} atoms"
-    if type_map is not None:
-        head = f"atom types missing from type_map ({what})"
-    else:
-        head = f"cannot tell the element of atoms ({what})"
+    head = f"cannot tell the element of atoms ({what})"
     if keys is None:
         return f"{head}; this file states no atom types to map"
-    guide = []
-    for key in sorted({str(k) for k in keys}, key=_natural):
-        z = set(numbers[np.asarray(keys).astype(str) == key].tolist())
-        guide.append(f"{key}={chemical_symbols[z.pop()] if len(z) == 1 and min(z) > 0 else '?'}")
-    return f"{head}; pass --type-map (type_map=) with an element for each type, e.g. --type-map {','.join(guide)}"
+    given = [f"{k}={chemical_symbols[z]}" for k, z in (type_map or {}).items()]
+    missing = [f"{k}=?" for k in sorted({str(k) for k in np.asarray(keys)[unresolved]}, key=_natural)]
+    return f"{head}; pass --type-map (type_map=) with their elements: --type-map {','.join(given + missing)}"

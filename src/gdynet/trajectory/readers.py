@@ -16,6 +16,8 @@ lammps-dump   LAMMPS text dump ``.lammpstrj`` / ``.dump``  gdynet (streamed)   T
 dcd           ``.dcd`` + ``topology=`` (CHARMM/NAMD)       MDAnalysis          file time, or step interval x ``timestep=``
 lammps-dcd    DCD written by LAMMPS + ``topology=``        MDAnalysis          step interval x ``timestep=``, or ``dt=``
 xtc, trr      GROMACS ``.xtc`` / ``.trr`` + ``topology=``  MDAnalysis          file time, or step x ``timestep=``
+ncdf          AMBER NetCDF ``.nc`` / ``.ncdf`` + topology  MDAnalysis          file time
+mdcrd         AMBER ASCII ``.mdcrd`` + ``topology=``       MDAnalysis          ``dt=``
 ============  ===========================================  ==================  ==============================
 
 **Time.** ``dt=`` is the time between the frames stored in the file; ``timestep=`` is the MD
@@ -81,13 +83,15 @@ FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
                    "topology)", ()),
     "xtc": ("GROMACS XTC + topology= (MDAnalysis)", (".xtc",)),
     "trr": ("GROMACS TRR + topology= (MDAnalysis)", (".trr",)),
+    "ncdf": ("AMBER NetCDF + topology= (MDAnalysis)", (".nc", ".ncdf")),
+    "mdcrd": ("AMBER ASCII trajectory + topology= (MDAnalysis; box when the topology says so)", (".mdcrd",)),
 }
 _ALIASES = {"xyz": "extxyz", "ase": "traj", "vasp-xdatcar": "xdatcar", "lammps-dump-text": "lammps-dump",
             "lammpstrj": "lammps-dump", "lammps": "lammps-dcd"}
 _ASE_NAMES = {"extxyz": "extxyz", "traj": "traj", "xdatcar": "vasp-xdatcar"}
-_MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR"}
+_MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR", "ncdf": "NCDF", "mdcrd": "TRJ"}
 #: formats whose frames may carry a time that is trusted (a LAMMPS DCD's is in the run's own unit)
-_TIMED = {"extxyz", "traj", "dcd", "xtc", "trr"}
+_TIMED = {"extxyz", "traj", "dcd", "xtc", "trr", "ncdf"}
 #: formats that store frame times in single precision (XTC always, TRR in the usual mixed-precision build)
 _FLOAT32_TIMES = {"xtc", "trr"}
 #: what the MD step numbers of each format are called, for ``dt_source`` and messages
@@ -255,7 +259,7 @@ def _resolve_format(path: Path, format: str | None, topology: Path | None) -> st
         if name is None:
             raise GdynetError(f"cannot tell the format from the file name; pass format= (supported: {supported})",
                               path)
-    if compression(path) and name not in ("extxyz", "xdatcar", "lammps-dump"):
+    if compression(path) and name not in ("extxyz", "xdatcar", "lammps-dump", "mdcrd"):
         raise GdynetError(f"{name} files cannot be read compressed ({compression(path)}); decompress it first", path)
     if name == "dcd" and ((topology is not None and is_lammps_data(topology)) or _written_by_lammps(path)):
         return "lammps-dcd"
@@ -388,8 +392,11 @@ def _file_dt(times: np.ndarray | None, fmt: str, src: str, stride: int = 1) -> f
     dt = float(np.mean(steps))
     rounding = float(np.spacing(np.float32(np.abs(times).max()))) if fmt in _FLOAT32_TIMES else 0.0
     bad = np.flatnonzero(np.abs(steps - dt) > SPACING_TOLERANCE * abs(dt) + 1e-9 + rounding)
-    if not dt > 0 or bad.size:
-        i = int(bad[0]) if bad.size else 0
+    if not dt > 0:
+        raise GdynetError(f"frame times do not increase (frames 0 and {(len(times) - 1) * stride} at {times[0]:g} and "
+                          f"{times[-1]:g} ps); pass dt= (--dt) or timestep= (--timestep)", src)
+    if bad.size:
+        i = int(bad[0])
         raise GdynetError(f"frame times are not evenly spaced ({steps[0]:g} ps between frames 0 and {stride}, "
                           f"{steps[i]:g} ps between frames {i * stride} and {(i + 1) * stride}); pass dt= to override",
                           src)
@@ -687,6 +694,8 @@ def _check_complete(reader: Any, fmt: str, path: Path) -> None:
     bytes for DCD (computed, nothing read), at the byte offset reached by reading the last frame for
     XTC/TRR (variable-size compressed frames; one frame is read).
     """
+    if fmt not in ("dcd", "lammps-dcd", "xtc", "trr"):
+        return  # NetCDF and mdcrd: MDAnalysis reads every frame or fails
     size = path.stat().st_size
     if fmt in ("dcd", "lammps-dcd"):
         dcd = reader._file
