@@ -15,6 +15,11 @@ they are left out. Left out are massless particles (virtual sites such as TIP4P'
 stated by the file or topology, or MDAnalysis' type ``DUMMY``, which it gives to such names) and
 the atoms of ``exclude``. Guessed topology attributes (MDAnalysis guesses types and masses from
 names) are never taken for stated ones.
+
+Partial charges (e) are those the topology (LAMMPS data ``full``/``charge``, PSF, TPR, PRMTOP) or a
+dump's ``q`` column states. A massless particle's charge is moved onto the heaviest kept atom of its
+residue (TIP4P's M charge onto the O), so molecules keep their total charge; without residues it is
+lost, with a warning. Atoms left out by ``exclude`` take their charges with them.
 """
 from __future__ import annotations
 
@@ -26,10 +31,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import GdynetError, GdynetWarning, exception_summary
+from .targets import INDEX_LIST
 
 #: a stated mass is the element of the nearest standard atomic weight when it is this close (amu)
 MASS_TOLERANCE = 0.5
-_INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class AtomFacts:
         elements: element symbols as written (``""`` where unknown).
         masses: masses in amu (NaN where unknown).
         names: atom names.
+        residues: residue (molecule) index of each atom.
         charges: partial charges in e.
         virtual: True for massless particles (virtual sites).
     """
@@ -49,6 +55,7 @@ class AtomFacts:
     elements: np.ndarray | None = None
     masses: np.ndarray | None = None
     names: np.ndarray | None = None
+    residues: np.ndarray | None = None
     charges: np.ndarray | None = None
     virtual: np.ndarray | None = None
 
@@ -112,6 +119,7 @@ def facts_from_universe(universe: Any) -> AtomFacts:
                      elements=None if elements is None else elements.astype(str),
                      masses=None if masses is None else masses.astype(np.float64),
                      names=np.asarray(atoms.names).astype(str) if hasattr(atoms, "names") else None,
+                     residues=np.asarray(atoms.resindices) if universe.residues.n_residues > 1 else None,
                      charges=None if charges is None else charges.astype(np.float64), virtual=virtual)
 
 
@@ -145,7 +153,34 @@ def choose_atoms(facts: AtomFacts, n_atoms: int, *, type_map: dict[str, int] | N
     if unresolved.any():
         raise GdynetError(_unresolved_message(facts, numbers, unresolved, type_map), source)
     numbers = np.where(keep, numbers, 0)
-    return AtomChoice(numbers.astype(np.int64), keep, facts.charges)
+    charges = None if facts.charges is None else _move_charges(facts, virtual, keep, source)
+    return AtomChoice(numbers.astype(np.int64), keep, charges)
+
+
+def _move_charges(facts: AtomFacts, virtual: np.ndarray, keep: np.ndarray, source: str | None) -> np.ndarray:
+    """Charges with each charged massless particle's charge added to the heaviest kept atom of its residue."""
+    charges = np.asarray(facts.charges, dtype=np.float64).copy()
+    moving = np.flatnonzero(virtual & (charges != 0))
+    if moving.size == 0:
+        return charges
+    lost = 0.0
+    if facts.residues is None:
+        lost = float(np.abs(charges[moving]).sum())
+    else:
+        weight = facts.masses if facts.masses is not None else np.ones(len(charges))
+        for residue in np.unique(facts.residues[moving]):
+            members = facts.residues == residue
+            hosts = np.flatnonzero(members & keep)
+            if hosts.size == 0:
+                lost += float(np.abs(charges[members & virtual]).sum())
+                continue
+            host = hosts[np.argmax(weight[hosts])]
+            charges[host] += charges[members & virtual].sum()
+    if lost:
+        prefix = f"{source}: " if source else ""
+        warnings.warn(f"{prefix}massless particles without a residue to join carry {lost:g} e of charge, which "
+                      "is left out with them", GdynetWarning, stacklevel=4)
+    return charges
 
 
 def remap_targets(targets: np.ndarray, keep: np.ndarray, source: str | None) -> np.ndarray:
@@ -257,7 +292,7 @@ def _excluded(exclude: Any, numbers: np.ndarray, universe: Any, n_atoms: int, so
     mask = np.zeros(n_atoms, dtype=bool)
     if exclude is None:
         return mask
-    if isinstance(exclude, str) and _INDEX_LIST.match(exclude):
+    if isinstance(exclude, str) and INDEX_LIST.match(exclude):
         exclude = [int(i) for i in exclude.split(",") if i.strip()]
     if isinstance(exclude, str):
         tokens = [t.strip() for t in exclude.split(",") if t.strip()]

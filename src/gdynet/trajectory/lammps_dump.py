@@ -24,8 +24,8 @@ from .compressed import open_text
 #: coordinate column sets, in the order they are preferred, and whether they are fractional
 COORDINATES = (("x", "y", "z", False), ("xs", "ys", "zs", True), ("xu", "yu", "zu", False),
                ("xsu", "ysu", "zsu", True))
-#: per-atom columns kept from each frame: type and element as written (str), mass (amu), q (e)
-LABELS = ("type", "element", "mass", "q")
+#: per-atom columns kept from each frame: type, element and mol (molecule ID) as written (str), mass (amu), q (e)
+LABELS = ("type", "element", "mass", "q", "mol")
 
 
 @dataclass(frozen=True)

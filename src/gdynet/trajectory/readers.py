@@ -67,8 +67,8 @@ from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_numbers, fact
     remap_targets
 from .compressed import compression, stem_name
 from .core import Trajectory
-from .targets import (TargetSpec, element_counts, is_lammps_data, load_topology, needs_coordinates,
-                      quiet_mdanalysis, select_targets, to_atomic_number, topology_kwargs)
+from .targets import (LAMMPS_TOPOLOGY_FORMATS, TargetSpec, element_counts, is_lammps_data, load_topology,
+                      needs_coordinates, quiet_mdanalysis, select_targets, to_atomic_number, topology_kwargs)
 
 #: format name -> (description, file suffixes)
 FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -167,7 +167,7 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
         top = Path(topology).expanduser()
         if not top.is_file():
             raise GdynetError("topology file not found", top)
-    fmt = _resolve_format(path, format, top)
+    fmt = _resolve_format(path, format, top, topology_format)
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
         raise GdynetError(f"stride must be a positive whole number of frames, got {stride!r}", src)
     stride = int(stride)
@@ -246,7 +246,7 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
 
 
 # ------------------------------------------------------------------ format and options
-def _resolve_format(path: Path, format: str | None, topology: Path | None) -> str:
+def _resolve_format(path: Path, format: str | None, topology: Path | None, topology_format: str | None) -> str:
     """The format by ``format=`` or the file name; a DCD written by LAMMPS becomes ``lammps-dcd``."""
     supported = ", ".join(FORMATS)
     if format is not None:
@@ -261,7 +261,9 @@ def _resolve_format(path: Path, format: str | None, topology: Path | None) -> st
                               path)
     if compression(path) and name not in ("extxyz", "xdatcar", "lammps-dump", "mdcrd"):
         raise GdynetError(f"{name} files cannot be read compressed ({compression(path)}); decompress it first", path)
-    if name == "dcd" and ((topology is not None and is_lammps_data(topology)) or _written_by_lammps(path)):
+    lammps_topology = topology is not None and (is_lammps_data(topology) if topology_format is None else
+                                                topology_format.strip().upper() in LAMMPS_TOPOLOGY_FORMATS)
+    if name == "dcd" and (lammps_topology or _written_by_lammps(path)):
         return "lammps-dcd"
     return name
 
@@ -600,13 +602,14 @@ def _read_dump(path: Path, stride: int, cache_dir: Any, decide: Callable[..., At
     if first is None:
         raise GdynetError("not a LAMMPS text dump: no 'ITEM: TIMESTEP' line", src)
     labels = first.labels
-    if not labels.keys() & {"type", "element", "mass"} and topology is None:
-        raise GdynetError(f"the dump has no type, element or mass column, so the atoms' elements are unknown; "
-                          "add one to the dump (dump custom ... id type x y z) or pass a topology", src)
     if types is not None and "type" not in labels and topology is None:
         raise GdynetError("type_map (--type-map) needs a 'type' column, and this dump has none", src)
+    if not labels.keys() & {"type", "element", "mass"} and topology is None:
+        raise GdynetError("the dump has no type, element or mass column, so the atoms' elements are unknown; "
+                          "add one to the dump (dump custom ... id type x y z) or pass a topology", src)
     facts = AtomFacts(types=labels.get("type"), elements=labels.get("element"), masses=labels.get("mass"),
-                      charges=labels.get("q"), virtual=None if "mass" not in labels else labels["mass"] == 0)
+                      residues=labels.get("mol"), charges=labels.get("q"),
+                      virtual=None if "mass" not in labels else labels["mass"] == 0)
     choice = decide(facts, len(first.positions))
     keep = None if choice.all_kept else choice.keep
     entry = _entry(path, cache_dir, format="lammps-dump", stride=stride, type_map=sorted((types or {}).items()),

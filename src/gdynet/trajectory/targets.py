@@ -50,7 +50,10 @@ IONIC_NUMBERS = frozenset({3, 11, 19, 37, 55, 87, 4, 12, 20, 38, 56, 88})
 _LAMMPS_ATOM_STYLES = {"atomic": "id type x y z", "charge": "id type charge x y z",
                        "molecular": "id resid type x y z", "bond": "id resid type x y z",
                        "angle": "id resid type x y z", "full": "id resid type charge x y z"}
-_INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
+#: ``topology_format`` names of a LAMMPS data file
+LAMMPS_TOPOLOGY_FORMATS = ("DATA", "LAMMPS", "LAMMPS-DATA")
+#: a comma-separated list of atom indices, "0,4,7"
+INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
 
 
 def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: TargetSpec, *,
@@ -101,7 +104,7 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
             return _residues(_select(universe, rest.strip(), src, kept), rest.strip(), src)
         if head.strip().lower() == "select" and rest.strip():
             return _select(universe, rest.strip(), src, kept).indices.astype(np.int64)[:, None]
-        if _INDEX_LIST.match(text):
+        if INDEX_LIST.match(text):
             return _by_indices([int(i) for i in text.split(",") if i.strip()], len(numbers), src)
         if _is_symbol(text):
             return _by_element(numbers, to_atomic_number(text, src), src)
@@ -263,7 +266,7 @@ def topology_kwargs(topology: str | os.PathLike[str], topology_format: str | Non
     ``Atoms # style`` comment (MDAnalysis itself assumes *full* or *molecular*)."""
     from .compressed import open_text
 
-    if topology_format is not None and topology_format.strip().upper() not in ("DATA", "LAMMPS", "LAMMPS-DATA"):
+    if topology_format is not None and topology_format.strip().upper() not in LAMMPS_TOPOLOGY_FORMATS:
         return {"topology_format": topology_format.strip().upper()}
     if topology_format is None and not is_lammps_data(topology):
         return {}
