@@ -13,6 +13,7 @@ import pytest
 from gdynet import GdynetError, read_trajectory
 from gdynet.errors import GdynetWarning
 from gdynet.trajectory.atoms import parse_pbc
+from test_readers import _one_line
 
 
 def _dump(steps, *, columns="id type x y z", rows=None, bounds="pp pp pp", n=4):
@@ -24,12 +25,6 @@ def _dump(steps, *, columns="id type x y z", rows=None, bounds="pp pp pp", n=4):
         text += ["ITEM: TIMESTEP", str(step), "ITEM: NUMBER OF ATOMS", str(len(atoms)),
                  f"ITEM: BOX BOUNDS {bounds}", "0 10", "0 12", "-2 12", f"ITEM: ATOMS {columns}", *atoms]
     return "\n".join(text) + "\n"
-
-
-def _one_line(info, path):
-    text = str(info.value)
-    assert "\n" not in text and str(path) in text
-    return text
 
 
 # ------------------------------------------------------------------ time from the file
@@ -173,10 +168,10 @@ def test_massless_particles_are_dropped_with_one_warning_and_targets_keep_file_n
     assert traj.n_atoms == 4 and list(traj.numbers) == [8, 1, 1, 3]
     np.testing.assert_array_equal(traj.targets, [[3]])                 # file atom 4 -> kept atom 3
     np.testing.assert_allclose(traj.positions[0, 3], [5, 5, 7])        # box from z = -2
-    water = read_trajectory(path, timestep="1fs", targets="molecules:H2O")
-    np.testing.assert_array_equal(water.targets, [[0, 1, 2]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GdynetWarning)
+        water = read_trajectory(path, timestep="1fs", targets="molecules:H2O")
+        np.testing.assert_array_equal(water.targets, [[0, 1, 2]])
         with pytest.raises(GdynetError, match="target atom 3 is left out"):
             read_trajectory(path, timestep="1fs", targets=[3])
         no_li = read_trajectory(path, timestep="1fs", targets="O", exclude="Li")
@@ -216,7 +211,7 @@ def test_tip4p_gro_virtual_sites_argon_names_and_exclude_selection(tmp_path):
     assert list(argon_only.numbers) == [18]
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning", "ignore::PendingDeprecationWarning")
 def test_one_atom_without_element_keeps_every_other_element(tmp_path):
     pdb = tmp_path / "mixed.pdb"
     lines = ["CRYST1   10.000   10.000   10.000  90.00  90.00  90.00 P 1           1"]
@@ -296,3 +291,27 @@ def test_compressed_binary_trajectories_are_refused(tmp_path):
     path.write_bytes(gzip.compress(b"\0" * 10))
     with pytest.raises(GdynetError, match="xtc files cannot be read compressed \\(.gz\\); decompress it first"):
         read_trajectory(path, targets="Li")
+
+
+# ------------------------------------------------------------------ command line
+def test_cli_read_options_reach_the_reader(tmp_path):
+    from typer.testing import CliRunner
+
+    from gdynet.cli import app
+
+    path = tmp_path / "md.lammpstrj"
+    path.write_text(_dump([0, 100, 200], bounds="pp pp ff"))
+    base = ["fit", str(path), "--out", str(tmp_path / "run"), "--type-map", "1=Li,2=S", "--target", "Li"]
+    for extra, fragment in [(["--timestep", "2fs", "--dt", "1fs"], "disagrees with dump TIMESTEP x --timestep"),
+                            (["--timestep", "2fs", "--exclude", "name X"], "neither elements"),
+                            (["--timestep", "2fs", "--pbc", "xq"], "pbc must name the periodic cell vectors"),
+                            (["--timestep", "2fs", "--topology", str(path), "--topology-format", "PDB"],
+                             "cannot read topology")]:
+        result = CliRunner().invoke(app, base + extra)
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("error:") and fragment in result.output, result.output
+    from gdynet.pipeline.inputs import ReadOptions, read_all
+
+    (traj,) = read_all([path], ReadOptions(timestep="2fs", pbc="xyz", exclude="S", targets="Li",
+                                           extra={"type_map": "1=Li,2=S"}))
+    assert traj.dt_ps == pytest.approx(0.2) and traj.pbc == (True, True, True) and list(traj.numbers) == [3, 3]
