@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from itertools import islice
 from typing import IO, Iterator
 
 import numpy as np
@@ -90,24 +91,55 @@ def _read_frame(fh: IO[str], index: int, keep: bool, path: os.PathLike[str] | st
     if not any({x, y, z} <= set(columns) for x, y, z, _ in COORDINATES):
         raise fail(f"no coordinate columns (x y z, xs ys zs, xu yu zu or xsu ysu zsu); the columns are "
                    f"{' '.join(columns) or 'none'}")
-    rows = [next_line() for _ in range(n_atoms)]
+    rows = list(islice(fh, n_atoms))
+    if len(rows) != n_atoms or not rows[-1].endswith("\n") and len(rows[-1].split()) != len(columns):
+        raise fail("the file ends inside this frame (truncated dump)")
     if not keep:
         return None
-    tokens = "".join(rows).split()
-    if len(tokens) != n_atoms * len(columns):
-        raise fail(f"the {n_atoms} atom lines do not all have the {len(columns)} columns {' '.join(columns)}")
-    table = dict(zip(columns, np.array(tokens).reshape(n_atoms, len(columns)).T))
+    table = _table(rows, columns)
+    if table is None:
+        raise fail(f"the {n_atoms} atom lines do not all have the {len(columns)} numbers or words of the columns "
+                   f"{' '.join(columns)}")
     cell, origin, pbc = box
-    try:
-        order = np.argsort(table["id"].astype(np.int64), kind="stable") if "id" in table else slice(None)
-        positions = _positions(table, order, cell, origin)
-        labels = {name: table[name][order] for name in LABELS if name in table}
-        for name in ("mass", "q"):
-            if name in labels:
-                labels[name] = labels[name].astype(np.float64)
-    except ValueError as exc:
-        raise fail(f"a number cannot be read ({str(exc).splitlines()[0][:80]})") from None
+    order = np.argsort(table["id"].astype(np.int64), kind="stable") if "id" in table else slice(None)
+    positions = _positions(table, order, cell, origin)
+    labels = {name: table[name][order] for name in LABELS if name in table}
     return DumpFrame(step, positions, cell, pbc, labels)
+
+
+def _table(rows: list[str], columns: list[str]) -> dict[str, np.ndarray] | None:
+    """Columns of the atom lines: numbers as float64, ``element`` as str and the integer labels
+    ``type`` and ``mol`` as str (LAMMPS type labels may be words: then every column is parsed as
+    text, slower). ``None`` when the lines do not match the columns."""
+    words = [i for i, c in enumerate(columns) if c == "element"]
+    numbers = [i for i in range(len(columns)) if i not in words]
+    try:
+        values = np.loadtxt(rows, dtype=np.float64, usecols=numbers, ndmin=2, comments=None)
+        text = np.loadtxt(rows, dtype=str, usecols=words, ndmin=2, comments=None) if words else None
+    except ValueError:
+        try:
+            values, text = None, np.loadtxt(rows, dtype=str, ndmin=2, comments=None)
+        except ValueError:
+            return None
+    n_atoms = len(rows)
+    if values is None:
+        if text.shape != (n_atoms, len(columns)):
+            return None
+        table = dict(zip(columns, text.T))
+        for name in columns:
+            if name not in ("element", "type", "mol"):
+                table[name] = table[name].astype(np.float64)
+        return table
+    if values.shape != (n_atoms, len(numbers)) or (text is not None and text.shape[0] != n_atoms):
+        return None
+    table = {columns[i]: values[:, k] for k, i in enumerate(numbers)}
+    for k, i in enumerate(words):
+        table[columns[i]] = text[:, k]
+    for name in ("type", "mol"):
+        if name in table:
+            distinct, inverse = np.unique(table[name].astype(np.int64), return_inverse=True)
+            table[name] = distinct.astype(str)[inverse.ravel()]
+    return table
 
 
 def _positions(table: dict[str, np.ndarray], order: np.ndarray | slice, cell: np.ndarray, origin: np.ndarray

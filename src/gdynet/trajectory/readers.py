@@ -49,6 +49,7 @@ stopped while writing) is refused, where MDAnalysis alone would drop that frame 
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import sys
 import warnings
@@ -663,8 +664,8 @@ def _read_mdanalysis_quietly(path: Path, fmt: str, top: Path | None, topology_fo
     try:
         _check_complete(universe.trajectory, fmt, path)
         choice = decide(AtomFacts(), universe.atoms.n_atoms, universe)
-        entry = _entry(path, cache_dir, format=fmt, stride=stride, topology=top, exclude=exclude,
-                       type_map=repr(choice.numbers.tobytes()))
+        atoms = hashlib.blake2b(choice.numbers.tobytes() + choice.keep.tobytes(), digest_size=10).hexdigest()
+        entry = _entry(path, cache_dir, format=fmt, stride=stride, topology=top, exclude=exclude, atoms=atoms)
         frames = None if entry is None else cache.load_entry(entry)
         if frames is None:
             keep = None if choice.all_kept else choice.keep
