@@ -102,6 +102,13 @@ def test_slab_boundary_flags_give_per_axis_pbc_and_pbc_overrides(tmp_path):
     shrink = tmp_path / "shrink.lammpstrj"
     shrink.write_text(_dump([0, 10], bounds="xy xz yz pp ss fm").replace("0 10\n0 12\n-2 12", "0 10 1\n0 12 0\n-2 12 0"))
     assert read_trajectory(shrink, timestep="1fs", type_map="1=Li,2=S", targets="Li").pbc == (True, False, False)
+    from ase import Atoms
+    from ase.io import write
+
+    xyz = tmp_path / "slab.extxyz"
+    write(xyz, [Atoms("Li2", positions=[[0, 0, f], [1, 1, 1]], cell=np.eye(3) * 6, pbc=[True, True, False])
+                for f in range(2)])
+    assert read_trajectory(xyz, dt="1fs", targets="Li").pbc == (True, True, False)           # ASE's pbc
     assert parse_pbc("1,1,0") == parse_pbc("xy") == parse_pbc([1, 1, 0]) == (True, True, False)
     assert parse_pbc("none") == (False,) * 3 and parse_pbc(True) == (True,) * 3
     with pytest.raises(GdynetError, match="pbc must name the periodic cell vectors"):
@@ -261,6 +268,27 @@ def test_any_lammps_data_name_is_a_topology_with_masses_and_charges(tmp_path, na
     np.testing.assert_allclose(traj.charges, [1.0, -0.4, -0.6])
     with pytest.raises(GdynetError, match="a LAMMPS DCD stores its time in the run's unit"):
         read_trajectory(path, topology=top, targets="Li", **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning", "ignore::PendingDeprecationWarning")
+def test_lammps_dcd_is_recognised_by_its_header(tmp_path):
+    import MDAnalysis as mda
+    from MDAnalysis.coordinates.memory import MemoryReader
+
+    u = mda.Universe.empty(2, trajectory=True)
+    u.add_TopologyAttr("name", ["LI", "S"])
+    u.add_TopologyAttr("element", ["Li", "S"])
+    u.load_new(np.ones((3, 2, 3), dtype=np.float32), format=MemoryReader,
+               dimensions=np.tile([9.0, 9, 9, 90, 90, 90], (3, 1)))
+    top, path = tmp_path / "two.pdb", tmp_path / "lammps.dcd"
+    u.atoms.write(str(top))
+    akma_ps = 0.04888821  # the writer stores dt / (nsavc x AKMA time unit) as the step; LAMMPS its own unit
+    with mda.Writer(str(path), 2, remarks="Written by LAMMPS", nsavc=250, dt=500 * akma_ps) as writer:
+        for _ in u.trajectory:
+            writer.write(u.atoms)
+    with pytest.raises(GdynetError, match="a LAMMPS DCD .* frames are 250 steps of 2 apart"):
+        read_trajectory(path, topology=top, targets="Li")
+    assert read_trajectory(path, topology=top, targets="Li", timestep="2fs").dt_ps == pytest.approx(0.5)
 
 
 # ------------------------------------------------------------------ compressed files

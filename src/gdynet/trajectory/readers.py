@@ -220,7 +220,7 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
         if fmt in _MDA_NAMES:
             read, universe = _read_mdanalysis(path, fmt, top, topology_format, stride, cache_dir, decide, exclude)
         elif fmt == "npz":
-            read = _read_npz(path, stride, cache_dir, decide, exclude)
+            read = _read_npz(path, stride, cache_dir, lambda f, n, t: decide(f, n, universe, t), exclude)
         elif fmt == "lammps-dump":
             read = _read_dump(path, stride, cache_dir, lambda f, n: decide(f, n, universe), top, exclude, types)
         else:
@@ -230,7 +230,7 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
         dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src)
         cells, file_pbc = frames.cells, read.pbc
         if file_pbc is None:
-            cells = _bounding_cells(frames.positions, src)
+            cells = _bounding_cells(frames.positions)
             file_pbc = (False, False, False)
             if pbc_given is None or any(pbc_given):
                 warnings.warn(f"{src}: no cell in the file: read as non-periodic (a molecule or cluster in vacuum)"
@@ -449,7 +449,7 @@ def _file_pbc(cells: np.ndarray, pbc: tuple[bool, bool, bool], src: str, stride:
     return tuple(bool(b) for b in pbc)  # type: ignore[return-value]
 
 
-def _bounding_cells(positions: np.ndarray, src: str) -> np.ndarray:
+def _bounding_cells(positions: np.ndarray) -> np.ndarray:
     """Orthogonal cells spanning each frame's atoms plus :data:`BOUNDING_PAD` Å on each side."""
     cells = np.zeros((len(positions), 3, 3))
     for start in range(0, len(positions), 1024):
@@ -503,7 +503,7 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, decide: Callable[..., Ato
         if target_index.ndim not in (1, 2) or not np.issubdtype(target_index.dtype, np.integer):
             raise GdynetError(f"target_index must be integer atom indices (n,) or (n, k), got shape "
                               f"{target_index.shape} of {target_index.dtype}", src)
-        choice = decide(facts_from_numbers(numbers), n_atoms, None, target_index)
+        choice = decide(facts_from_numbers(numbers), n_atoms, target_index)
         keep = None if choice.all_kept else choice.keep
         pbc = _file_pbc(lattices, (True, True, True), src, 1)
         entry = _entry(path, cache_dir, format="npz", stride=stride, exclude=exclude)
