@@ -107,7 +107,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "conduction": None if conduction is None else json_safe(conduction.summary()),
     }
     inputs = {"trajectories": ", ".join(record["paths"]), **{k: v for k, v in record["read"].items() if v},
-              **record["fit"], "lag (frames)": lag, "dt (ps)": f"{dt:g} ({summary['dt_source']})",
+              **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
               "charges (e)": charges or "1 per state", "temperature (K)": temperature_K or "not given"}
     figures = _figures(run, koopman, its, ck, rdfs, conduction)
     from ..report.markdown import write_report
