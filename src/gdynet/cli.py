@@ -81,7 +81,9 @@ def _targets(target: Optional[str], target_index: Optional[str], select: Optiona
 _EXAMPLES_FIT = """
 Examples:\n
   gdynet fit md.extxyz --out run1 --target Li --lag 1ps\n
-  gdynet fit dump.lammpstrj --dt 2fs --type-map 1=Li,2=S --target Li --out run2\n
+  gdynet fit dump.lammpstrj --timestep 2fs --type-map 1=Li,2=S --target Li --out run2\n
+  gdynet fit prod.xtc --topology topol.tpr --target "molecules:H2O" --out water  (virtual sites dropped)\n
+  gdynet fit slab.lammpstrj --timestep 1fs --topology data.lmp --exclude "type 3" --target Li --out slab\n
   gdynet fit prod.dcd --topology system.pdb --select "resname SOL and name OW" --out water\n
   gdynet fit a.npz b.npz --dt 0.1ps --states 3 --lag 2ps --epochs 50 --device cuda --out run3
 """
@@ -92,13 +94,17 @@ Examples:\n
 def fit(
     traj: List[Path] = typer.Argument(..., help="Trajectory files (extxyz, .traj, XDATCAR, LAMMPS dump, DCD/XTC/TRR with --topology, GDyNet .npz)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder for model.pt, summary.json, figures, report.md."),
-    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (when the file has none)."),
+    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (overrides the file's time)."),
+    timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs: frame spacing = step numbers in the file (dump TIMESTEP, DCD/XTC step) x timestep."),
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
     select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection (needs --topology)."),
-    topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR (PDB, GRO, PSF, LAMMPS data)."),
+    topology: Optional[Path] = typer.Option(None, help="Topology (PDB, GRO, PSF, TPR, PRMTOP, LAMMPS data *.data/*.lmp/data.*): needed for DCD/XTC/TRR; adds names, masses, charges, selections to any format."),
+    topology_format: Optional[str] = typer.Option(None, help="MDAnalysis topology format when the name does not tell, e.g. DATA, PSF, TPR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
-    type_map: Optional[str] = typer.Option(None, help="LAMMPS atom types to elements, e.g. 1=Li,2=S."),
+    type_map: Optional[str] = typer.Option(None, help="Atom types to elements, e.g. 1=Li,2=S (always wins over element columns, masses, names)."),
+    exclude: Optional[str] = typer.Option(None, help="Atoms to leave out (massless virtual sites always are): indices 0,5, elements Na,Cl, or an MDAnalysis selection with --topology."),
+    pbc: Optional[str] = typer.Option(None, help="Periodic cell vectors, overriding the file: xyz, xy, 1,1,0 or none."),
     stride: int = typer.Option(1, help="Use every stride-th frame."),
     states: int = typer.Option(2, help="Number of states S."),
     lag: str = typer.Option("1ps", help="Lag time tau (a time, e.g. 1ps, or a whole number of frames)."),
@@ -120,9 +126,9 @@ def fit(
     from .pipeline.fit import FitOptions, fit as run_fit
     from .pipeline.inputs import ReadOptions
 
-    read = ReadOptions(dt=dt, format=format, topology=str(topology) if topology else None,
-                       targets=_targets(target, target_index, select), stride=stride,
-                       extra={"type_map": type_map} if type_map else {})
+    read = ReadOptions(dt=dt, timestep=timestep, format=format, topology=str(topology) if topology else None,
+                       topology_format=topology_format, targets=_targets(target, target_index, select),
+                       stride=stride, exclude=exclude, pbc=pbc, extra={"type_map": type_map} if type_map else {})
     options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
                          epochs=epochs, device=device, batch_size=batch_size, lr=lr)
     analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature,
@@ -139,6 +145,7 @@ def predict(
     traj: Path = typer.Argument(..., help="Trajectory to label (read with the fit's options unless overridden)."),
     output: Path = typer.Option(..., "--output", "-o", help="probs.npy (frames, targets, S) or probs.extxyz (per-atom state, state_prob)."),
     dt: Optional[str] = typer.Option(None, help="Override the frame spacing."),
+    timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs (frame spacing = file step numbers x timestep)."),
     topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
@@ -147,7 +154,7 @@ def predict(
     """Write state probabilities of a trajectory the model never saw."""
     from .pipeline.predict import predict as run_predict
 
-    overrides = {"dt": dt, "topology": str(topology) if topology else None, "format": format}
+    overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format}
     path = run_predict(run_dir, traj, output, read_overrides=overrides, device=device, progress=not quiet)
     typer.echo(f"wrote {path}")
 

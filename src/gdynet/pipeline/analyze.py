@@ -116,6 +116,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "analysis_data": selection.note,
         "n_frames_analysed": int(sum(len(c) for c in chis)),
         "dt_ps": dt,
+        "dt_source": "; ".join(sorted({t.dt_source for t in trajs})),  # e.g. "dump TIMESTEP x --timestep"
         "koopman": koopman.to_dict(),
         "implied_timescales": its.to_dict(),
         "ck_test": json_safe(ck.to_dict()),

@@ -50,12 +50,16 @@ IONIC_NUMBERS = frozenset({3, 11, 19, 37, 55, 87, 4, 12, 20, 38, 56, 88})
 _LAMMPS_ATOM_STYLES = {"atomic": "id type x y z", "charge": "id type charge x y z",
                        "molecular": "id resid type x y z", "bond": "id resid type x y z",
                        "angle": "id resid type x y z", "full": "id resid type charge x y z"}
-_INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
+#: ``topology_format`` names of a LAMMPS data file
+LAMMPS_TOPOLOGY_FORMATS = ("DATA", "LAMMPS", "LAMMPS-DATA")
+#: a comma-separated list of atom indices, "0,4,7"
+INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
 
 
 def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: TargetSpec, *,
                    positions: np.ndarray | None = None, cell: np.ndarray | None = None,
-                   topology: Any = None, source: str | os.PathLike[str] | None = None) -> np.ndarray:
+                   topology: Any = None, source: str | os.PathLike[str] | None = None,
+                   keep: np.ndarray | None = None) -> np.ndarray:
     """Turn a target spec into target sets (spellings in the module docstring).
 
     Args:
@@ -66,6 +70,9 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         cell: ``(3, 3)`` Å, rows are lattice vectors (default: cell of frame 0 of ``system``).
         topology: MDAnalysis ``Universe``/``AtomGroup`` or topology file, for selections and residues.
         source: name for error messages (default: the trajectory's source).
+        keep: ``(N,)`` bool, the atoms that stay (massless particles and ``exclude`` are left out):
+            selections, residues and molecules ignore the others. Indices are those of all ``N``
+            atoms, the file's numbering.
 
     Returns:
         ``(n, k)`` int64 atom indices; rows sorted by their first atom, each row ascending.
@@ -80,6 +87,7 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
     if cell is None and hasattr(system, "cells"):
         cell = np.asarray(system.cells[0])
     universe = _universe(topology, len(numbers), src)
+    kept = np.ones(len(numbers), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
 
     if isinstance(spec, Mapping):
         spec = _from_mapping(spec, src)
@@ -91,12 +99,12 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         text = spec.strip()
         head, _, rest = text.partition(":")
         if head.strip().lower() == "molecules" and rest.strip():
-            return _molecules(numbers, rest.strip(), positions, cell, universe, src)
+            return _molecules(numbers, rest.strip(), positions, cell, universe, src, kept)
         if head.strip().lower() == "residues" and rest.strip():
-            return _residues(_select(universe, rest.strip(), src), rest.strip(), src)
+            return _residues(_select(universe, rest.strip(), src, kept), rest.strip(), src)
         if head.strip().lower() == "select" and rest.strip():
-            return _select(universe, rest.strip(), src).indices.astype(np.int64)[:, None]
-        if _INDEX_LIST.match(text):
+            return _select(universe, rest.strip(), src, kept).indices.astype(np.int64)[:, None]
+        if INDEX_LIST.match(text):
             return _by_indices([int(i) for i in text.split(",") if i.strip()], len(numbers), src)
         if _is_symbol(text):
             return _by_element(numbers, to_atomic_number(text, src), src)
@@ -106,7 +114,7 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
                                   "e.g. 'Li', 'Cl')", src)
             raise GdynetError(f"unknown targets {text!r}: not an element, an index list or 'molecules:FORMULA'; "
                               "MDAnalysis selections such as 'name OW' need topology=", src)
-        return _select(universe, text, src).indices.astype(np.int64)[:, None]
+        return _select(universe, text, src, kept).indices.astype(np.int64)[:, None]
     return _by_indices(spec, len(numbers), src)
 
 
@@ -226,40 +234,62 @@ def _universe(topology: Any, n_atoms: int, src: str | None) -> Any:
         return None
     universe = getattr(topology, "universe", None)
     if universe is None:
-        import MDAnalysis as mda
-
-        try:
-            with quiet_mdanalysis():
-                universe = mda.Universe(str(topology), **topology_kwargs(topology))
-        except Exception as exc:  # unreadable topology file
-            raise GdynetError(f"cannot read topology {topology}: {exception_summary(exc)}", src) from exc
+        universe = load_topology(topology, source=src)
     if universe.atoms.n_atoms != n_atoms:
         raise GdynetError(f"topology has {universe.atoms.n_atoms} atoms but the trajectory has {n_atoms}", src)
     return universe
 
 
-def topology_kwargs(topology: str | os.PathLike[str]) -> dict[str, str]:
-    """MDAnalysis reader options a topology file needs: the ``atom_style`` of a LAMMPS data file,
-    taken from its ``Atoms # style`` comment (MDAnalysis itself assumes *full* or *molecular*)."""
-    path = os.fspath(topology)
-    if not path.lower().endswith(".data"):
+def load_topology(topology: str | os.PathLike[str], topology_format: str | None = None, *,
+                  source: str | os.PathLike[str] | None = None) -> Any:
+    """An MDAnalysis Universe of a topology file alone (PDB, GRO, PSF, TPR, PRMTOP, LAMMPS data, ...)."""
+    import MDAnalysis as mda
+
+    try:
+        with quiet_mdanalysis():
+            return mda.Universe(os.fspath(topology), **topology_kwargs(topology, topology_format))
+    except Exception as exc:  # unreadable topology file
+        raise GdynetError(f"cannot read topology {topology}: {exception_summary(exc)}", source) from exc
+
+
+def is_lammps_data(path: str | os.PathLike[str]) -> bool:
+    """True for the names LAMMPS data files go by: ``*.data``, ``*.lmp``, ``data.*`` (also compressed)."""
+    from .compressed import stem_name
+
+    name = stem_name(path).lower()
+    return name.endswith((".data", ".lmp")) or name.startswith("data.")
+
+
+def topology_kwargs(topology: str | os.PathLike[str], topology_format: str | None = None) -> dict[str, str]:
+    """MDAnalysis reader options of a topology: ``topology_format`` (given, or ``DATA`` for a LAMMPS
+    data file by its name) and the ``atom_style`` of a LAMMPS data file, taken from its
+    ``Atoms # style`` comment (MDAnalysis itself assumes *full* or *molecular*)."""
+    from .compressed import open_text
+
+    if topology_format is not None and topology_format.strip().upper() not in LAMMPS_TOPOLOGY_FORMATS:
+        return {"topology_format": topology_format.strip().upper()}
+    if topology_format is None and not is_lammps_data(topology):
         return {}
-    with open(path, errors="replace") as fh:
+    kwargs = {"topology_format": "DATA"}
+    with open_text(topology) as fh:
         for line in fh:
             match = re.match(r"\s*Atoms\s*#\s*(\w+)", line)
             if match:
                 style = _LAMMPS_ATOM_STYLES.get(match.group(1).lower())
-                return {"atom_style": style} if style else {}
-    return {}
+                if style:
+                    kwargs["atom_style"] = style
+                break
+    return kwargs
 
 
-def _select(universe: Any, selection: str, src: str | None) -> Any:
+def _select(universe: Any, selection: str, src: str | None, keep: np.ndarray) -> Any:
     if universe is None:
         raise GdynetError(f"the MDAnalysis selection {selection!r} needs topology=", src)
     try:
         group = universe.select_atoms(selection)
     except Exception as exc:  # SelectionError, ValueError, ...
         raise GdynetError(f"invalid MDAnalysis selection {selection!r}: {exception_summary(exc)}", src) from exc
+    group = group[keep[group.indices]]
     if group.n_atoms == 0:
         raise GdynetError(f"selection {selection!r} matches no atoms", src)
     return group
@@ -282,8 +312,9 @@ def _equal_sets(sets: list[np.ndarray], what: str, src: str | None) -> np.ndarra
 
 # ------------------------------------------------------------------ molecules
 def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, cell: np.ndarray | None,
-               universe: Any, src: str | None) -> np.ndarray:
-    """Every molecule whose element counts equal ``formula``: residues, else bonded fragments."""
+               universe: Any, src: str | None, kept: np.ndarray) -> np.ndarray:
+    """Every molecule whose element counts equal ``formula`` (atoms not ``kept`` left out): residues,
+    else bonded fragments."""
     from ase.formula import Formula
 
     try:
@@ -293,15 +324,17 @@ def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, 
     if not wanted or not all(_is_symbol(s) for s in wanted):
         raise GdynetError(f"molecules:{formula}: not a chemical formula (e.g. molecules:H2O)", src)
     if universe is not None and universe.residues.n_residues > 1:
-        groups = [res.atoms.indices for res in universe.residues]
+        groups = [res.atoms.indices[kept[res.atoms.indices]] for res in universe.residues]
+        groups = [g for g in groups if g.size]
         how = "residues of the topology"
     else:
         if positions is None or cell is None:
             raise GdynetError("molecules: needs positions and a cell (or a topology) to find bonds", src)
-        keep = np.array([z not in IONIC_NUMBERS for z in numbers])
+        bond = np.array([z not in IONIC_NUMBERS for z in numbers])
         for symbol in wanted:
-            keep |= numbers == to_atomic_number(symbol)
-        groups = bonded_fragments(numbers, positions, cell, include=keep, source=src)
+            bond |= numbers == to_atomic_number(symbol)
+        groups = bonded_fragments(numbers, positions, cell, include=bond & kept, source=src)
+        groups = [g for g in groups if kept[g].all()]
         how = "bonded fragments of frame 0"
     from ase.data import chemical_symbols
 
