@@ -83,6 +83,7 @@ Examples:\n
   gdynet fit md.extxyz --out run1 --target Li --lag 1ps\n
   gdynet fit dump.lammpstrj --dt 2fs --type-map 1=Li,2=S --target Li --out run2\n
   gdynet fit prod.dcd --topology system.pdb --select "resname SOL and name OW" --out water\n
+  gdynet fit dump.lammpstrj --dt 1ps --type-map 1=Si,2=Au --select "name Si and prop z > 20" --states 4 --out si\n
   gdynet fit a.npz b.npz --dt 0.1ps --states 3 --lag 2ps --epochs 50 --device cuda --out run3
 """
 
@@ -95,7 +96,7 @@ def fit(
     dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (when the file has none)."),
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
-    select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection (needs --topology)."),
+    select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection on the first frame, any format: \"name OW\", \"prop z > 20 and prop z < 40\", \"around 5 name Au\" (without --topology, names are element symbols)."),
     topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR (PDB, GRO, PSF, LAMMPS data)."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
     type_map: Optional[str] = typer.Option(None, help="LAMMPS atom types to elements, e.g. 1=Li,2=S."),
