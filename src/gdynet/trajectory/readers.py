@@ -132,8 +132,8 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
                                   f"(an element such as 'Li', indices, or 'molecules:H2O'); atoms present: {counts}",
                                   src)
             return select_targets(numbers, file_targets, source=src)
-        if frame is None and needs_coordinates(targets, universe):
-            return None  # bonds, or a selection without topology, need frame 0
+        if frame is None and needs_coordinates(targets):
+            return None  # bonds need frame 0
         positions, cell = frame if frame is not None else (None, None)
         return select_targets(numbers, targets, positions=positions, cell=cell, topology=universe, source=src)
 
