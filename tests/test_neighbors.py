@@ -292,3 +292,14 @@ def test_both_kernels_on_a_slab_with_vacuum_and_atoms_outside_the_box(kernel):
 def test_bad_pbc_is_one_line_gdynet_error(pbc):
     with pytest.raises(GdynetError, match="pbc must be a bool or three bools"):
         neighbors(np.zeros((2, 3)), np.eye(3) * 4.0, 2, pbc=pbc)
+
+
+@pytest.mark.parametrize("pbc", [(True, False, True), (False, True, False), (False, False, False)])
+def test_open_axes_per_frame_in_a_batch_of_changing_cells(pbc):
+    """Each frame's own extent and cell: a batch equals the brute force of every frame."""
+    rng = np.random.default_rng(13)
+    cells = np.stack([np.diag(rng.uniform(5, 8, 3)) + rng.uniform(-1, 1, (3, 3)) for _ in range(5)])
+    pos = np.einsum("fnk,fkl->fnl", rng.uniform(-1, 2, (5, 25, 3)) * [1, 1, 3], cells)
+    idx, dist = neighbors(pos, cells, 10, pbc)
+    for f in range(5):
+        np.testing.assert_array_equal(dist[f], brute_force(pos[f], cells[f], 10, pbc)[1][:, :10].astype(np.float32))
