@@ -148,7 +148,7 @@ def _validate(positions: np.ndarray, cell: np.ndarray, m: int,
     if not all(periodic):
         if not any(periodic) and m >= pos.shape[1]:
             raise GdynetError(f"{m} neighbours asked for, but with no periodic axis the {pos.shape[1]} atoms have "
-                              f"only {pos.shape[1] - 1} neighbours each", _SOURCE)
+                              f"only {pos.shape[1] - 1} neighbours each; ask for fewer (--neighbors)", _SOURCE)
         cells = _open_cells(pos, cells, periodic, m)
     volumes = np.abs(np.linalg.det(cells))
     if np.any(volumes < 1e-6):
