@@ -85,6 +85,7 @@ Examples:\n
   gdynet fit prod.xtc --topology topol.tpr --target "molecules:H2O" --out water  (virtual sites dropped)\n
   gdynet fit slab.lammpstrj --timestep 1fs --topology data.lmp --exclude "type 3" --target Li --out slab\n
   gdynet fit prod.dcd --topology system.pdb --select "resname SOL and name OW" --out water\n
+  gdynet fit dump.lammpstrj --timestep 1fs --type-map 1=Si,2=Au --select "name Si and prop z > 20" --states 4 --out si\n
   gdynet fit a.npz b.npz --dt 0.1ps --states 3 --lag 2ps --epochs 50 --device cuda --out run3
 """
 
@@ -98,7 +99,7 @@ def fit(
     timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs: frame spacing = step numbers in the file (dump TIMESTEP, DCD/XTC step) x timestep."),
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
-    select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection (needs --topology)."),
+    select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection on the first frame, any format: \"name OW\", \"prop z > 20 and prop z < 40\", \"around 5 name Au\" (without --topology, names are element symbols)."),
     topology: Optional[Path] = typer.Option(None, help="Topology (PDB, GRO, PSF, TPR, PRMTOP, LAMMPS data *.data/*.lmp/data.*): needed for DCD/XTC/TRR; adds names, masses, charges, selections to any format."),
     topology_format: Optional[str] = typer.Option(None, help="MDAnalysis topology format when the name does not tell, e.g. DATA, PSF, TPR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),

@@ -193,7 +193,7 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
                                   f"(an element such as 'Li', indices, or 'molecules:H2O'); atoms present: {counts}",
                                   src)
             sets = select_targets(numbers, file_targets, source=src)
-        elif frame is None and needs_coordinates(targets):
+        elif frame is None and needs_coordinates(targets, universe):
             return None  # bonds need frame 0
         else:
             positions, cell = frame if frame is not None else (None, None)
