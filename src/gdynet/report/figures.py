@@ -308,3 +308,45 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     fig.suptitle(title or "Contributions to ionic conductivity")
     fig.tight_layout()
     return save_figure(fig, stem)
+
+
+def plot_state_profile(profile: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Density of every state along an axis (Fig. 3c): ``StateProfile`` (``edges`` Å, ``density``
+    ``(S, B)`` per Å^3) as filled step curves, one colour per state, plus their sum (dashed)."""
+    density = np.asarray(profile.density, dtype=np.float64)
+    edges = np.asarray(profile.edges, dtype=np.float64)
+    fig = Figure(figsize=(6.0, 3.6))
+    ax = fig.add_subplot()
+    for s in range(density.shape[0]):
+        ax.stairs(density[s], edges, color=state_color(s), fill=True, alpha=0.35)
+        ax.stairs(density[s], edges, color=state_color(s), lw=1.3, label=f"state {s}")
+    ax.stairs(density.sum(axis=0), edges, color="k", ls="--", lw=1.0, label="all")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"position along {profile.axis} (Å)")
+    ax.set_ylabel("density (target sets / Å³)")
+    ax.set_title(title or f"State densities along {profile.axis}")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, stem)
+
+
+def plot_state_snapshot(snapshot: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """One frame (Fig. 3b): every atom at its (``horizontal``, ``vertical``) position in Å, target
+    atoms coloured by their most likely state, other atoms small and grey."""
+    state = np.asarray(snapshot.state)
+    other = state < 0
+    fig = Figure(figsize=(7.0, 3.8))
+    ax = fig.add_subplot()
+    ax.scatter(snapshot.horizontal[other], snapshot.vertical[other], s=4, color="0.75", lw=0, label="other atoms")
+    for s in np.unique(state[~other]):
+        mine = state == s
+        ax.scatter(snapshot.horizontal[mine], snapshot.vertical[mine], s=14, color=state_color(int(s)), lw=0,
+                   label=f"state {s}")
+    horizontal, vertical, view = snapshot.labels
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"{horizontal} (Å)")
+    ax.set_ylabel(f"{vertical} (Å)")
+    ax.set_title(title or f"Most likely state at t = {snapshot.time_ps:g} ps (seen along {view})", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
+    return save_figure(fig, stem)

@@ -1,0 +1,64 @@
+"""Shared pieces of the shell analyses (charge integral, order parameter, state charges).
+
+* :func:`wrap_periodic` puts points into the cell along its periodic axes only (a non-periodic axis
+  of a slab keeps its coordinates, and no images are searched across it);
+* :func:`frame_pairs` lists every pair within a cut-off in one frame with vesin, honouring
+  ``Trajectory.pbc`` per axis;
+* :func:`first_minimum` finds the first minimum of a radial distribution after its first peak (the
+  usual first-shell radius).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import GdynetError
+
+
+def periodic_fractions(points: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) -> np.ndarray:
+    """Fractional coordinates ``(P, 3)`` of ``points`` ``(P, 3)`` Å in ``cell`` (rows = lattice vectors),
+    wrapped into [0, 1) along the periodic axes and kept as they are along non-periodic ones."""
+    frac = np.asarray(points, dtype=np.float64) @ np.linalg.inv(cell)
+    periodic = np.asarray(pbc, dtype=bool)
+    frac[:, periodic] -= np.floor(frac[:, periodic])
+    return frac
+
+
+def wrap_periodic(points: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) -> np.ndarray:
+    """``points`` ``(P, 3)`` in Å, wrapped into ``cell`` along its periodic axes only."""
+    return periodic_fractions(points, cell, pbc) @ cell
+
+
+def frame_pairs(calculator: Any, points: np.ndarray, cell: np.ndarray, pbc: Sequence[bool],
+                quantities: str = "ijd") -> list[np.ndarray]:
+    """All pairs within ``calculator``'s cut-off among ``points`` ``(P, 3)`` Å in one frame.
+
+    ``calculator`` is a ``vesin.NeighborList``; periodic images are included along the axes where
+    ``pbc`` is true and nowhere else. Returns the vesin ``quantities`` (copies, float64/int64).
+    """
+    points = wrap_periodic(points, cell, pbc)
+    return [np.array(q) for q in calculator.compute(points, cell, [bool(b) for b in pbc],
+                                                    quantities=quantities, copy=False)]
+
+
+def first_minimum(r: np.ndarray, g: np.ndarray) -> float:
+    """First minimum (Å) of a radial distribution ``g(r)`` after its highest peak within the first
+    half of ``r``: the first bin after that peak where ``g`` stops decreasing; across a flat run of
+    equal values (an empty gap between the shells of a crystal) the middle of the run.
+
+    Raises :class:`GdynetError` when ``g`` decreases up to the last bin (no minimum within range).
+    """
+    r, g = np.asarray(r, dtype=np.float64), np.asarray(g, dtype=np.float64)
+    if len(r) < 3 or not np.any(g > 0):
+        raise GdynetError("no neighbours within range; cannot place a first-shell radius")
+    peak = int(np.argmax(g[: max(2, len(g) // 2)]))
+    k = peak + 1
+    while k + 1 < len(g) and g[k + 1] <= g[k]:
+        k += 1
+    if k + 1 >= len(g):
+        raise GdynetError(f"g(r) has no minimum after its first peak below {r[-1]:.3g} Å; give the radius")
+    start = k
+    while start > peak + 1 and g[start - 1] == g[k]:
+        start -= 1
+    return float(0.5 * (r[start] + r[k]))
