@@ -9,11 +9,28 @@
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import GdynetError
+from ..trajectory.core import Trajectory
+
+#: fewest partner atoms per neighbour search in :func:`reference_pairs`
+GROUP_MIN = 200
+
+
+def strided_chunks(traj: Trajectory, stride: int = 1,
+                   chunk_frames: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every ``stride``-th frame, in blocks: ``(frame indices (f,), positions (f, N, 3) Å, cells (f, 3, 3))``."""
+    if int(stride) < 1:
+        raise GdynetError(f"stride must be a positive integer, got {stride!r}", traj.source)
+    stride = int(stride)
+    for start, block, cells in traj.iter_chunks(chunk_frames):
+        first = (-start) % stride
+        if first < len(block):
+            frames = start + np.arange(first, len(block), stride)
+            yield frames, block[first::stride], cells[first::stride]
 
 
 def periodic_fractions(points: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) -> np.ndarray:
@@ -42,14 +59,39 @@ def frame_pairs(calculator: Any, points: np.ndarray, cell: np.ndarray, pbc: Sequ
                                                     quantities=quantities, copy=False)]
 
 
-def first_minimum(r: np.ndarray, g: np.ndarray) -> float:
+def reference_pairs(calculator: Any, refs: np.ndarray, others: np.ndarray, cell: np.ndarray,
+                    pbc: Sequence[bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (reference, other point, distance) pair within the cut-off, images along periodic axes.
+
+    ``refs`` ``(n, 3)`` and ``others`` ``(P, 3)`` in Å. vesin lists all pairs among the points it is
+    given, so the others are searched in groups of ``max(GROUP_MIN, 3 n)`` together with the
+    references: the other-other pairs, most of the work when others outnumber references, are only
+    formed within a group. Returns int64 reference and other indices and float64 distances (Å).
+    """
+    n_ref = len(refs)
+    found = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))]
+    for local in np.array_split(np.arange(len(others)), max(1, -(-len(others) // max(GROUP_MIN, 3 * n_ref)))):
+        i, j, d = frame_pairs(calculator, np.concatenate([refs, others[local]]), cell, pbc)
+        ref_first, ref_second = (i < n_ref) & (j >= n_ref), (j < n_ref) & (i >= n_ref)   # half list
+        found.append((np.concatenate([i[ref_first], j[ref_second]]).astype(np.int64),
+                      local[np.concatenate([j[ref_first], i[ref_second]]).astype(np.int64) - n_ref],
+                      np.concatenate([d[ref_first], d[ref_second]])))
+    ref, other, dist = (np.concatenate(parts) for parts in zip(*found))
+    return ref, other, dist
+
+
+def first_minimum(r: np.ndarray, g: np.ndarray, smooth: int = 0) -> float:
     """First minimum (Å) of a radial distribution ``g(r)`` after its highest peak within the first
     half of ``r``: the first bin after that peak where ``g`` stops decreasing; across a flat run of
-    equal values (an empty gap between the shells of a crystal) the middle of the run.
+    equal values (an empty gap between the shells of a crystal) the middle of the run. ``smooth``:
+    half-width in bins of a triangular moving average applied first (against counting noise).
 
     Raises :class:`GdynetError` when ``g`` decreases up to the last bin (no minimum within range).
     """
     r, g = np.asarray(r, dtype=np.float64), np.asarray(g, dtype=np.float64)
+    if smooth > 0:
+        kernel = np.convolve(np.ones(smooth + 1), np.ones(smooth + 1))
+        g = np.convolve(np.pad(g, smooth, mode="edge"), kernel / kernel.sum(), mode="valid")
     if len(r) < 3 or not np.any(g > 0):
         raise GdynetError("no neighbours within range; cannot place a first-shell radius")
     peak = int(np.argmax(g[: max(2, len(g) // 2)]))

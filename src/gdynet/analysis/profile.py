@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
-from .pairs import periodic_fractions
+from .pairs import periodic_fractions, strided_chunks
 from .unwrap import check_chi, target_centers, target_masses
 
 AXES = ("x", "y", "z", "a", "b", "c")
@@ -95,16 +95,12 @@ def _fractions(traj: Trajectory, m: int, stride: int,
     """Per block of used frames: (frame indices, fractional coordinate of every target centre along
     vector ``m`` ``(f, n)``, wrapped when that axis is periodic, cells ``(f, 3, 3)``)."""
     masses = target_masses(traj.numbers, traj.targets)
-    for start, block, cells in traj.iter_chunks(chunk_frames):
-        first = (-start) % stride
-        if first >= len(block):
-            continue
-        block, cells = block[first::stride], cells[first::stride]
+    for frames, block, cells in strided_chunks(traj, stride, chunk_frames):
         centers = target_centers(block, cells, traj.targets, masses)
         frac = np.einsum("fni,fi->fn", centers, np.linalg.inv(cells)[:, :, m])
         if traj.pbc[m]:
             frac -= np.floor(frac)
-        yield start + first + stride * np.arange(len(block)), frac, cells
+        yield frames, frac, cells
 
 
 def state_profile(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", bins: int = 100, stride: int = 1,
