@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
-from .pairs import first_minimum, reference_pairs, strided_chunks
+from .pairs import as_lists, first_minimum, reference_pairs, strided_chunks
 from .unwrap import check_chi, target_centers, target_masses
 
 #: half-width (bins) of the moving average applied to g_s(r) before its first minimum is located
@@ -76,13 +76,15 @@ class ChargeIntegral:
                 "own_charge_e": float(np.mean(self.own_charge))}
 
 
-def state_charge_integral(traj: Trajectory, chi: np.ndarray, *, r_max: float = 6.0, nbins: int = 120,
-                          stride: int = 1, chunk_frames: int | None = None) -> ChargeIntegral:
+def state_charge_integral(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
+                          r_max: float = 6.0, nbins: int = 120, stride: int = 1,
+                          chunk_frames: int | None = None) -> ChargeIntegral:
     """Charge integral ``Q_s(r)`` of every state (module docstring; Fig. 4c), from ``traj.charges``.
 
     Args:
         traj: trajectory with partial charges (``traj.charges``, e; read from a topology that has
-            them, e.g. a LAMMPS data file with atom_style full, PSF, TPR, PRMTOP).
+            them, e.g. a LAMMPS data file with atom_style full, PSF, TPR, PRMTOP), or a list of them
+            (with a list of ``chi``; the sums are pooled).
         chi: ``(F, n, S)`` state probabilities.
         r_max: largest radius in Å; nbins: number of radii (``r = r_max b / nbins``).
         stride: use every ``stride``-th frame; chunk_frames: frames read at a time.
@@ -90,6 +92,28 @@ def state_charge_integral(traj: Trajectory, chi: np.ndarray, *, r_max: float = 6
     Returns:
         :class:`ChargeIntegral`.
     """
+    trajs, chis = as_lists(traj, chi)
+    if not (np.isfinite(r_max) and r_max > 0) or int(nbins) < 1:
+        raise GdynetError(f"r_max must be a positive distance in Å and nbins a positive integer, "
+                          f"got {r_max!r} and {nbins!r}", trajs[0].source)
+    sums = [_charge_sums(t, c, float(r_max), int(nbins), stride, chunk_frames) for t, c in zip(trajs, chis)]
+    counts, charge, weight, density_weight = (sum(part[k] for part in sums) for k in range(4))
+    if np.any(weight <= 0):
+        raise GdynetError(f"state(s) {np.flatnonzero(weight <= 0).tolist()} have zero probability in every "
+                          "frame; no charge integral for them", trajs[0].source)
+    edges = np.linspace(0.0, float(r_max), int(nbins) + 1)
+    shell_volume = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    return ChargeIntegral(edges=edges, Q=np.cumsum(charge, axis=1) / weight[:, None],
+                          count=np.cumsum(counts, axis=1) / weight[:, None],
+                          g=counts / (density_weight[:, None] * shell_volume),
+                          own_charge=np.concatenate([t.charges[t.targets].sum(axis=1) for t in trajs]),
+                          weight=weight, n_frames=sum(part[4] for part in sums))
+
+
+def _charge_sums(traj: Trajectory, chi: np.ndarray, r_max: float, nbins: int, stride: int,
+                 chunk_frames: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """Raw sums of one trajectory: weighted counts and charges per shell ``(S, B)``, the weight
+    ``sum p_s`` and the weighted partner density ``sum p_s (N - k) / V`` ``(S,)``, frames used."""
     import vesin
 
     src = traj.source
@@ -97,15 +121,11 @@ def state_charge_integral(traj: Trajectory, chi: np.ndarray, *, r_max: float = 6
         raise GdynetError("the trajectory has no partial charges; read it with a topology that has them "
                           "(LAMMPS data with atom_style full/charge, PSF, TPR, PRMTOP)", src)
     chi = check_chi(chi, traj)
-    if not (np.isfinite(r_max) and r_max > 0) or int(nbins) < 1:
-        raise GdynetError(f"r_max must be a positive distance in Å and nbins a positive integer, "
-                          f"got {r_max!r} and {nbins!r}", src)
-    nbins = int(nbins)
     charges, targets, n_atoms = traj.charges, traj.targets, traj.n_atoms
     n_ref, n_states = traj.n_targets, chi.shape[2]
     masses = target_masses(traj.numbers, targets)
     own = np.sort((np.arange(n_ref)[:, None] * n_atoms + targets).ravel())   # (reference, own atom) keys
-    calculator = vesin.NeighborList(cutoff=float(r_max), full_list=False)
+    calculator = vesin.NeighborList(cutoff=r_max, full_list=False)
     sums = np.zeros((2, n_states, nbins))                  # weighted counts and charges per shell
     weight, density_weight, used = np.zeros(n_states), np.zeros(n_states), 0
     for frames, block, cells in strided_chunks(traj, stride, chunk_frames):
@@ -115,24 +135,15 @@ def state_charge_integral(traj: Trajectory, chi: np.ndarray, *, r_max: float = 6
             ref, atom, dist = reference_pairs(calculator, centers[f], np.asarray(block[f], dtype=np.float64),
                                               cells[f], traj.pbc)
             keep = (dist < r_max) & ~np.isin(ref * n_atoms + atom, own)
-            ref, atom, shell = ref[keep], atom[keep], np.minimum((dist[keep] * (nbins / r_max)).astype(np.int64),
-                                                                nbins - 1)
-            key = ref * nbins + shell
+            ref, atom = ref[keep], atom[keep]
+            key = ref * nbins + np.minimum((dist[keep] * (nbins / r_max)).astype(np.int64), nbins - 1)
             for k, w in enumerate((None, charges[atom])):
                 per_ref = np.bincount(key, weights=w, minlength=n_ref * nbins).reshape(n_ref, nbins)
                 sums[k] += probs[f].T @ per_ref
             weight += probs[f].sum(axis=0)
             density_weight += probs[f].sum(axis=0) * (n_atoms - targets.shape[1]) / abs(np.linalg.det(cells[f]))
         used += len(frames)
-    if np.any(weight <= 0):
-        raise GdynetError(f"state(s) {np.flatnonzero(weight <= 0).tolist()} have zero probability in every "
-                          "frame; no charge integral for them", src)
-    edges = np.linspace(0.0, float(r_max), nbins + 1)
-    shell_volume = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
-    return ChargeIntegral(edges=edges, Q=np.cumsum(sums[1], axis=1) / weight[:, None],
-                          count=np.cumsum(sums[0], axis=1) / weight[:, None],
-                          g=sums[0] / (density_weight[:, None] * shell_volume), own_charge=charges[targets].sum(axis=1),
-                          weight=weight, n_frames=used)
+    return sums[0], sums[1], weight, density_weight, used
 
 
 @dataclass(frozen=True)

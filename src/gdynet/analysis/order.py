@@ -22,13 +22,13 @@ up to ``CUTOFF_FRAMES`` frames (see :func:`default_cutoff`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
-from .pairs import first_minimum, frame_pairs, strided_chunks
+from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
 from .unwrap import check_chi
 
 #: frames sampled for the default cut-off
@@ -119,30 +119,45 @@ class StateOrderParameter:
                 "density": self.density.tolist(), "mean": self.mean.tolist(), "n_frames": self.n_frames}
 
 
-def state_order_parameter(traj: Trajectory, chi: np.ndarray, *, l: int = 6, cutoff: float | None = None,
-                          bins: int = 50, stride: int = 1, chunk_frames: int | None = None) -> StateOrderParameter:
+def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
+                          l: int = 6, cutoff: float | None = None, bins: int = 50, stride: int = 1,
+                          chunk_frames: int | None = None) -> StateOrderParameter:
     """Distribution of the Steinhardt ``q_l`` of the target sets in each state (module docstring).
 
     Args:
-        traj: trajectory with its target sets.
+        traj: trajectory with its target sets, or a list of them (with a list of ``chi``; pooled).
         chi: ``(F, n, S)`` state probabilities.
         l: degree of the order parameter (6 for close-packed, 3 for diamond-like solids).
-        cutoff: neighbour cut-off in Å (default: :func:`default_cutoff`).
+        cutoff: neighbour cut-off in Å (default: :func:`default_cutoff` of the first trajectory).
         bins: histogram bins on [0, 1]; stride: use every ``stride``-th frame.
 
     Returns:
         :class:`StateOrderParameter`.
     """
+    trajs, chis = as_lists(traj, chi)
+    source = trajs[0].source
+    if int(l) < 1 or int(bins) < 1:
+        raise GdynetError(f"the order parameter degree l and bins must be positive, got {l!r} and {bins!r}", source)
+    cutoff = default_cutoff(trajs[0]) if cutoff is None else float(cutoff)
+    if not (np.isfinite(cutoff) and cutoff > 0):
+        raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", source)
+    sums = [_histogram(t, check_chi(c, t), int(l), cutoff, int(bins), stride, chunk_frames)
+            for t, c in zip(trajs, chis)]
+    hist, total, weight = (sum(part[k] for part in sums) for k in range(3))
+    if np.any(weight <= 0):
+        raise GdynetError(f"no target set with neighbours within {cutoff:g} Å in state(s) "
+                          f"{np.flatnonzero(weight <= 0).tolist()}", source)
+    return StateOrderParameter(l=int(l), cutoff_A=cutoff, edges=np.linspace(0.0, 1.0, int(bins) + 1),
+                               density=hist * int(bins) / weight[:, None], mean=total / weight,
+                               n_frames=sum(part[3] for part in sums))
+
+
+def _histogram(traj: Trajectory, chi: np.ndarray, l: int, cutoff: float, bins: int, stride: int,
+               chunk_frames: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Raw sums of one trajectory: ``sum p_s [q in bin]`` ``(S, B)``, ``sum p_s q`` and ``sum p_s``
+    ``(S,)`` over the target sets that have neighbours, and the frames used."""
     import vesin
 
-    chi = check_chi(chi, traj)
-    if int(l) < 1 or int(bins) < 1:
-        raise GdynetError(f"the order parameter degree l and bins must be positive, got {l!r} and {bins!r}",
-                          traj.source)
-    l, bins = int(l), int(bins)
-    cutoff = default_cutoff(traj) if cutoff is None else float(cutoff)
-    if not (np.isfinite(cutoff) and cutoff > 0):
-        raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", traj.source)
     calculator = vesin.NeighborList(cutoff=cutoff, full_list=True)
     atoms = traj.targets.ravel()
     n_states = chi.shape[2]
@@ -159,8 +174,4 @@ def state_order_parameter(traj: Trajectory, chi: np.ndarray, *, l: int = 6, cuto
             total += p.T @ q
             weight += p.sum(axis=0)
         used += len(frames)
-    if np.any(weight <= 0):
-        raise GdynetError(f"no target set with neighbours within {cutoff:g} Å in state(s) "
-                          f"{np.flatnonzero(weight <= 0).tolist()}", traj.source)
-    return StateOrderParameter(l=l, cutoff_A=cutoff, edges=np.linspace(0.0, 1.0, bins + 1),
-                               density=hist * bins / weight[:, None], mean=total / weight, n_frames=used)
+    return hist, total, weight, used

@@ -20,6 +20,16 @@ from ..trajectory.core import Trajectory
 GROUP_MIN = 200
 
 
+def as_lists(traj: Any, chi: Any) -> tuple[list[Trajectory], list[Any]]:
+    """``(trajectories, chis)`` as two lists of equal length from one trajectory or a sequence."""
+    if isinstance(traj, Trajectory):
+        return [traj], [chi]
+    trajs, chis = list(traj), list(chi)
+    if len(trajs) != len(chis) or not trajs:
+        raise GdynetError(f"got {len(trajs)} trajectories but {len(chis)} chi arrays")
+    return trajs, chis
+
+
 def strided_chunks(traj: Trajectory, stride: int = 1,
                    chunk_frames: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Every ``stride``-th frame, in blocks: ``(frame indices (f,), positions (f, N, 3) Å, cells (f, 3, 3))``."""

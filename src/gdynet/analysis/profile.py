@@ -25,13 +25,13 @@ they are not, and the bins span the range the target sets visit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
-from .pairs import periodic_fractions, strided_chunks
+from .pairs import as_lists, periodic_fractions, strided_chunks
 from .unwrap import check_chi, target_centers, target_masses
 
 AXES = ("x", "y", "z", "a", "b", "c")
@@ -103,13 +103,14 @@ def _fractions(traj: Trajectory, m: int, stride: int,
         yield frames, frac, cells
 
 
-def state_profile(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", bins: int = 100, stride: int = 1,
-                  chunk_frames: int | None = None) -> StateProfile:
+def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
+                  axis: str = "z", bins: int = 100, stride: int = 1, chunk_frames: int | None = None) -> StateProfile:
     """Probability-weighted density of each state in slabs along ``axis`` (module docstring), averaged
     over the frames (Fig. 3c of Xie et al., 2019).
 
     Args:
-        traj: trajectory with its target sets; positions may be a memory map (streamed).
+        traj: trajectory with its target sets (positions may be a memory map, streamed), or a list
+            of them (with a list of ``chi``): one profile averaged over all their frames.
         chi: ``(F, n, S)`` state probabilities.
         axis: ``"x"``, ``"y"``, ``"z"`` (Cartesian) or ``"a"``, ``"b"``, ``"c"`` (cell vectors).
         bins: number of slabs across the cell.
@@ -119,27 +120,30 @@ def state_profile(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", bins: i
     Returns:
         :class:`StateProfile` (density in target sets per Å^3).
     """
-    chi = check_chi(chi, traj)
+    trajs, chis = as_lists(traj, chi)
+    chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
     if int(bins) < 1 or int(stride) < 1:
-        raise GdynetError(f"bins and stride must be positive integers, got {bins!r} and {stride!r}", traj.source)
+        raise GdynetError(f"bins and stride must be positive integers, got {bins!r} and {stride!r}", trajs[0].source)
     bins, stride = int(bins), int(stride)
-    m = cell_axis(traj.cells, axis, traj.source)
+    m = cell_axis(trajs[0].cells, axis, trajs[0].source)
+    if any(cell_axis(t.cells, axis, t.source) != m or t.pbc[m] != trajs[0].pbc[m] for t in trajs):
+        raise GdynetError(f"--profile {axis}: the trajectories' cells or periodicity differ along that axis")
     low, high = 0.0, 1.0
-    if not traj.pbc[m]:                                 # bins span the range the targets visit
-        spans = [(f.min(), f.max()) for _, f, _ in _fractions(traj, m, stride, chunk_frames)]
+    if not trajs[0].pbc[m]:                              # bins span the range the targets visit
+        spans = [(f.min(), f.max()) for t in trajs for _, f, _ in _fractions(t, m, stride, chunk_frames)]
         low, high = min(s[0] for s in spans), max(s[1] for s in spans)
         high = high if high > low else low + 1.0
-    n_states = chi.shape[2]
-    density = np.zeros((n_states, bins))
+    density = np.zeros((chis[0].shape[2], bins))
     used = 0
-    for frames, frac, cells in _fractions(traj, m, stride, chunk_frames):
-        index = np.clip(((frac - low) * (bins / (high - low))).astype(np.int64), 0, bins - 1)
-        slab = np.abs(np.linalg.det(cells)) * (high - low) / bins        # (f,) Å^3
-        probs = np.asarray(chi[frames], dtype=np.float64) / slab[:, None, None]
-        for s in range(n_states):
-            density[s] += np.bincount(index.ravel(), weights=probs[:, :, s].ravel(), minlength=bins)
-        used += len(frames)
-    width = float(np.mean(cell_widths(traj.cells[::stride], m)))
+    for t, c in zip(trajs, chis):
+        for frames, frac, cells in _fractions(t, m, stride, chunk_frames):
+            index = np.clip(((frac - low) * (bins / (high - low))).astype(np.int64), 0, bins - 1)
+            slab = np.abs(np.linalg.det(cells)) * (high - low) / bins        # (f,) Å^3
+            probs = np.asarray(c[frames], dtype=np.float64) / slab[:, None, None]
+            for s in range(len(density)):
+                density[s] += np.bincount(index.ravel(), weights=probs[:, :, s].ravel(), minlength=bins)
+            used += len(frames)
+    width = float(np.mean(np.concatenate([cell_widths(t.cells[::stride], m) for t in trajs])))
     return StateProfile(axis=str(axis).strip().lower(), cell_vector=m,
                         edges=np.linspace(low, high, bins + 1) * width, density=density / used, n_frames=used)
 

@@ -350,3 +350,45 @@ def plot_state_snapshot(snapshot: Any, stem: str | Path, *, title: str | None = 
     ax.set_title(title or f"Most likely state at t = {snapshot.time_ps:g} ps (seen along {view})", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
     return save_figure(fig, stem)
+
+
+def plot_charge_integral(integral: Any, stem: str | Path, *, shell_radii: Sequence[float] | None = None,
+                         title: str | None = None) -> tuple[Path, Path]:
+    """Charge within ``r`` of a target set in each state, ``Q_s(r)`` in e (Fig. 4c); dotted vertical
+    lines mark each state's first-shell radius when ``shell_radii`` are given."""
+    Q = np.asarray(integral.Q, dtype=np.float64)
+    r = np.asarray(integral.r, dtype=np.float64)
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
+    for s in range(Q.shape[0]):
+        ax.plot(r, Q[s], color=state_color(s), lw=1.4, label=f"state {s}")
+        if shell_radii is not None:
+            ax.axvline(shell_radii[s], color=state_color(s), ls=":", lw=1)
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_xlim(0, float(r[-1]))
+    ax.set_xlabel("r (Å)")
+    ax.set_ylabel("charge within r, Q(r) (e)")
+    ax.set_title(title or "Charge integral around the targets per state")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, stem)
+
+
+def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Distribution of a Steinhardt order parameter in each state (Supp. Fig. 2): ``edges`` on [0, 1],
+    ``density`` ``(S, B)``; the dashed line of each colour marks the state's mean."""
+    density = np.asarray(order.density, dtype=np.float64)
+    edges = np.asarray(order.edges, dtype=np.float64)
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
+    for s in range(density.shape[0]):
+        ax.stairs(density[s], edges, color=state_color(s), lw=1.4, label=f"state {s}")
+        ax.axvline(order.mean[s], color=state_color(s), ls="--", lw=0.9)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"{order.name} (neighbours within {order.cutoff_A:.3g} Å)")
+    ax.set_ylabel("probability density")
+    ax.set_title(title or f"Steinhardt {order.name} per state")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return save_figure(fig, stem)
