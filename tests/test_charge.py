@@ -82,3 +82,18 @@ def test_mistakes_are_one_line_errors():
                       dt_ps=1.0, targets=[[0]])
     with pytest.raises(GdynetError, match="no partial charges"):
         state_charge_integral(traj, np.ones((1, 1, 1)))
+
+
+def test_pooled_trajectories_and_figure(tmp_path):
+    from gdynet.report.figures import plot_charge_integral
+
+    centre = np.full(3, 10.0)
+    pos = np.vstack([centre, centre + 2.0 * OCTA])
+    traj = Trajectory(positions=pos[None], cells=np.eye(3) * 20.0, numbers=np.array([3] + [8] * 6), dt_ps=1.0,
+                      targets=[[0]], charges=np.array([1.0] + [-0.5] * 6))
+    chi = np.ones((1, 1, 1))
+    one = state_charge_integral(traj, chi, r_max=4.0, nbins=40)
+    two = state_charge_integral([traj, traj], [chi, chi], r_max=4.0, nbins=40)
+    assert two.Q == pytest.approx(one.Q) and two.n_frames == 2 and one.at(0, 3.0) == pytest.approx(-3.0)
+    png, svg = plot_charge_integral(one, tmp_path / "q", shell_radii=[3.0])
+    assert png.stat().st_size > 1000 and svg.is_file()

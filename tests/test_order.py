@@ -62,3 +62,26 @@ def test_states_separate_a_crystal_from_a_gas_and_honour_non_periodic_axes():
     assert op.summary()["name"] == "q6" and op.cutoff_A == 3.4
     with pytest.raises(GdynetError, match="cut-off"):
         state_order_parameter(traj, chi, cutoff=-1.0)
+
+
+def test_option_parsing_and_figure(tmp_path):
+    from gdynet.pipeline.materials import check_options, parse_order_parameter
+    from gdynet.report.figures import plot_order_parameter
+
+    assert parse_order_parameter("q6") == (6, None) and parse_order_parameter("Q3:3.1") == (3, 3.1)
+    for bad in ("q", "p6", "q6:", "q6:x", "q13"):
+        with pytest.raises(GdynetError, match="--order-parameter"):
+            parse_order_parameter(bad)
+    with pytest.raises(GdynetError, match="--profile must be one of"):
+        check_options("w", None, None)
+    with pytest.raises(GdynetError, match="--shell-radius"):
+        check_options("z", "q6", -1.0)
+    pos, cell = _crystal(FCC, reps=2)
+    traj = Trajectory(positions=np.stack([pos, pos]), cells=cell, numbers=np.full(len(pos), 29), dt_ps=1.0,
+                      targets=np.arange(len(pos))[:, None])
+    chi = np.full((2, len(pos), 2), 0.5)
+    one = state_order_parameter(traj, chi, cutoff=3.2)
+    two = state_order_parameter([traj, traj], [chi, chi], cutoff=3.2)
+    assert two.density == pytest.approx(one.density) and two.n_frames == 4
+    png, svg = plot_order_parameter(one, tmp_path / "q6")
+    assert png.stat().st_size > 1000 and svg.is_file()

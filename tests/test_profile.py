@@ -74,3 +74,11 @@ def test_figures(tmp_path):
     assert png.stat().st_size > 1000 and svg.is_file()
     png, _ = plot_state_snapshot(state_snapshot(traj, chi), tmp_path / "snapshot")
     assert png.stat().st_size > 1000
+
+
+def test_pooled_trajectories_average_their_frames():
+    traj, chi = _slab(frames=2, seed=1)
+    other, chi2 = _slab(frames=4, seed=2)
+    pooled = state_profile([traj, other], [chi, chi2], axis="z", bins=8)
+    a, b = state_profile(traj, chi, bins=8), state_profile(other, chi2, bins=8)
+    assert pooled.density == pytest.approx((2 * a.density + 4 * b.density) / 6)

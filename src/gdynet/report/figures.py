@@ -310,6 +310,15 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     return save_figure(fig, stem)
 
 
+def _finish(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
+    """Axis labels, title, a small legend and a light grid."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
 def plot_state_profile(profile: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
     """Density of every state along an axis (Fig. 3c): ``StateProfile`` (``edges`` Å, ``density``
     ``(S, B)`` per Å^3) as filled step curves, one colour per state, plus their sum (dashed)."""
@@ -323,11 +332,8 @@ def plot_state_profile(profile: Any, stem: str | Path, *, title: str | None = No
     ax.stairs(density.sum(axis=0), edges, color="k", ls="--", lw=1.0, label="all")
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(bottom=0)
-    ax.set_xlabel(f"position along {profile.axis} (Å)")
-    ax.set_ylabel("density (target sets / Å³)")
-    ax.set_title(title or f"State densities along {profile.axis}")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _finish(ax, f"position along {profile.axis} (Å)", "density (target sets / Å³)",
+            title or f"State densities along {profile.axis}")
     return save_figure(fig, stem)
 
 
@@ -366,11 +372,7 @@ def plot_charge_integral(integral: Any, stem: str | Path, *, shell_radii: Sequen
             ax.axvline(shell_radii[s], color=state_color(s), ls=":", lw=1)
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.set_xlim(0, float(r[-1]))
-    ax.set_xlabel("r (Å)")
-    ax.set_ylabel("charge within r, Q(r) (e)")
-    ax.set_title(title or "Charge integral around the targets per state")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _finish(ax, "r (Å)", "charge within r, Q(r) (e)", title or "Charge integral around the targets per state")
     return save_figure(fig, stem)
 
 
@@ -386,9 +388,6 @@ def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = No
         ax.axvline(order.mean[s], color=state_color(s), ls="--", lw=0.9)
     ax.set_xlim(0, 1)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel(f"{order.name} (neighbours within {order.cutoff_A:.3g} Å)")
-    ax.set_ylabel("probability density")
-    ax.set_title(title or f"Steinhardt {order.name} per state")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+    _finish(ax, f"{order.name} (neighbours within {order.cutoff_A:.3g} Å)", "probability density",
+            title or f"Steinhardt {order.name} per state")
     return save_figure(fig, stem)
