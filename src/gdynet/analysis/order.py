@@ -31,8 +31,9 @@ from ..trajectory.core import Trajectory
 from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
 from .unwrap import check_chi
 
-#: frames sampled for the default cut-off
-CUTOFF_FRAMES = 10
+#: frames sampled for the default cut-off: enough for CUTOFF_SAMPLES target atoms, within these bounds
+CUTOFF_FRAMES = (10, 200)
+CUTOFF_SAMPLES = 2000
 #: the default cut-off's RDF reaches this many mean interatomic spacings (V / N)^(1/3)
 CUTOFF_RANGE = 2.5
 
@@ -66,9 +67,10 @@ def steinhardt(positions: np.ndarray, cell: np.ndarray, atoms: np.ndarray, l: in
         return np.sqrt(4 * np.pi / (2 * l + 1) * total) / n_neighbours
 
 
-def default_cutoff(traj: Trajectory, frames: int = CUTOFF_FRAMES) -> float:
+def default_cutoff(traj: Trajectory, frames: int | None = None) -> float:
     """First minimum (Å) of the RDF from the target atoms to all atoms on ``frames`` frames spread
-    over the trajectory, out to ``CUTOFF_RANGE`` mean interatomic spacings."""
+    over the trajectory (default: enough for ``CUTOFF_SAMPLES`` target atoms, 10 to 200 frames), out
+    to ``CUTOFF_RANGE`` mean interatomic spacings."""
     import vesin
 
     spacing = float(np.mean(traj.volumes()) / traj.n_atoms) ** (1 / 3)
@@ -77,6 +79,8 @@ def default_cutoff(traj: Trajectory, frames: int = CUTOFF_FRAMES) -> float:
     atoms = np.zeros(traj.n_atoms, dtype=bool)
     atoms[traj.targets.ravel()] = True
     counts = np.zeros(n_bins)
+    if frames is None:
+        frames = int(np.clip(CUTOFF_SAMPLES // traj.targets.size, *CUTOFF_FRAMES))
     for f in np.unique(np.linspace(0, traj.n_frames - 1, frames).astype(int)):
         i, d = frame_pairs(calculator, np.asarray(traj.positions[f], dtype=np.float64), traj.cells[f],
                            traj.pbc, quantities="id")
