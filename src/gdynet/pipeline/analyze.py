@@ -30,15 +30,18 @@ def default_lags(lag: int, longest: int) -> list[int]:
 def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = None,
             charges: Sequence[float] | None = None, temperature_K: float | None = None,
             ck_steps: int = 5, rdf_r_max: float = 8.0,
-            trajectories: Sequence[Trajectory] | None = None,
-            analyze_on: str | None = None) -> dict[str, Any]:
+            trajectories: Sequence[Trajectory] | None = None, analyze_on: str | None = None,
+            profile: str | None = None, order_parameter: str | None = None,
+            shell_radius: float | None = None) -> dict[str, Any]:
     """Analyse the state probabilities of a finished fit; writes summary.json, figures and report.md.
 
     Args:
         run_dir: folder written by ``gdynet fit``.
         lags: lags for the implied timescales (frames, or times such as ``"2ps"``); default: the fit
             lag times 0.25 ... 8, as far as the data allow.
-        charges: charge of each state in e for the conduction analysis (default +1 each).
+        charges: charge of each state in e for the conduction analysis. Default: from the
+            trajectories' partial charges when they have them (own charge + first-shell charge of
+            each state, :mod:`gdynet.analysis.charge`); otherwise no conductivity, only ``D_ij``.
         temperature_K: temperature in K; without it absolute conductivities are not computed
             (percentages and diffusion coefficients are). ``charges`` and ``temperature_K``
             default to the values given to ``fit``.
@@ -49,11 +52,19 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         analyze_on: ``"test"``: only frames the network was not trained on (the ``--test``
             trajectories, else the test block of each trajectory; :mod:`.selection`), as in the
             paper; ``"all"``: every frame. Default: as given to ``fit``, else ``"test"``.
+        profile: axis (x/y/z/a/b/c) for the state density profile and a snapshot figure.
+        order_parameter: Steinhardt order parameter per state, ``"q6"``, ``"q3"`` or ``"q6:3.4"``
+            (cut-off in Å; default cut-off: first minimum of the target-all-atom RDF).
+        shell_radius: first-shell radius in Å for the state charges from partial charges
+            (default: first minimum of each state's RDF).
+        ``profile``, ``order_parameter`` and ``shell_radius`` also default to the values given to ``fit``.
 
     Returns:
         The dict written to ``summary.json``: ``lag_ps``, ``timescales_ps`` (slowest first),
         ``populations``, ``vamp2`` (train/validation/test), ``n_frames``, ``n_targets``, and the
-        Koopman, implied-timescale, CK-test, RDF and conduction results.
+        Koopman, implied-timescale, CK-test, RDF and conduction results; ``state_charges``
+        (``charges_e``, ``source`` "topology" or "--charge", ``shell_radius_A``; None without charges),
+        ``charge_integral`` (with partial charges), ``profile`` and ``order_parameter`` (when asked for).
     """
     from ..koopman.estimator import KoopmanEstimator
     from ..koopman.validation import ck_test, implied_timescales
@@ -66,6 +77,12 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     given = record.get("analysis", {})
     charges = given.get("charges") if charges is None else charges
     temperature_K = given.get("temperature_K") if temperature_K is None else temperature_K
+    profile = given.get("profile") if profile is None else profile
+    order_parameter = given.get("order_parameter") if order_parameter is None else order_parameter
+    shell_radius = given.get("shell_radius") if shell_radius is None else shell_radius
+    from .materials import check_options, structure_analyses
+
+    check_options(profile, order_parameter, shell_radius)
     analyze_on = (given.get("analyze_on") or "test") if analyze_on is None else analyze_on
     paths = list(record["paths"]) + list(record.get("test_paths", []))
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(paths))]
@@ -101,7 +118,11 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             rdfs[f"{centre}–{_symbol(z)}"] = _state_rdf(trajs, chis, z, rdf_r_max, stride)
         except GdynetError:  # e.g. the only atoms of this element are the targets themselves
             continue
-    conduction = _conduction(trajs, chis, lag, koopman, charges, temperature_K)
+    structure = structure_analyses(trajs, chis, run.figures, profile=profile, order_parameter=order_parameter,
+                                   shell_radius=shell_radius, charges=charges)
+    charged = structure.charges is not None
+    conduction = _conduction(trajs, chis, lag, koopman, structure.charges.charges_e if charged else None,
+                             temperature_K)
 
     summary: dict[str, Any] = {
         "model": meta["kind"],
@@ -120,18 +141,20 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "koopman": koopman.to_dict(),
         "implied_timescales": its.to_dict(),
         "ck_test": json_safe(ck.to_dict()),
-        "conduction": None if conduction is None else json_safe(conduction.summary()),
+        "conduction": None if conduction is None else json_safe(
+            {**conduction.summary(charged=charged), "charges_source": structure.charges.source if charged else None}),
+        **structure.summary,
     }
     inputs = {"trajectories": ", ".join(record["paths"]),
               "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
               "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
-              "charges (e)": charges or "1 per state", "temperature (K)": temperature_K or "not given"}
-    figures = _figures(run, koopman, its, ck, rdfs, conduction)
+              "charges (e)": structure.headlines["state charges"], "temperature (K)": temperature_K or "not given"}
+    figures = {**_figures(run, koopman, its, ck, rdfs, conduction, charged), **structure.figures}
     from ..report.markdown import write_report
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
-               "rdf": rdfs, **_headlines(summary)}
+               "rdf": rdfs, **_headlines(summary), **structure.headlines}
     write_report(run.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
     atomic.write_json(run.summary, summary)
@@ -192,7 +215,7 @@ def _conduction(trajs, chis, lag, koopman, charges, temperature_K):
     return transition_conduction(trajs, chis, lag, koopman=koopman, charges=charges, temperature_K=temperature_K)
 
 
-def _figures(run: RunDir, koopman, its, ck, rdfs, conduction) -> dict[str, Path]:
+def _figures(run: RunDir, koopman, its, ck, rdfs, conduction, charged: bool) -> dict[str, Path]:
     from ..report import figures as fig
 
     d = run.figures
@@ -203,5 +226,6 @@ def _figures(run: RunDir, koopman, its, ck, rdfs, conduction) -> dict[str, Path]
         paths["State-weighted RDFs"] = fig.plot_state_rdf(rdfs, d / "state_rdf")
     if conduction is not None:
         paths["Transition-resolved MSD"] = fig.plot_transition_msd(conduction, d / "transition_msd")
-        paths["Conduction contributions"] = fig.plot_conduction(conduction, d / "conduction")
+        if charged:                                   # without charges there is no conductivity to show
+            paths["Conduction contributions"] = fig.plot_conduction(conduction, d / "conduction")
     return paths
