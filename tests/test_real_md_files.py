@@ -132,3 +132,11 @@ def test_fast_subset_agrees_with_mdanalysis():
             row = module.compare(*case)
             assert not row.problems, (row.name, row.problems)
             assert row.position_err <= module.POSITION_TOL and row.frames > 1
+
+
+def test_multi_model_nmr_pdb_is_its_own_topology_and_not_periodic():
+    with pytest.warns(GdynetWarning, match="no cell in the file: read as non-periodic"):
+        traj = read_trajectory(data.PDB_multiframe, dt="1ps", targets="name CA")
+    assert traj.n_frames == 24 and traj.pbc == (False, False, False) and traj.dt_source == "--dt"
+    extent = np.ptp(traj.positions[3], axis=0)
+    np.testing.assert_allclose(np.diag(traj.cells[3]), extent + 20.0, rtol=1e-6)     # bounding cell, 10 Å pad
