@@ -80,7 +80,8 @@ def _targets(target: Optional[str], target_index: Optional[str], select: Optiona
 
 _HELP_PROFILE = ("Density of each state along an axis (x, y, z, or cell vector a, b, c), in Å, plus a "
                  "snapshot figure, e.g. z for an interface normal to z.")
-_HELP_ORDER = ("Steinhardt order parameter per state: q6 (close-packed) or q3 (diamond-like); neighbours "
+_HELP_ORDER = ("Steinhardt order parameter per state: q6 (close-packed) or q3 (diamond-like), or the "
+               "neighbour-averaged qbar6 / qbar3 (separates a hot solid from its melt better); neighbours "
                "within the first RDF minimum, or a cut-off in Å as q6:3.4.")
 _HELP_SHELL = ("First-shell radius in Å for state charges from the topology's partial charges "
                "(default: first minimum of each state's RDF).")
