@@ -29,6 +29,7 @@ from ..atomic import json_safe
 from ..errors import GdynetError
 from ..units import lag_to_frames, parse_time
 from .covariance import as_trajectories, lagged_moments
+from .processes import eigenvector_summary
 
 #: default relative cut-off: eigenvalues of C00 below EPSILON · max eigenvalue are dropped (pseudo-inverse)
 EPSILON = 1e-10
@@ -191,7 +192,7 @@ class KoopmanModel:
             "reversible": self.reversible, "n_pairs": self.n_pairs, "rank": self.rank,
             "timescales_ps": _json_list(self.timescales_ps), "populations": _json_list(self.stationary),
             "eigenvalues": _json_list(w.real), "eigenvalues_imag": _json_list(np.imag(w)),
-            "K": _json_list(self.K),
+            "K": _json_list(self.K), "eigenvectors": eigenvector_summary(self),
         }
 
     def summary(self) -> str:

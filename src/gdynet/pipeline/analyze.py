@@ -31,7 +31,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             charges: Sequence[float] | None = None, temperature_K: float | None = None,
             ck_steps: int = 5, rdf_r_max: float = 8.0,
             trajectories: Sequence[Trajectory] | None = None,
-            analyze_on: str | None = None) -> dict[str, Any]:
+            analyze_on: str | None = None, ci_from: str | None = None,
+            coarse: int | None = None) -> dict[str, Any]:
     """Analyse the state probabilities of a finished fit; writes summary.json, figures and report.md.
 
     Args:
@@ -49,14 +50,20 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         analyze_on: ``"test"``: only frames the network was not trained on (the ``--test``
             trajectories, else the test block of each trajectory; :mod:`.selection`), as in the
             paper; ``"all"``: every frame. Default: as given to ``fit``, else ``"test"``.
+        ci_from: where the 95 % intervals of timescales, CK test and populations come from:
+            ``"trajectories"``, ``"targets"`` (5 random subsets of the target sets), ``"blocks"``
+            (5 time blocks) or ``"auto"`` (:func:`gdynet.koopman.covariance.confidence_blocks`).
+            Default: as given to ``fit``, else ``"auto"``.
+        coarse: lump the states into this many metastable sets by PCCA+ (:mod:`gdynet.koopman.pcca`).
 
     Returns:
         The dict written to ``summary.json``: ``lag_ps``, ``timescales_ps`` (slowest first),
         ``populations``, ``vamp2`` (train/validation/test), ``n_frames``, ``n_targets``, and the
         Koopman, implied-timescale, CK-test, RDF and conduction results.
     """
+    from ..koopman.covariance import CI_SOURCES
     from ..koopman.estimator import KoopmanEstimator
-    from ..koopman.validation import ck_test, implied_timescales
+    from ..koopman.validation import ck_test, implied_timescales, population_intervals, resolved_timescales
 
     run = RunDir(Path(run_dir))
     run.require_model()
@@ -67,6 +74,9 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     charges = given.get("charges") if charges is None else charges
     temperature_K = given.get("temperature_K") if temperature_K is None else temperature_K
     analyze_on = (given.get("analyze_on") or "test") if analyze_on is None else analyze_on
+    ci_from = (given.get("ci_from") or "auto") if ci_from is None else ci_from
+    if ci_from not in CI_SOURCES:
+        raise GdynetError(f"--ci-from must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
     paths = list(record["paths"]) + list(record.get("test_paths", []))
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(paths))]
     lag_list = None if lags is None else sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
@@ -89,9 +99,13 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         raise GdynetError(f"--charge needs one value or one per state ({chis[0].shape[2]}), got {len(charges)}")
 
     koopman = KoopmanEstimator(lag, dt).fit(chis, source=str(run.root)).fetch_model()
-    its = implied_timescales(chis, lag_list, dt, source=str(run.root))
+    its = implied_timescales(chis, lag_list, dt, source=str(run.root), ci_from=ci_from)
     steps = max(1, min(ck_steps, (longest - 1) // lag - 1))
-    ck = ck_test(chis, lag, steps, dt, source=str(run.root))
+    ck = ck_test(chis, lag, steps, dt, source=str(run.root), ci_from=ci_from)
+    populations = population_intervals(chis, lag, dt, source=str(run.root), ci_from=ci_from)
+    duration = sum(len(c) - 1 for c in chis) * dt
+    resolved = resolved_timescales(koopman.timescales_ps, koopman.lag_ps, duration)
+    lumped = None if coarse is None else _coarse(koopman, coarse)
     stride = max(1, max(t.n_frames for t in trajs) // RDF_FRAMES)
     species = sorted(set(np.concatenate([t.numbers for t in trajs]).tolist()))
     rdfs = {}
@@ -116,8 +130,14 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "analysis_data": selection.note,
         "n_frames_analysed": int(sum(len(c) for c in chis)),
         "dt_ps": dt,
+        "analysed_time_ps": duration,
+        "ci_from": its.ci_from,
+        "populations_ci": populations.to_dict(),
+        "timescales_resolved": [bool(r) for r in resolved],
         "koopman": koopman.to_dict(),
-        "implied_timescales": its.to_dict(),
+        "implied_timescales": {**its.to_dict(), "resolved": resolved_timescales(
+            its.timescales_ps, its.lags_ps[:, None], duration).tolist()},
+        "coarse": None if lumped is None else lumped.to_dict(),
         "ck_test": json_safe(ck.to_dict()),
         "conduction": None if conduction is None else json_safe(conduction.summary()),
     }
@@ -126,7 +146,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
               "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
               "charges (e)": charges or "1 per state", "temperature (K)": temperature_K or "not given"}
-    figures = _figures(run, koopman, its, ck, rdfs, conduction)
+    figures = _figures(run, koopman, its, ck, rdfs, conduction, populations)
     from ..report.markdown import write_report
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
@@ -154,11 +174,48 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
     return {"data": f"{summary['n_frames']} frames in {summary['n_trajectories']} trajectories, "
                     f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps; analysed: "
                     f"{summary['analysis_data']}",
-            f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} blocks)": "; ".join(rows),
+            f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} {its['ci_from']})":
+                "; ".join(rows),
             "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; " + (
                 "too few blocks for intervals" if ck["fraction_consistent"] is None else
                 f"{ck['fraction_consistent']:.0%} of the entries have overlapping {ck['confidence']:.0%} "
-                f"intervals (n = 1..{len(ck['lags_ps']) - 1})")}
+                f"intervals (n = 1..{len(ck['lags_ps']) - 1})"),
+            **_koopman_text(summary)}
+
+
+def _koopman_text(summary: dict[str, Any]) -> dict[str, str]:
+    """Report lines: populations with intervals, what each process exchanges, which timescales the
+    data resolve, and the PCCA+ lumping."""
+    from ..koopman.processes import describe_process
+
+    ci, eig = summary["populations_ci"], summary["koopman"]["eigenvectors"]
+    lines = {f"populations ({ci['confidence']:.0%} CI from {ci['n_blocks']} {ci['from']})": ", ".join(
+        f"state {s}: {100 * p:.1f} %" + ("" if lo is None else f" [{100 * lo:.1f}, {100 * hi:.1f}]")
+        for s, (p, lo, hi) in enumerate(zip(summary["populations"], ci["lower"], ci["upper"])))}
+    lines["processes (Koopman eigenvectors)"] = "; ".join(
+        describe_process(i + 1, np.inf if t is None else t, np.asarray(r), ok)
+        for i, (t, r, ok) in enumerate(zip(summary["timescales_ps"], eig["right"], summary["timescales_resolved"])))
+    lag, total = summary["lag_ps"], summary["analysed_time_ps"]
+    notes = []
+    for i, (t, ok) in enumerate(zip(summary["timescales_ps"], summary["timescales_resolved"])):
+        if ok:
+            continue
+        if t is not None and t <= lag:
+            notes.append(f"t{i + 1} = {t:.3g} ps is shorter than the lag τ = {lag:g} ps (it decays within one lag)")
+        else:
+            notes.append(f"t{i + 1} = {'∞' if t is None else f'{t:.3g} ps'} is longer than the {total:.3g} ps "
+                         "of trajectory analysed (never seen to relax)")
+    lines["resolved timescales"] = ("all timescales lie between the lag and the analysed trajectory time"
+                                    if not notes else "not resolved: " + "; ".join(notes))
+    if summary.get("coarse"):
+        lines[f"PCCA+ lumping into {summary['coarse']['n_sets']} sets"] = summary["coarse"]["description"]
+    return lines
+
+
+def _coarse(koopman: Any, n_sets: int) -> Any:
+    from ..koopman.pcca import coarse_grain
+
+    return coarse_grain(koopman, n_sets)
 
 
 def _target_label(trajs) -> str:
@@ -191,13 +248,17 @@ def _conduction(trajs, chis, lag, koopman, charges, temperature_K):
     return transition_conduction(trajs, chis, lag, koopman=koopman, charges=charges, temperature_K=temperature_K)
 
 
-def _figures(run: RunDir, koopman, its, ck, rdfs, conduction) -> dict[str, Path]:
+def _figures(run: RunDir, koopman, its, ck, rdfs, conduction, populations) -> dict[str, Path]:
     from ..report import figures as fig
 
     d = run.figures
+    half = np.nan_to_num((populations.upper - populations.lower) / 2)
     paths = {"Implied timescales": fig.plot_implied_timescales(its, d / "implied_timescales"),
              "Chapman-Kolmogorov test": fig.plot_ck_test(ck, d / "ck_test"),
-             "Stationary populations": fig.plot_populations(koopman.stationary, d / "populations")}
+             "Stationary populations": fig.plot_populations(
+                 koopman.stationary, d / "populations", errors=half,
+                 title=f"State populations ({populations.confidence:.0%} CI from {populations.ci_from})"),
+             "Koopman eigenvectors": fig.plot_eigenvectors(koopman, d / "eigenvectors")}
     if rdfs:
         paths["State-weighted RDFs"] = fig.plot_state_rdf(rdfs, d / "state_rdf")
     if conduction is not None:

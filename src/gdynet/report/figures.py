@@ -308,3 +308,38 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     fig.suptitle(title or "Contributions to ionic conductivity")
     fig.tight_layout()
     return save_figure(fig, stem)
+
+
+def plot_eigenvectors(koopman: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Left and right Koopman eigenvectors of every process as bars per state (paper Fig. 3e).
+
+    Args:
+        koopman: ``KoopmanModel`` (``left_eigenvectors``, ``right_eigenvectors``, ``timescales_ps``).
+        stem: output path without suffix.
+
+    One column per process i = 1 … S−1 (slowest first), the left eigenvector above, the right one
+    below (signs as in :func:`gdynet.koopman.processes.oriented_eigenvectors`): the process moves
+    probability between the states with positive and those with negative bars.
+    """
+    from ..koopman.processes import oriented_eigenvectors
+
+    left, right = oriented_eigenvectors(koopman.left_eigenvectors, koopman.right_eigenvectors)
+    ts = np.asarray(koopman.timescales_ps, dtype=np.float64)
+    n_proc, n_states = left.shape
+    fig = Figure(figsize=(max(3.2, 2.6 * n_proc), 4.6))
+    axes = fig.subplots(2, n_proc, squeeze=False, sharex=True)
+    colors = [state_color(s) for s in range(n_states)]
+    for i in range(n_proc):
+        t = "∞" if not np.isfinite(ts[i]) else f"{ts[i]:.3g} ps"
+        for row, (vec, name) in enumerate(((left[i], "left"), (right[i], "right"))):
+            ax = axes[row, i]
+            ax.bar(range(n_states), vec, color=colors)
+            ax.axhline(0, color="black", lw=0.8)
+            ax.set_xticks(range(n_states), [str(s) for s in range(n_states)])
+            if i == 0:
+                ax.set_ylabel(f"{name} eigenvector")
+        axes[0, i].set_title(f"process {i + 1}, t = {t}", fontsize=9)
+        axes[1, i].set_xlabel("state")
+    fig.suptitle(title or "Koopman eigenvectors")
+    fig.tight_layout()
+    return save_figure(fig, stem)
