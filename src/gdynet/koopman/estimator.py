@@ -185,7 +185,8 @@ class KoopmanModel:
         return p0 @ np.linalg.matrix_power(self.K, int(n))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (inf/NaN written as ``None``; eigenvalues as real and imaginary parts)."""
+        """JSON-ready summary (inf/NaN written as ``None``; eigenvalues as real and imaginary parts;
+        ``eigenvectors``: :func:`gdynet.koopman.processes.eigenvector_summary`)."""
         w = np.asarray(self.eigenvalues)
         return {
             "lag_frames": self.lag, "lag_ps": self.lag_ps, "dt_ps": self.dt_ps, "n_states": self.n_states,

@@ -252,11 +252,12 @@ def _figures(run: RunDir, koopman, its, ck, rdfs, conduction, populations) -> di
     from ..report import figures as fig
 
     d = run.figures
-    half = np.nan_to_num((populations.upper - populations.lower) / 2)
+    bars = np.nan_to_num(np.stack([populations.populations - populations.lower,
+                                   populations.upper - populations.populations]))
     paths = {"Implied timescales": fig.plot_implied_timescales(its, d / "implied_timescales"),
              "Chapman-Kolmogorov test": fig.plot_ck_test(ck, d / "ck_test"),
              "Stationary populations": fig.plot_populations(
-                 koopman.stationary, d / "populations", errors=half,
+                 koopman.stationary, d / "populations", errors=bars,
                  title=f"State populations ({populations.confidence:.0%} CI from {populations.ci_from})"),
              "Koopman eigenvectors": fig.plot_eigenvectors(koopman, d / "eigenvectors")}
     if rdfs:

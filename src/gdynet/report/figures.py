@@ -160,7 +160,8 @@ def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[flo
     Args:
         populations: ``(S,)`` fractions summing to 1, or a ``KoopmanModel`` (its ``stationary``).
         stem: output path without suffix.
-        errors: optional ``(S,)`` error bars (fractions).
+        errors: optional error bars (fractions): ``(S,)`` symmetric, or ``(2, S)`` distances below and
+            above each population (e.g. a confidence interval clipped at 0 and 1).
         labels: optional state names.
     """
     pops = np.asarray(getattr(populations, "stationary", populations), dtype=np.float64).reshape(-1)
@@ -170,17 +171,18 @@ def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[flo
         raise GdynetError(f"{len(labels)} labels for {n} states", "plot")
     fig = Figure(figsize=(max(3.5, 1.0 + 0.9 * n), 3.5))
     ax = fig.add_subplot()
-    yerr = np.zeros(n) if errors is None else 100 * np.asarray(errors, dtype=np.float64).reshape(-1)
-    if yerr.shape != (n,):
-        raise GdynetError(f"{len(yerr)} error bars for {n} states", "plot")
+    yerr = np.zeros(n) if errors is None else 100 * np.asarray(errors, dtype=np.float64)
+    if yerr.shape not in ((n,), (2, n)):
+        raise GdynetError(f"error bars of shape {yerr.shape} for {n} states", "plot")
     bars = ax.bar(range(n), 100 * pops, yerr=yerr if errors is not None else None, capsize=3,
                   color=[state_color(i) for i in range(n)])
-    for bar, p, err in zip(bars, pops, yerr):
+    above = yerr if yerr.ndim == 1 else yerr[1]
+    for bar, p, err in zip(bars, pops, above):
         ax.annotate(f"{100 * p:.1f}%", (bar.get_x() + bar.get_width() / 2, bar.get_height() + err),
                     xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
     ax.set_xticks(range(n), labels)
     ax.set_ylabel("population (%)")
-    ax.set_ylim(0, max(100 * pops.max() + yerr.max(), 1) * 1.18)
+    ax.set_ylim(0, max(np.max(100 * pops + above), 1) * 1.18)
     ax.set_title(title or "State populations")
     return save_figure(fig, stem)
 
