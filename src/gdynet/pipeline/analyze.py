@@ -61,9 +61,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         ``populations``, ``vamp2`` (train/validation/test), ``n_frames``, ``n_targets``, and the
         Koopman, implied-timescale, CK-test, RDF and conduction results.
     """
+    from ..koopman.analysis import koopman_analysis
     from ..koopman.covariance import CI_SOURCES
-    from ..koopman.estimator import KoopmanEstimator
-    from ..koopman.validation import ck_test, implied_timescales, population_intervals, resolved_timescales
 
     run = RunDir(Path(run_dir))
     run.require_model()
@@ -98,14 +97,9 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     if charges is not None and len(charges) != chis[0].shape[2]:
         raise GdynetError(f"--charge needs one value or one per state ({chis[0].shape[2]}), got {len(charges)}")
 
-    koopman = KoopmanEstimator(lag, dt).fit(chis, source=str(run.root)).fetch_model()
-    its = implied_timescales(chis, lag_list, dt, source=str(run.root), ci_from=ci_from)
-    steps = max(1, min(ck_steps, (longest - 1) // lag - 1))
-    ck = ck_test(chis, lag, steps, dt, source=str(run.root), ci_from=ci_from)
-    populations = population_intervals(chis, lag, dt, source=str(run.root), ci_from=ci_from)
-    duration = sum(len(c) - 1 for c in chis) * dt
-    resolved = resolved_timescales(koopman.timescales_ps, koopman.lag_ps, duration)
-    lumped = None if coarse is None else _coarse(koopman, coarse)
+    result = koopman_analysis(chis, lag, lag_list, dt, ck_steps=ck_steps, ci_from=ci_from, coarse=coarse,
+                              source=str(run.root))
+    koopman = result.model
     stride = max(1, max(t.n_frames for t in trajs) // RDF_FRAMES)
     species = sorted(set(np.concatenate([t.numbers for t in trajs]).tolist()))
     rdfs = {}
@@ -117,11 +111,12 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             continue
     conduction = _conduction(trajs, chis, lag, koopman, charges, temperature_K)
 
+    koopman_summary = result.summary()
     summary: dict[str, Any] = {
         "model": meta["kind"],
         "lag_ps": lag * dt,
-        "timescales_ps": json_safe(koopman.timescales_ps),
-        "populations": json_safe(koopman.stationary),
+        "timescales_ps": koopman_summary.pop("timescales_ps"),
+        "populations": koopman_summary.pop("populations"),
         "vamp2": json_safe(meta["vamp2"]),
         "n_frames": int(n_frames),
         "n_targets": int(n_series),
@@ -130,15 +125,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "analysis_data": selection.note,
         "n_frames_analysed": int(sum(len(c) for c in chis)),
         "dt_ps": dt,
-        "analysed_time_ps": duration,
-        "ci_from": its.ci_from,
-        "populations_ci": populations.to_dict(),
-        "timescales_resolved": [bool(r) for r in resolved],
-        "koopman": koopman.to_dict(),
-        "implied_timescales": {**its.to_dict(), "resolved": resolved_timescales(
-            its.timescales_ps, its.lags_ps[:, None], duration).tolist()},
-        "coarse": None if lumped is None else lumped.to_dict(),
-        "ck_test": json_safe(ck.to_dict()),
+        **koopman_summary,
         "conduction": None if conduction is None else json_safe(conduction.summary()),
     }
     inputs = {"trajectories": ", ".join(record["paths"]),
@@ -146,11 +133,11 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
               "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
               "charges (e)": charges or "1 per state", "temperature (K)": temperature_K or "not given"}
-    figures = _figures(run, koopman, its, ck, rdfs, conduction, populations)
+    figures = _figures(run, result, rdfs, conduction)
     from ..report.markdown import write_report
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
-               "rdf": rdfs, **_headlines(summary)}
+               "rdf": rdfs, **_headlines(summary), **result.text()}
     write_report(run.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
     atomic.write_json(run.summary, summary)
@@ -179,43 +166,7 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
             "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; " + (
                 "too few blocks for intervals" if ck["fraction_consistent"] is None else
                 f"{ck['fraction_consistent']:.0%} of the entries have overlapping {ck['confidence']:.0%} "
-                f"intervals (n = 1..{len(ck['lags_ps']) - 1})"),
-            **_koopman_text(summary)}
-
-
-def _koopman_text(summary: dict[str, Any]) -> dict[str, str]:
-    """Report lines: populations with intervals, what each process exchanges, which timescales the
-    data resolve, and the PCCA+ lumping."""
-    from ..koopman.processes import describe_process
-
-    ci, eig = summary["populations_ci"], summary["koopman"]["eigenvectors"]
-    lines = {f"populations ({ci['confidence']:.0%} CI from {ci['n_blocks']} {ci['from']})": ", ".join(
-        f"state {s}: {100 * p:.1f} %" + ("" if lo is None else f" [{100 * lo:.1f}, {100 * hi:.1f}]")
-        for s, (p, lo, hi) in enumerate(zip(summary["populations"], ci["lower"], ci["upper"])))}
-    lines["processes (Koopman eigenvectors)"] = "; ".join(
-        describe_process(i + 1, np.inf if t is None else t, np.asarray(r), ok)
-        for i, (t, r, ok) in enumerate(zip(summary["timescales_ps"], eig["right"], summary["timescales_resolved"])))
-    lag, total = summary["lag_ps"], summary["analysed_time_ps"]
-    notes = []
-    for i, (t, ok) in enumerate(zip(summary["timescales_ps"], summary["timescales_resolved"])):
-        if ok:
-            continue
-        if t is not None and t <= lag:
-            notes.append(f"t{i + 1} = {t:.3g} ps is shorter than the lag τ = {lag:g} ps (it decays within one lag)")
-        else:
-            notes.append(f"t{i + 1} = {'∞' if t is None else f'{t:.3g} ps'} is longer than the {total:.3g} ps "
-                         "of trajectory analysed (never seen to relax)")
-    lines["resolved timescales"] = ("all timescales lie between the lag and the analysed trajectory time"
-                                    if not notes else "not resolved: " + "; ".join(notes))
-    if summary.get("coarse"):
-        lines[f"PCCA+ lumping into {summary['coarse']['n_sets']} sets"] = summary["coarse"]["description"]
-    return lines
-
-
-def _coarse(koopman: Any, n_sets: int) -> Any:
-    from ..koopman.pcca import coarse_grain
-
-    return coarse_grain(koopman, n_sets)
+                f"intervals (n = 1..{len(ck['lags_ps']) - 1})")}
 
 
 def _target_label(trajs) -> str:
@@ -248,14 +199,14 @@ def _conduction(trajs, chis, lag, koopman, charges, temperature_K):
     return transition_conduction(trajs, chis, lag, koopman=koopman, charges=charges, temperature_K=temperature_K)
 
 
-def _figures(run: RunDir, koopman, its, ck, rdfs, conduction, populations) -> dict[str, Path]:
+def _figures(run: RunDir, result, rdfs, conduction) -> dict[str, Path]:
     from ..report import figures as fig
 
-    d = run.figures
+    d, koopman, populations = run.figures, result.model, result.populations
     bars = np.nan_to_num(np.stack([populations.populations - populations.lower,
                                    populations.upper - populations.populations]))
-    paths = {"Implied timescales": fig.plot_implied_timescales(its, d / "implied_timescales"),
-             "Chapman-Kolmogorov test": fig.plot_ck_test(ck, d / "ck_test"),
+    paths = {"Implied timescales": fig.plot_implied_timescales(result.its, d / "implied_timescales"),
+             "Chapman-Kolmogorov test": fig.plot_ck_test(result.ck, d / "ck_test"),
              "Stationary populations": fig.plot_populations(
                  koopman.stationary, d / "populations", errors=bars,
                  title=f"State populations ({populations.confidence:.0%} CI from {populations.ci_from})"),
