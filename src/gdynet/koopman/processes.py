@@ -54,7 +54,7 @@ def _states(states: Sequence[int]) -> str:
 def describe_process(index: int, timescale_ps: float, right: np.ndarray, resolved: bool = True) -> str:
     """One sentence, e.g. ``"process 1 (t = 30.1 ps) exchanges state 0 with states 1 and 2"``."""
     t = "∞" if not np.isfinite(timescale_ps) else f"{timescale_ps:.3g}"
-    plus, minus = exchanged_states(right)
+    plus, minus = sorted(exchanged_states(right), key=lambda side: min(side, default=len(right)))
     what = (f"exchanges {_states(plus)} with {_states(minus)}" if plus and minus else
             f"involves {_states(plus + minus)}" if plus or minus else "has no clear state pattern")
     return f"process {index} (t = {t} ps) {what}" + ("" if resolved else " (timescale not resolved)")
