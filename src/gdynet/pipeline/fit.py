@@ -80,6 +80,19 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     kill resumes from the last checkpoint in ``out_dir/checkpoints``. Under ``torchrun`` every
     process trains on its share of each batch and rank 0 writes the results (others return ``{}``).
     """
+    trajs = train(paths, out_dir, read, options, analysis=analysis, progress=progress)
+    if trajs is None:
+        return {}
+    from .analyze import analyze
+
+    return analyze(out_dir, **(analysis or {}), trajectories=trajs)
+
+
+def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
+          options: FitOptions = FitOptions(), *, analysis: dict[str, Any] | None = None,
+          progress: bool = True) -> list[Trajectory] | None:
+    """:func:`fit` without the analysis: run.json, graphs, model.pt and chi in ``out_dir`` (``gdynet
+    analyze`` completes it). Returns the trajectories read, or ``None`` on torchrun ranks other than 0."""
     from ..training.trainer import split_frames
 
     options.check()
@@ -111,7 +124,7 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
         sources = _sources(trajs, run, options, progress)
         trained = _train(sources, run, options, lag, progress)
         if _other_rank():                     # under torchrun only rank 0 writes results
-            return {}
+            return None
         best = max(range(len(trained)), key=lambda k: trained[k][1].scores["validation"])
         seed, result = trained[best]
         model = result.model
@@ -127,9 +140,7 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
         if created:
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-    from .analyze import analyze
-
-    return analyze(run.root, **(analysis or {}), trajectories=trajs)
+    return trajs
 
 
 def _other_rank() -> bool:

@@ -1,7 +1,7 @@
 """``gdynet scan``: choose the number of states S and the lag τ from a few fits.
 
-Cost: one fit per S, at one lag (the middle of ``lags``), in ``DIR/states_S`` (a complete ``gdynet
-fit`` run folder, resumable and analysable). Features learned at one lag describe the slow processes
+Cost: one fit per S, at one lag (the middle of ``lags``), in ``DIR/states_S_lag_L`` (L in frames; a
+``gdynet fit`` run folder without the analysis: resumable, and ``gdynet analyze`` completes it). Features learned at one lag describe the slow processes
 at neighbouring lags too, so the implied timescales, the held-out VAMP-2 and the CK test at every
 lag in ``lags`` are computed from that fit's state probabilities chi, without training again. A
 second fit at a longer lag is made only when the timescales of the first have not levelled off by
@@ -30,7 +30,7 @@ from .. import atomic
 from ..atomic import json_safe
 from ..errors import GdynetError
 from ..units import lag_to_frames
-from .fit import FitOptions, fit
+from .fit import FitOptions, train
 from .inputs import ReadOptions, read_all
 from .rundir import RunDir
 
@@ -56,7 +56,7 @@ def scan(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions, op
     longest = max(t.n_frames for t in trajs)
     out = Path(out_dir)
     fit_lag = frames[len(frames) // 2]
-    results, chosen = [], {}
+    results, by_states, taus = [], {}, {}
     for n in states:
         entries = _fit_and_evaluate(paths, out, read, options, n, fit_lag, frames, dt, longest, len(trajs),
                                     progress)
@@ -64,9 +64,9 @@ def scan(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions, op
         if tau > fit_lag:                              # not Markovian at the fit lag: train at tau too
             refit = _fit_and_evaluate(paths, out, read, options, n, tau, [tau], dt, longest, len(trajs), progress)
             entries = [e for e in entries if e["lag_frames"] != tau] + refit
-        results += sorted(entries, key=lambda e: e["lag_frames"])
-        chosen[n] = next(e for e in entries if e["lag_frames"] == tau)
-    recommended = recommend(chosen, longest * dt)
+        by_states[n], taus[n] = sorted(entries, key=lambda e: e["lag_frames"]), tau
+        results += by_states[n]
+    recommended = recommend(by_states, taus, longest * dt)
     summary = json_safe({"results": results, "recommended": recommended, "dt_ps": dt,
                          "fit_lag_ps": fit_lag * dt, "n_frames_longest": longest})
     out.mkdir(parents=True, exist_ok=True)
@@ -84,8 +84,7 @@ def _fit_and_evaluate(paths: Sequence[Any], out: Path, read: ReadOptions, option
     from ..koopman.validation import ck_test
 
     folder = out / f"states_{n}_lag_{fit_lag}"
-    fit(paths, folder, read, replace(options, states=n, lag=fit_lag),
-        analysis={"lags": [x for x in frames if x < longest - 1]}, progress=progress)
+    train(paths, folder, read, replace(options, states=n, lag=fit_lag), progress=progress)
     run = RunDir(folder)
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(n_trajs)]
     entries = []
@@ -131,12 +130,18 @@ def plateau_lag(entries: Sequence[dict[str, Any]]) -> int:
     return ordered[-1]["lag_frames"]
 
 
-def recommend(chosen: dict[int, dict[str, Any]], duration_ps: float) -> dict[str, Any]:
-    """The S rule of the module docstring applied to each S's entry at its own plateau lag."""
-    counts = sorted(chosen)
+def recommend(by_states: dict[int, list[dict[str, Any]]], taus: dict[int, int], duration_ps: float) -> dict[str, Any]:
+    """The S rule of the module docstring. ``by_states[S]``: S's entries at every lag; ``taus[S]``: its
+    plateau lag (frames). S and S + 1 are compared at the longer of their two plateau lags (VAMP-2
+    falls with the lag, so scores at different lags are not comparable)."""
+    def at(n: int, lag: int) -> dict[str, Any]:
+        return next(e for e in by_states[n] if e["lag_frames"] == lag)
+
+    counts = sorted(by_states)
     best, why = counts[0], []
     for n in counts[1:]:
-        prev, cur = chosen[best], chosen[n]
+        lag = max(taus[best], taus[n])
+        prev, cur = at(best, lag), at(n, lag)
         gain = cur["vamp2"] - prev["vamp2"]
         fastest = float(cur["timescales_ps"][-1]) if len(cur["timescales_ps"]) else np.nan
         resolved = bool(np.isfinite(fastest) and cur["lag_ps"] < fastest < duration_ps)
@@ -153,7 +158,7 @@ def recommend(chosen: dict[int, dict[str, Any]], duration_ps: float) -> dict[str
             f"S: add a state only while held-out VAMP-2 grows by more than {MIN_VAMP2_GAIN} and the new "
             f"state's timescale is resolved (τ < t < data length) and the CK test passes "
             f"(>= {CK_PASS_FRACTION:.0%} of entries consistent)")
-    return {"states": best, "lag_ps": chosen[best]["lag_ps"], "rule": rule, "reason": "; ".join(why)}
+    return {"states": best, "lag_ps": at(best, taus[best])["lag_ps"], "rule": rule, "reason": "; ".join(why)}
 
 
 def _figures(out: Path, results: Sequence[dict[str, Any]]) -> dict[str, Any]:
