@@ -171,7 +171,7 @@ def test_version_and_help():
     import gdynet
 
     assert runner.invoke(app, ["--version"]).output.strip() == f"gdynet {gdynet.__version__}"
-    for command in ("fit", "predict", "analyze", "demo"):
+    for command in ("fit", "predict", "analyze", "demo", "scan"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
 
