@@ -208,7 +208,7 @@ def _scan(
     timescales and CK tests over the lags (rules in scan.json and report.md)."""
     from .pipeline.scan import scan as run_scan
 
-    read, fit_options = _fit_inputs({**options, "states": 2, "lag": "1"})
+    read, fit_options = _fit_inputs({**options, "states": 2, "lag": "1"})   # S and τ: set per fit by scan
     summary = run_scan(traj, out, read, fit_options, states=_numbers(states, int, "--states"),
                        lags=_lag_list(lags) or [], progress=not options["quiet"])
     rec = summary["recommended"]
