@@ -320,6 +320,8 @@ def plot_learning_curve(history: Sequence[Mapping[str, Any]], stem: str | Path, 
             optionally ``collapse``).
         stem: output path without suffix.
     """
+    from matplotlib.ticker import MaxNLocator
+
     if not history:
         raise GdynetError("no training history to plot", "plot")
     epochs = np.array([h["epoch"] for h in history])
@@ -331,6 +333,7 @@ def plot_learning_curve(history: Sequence[Mapping[str, Any]], stem: str | Path, 
     if collapsed:
         ax.plot([h["epoch"] for h in collapsed], [h["validation"] for h in collapsed], "x", color="#d62728",
                 ms=8, label="collapse (undone)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("VAMP-2")
     ax.legend(fontsize=8)
