@@ -92,3 +92,31 @@ def test_training_with_two_processes_matches_one_process(runs):
         assert r["scores"] == pytest.approx(single["scores"], rel=1e-5)
         for name, value in single["weights"].items():
             torch.testing.assert_close(r["weights"][name], value, rtol=1e-4, atol=1e-5)
+
+
+def test_torchrun_cli_with_two_gloo_ranks_matches_one_process(tmp_path):
+    """`torchrun --nproc_per_node=2 gdynet fit ...` (the README's route) ends with rank 0's results,
+    the same as one process."""
+    import json
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from gdynet.cli import app
+    from gdynet.datasets.toy import toy_li_fcc, write_npz
+
+    path = str(write_npz(toy_li_fcc(n_trajectories=1, n_frames=600, seed=8).trajectories[0], tmp_path / "toy.npz"))
+    args = ["fit", path, "--dt", "0.1ps", "--lag", "1ps", "--epochs", "1", "--batch-size", "64", "-q",
+            "--device", "cpu", "--lags", "0.5ps,1ps"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "gdynet", *args, "--out", str(tmp_path / "two")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("gdynet run") == 1                     # only rank 0 reports
+    single = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "one")])
+    assert single.exit_code == 0, single.output
+    two, one = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("two", "one"))
+    assert two["vamp2"] == pytest.approx(one["vamp2"], rel=1e-5)
+    assert two["timescales_ps"] == pytest.approx(one["timescales_ps"], rel=1e-3)

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gdynet.cli import app
-from gdynet.datasets.toy import toy_li_fcc, write_npz
+from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
 from gdynet.pipeline.demo import state_agreement
 
 runner = CliRunner()
@@ -26,8 +26,10 @@ def toy_files(tmp_path_factory):
 def fitted(toy_files, tmp_path_factory):
     paths, _ = toy_files
     out = tmp_path_factory.mktemp("runs") / "run"
-    args = ["fit", str(paths[0]), str(paths[1]), "--dt", "0.1ps", "--out", str(out), "--lag", "1ps",
-            "--epochs", "2", "--quiet", "--lags", "0.5ps,1ps,2ps", "--device", "cpu"]
+    # tiny data (60 ps per trajectory, t1 ~ 12 ps): the science check analyses every frame; held-out
+    # analysis (the default) is tested in test_heldout.py
+    args = ["fit", str(paths[0]), str(paths[1]), "--analyze-on", "all", "--dt", "0.1ps", "--out", str(out), "--lag", "1ps",
+            "--epochs", "8", "--batch-size", "64", "--quiet", "--lags", "0.5ps,1ps,2ps", "--device", "cpu"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return out, args
@@ -42,6 +44,7 @@ def test_fit_writes_the_contract(fitted):
     assert set(summary["vamp2"]) == {"train", "validation", "test"}
     assert all(1.0 <= v <= 2.0 + 1e-6 for v in summary["vamp2"].values())
     assert summary["n_frames"] == 1200 and summary["n_targets"] == 2
+    assert summary["analysis_on"] == "all" and summary["n_frames_analysed"] == 1200
     assert summary["dt_source"] == "--dt"
     assert (out / "model.pt").is_file() and (out / "report.md").is_file()
     assert sorted(p.name for p in (out / "chi").iterdir()) == ["traj_000.npy", "traj_001.npy"]  # no temp files
@@ -53,6 +56,21 @@ def test_fit_writes_the_contract(fitted):
     assert summary["state_charges"] is None and summary["conduction"]["charges_e"] is None
     assert "sigma_nernst_einstein_S_cm" not in summary["conduction"] and "No charges were given" in report
     assert not (out / "figures" / "conduction.png").exists()
+
+
+def test_the_relaxation_time_is_the_geometric_one(fitted, toy_files):
+    """Science, not only shapes: t1 at lag 1 ps within 25 % of the estimate from the Li's geometric site
+    labels in the same two trajectories (11.9 ps; measured 11.8 ps), and the states are the two sites."""
+    out, _ = fitted
+    _, toy = toy_files
+    summary = json.loads((out / "summary.json").read_text())
+    its = summary["implied_timescales"]
+    learned = its["timescales_ps"][its["lags_ps"].index(1.0)][0]
+    reference = reference_timescale(toy.trajectories[:2], lags_ps=[1.0]).timescales_ps[0]
+    assert learned == pytest.approx(reference, rel=0.25)
+    chi = [np.load(out / "chi" / f"traj_{i:03d}.npy") for i in range(2)]
+    assert state_agreement(chi, toy.labels[:2]) >= 90.0
+    assert len(summary["history"]) >= 1 and not any(h.get("collapse") for h in summary["history"])
 
 
 def test_rerunning_the_same_fit_resumes_and_agrees(fitted):
@@ -165,13 +183,14 @@ def test_version_and_help():
     import gdynet
 
     assert runner.invoke(app, ["--version"]).output.strip() == f"gdynet {gdynet.__version__}"
-    for command in ("fit", "predict", "analyze", "demo"):
+    for command in ("fit", "predict", "analyze", "demo", "scan"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output
 
 
 def test_killed_fit_resumes_to_the_same_result(toy_files, tmp_path):
-    """SIGKILL `gdynet fit` after its first checkpoint, run the same command again: same model."""
+    """SIGKILL `gdynet fit --seeds 2` in the middle of training its second seed, run the same command
+    again: same model and the same per-seed results as an uninterrupted run."""
     import os
     import signal
     import subprocess
@@ -182,23 +201,28 @@ def test_killed_fit_resumes_to_the_same_result(toy_files, tmp_path):
 
     def command(out):
         return [sys.executable, "-m", "gdynet", "fit", str(paths[0]), str(paths[1]), "--dt", "0.1ps",
-                "--out", str(out), "--lag", "1ps", "--epochs", "4", "--quiet", "--device", "cpu",
-                "--batch-size", "64"]
+                "--out", str(out), "--lag", "1ps", "--epochs", "2", "--quiet", "--device", "cpu",
+                "--batch-size", "64", "--seeds", "2", "--patience", "0"]
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     killed = tmp_path / "killed"
     process = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not (killed / "checkpoints" / "last.pt").exists() and process.poll() is None and time.time() < deadline:
+    last = killed / "checkpoints" / "seed_1" / "last.pt"
+    while not last.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (killed / "summary.json").exists()                 # it really was interrupted
+    import torch
+
+    assert torch.load(last, weights_only=False)["run"]["epoch"] < 2   # ... part-way through seed 1
     subprocess.run(command(killed), env=env, check=True, stdout=subprocess.DEVNULL)
     whole = tmp_path / "whole"
     subprocess.run(command(whole), env=env, check=True, stdout=subprocess.DEVNULL)
     resumed, uninterrupted = (json.loads((d / "summary.json").read_text()) for d in (killed, whole))
     assert resumed["vamp2"] == uninterrupted["vamp2"]
+    assert resumed["seeds"] == uninterrupted["seeds"] and len(resumed["seeds"]) == 2
     assert resumed["timescales_ps"] == pytest.approx(uninterrupted["timescales_ps"], rel=1e-6)
 
 

@@ -98,6 +98,40 @@ Examples:\n
 """
 
 
+def _load_config(ctx: typer.Context, param: Any, value: Optional[Path]) -> Optional[Path]:
+    """``--config FILE.toml``: its keys (option names, ``-`` or ``_``) become the command's defaults
+    (click's ``default_map``), so flags given on the command line override them. Lists become
+    comma-separated text (``hidden = [32, 32]`` is ``--hidden 32,32``)."""
+    if value is None:
+        return value
+    import tomllib
+
+    try:
+        with open(value, "rb") as handle:
+            table = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        from .errors import exception_summary
+
+        _config_error(f"{value}: cannot read the --config file ({exception_summary(exc)})")
+    params = {p.name: p for p in ctx.command.params if p.name != "config"}
+    defaults = {}
+    for key, item in table.items():
+        name = key.replace("-", "_")
+        if name not in params:
+            _config_error(f"{value}: unknown option {key!r} (options of `gdynet {ctx.command.name}`: "
+                          f"{', '.join(sorted(params))})")
+        if isinstance(item, list) and not params[name].multiple and params[name].nargs == 1:
+            item = ",".join(str(v) for v in item)
+        defaults[name] = item
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
+
+
+def _config_error(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
 @app.command(epilog=_EXAMPLES_FIT)
 @_friendly
 def fit(
@@ -123,7 +157,16 @@ def fit(
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     model: str = typer.Option("gdynet", help="gdynet (graph network) or vampnet (global-coordinate baseline)."),
     batch_size: int = typer.Option(256, help="Time-lagged frame pairs per mini-batch."),
-    lr: float = typer.Option(5e-3, help="Learning rate (Adam)."),
+    lr: float = typer.Option(1e-3, help="Learning rate (Adam)."),
+    patience: int = typer.Option(5, help="Stop after this many epochs without a better validation VAMP-2 (0: never)."),
+    weight_decay: float = typer.Option(0.0, help="L2 penalty on the weights (Adam weight_decay)."),
+    split: str = typer.Option("0.7,0.15,0.15", help="Train,validation,test fractions of each trajectory (contiguous time blocks)."),
+    seeds: int = typer.Option(1, help="Train N initialisations (seed, seed+1, ...) and keep the best by validation VAMP-2."),
+    atom_features: int = typer.Option(16, help="Width of the atom features (F)."),
+    conv_layers: int = typer.Option(3, help="Number of graph convolutions (K)."),
+    hidden: str = typer.Option("32,32", help="Widths of the hidden layers of the output MLP, e.g. 64,32."),
+    cutoff: float = typer.Option(7.0, help="Range of the Gaussian bond-length expansion in Å (centres every 0.2 Å); keep it above the M-th neighbour distance."),
+    config: Optional[Path] = typer.Option(None, "--config", is_eager=True, callback=_load_config, help="TOML file with any of these options, e.g. lr = 0.001 (flags override it)."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
@@ -136,23 +179,84 @@ def fit(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
-    from .pipeline.fit import FitOptions, fit as run_fit
-    from .pipeline.inputs import ReadOptions
+    from .pipeline.fit import fit as run_fit
 
-    read = ReadOptions(dt=dt, timestep=timestep, format=format, topology=str(topology) if topology else None,
-                       topology_format=topology_format, targets=_targets(target, target_index, select),
-                       stride=stride, exclude=exclude, pbc=pbc, extra={"type_map": type_map} if type_map else {})
-    options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
-                         epochs=epochs, device=device, batch_size=batch_size, lr=lr)
     from .pipeline.materials import check_options
 
     check_options(profile, order_parameter, shell_radius)
+    read, options = _fit_inputs(locals())
     analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature,
                 "analyze_on": analyze_on, "ci_from": ci_from, "profile": profile,
                 "order_parameter": order_parameter, "shell_radius": shell_radius}
     summary = run_fit(traj, out, read, options, test_paths=test, analysis=analysis, progress=not quiet)
     if summary:                                   # empty on torchrun ranks other than 0
         _print_summary(summary, out)
+
+
+def _fit_inputs(p: dict[str, Any]) -> tuple[Any, Any]:
+    """``ReadOptions`` and ``FitOptions`` from the parameters of ``fit`` (also used by ``scan``)."""
+    from .pipeline.fit import FitOptions
+    from .pipeline.inputs import ReadOptions
+
+    read = ReadOptions(dt=p["dt"], timestep=p["timestep"], format=p["format"],
+                       topology=str(p["topology"]) if p["topology"] else None, topology_format=p["topology_format"],
+                       targets=_targets(p["target"], p["target_index"], p["select"]), stride=p["stride"],
+                       exclude=p["exclude"], pbc=p["pbc"], extra={"type_map": p["type_map"]} if p["type_map"] else {})
+    options = FitOptions(model=p["model"], states=p["states"], lag=_lag_value(p["lag"]), neighbors=p["neighbors"],
+                         seed=p["seed"], epochs=p["epochs"], device=p["device"], batch_size=p["batch_size"],
+                         lr=p["lr"], patience=p["patience"], weight_decay=p["weight_decay"],
+                         split=tuple(_numbers(p["split"], float, "--split")), seeds=p["seeds"],
+                         atom_features=p["atom_features"], n_conv=p["conv_layers"],
+                         hidden=tuple(_numbers(p["hidden"], int, "--hidden")), cutoff=p["cutoff"])
+    return read, options
+
+
+def _numbers(text: str, kind: type, flag: str) -> list[Any]:
+    """Comma-separated numbers of one kind; a one-line error naming the option otherwise."""
+    try:
+        return [kind(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise GdynetError(f"{flag} must be {kind.__name__} numbers separated by commas, got {text!r}") from None
+
+
+#: fit's options that make no sense for scan (analysis of one run, or replaced by scan's own)
+_NOT_SCAN_OPTIONS = {"out", "states", "lag", "lags", "charge", "temperature", "test", "analyze_on", "ci_from",
+                     "profile", "order_parameter", "shell_radius"}
+
+
+def _scan(
+    traj: List[Path] = typer.Argument(..., help="Trajectory files (as for `gdynet fit`)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for scan.json, report.md, figures and one fit per S."),
+    states: str = typer.Option("2,3,4", help="Numbers of states to try, e.g. 2,3,4."),
+    lags: str = typer.Option("0.5ps,1ps,2ps", help="Lags to try, e.g. 0.5ps,1ps,2ps (each S is fitted at the middle one)."),
+    **options: Any,
+) -> None:
+    """Recommend the number of states S and the lag τ: fit each S, compare held-out VAMP-2, implied
+    timescales and CK tests over the lags (rules in scan.json and report.md)."""
+    from .pipeline.scan import scan as run_scan
+
+    read, fit_options = _fit_inputs({**options, "states": 2, "lag": "1"})   # S and τ: set per fit by scan
+    summary = run_scan(traj, out, read, fit_options, states=_numbers(states, int, "--states"),
+                       lags=_lag_list(lags) or [], progress=not options["quiet"])
+    rec = summary["recommended"]
+    typer.echo(f"recommended: {rec['states']} states at lag {rec['lag_ps']:g} ps (see {Path(out) / 'report.md'})")
+
+
+def _with_fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``command`` (``traj, out, ..., **options``) every option of ``fit`` except ``_NOT_SCAN_OPTIONS``,
+    with the same definitions (help, defaults, --config), so reading and training options stay shared."""
+    import inspect
+
+    own = inspect.signature(command, eval_str=True)
+    fit_params = inspect.signature(fit, eval_str=True).parameters
+    params = [p for p in own.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params += [p for name, p in fit_params.items() if name not in _NOT_SCAN_OPTIONS and name not in own.parameters]
+    command.__signature__ = own.replace(parameters=params)
+    return command
+
+
+app.command(name="scan", epilog="Example:\n\n  gdynet scan a.npz b.npz --dt 0.1ps --states 2,3,4 --lags 0.5ps,1ps,2ps --out scan1")(
+    _friendly(_with_fit_options(_scan)))
 
 
 @app.command(epilog="Example:\n\n  gdynet predict run1 new.extxyz -o probs.npy")
@@ -282,7 +386,8 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         for p, lo, hi in zip(pops, ci.get("lower") or [None] * len(pops), ci.get("upper") or [None] * len(pops))))
     if "analysis_on" in summary:
         table.add_row("analysed", "held-out frames only" if summary["analysis_on"] == "test" else "all frames")
-    table.add_row("VAMP-2 train / val / test", " / ".join(f"{summary['vamp2'][k]:.3f}" for k in ("train", "validation", "test")))
+    table.add_row("VAMP-2 train / val / test", " / ".join("n/a" if summary["vamp2"][k] is None else f"{summary['vamp2'][k]:.3f}"
+                                                          for k in ("train", "validation", "test")))
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
     table.add_row("report", str(Path(out) / "report.md"))
     Console(stderr=False).print(table)

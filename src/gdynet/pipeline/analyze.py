@@ -150,6 +150,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "conduction": None if conduction is None else json_safe(
             {**conduction.summary(charged=charged), "charges_source": structure.charges.source if charged else None}),
         **structure.summary,
+        "history": meta.get("history"),
+        "seeds": meta.get("seeds"),
     }
     inputs = {"trajectories": ", ".join(record["paths"]),
               "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
@@ -157,10 +159,15 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
               "charges (e)": structure.headlines["state charges"], "temperature (K)": temperature_K or "not given"}
     figures = {**_figures(run, result, rdfs, conduction, charged), **structure.figures}
+    if summary["history"]:
+        from ..report.figures import plot_learning_curve
+
+        figures["Learning curve"] = plot_learning_curve(summary["history"], run.figures / "learning_curve")
     from ..report.markdown import write_report
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
-               "rdf": rdfs, **_headlines(summary), **result.text(), **structure.headlines}
+               "rdf": rdfs, **_headlines(summary), **result.text(), **structure.headlines,
+               **_training_lines(summary)}
     write_report(run.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
     atomic.write_json(run.summary, summary)
@@ -190,6 +197,27 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
                 "too few blocks for intervals" if ck["fraction_consistent"] is None else
                 f"{ck['fraction_consistent']:.0%} of the entries have overlapping {ck['confidence']:.0%} "
                 f"intervals (n = 1..{len(ck['lags_ps']) - 1})")}
+
+
+def _training_lines(summary: dict[str, Any]) -> dict[str, str]:
+    """Report lines on training: best epoch, collapses undone, and the spread over seeds."""
+    lines = {}
+    history = summary.get("history") or []
+    if history:
+        best = max(history, key=lambda h: -np.inf if h["validation"] is None or h.get("collapse") else h["validation"])
+        collapses = sum(1 for h in history if h.get("collapse"))
+        lines["training"] = (f"{len(history)} epochs, best validation VAMP-2 {best['validation']:.4f} in epoch "
+                             f"{best['epoch']}; " + (f"{collapses} collapse(s) undone by restoring the best weights "
+                                                     "at a lower learning rate" if collapses else "no collapse"))
+    seeds = summary.get("seeds") or []
+    if seeds:
+        vamp = [s["vamp2_validation"] for s in seeds]
+        t1 = [s["timescales_ps"][0] for s in seeds if s["timescales_ps"] and s["timescales_ps"][0] is not None]
+        lines[f"{len(seeds)} seeds"] = (
+            f"validation VAMP-2 {min(vamp):.4f} to {max(vamp):.4f}; slowest timescale "
+            + (f"{min(t1):.3g} to {max(t1):.3g} ps" if t1 else "n/a")
+            + f"; states agree with the kept seed's on {min(s['match'] for s in seeds):.1%} of target-frames or more")
+    return lines
 
 
 def _target_label(trajs) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -10,7 +11,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import atomic
-from ..errors import GdynetError
+from ..atomic import json_safe
+from ..errors import GdynetError, GdynetWarning
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
@@ -20,9 +22,17 @@ from .rundir import RunDir, save_model
 _SAME_RUN = ("paths", "test_paths", "read", "fit")
 
 
+#: spacing of the Gaussian centres of Eq. 7 in Å (the paper's 0.2 Å); --cutoff sets their range
+GAUSSIAN_SPACING_A = 0.2
+#: warn when more than this fraction of the sampled M-th-neighbour distances lie beyond --cutoff
+BEYOND_CUTOFF_WARN = 0.05
+
+
 @dataclass(frozen=True)
 class FitOptions:
-    """Model and training options of ``gdynet fit`` (units: lag as frames or a time such as "1ps")."""
+    """Model and training options of ``gdynet fit`` (units: lag as frames or a time such as "1ps";
+    cutoff in Å). Training defaults are those of :class:`gdynet.training.trainer.TrainConfig` (see
+    its docstring for the measurements behind them)."""
 
     model: str = "gdynet"          # "gdynet" (graph network) or "vampnet" (global-coordinate baseline)
     states: int = 2
@@ -32,20 +42,36 @@ class FitOptions:
     epochs: int = 30
     patience: int = 5
     batch_size: int = 256
-    lr: float = 5e-3
+    lr: float = 1e-3
     atom_features: int = 16
     n_conv: int = 3
     device: str = "auto"
+    hidden: tuple[int, ...] = (32, 32)          # widths of the MLP head's hidden layers
+    cutoff: float = 7.0                         # largest Gaussian centre (Å); centres every 0.2 Å
+    weight_decay: float = 0.0
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15)   # train/validation/test time blocks
+    seeds: int = 1                              # initialisations trained; the best by validation VAMP-2 kept
 
     def check(self) -> None:
         if self.model not in ("gdynet", "vampnet"):
             raise GdynetError(f"--model must be gdynet or vampnet, got {self.model!r}")
         if self.states < 2:
             raise GdynetError(f"--states must be at least 2, got {self.states}")
-        if self.neighbors < 1:
-            raise GdynetError(f"--neighbors must be at least 1, got {self.neighbors}")
-        if self.epochs < 1:
-            raise GdynetError(f"--epochs must be at least 1, got {self.epochs}")
+        for name in ("neighbors", "epochs", "seeds", "atom_features", "batch_size"):
+            if getattr(self, name) < 1:
+                flag = "--" + name.replace("_", "-")
+                raise GdynetError(f"{flag} must be at least 1, got {getattr(self, name)}")
+        if self.n_conv < 0 or self.patience < 0 or not self.hidden or min(self.hidden) < 1:
+            raise GdynetError("--conv-layers and --patience must be >= 0 and --hidden widths >= 1, got "
+                              f"{self.n_conv}, {self.patience}, {','.join(map(str, self.hidden))}")
+        if not self.cutoff >= 2 * GAUSSIAN_SPACING_A:
+            raise GdynetError(f"--cutoff must be at least {2 * GAUSSIAN_SPACING_A:g} Å, got {self.cutoff}")
+        if not (self.lr > 0 and self.weight_decay >= 0):
+            raise GdynetError(f"--lr must be > 0 and --weight-decay >= 0, got {self.lr} and {self.weight_decay}")
+        if len(self.split) != 3 or min(self.split) < 0 or self.split[0] <= 0 or self.split[1] <= 0 \
+                or abs(sum(self.split) - 1) > 1e-6:
+            raise GdynetError("--split must be three fractions train,validation,test (train and validation "
+                              f"> 0) that sum to 1, e.g. 0.7,0.15,0.15; got {','.join(map(str, self.split))}")
 
 
 def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
@@ -60,6 +86,20 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     kill resumes from the last checkpoint in ``out_dir/checkpoints``. Under ``torchrun`` every
     process trains on its share of each batch and rank 0 writes the results (others return ``{}``).
     """
+    trajs = train(paths, out_dir, read, options, test_paths=test_paths, analysis=analysis, progress=progress)
+    if trajs is None:
+        return {}
+    from .analyze import analyze
+
+    return analyze(out_dir, **(analysis or {}), trajectories=trajs)
+
+
+def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
+          options: FitOptions = FitOptions(), *, test_paths: Sequence[str | Path] = (),
+          analysis: dict[str, Any] | None = None,
+          progress: bool = True) -> list[Trajectory] | None:
+    """:func:`fit` without the analysis: run.json, graphs, model.pt and chi in ``out_dir`` (``gdynet
+    analyze`` completes it). Returns the trajectories read, or ``None`` on torchrun ranks other than 0."""
     from ..training.trainer import split_frames
 
     options.check()
@@ -74,9 +114,9 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
         raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
 
     run = RunDir(Path(out_dir))
-    record = {"paths": paths, "test_paths": test_paths, "read": read.to_dict(), "fit": asdict(options),
-              "lag_frames": lag, "dt_ps": dt_ps,
-              "analysis": {k: v for k, v in (analysis or {}).items() if k not in ("lags", "trajectories")}}
+    record = json_safe({"paths": paths, "test_paths": test_paths, "read": read.to_dict(), "fit": asdict(options),
+                        "lag_frames": lag, "dt_ps": dt_ps,
+                        "analysis": {k: v for k, v in (analysis or {}).items() if k not in ("lags", "trajectories")}})
     if run.root.exists() and not run.root.is_dir():
         raise GdynetError("--out must be a folder, but a file of that name exists", run.root)
     created = not run.root.exists()
@@ -91,21 +131,25 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     try:
         atomic.write_json(run.run_json, record)
         sources = _sources(trajs, run, options, progress)
-        model, result = _train(sources, run, options, lag, progress, n_test=len(test_paths))
+        trained = _train(sources, run, options, lag, progress, n_test=len(test_paths))
         if _other_rank():                     # under torchrun only rank 0 writes results
-            return {}
+            return None
+        best = max(range(len(trained)), key=lambda k: trained[k][1].scores["validation"])
+        seed, result = trained[best]
+        model = result.model
         calibration = _write_chi(model, sources, run, options)
         meta = {"lag_frames": lag, "dt_ps": dt_ps, "neighbors": options.neighbors, "read": read.to_dict(),
-                "vamp2": dict(result.scores), "best_epoch": result.best_epoch,
+                "vamp2": dict(result.scores), "best_epoch": result.best_epoch, "seed": seed,
+                "history": json_safe(result.history),
                 "n_atoms": trajs[0].n_atoms, "n_states": options.states, "calibration": calibration.tolist()}
+        if len(trained) > 1:
+            meta["seeds"] = _seed_entries(trained, best, sources, run, options, lag, dt_ps)
         save_model(run.model, kind=options.model, model=model, meta=meta)
     except GdynetError:
         if created:
             shutil.rmtree(run.root, ignore_errors=True)
         raise
-    from .analyze import analyze
-
-    return analyze(run.root, **(analysis or {}), trajectories=trajs)
+    return trajs
 
 
 def _other_rank() -> bool:
@@ -123,34 +167,72 @@ def _sources(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, prog
         return [CoordinateSource(t) for t in trajs]
     from ..graphs.store import build_graphs
 
-    return [GraphSource(build_graphs(t, options.neighbors, cache_dir=run.graphs, progress=progress))
-            for t in trajs]
+    stores = [build_graphs(t, options.neighbors, cache_dir=run.graphs, progress=progress) for t in trajs]
+    check_gaussian_range(stores, options.cutoff)
+    return [GraphSource(store) for store in stores]
 
 
-def _new_model(sources: Sequence[Any], options: FitOptions) -> Any:
+def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64) -> float:
+    """Fraction of M-th-neighbour distances beyond ``cutoff`` (Å) on up to ``sample_frames`` frames per
+    store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
+    Eq. 7, so the network cannot tell their lengths apart)."""
+    last = []
+    for store in stores:
+        frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
+        last.append(np.asarray(store.distances[frames][..., -1]).ravel())
+    distances = np.concatenate(last)
+    fraction = float((distances > cutoff).mean())
+    if fraction > BEYOND_CUTOFF_WARN:
+        farthest = float(distances.max())
+        warnings.warn(GdynetWarning(
+            f"the M-th neighbour lies beyond the Gaussian range ({cutoff:g} Å) for {fraction:.0%} of the "
+            f"sampled atoms (up to {farthest:.2f} Å): raise --cutoff or lower --neighbors"), stacklevel=2)
+    return fraction
+
+
+def _new_model(sources: Sequence[Any], options: FitOptions, seed: int) -> Any:
     import torch
 
-    torch.manual_seed(options.seed)
+    torch.manual_seed(seed)
     if options.model == "vampnet":
         from ..model.vampnet import GlobalVAMPNet
 
         return GlobalVAMPNet(n_atoms=sources[0].traj.n_atoms, n_states=options.states)
     from ..model.gdynet import GDyNet
 
-    return GDyNet(n_states=options.states, atom_features=options.atom_features, n_conv=options.n_conv)
+    return GDyNet(n_states=options.states, atom_features=options.atom_features, n_conv=options.n_conv,
+                  cutoff=options.cutoff, n_gaussians=round(options.cutoff / GAUSSIAN_SPACING_A) + 1,
+                  hidden=options.hidden)
 
 
 def _train(sources: Sequence[Any], run: RunDir, options: FitOptions, lag: int, progress: bool,
-           n_test: int = 0):
-    """Train on ``sources``; the last ``n_test`` of them are test data only (``--test``)."""
+           n_test: int = 0) -> list[tuple[int, Any]]:
+    """Train ``options.seeds`` initialisations in turn (seeds ``seed``, ``seed + 1``, ...); each has its
+    own checkpoint folder, so a killed run resumes the seed it was on. The last ``n_test`` sources are
+    test data only (``--test``). Returns ``(seed, TrainResult)``s."""
     from ..training.trainer import TrainConfig, Trainer
 
-    config = TrainConfig(lag_frames=lag, test_sources=tuple(range(len(sources) - n_test, len(sources))),
-                         batch_size=options.batch_size, lr=options.lr,
-                         max_epochs=options.epochs, patience=options.patience, seed=options.seed,
-                         device=options.device, checkpoint_dir=run.checkpoints, progress=progress)
-    result = Trainer(config).fit(_new_model(sources, options), sources)
-    return result.model, result
+    trained = []
+    for seed in range(options.seed, options.seed + options.seeds):
+        folder = run.checkpoints if options.seeds == 1 else run.checkpoints / f"seed_{seed}"
+        config = TrainConfig(lag_frames=lag, test_sources=tuple(range(len(sources) - n_test, len(sources))),
+                             batch_size=options.batch_size, lr=options.lr,
+                             weight_decay=options.weight_decay, split=tuple(options.split),
+                             max_epochs=options.epochs, patience=options.patience, seed=seed,
+                             device=options.device, checkpoint_dir=folder, progress=progress)
+        trained.append((seed, Trainer(config).fit(_new_model(sources, options, seed), sources)))
+    return trained
+
+
+def _seed_entries(trained: Sequence[tuple[int, Any]], best: int, sources: Sequence[Any], run: RunDir,
+                  options: FitOptions, lag: int, dt_ps: float) -> list[dict[str, Any]]:
+    """summary.json ``seeds`` (see :mod:`.seeds`), against the kept seed's calibrated chi files."""
+    from .seeds import seed_entries
+
+    best_chi = [np.load(run.chi(i), mmap_mode="r") for i in range(len(sources))]
+    models = [(seed, result.model, result.scores["validation"]) for seed, result in trained]
+    return seed_entries(models, best, sources, best_chi, run.chi(0).parent, options.states, lag, dt_ps,
+                        options.device)
 
 
 def _write_chi(model: Any, sources: Sequence[Any], run: RunDir, options: FitOptions) -> np.ndarray:

@@ -428,3 +428,34 @@ def plot_eigenvectors(koopman: Any, stem: str | Path, *, title: str | None = Non
     fig.suptitle(title or "Koopman eigenvectors")
     fig.tight_layout()
     return save_figure(fig, stem)
+
+
+def plot_learning_curve(history: Sequence[Mapping[str, Any]], stem: str | Path, *,
+                        title: str | None = None) -> tuple[Path, Path]:
+    """Training (mean batch) and validation VAMP-2 per epoch; epochs undone by the collapse guard
+    are marked with a red x.
+
+    Args:
+        history: summary.json ``history``: dicts with ``epoch``, ``train``, ``validation`` (and
+            optionally ``collapse``).
+        stem: output path without suffix.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    if not history:
+        raise GdynetError("no training history to plot", "plot")
+    epochs = np.array([h["epoch"] for h in history])
+    fig = Figure(figsize=(4.5, 3.2))
+    ax = fig.add_subplot()
+    for key, style in (("train", "o-"), ("validation", "s-")):
+        ax.plot(epochs, [np.nan if h[key] is None else h[key] for h in history], style, ms=3, label=key)
+    collapsed = [h for h in history if h.get("collapse")]
+    if collapsed:
+        ax.plot([h["epoch"] for h in collapsed], [h["validation"] for h in collapsed], "x", color="#d62728",
+                ms=8, label="collapse (undone)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("VAMP-2")
+    ax.legend(fontsize=8)
+    ax.set_title(title or "Learning curve")
+    return save_figure(fig, stem)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import GdynetError
+from ..errors import GdynetError, GdynetWarning
 from ..progress import progress_bar
 from ..units import lag_to_frames
 from . import checkpoint as ckpt
@@ -35,6 +36,24 @@ __all__ = ["TrainConfig", "Trainer", "TrainResult", "predict", "split_frames", "
 @dataclass
 class TrainConfig:
     """Options of :class:`Trainer`.
+
+    Defaults, measured on the toy Li/FCC-S system (2 states, lag 1 ps, 2-core CPU, issue 10):
+
+    * ``lr = 1e-3`` (was 5e-3): on 8 x 4,000 frames, lr 5e-3 / 1e-3 / 5e-4 reach the same validation
+      VAMP-2 (1.8855 / 1.8861 / 1.8852), slowest timescale (22.96 / 23.03 / 22.88 ps; geometric
+      reference 22.19 ps) and site agreement (99.55 % each), all within the first epoch (88 steps);
+      on 2 x 600 frames (8 epochs of batch 64) 5e-3 and 1e-3 give 12.05 and 11.76 ps (reference
+      11.88). What the higher rate adds is drift: at 5e-3 on 8 x 50,000 frames the softmax kept
+      saturating after convergence (spread of chi_0 0.026 -> 0.0021 over 8 epochs, mean logit gap
+      -1.9 -> -4.2) at a constant validation VAMP-2 of 1.945, the road to the collapse of issue 10.
+      The lower rate drifts 5x slower at no cost in accuracy.
+    * ``batch_size = 256``, ``max_epochs = 30``, ``patience = 5``: in every run above the best epoch
+      was one of the first four and later epochs changed VAMP-2 by < 0.001, so patience 5 stops
+      training a few epochs after convergence; 30 epochs is only an upper bound. Batch 256 (not
+      re-measured here) gives 17,200 pairs/s on the toy cell (benchmarks/RESULTS.md).
+    * ``epsilon = 1e-6`` relative to the outputs' variance: the collapse (validation 1.949 -> exactly
+      1.0000) came from an absolute cut-off meeting the shrinking spread of a saturating softmax;
+      scaled by the variance the cut-off can no longer remove the learned process (tests/test_collapse.py).
 
     Attributes:
         lag_frames: lag ``tau``: an int is a number of frames; a float or a string with a unit
@@ -54,14 +73,20 @@ class TrainConfig:
         checkpoint_every: also write ``last.pt`` every this many steps (0: only at epoch ends).
         resume: continue from ``checkpoint_dir/last.pt`` when it exists.
         eval_batch_size: pairs per forward pass when scoring a split.
-        epsilon: eigenvalue cut-off of the covariance inverses in the VAMP-2 score.
+        epsilon: eigenvalue cut-off of the covariance inverses in the VAMP-2 score, relative to the
+            outputs' mean variance (see ``vamp_score_from_moments(relative=True)``).
+        collapse_fraction: the collapse guard: a validation VAMP-2 below
+            ``1 + collapse_fraction * (best - 1)`` (the network has lost almost everything it had
+            learned) restores the best weights, resets Adam's moments, multiplies the learning rate
+            by ``lr_drop`` and continues (a GdynetWarning; the epoch's history entry gets
+            ``"collapse": True``); at most ``max_recoveries`` times, then training stops.
         log_every: steps between progress-bar loss updates (also the NaN check interval).
         progress: show a rich progress bar (only rank 0).
     """
 
     lag_frames: int | float | str = 1
     batch_size: int = 256
-    lr: float = 5e-3
+    lr: float = 1e-3
     weight_decay: float = 0.0
     max_epochs: int = 30
     patience: int = 5
@@ -77,6 +102,9 @@ class TrainConfig:
     epsilon: float = 1e-6
     log_every: int = 20
     progress: bool = True
+    collapse_fraction: float = 0.1
+    lr_drop: float = 0.2
+    max_recoveries: int = 3
 
     def check(self) -> None:
         """Raise :class:`GdynetError` for impossible values."""
@@ -91,6 +119,8 @@ class TrainConfig:
             raise GdynetError(f"lr must be a positive number, got {self.lr}")
         if not (np.isfinite(self.weight_decay) and self.weight_decay >= 0):
             raise GdynetError(f"weight_decay must be a non-negative number, got {self.weight_decay}")
+        if not (0 <= self.collapse_fraction < 1 and 0 < self.lr_drop < 1 and self.max_recoveries >= 0):
+            raise GdynetError("need 0 <= collapse_fraction < 1, 0 < lr_drop < 1 and max_recoveries >= 0")
 
 
 @dataclass
@@ -100,7 +130,8 @@ class TrainResult:
     Attributes:
         model: the trained model with the BEST validation weights loaded, in eval mode.
         history: one dict per epoch: ``epoch`` (1-based), ``train`` (mean batch VAMP-2),
-            ``validation`` (VAMP-2 of the whole validation split), ``seconds``.
+            ``validation`` (VAMP-2 of the whole validation split), ``lr`` (learning rate of the
+            epoch), ``seconds``; and ``collapse: True`` on an epoch the collapse guard undid.
         scores: VAMP-2 of the best model on the whole ``train``, ``validation`` and ``test`` splits
             (``nan`` for an empty test split).
         best_epoch: 1-based epoch of the best validation score.
@@ -145,8 +176,9 @@ def _pair_outputs(model: torch.nn.Module, source: Source, t: np.ndarray, lag: in
 
 
 def _score(vector: torch.Tensor, n_states: int, epsilon: float) -> torch.Tensor:
-    """VAMP-2 from a moment vector (``VampMoments.to_vector``, possibly summed over batches or ranks)."""
-    return vamp_score_from_moments(VampMoments.from_vector(vector, n_states), "VAMP2", epsilon)
+    """VAMP-2 from a moment vector (``VampMoments.to_vector``, possibly summed over batches or ranks);
+    ``epsilon`` relative to the outputs' scale, so a drifting softmax is never cut away (no collapse)."""
+    return vamp_score_from_moments(VampMoments.from_vector(vector, n_states), "VAMP2", epsilon, relative=True)
 
 
 class Trainer:
@@ -224,20 +256,49 @@ class Trainer:
         validation = ctx.score(model, ctx.blocks["validation"])
         self._check_finite(validation, run, optimizer, "validation")
         record = {"epoch": run.epoch + 1, "train": run.score_sum / max(len(plan), 1),
-                  "validation": validation, "seconds": time.perf_counter() - started}
+                  "validation": validation, "lr": optimizer.param_groups[0]["lr"],
+                  "seconds": time.perf_counter() - started}
         run.history.append(record)
-        if run.best_state is None or validation > run.best_score + cfg.min_delta:
+        if self._collapsed(validation, run):
+            record["collapse"] = True
+            self._recover(model, optimizer, run)
+        elif run.best_state is None or validation > run.best_score + cfg.min_delta:
             run.best_score, run.best_epoch = validation, run.epoch + 1
             run.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             if paths and ctx.world.main:
                 ckpt.save(paths[ckpt.BEST], {"model": run.best_state, "epoch": run.best_epoch,
                                             "validation": validation, "config": _model_config(model)})
-        run.finished = bool(cfg.patience) and run.epoch + 1 - run.best_epoch >= cfg.patience
+        waited = run.epoch + 1 - max(run.best_epoch, run.recovered_epoch)
+        run.finished = (bool(cfg.patience) and waited >= cfg.patience) or run.recoveries > cfg.max_recoveries
         run.epoch, run.step, run.score_sum, run.seconds = run.epoch + 1, 0, 0.0, 0.0
         bar.update(task, description=f"epoch {record['epoch']}/{cfg.max_epochs} "
                    f"val VAMP-2 {validation:.4f}" + (" *" if run.best_epoch == record["epoch"] else ""))
         if paths:
             self._save_last(paths, model, optimizer, run, ctx.world)
+
+    def _collapsed(self, validation: float, run: "_RunState") -> bool:
+        """The network lost almost all it had learned: validation VAMP-2 fell back towards 1."""
+        if run.best_state is None or not self.config.collapse_fraction:
+            return False
+        return validation - 1 < self.config.collapse_fraction * (run.best_score - 1)
+
+    def _recover(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, run: "_RunState") -> None:
+        """Collapse guard: best weights back, Adam's moments reset, a lower learning rate; say so."""
+        cfg = self.config
+        run.recoveries += 1
+        lr = optimizer.param_groups[0]["lr"]
+        stop = run.recoveries > cfg.max_recoveries
+        warnings.warn(GdynetWarning(
+            f"training collapsed in epoch {run.epoch + 1} (validation VAMP-2 {run.history[-1]['validation']:.4f}, "
+            f"best {run.best_score:.4f} in epoch {run.best_epoch}); "
+            + ("stopping with the best weights" if stop else
+               f"restored the best weights and continue with learning rate {lr * cfg.lr_drop:g} (was {lr:g})")),
+            stacklevel=2)
+        model.load_state_dict(run.best_state)
+        optimizer.state.clear()
+        for group in optimizer.param_groups:
+            group["lr"] = lr * cfg.lr_drop
+        run.recovered_epoch = run.epoch + 1
 
     @staticmethod
     def _check_finite(value: float, run: "_RunState", optimizer: torch.optim.Optimizer, what: str) -> None:
@@ -320,6 +381,8 @@ class _RunState:
     best_epoch: int = 0
     best_state: dict[str, torch.Tensor] | None = None
     finished: bool = False
+    recoveries: int = 0       # times the collapse guard restored the best weights
+    recovered_epoch: int = 0  # epoch of the last recovery (patience counts from here too)
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if k not in ("signature", "best_state")}

@@ -196,15 +196,29 @@ def _check_options(method: str, mode: str, epsilon: float) -> None:
 
 
 def vamp_score_from_moments(
-    moments: VampMoments, method: Method = "VAMP2", epsilon: float = 1e-6, mode: Mode = "trunc"
+    moments: VampMoments, method: Method = "VAMP2", epsilon: float = 1e-6, mode: Mode = "trunc",
+    relative: bool = False,
 ) -> Tensor:
-    """VAMP score (module docstring) of the pairs summarised by ``moments``; scalar float64 tensor."""
+    """VAMP score (module docstring) of the pairs summarised by ``moments``; scalar float64 tensor.
+
+    ``relative=True`` divides the three covariances by their mean variance
+    ``(tr C00 + tr Ctt) / 2S`` before the inverses, so ``epsilon`` is a fraction of the features'
+    own scale rather than an absolute variance. VAMP scores are invariant to this common scaling,
+    so the value is the same wherever no eigenvalue is cut; what changes is that features of small
+    spread (e.g. a softmax whose outputs drift towards 0 and 1, spread 1e-3) are not cut away. An
+    absolute cut-off makes such a drift a cliff: the score drops to exactly 1 with zero gradient,
+    and training never recovers (the "collapse" of a trained network; used by the trainer).
+    """
     _check_options(method, mode, epsilon)
     # one host read of the count; on CUDA the eigh below synchronises the device anyway
     count = float(moments.count.detach())
     if count < 2:
         raise GdynetError(f"need at least 2 time-lagged pairs, got {count:g}", _SOURCE)
     c00, c0t, ctt = moments.covariances()
+    if relative:
+        scale = ((torch.trace(c00) + torch.trace(ctt)) / (2 * c00.shape[0])).detach()
+        if scale > 0:
+            c00, c0t, ctt = c00 / scale, c0t / scale, ctt / scale
     w0 = _inv_sqrt(c00, epsilon, mode)
     wt = _inv_sqrt(ctt, epsilon, mode)
     koopman = w0 @ c0t @ wt
