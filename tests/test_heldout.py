@@ -85,12 +85,12 @@ def test_test_trajectories_are_never_trained_on_and_are_analysed(toy_paths, thre
 
 def test_analyze_reports_intervals_eigenvectors_resolution_and_pcca(three_states):
     out, _ = three_states
-    summary = analyze(out, coarse=2, ci_from="blocks", analyze_on="all", lags=[5, 10, 20])
+    summary = analyze(out, coarse=2, ci_from="blocks", analyze_on="test", lags=[5, 10, 20])
     assert summary["ci_from"] == "blocks" and summary["populations_ci"]["from"] == "blocks"
     ci = summary["populations_ci"]
     assert ci["confidence"] == 0.95 and len(ci["lower"]) == len(ci["upper"]) == 3
     assert all(lo <= p <= hi for p, lo, hi in zip(summary["populations"], ci["lower"], ci["upper"]))
-    assert len(summary["timescales_resolved"]) == 2 and summary["analysed_time_ps"] == pytest.approx(3 * 39.9)
+    assert len(summary["timescales_resolved"]) == 2 and summary["analysed_time_ps"] == pytest.approx(39.9)
     assert np.shape(summary["implied_timescales"]["resolved"]) == (3, 2)
     eig = summary["koopman"]["eigenvectors"]
     assert np.shape(eig["left"]) == np.shape(eig["right"]) == (2, 3)
@@ -110,8 +110,8 @@ def test_cli_table_shows_unresolved_and_infinite_timescales(capsys):
     summary = {"lag_ps": 1.0, "timescales_ps": [None, 0.4], "timescales_resolved": [False, False],
                "analysed_time_ps": 29.0, "populations": [0.5, 0.3, 0.2],
                "populations_ci": {"lower": [0.4, None, 0.1], "upper": [0.6, None, 0.3]}, "analysis_on": "test",
-               "vamp2": {"train": 2.9, "validation": 2.8, "test": 2.7}, "n_frames": 10, "n_targets": 1}
+               "vamp2": {"train": 2.9, "validation": 2.8, "test": None}, "n_frames": 10, "n_targets": 1}
     _print_summary(summary, "run")
     text = capsys.readouterr().out
     assert "∞ (not resolved)" in text and "0.4 ps (not resolved)" in text and "29 ps" in text
-    assert "0.500 [0.400, 0.600]" in text and "held-out" in text
+    assert "0.500 [0.400, 0.600]" in text and "held-out" in text and "2.800 / –" in text

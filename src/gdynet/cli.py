@@ -386,7 +386,8 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         for p, lo, hi in zip(pops, ci.get("lower") or [None] * len(pops), ci.get("upper") or [None] * len(pops))))
     if "analysis_on" in summary:
         table.add_row("analysed", "held-out frames only" if summary["analysis_on"] == "test" else "all frames")
-    table.add_row("VAMP-2 train / val / test", " / ".join("n/a" if summary["vamp2"][k] is None else f"{summary['vamp2'][k]:.3f}"
+    table.add_row("VAMP-2 train / val / test", " / ".join("–" if summary["vamp2"].get(k) is None else
+                                                          f"{summary['vamp2'][k]:.3f}"
                                                           for k in ("train", "validation", "test")))
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
     table.add_row("report", str(Path(out) / "report.md"))
