@@ -109,6 +109,10 @@ def fit(
     model: str = typer.Option("gdynet", help="gdynet (graph network) or vampnet (global-coordinate baseline)."),
     batch_size: int = typer.Option(256, help="Time-lagged frame pairs per mini-batch."),
     lr: float = typer.Option(5e-3, help="Learning rate (Adam)."),
+    batch_atoms: Optional[int] = typer.Option(None, help="Atom-frames per forward pass (memory bounded by atoms; "
+                                              "larger batches run in chunks, same gradient). Default 4194304."),
+    precision: str = typer.Option("fp32", help="fp32 or bf16 (network in bfloat16, VAMP moments in float64)."),
+    compile: bool = typer.Option(False, "--compile", help="Run the network through torch.compile."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
@@ -122,7 +126,8 @@ def fit(
                        targets=_targets(target, target_index, select), stride=stride,
                        extra={"type_map": type_map} if type_map else {})
     options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
-                         epochs=epochs, device=device, batch_size=batch_size, lr=lr)
+                         epochs=epochs, device=device, batch_size=batch_size, lr=lr, batch_atoms=batch_atoms,
+                         precision=precision, compile=compile)
     analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature}
     summary = run_fit(traj, out, read, options, analysis=analysis, progress=not quiet)
     if summary:                                   # empty on torchrun ranks other than 0

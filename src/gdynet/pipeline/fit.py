@@ -33,6 +33,9 @@ class FitOptions:
     atom_features: int = 16
     n_conv: int = 3
     device: str = "auto"
+    batch_atoms: int | None = None  # atom-frames per forward pass (None: automatic), see training.chunked
+    precision: str = "fp32"         # "fp32" or "bf16"
+    compile: bool = False           # torch.compile the network
 
     def check(self) -> None:
         if self.model not in ("gdynet", "vampnet"):
@@ -136,7 +139,8 @@ def _train(sources: Sequence[Any], run: RunDir, options: FitOptions, lag: int, p
 
     config = TrainConfig(lag_frames=lag, batch_size=options.batch_size, lr=options.lr,
                          max_epochs=options.epochs, patience=options.patience, seed=options.seed,
-                         device=options.device, checkpoint_dir=run.checkpoints, progress=progress)
+                         device=options.device, checkpoint_dir=run.checkpoints, progress=progress,
+                         batch_atoms=options.batch_atoms, precision=options.precision, compile=options.compile)
     result = Trainer(config).fit(_new_model(sources, options), sources)
     return result.model, result
 
