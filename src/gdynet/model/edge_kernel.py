@@ -33,8 +33,8 @@ AVAILABLE = numba is not None
 ACTIVATION_CODES = {"ReLU": 0, "Softplus": 1}
 
 
-def _jit(function):
-    return function if numba is None else numba.njit(cache=True, parallel=True, fastmath=False)(function)
+def _jit(function, parallel=True):
+    return function if numba is None else numba.njit(cache=True, parallel=parallel)(function)
 
 
 def _prange(n):  # pragma: no cover (replaced by numba.prange when compiled)
@@ -44,45 +44,55 @@ def _prange(n):  # pragma: no cover (replaced by numba.prange when compiled)
 prange = numba.prange if numba is not None else _prange
 
 
+def _row(table, a_self, a_nbr, dist, nbr, row, base, inv_h, pre, alpha, ks, ws):  # pragma: no cover
+    """Fill ``pre (M, F+1)``, the softmax weights ``alpha (M,)`` and the table cells ``ks``/``ws`` of one row."""
+    m, c = pre.shape
+    f = c - 1
+    x_max = np.float32(table.shape[0] - 1)
+    top = np.float32(-np.inf)
+    for j in range(m):
+        x = min(dist[row, j] * inv_h, x_max)
+        k = min(int(x), table.shape[0] - 2)
+        w = x - np.float32(k)
+        ks[j], ws[j] = k, w
+        nb = base + nbr[row, j]
+        for q in range(c):
+            lo = table[k, q]
+            pre[j, q] = lo + w * (table[k + 1, q] - lo) + a_self[row, q] + a_nbr[nb, q]
+        top = max(top, pre[j, f])
+    total = np.float32(0.0)
+    for j in range(m):
+        alpha[j] = np.exp(pre[j, f] - top)
+        total += alpha[j]
+    for j in range(m):
+        alpha[j] /= total
+
+
+_row = _jit(_row, parallel=False)
+
+
 @_jit
 def _forward(table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, inv_h, act, n_threads):  # pragma: no cover
     n_rows, m = dist.shape
-    c = table.shape[1]
-    f = c - 1
-    out = np.empty((n_rows, f), dtype=np.float32)
+    f = table.shape[1] - 1
+    out = np.zeros((n_rows, f), dtype=np.float32)
     n_frames = n_rows // rows_per_frame
-    x_max = np.float32(table.shape[0] - 1)
     for t in prange(n_threads):
-        pre = np.empty((m, c), dtype=np.float32)
+        pre = np.empty((m, f + 1), dtype=np.float32)
         alpha = np.empty(m, dtype=np.float32)
+        ks = np.empty(m, dtype=np.int64)
+        ws = np.empty(m, dtype=np.float32)
         for frame in range(t * n_frames // n_threads, (t + 1) * n_frames // n_threads):
-            base = frame * n_atoms
             for row in range(frame * rows_per_frame, (frame + 1) * rows_per_frame):
-                top = np.float32(-np.inf)
+                _row(table, a_self, a_nbr, dist, nbr, row, frame * n_atoms, inv_h, pre, alpha, ks, ws)
                 for j in range(m):
-                    x = min(dist[row, j] * inv_h, x_max)
-                    k = min(int(x), table.shape[0] - 2)
-                    w = x - np.float32(k)
-                    nb = base + nbr[row, j]
-                    for q in range(c):
-                        lo = table[k, q]
-                        pre[j, q] = lo + w * (table[k + 1, q] - lo) + a_self[row, q] + a_nbr[nb, q]
-                    top = max(top, pre[j, f])
-                total = np.float32(0.0)
-                for j in range(m):
-                    alpha[j] = np.exp(pre[j, f] - top)
-                    total += alpha[j]
-                for q in range(f):
-                    out[row, q] = 0.0
-                for j in range(m):
-                    a = alpha[j] / total
                     for q in range(f):
                         y = pre[j, q]
                         if act == 0:
                             y = max(y, np.float32(0.0))
                         elif y <= 20.0:
                             y = np.log1p(np.exp(y))
-                        out[row, q] += a * y
+                        out[row, q] += alpha[j] * y
     return out
 
 
@@ -92,11 +102,10 @@ def _backward(grad, table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, in
     n_rows, m = dist.shape
     c = table.shape[1]
     f = c - 1
-    grad_self = np.empty((n_rows, c), dtype=np.float32)
+    grad_self = np.zeros((n_rows, c), dtype=np.float32)
     grad_nbr = np.zeros(a_nbr.shape, dtype=np.float32)
     grad_table = np.zeros((n_threads, table.shape[0], c), dtype=np.float32)
     n_frames = n_rows // rows_per_frame
-    x_max = np.float32(table.shape[0] - 1)
     for t in prange(n_threads):
         pre = np.empty((m, c), dtype=np.float32)
         alpha = np.empty(m, dtype=np.float32)
@@ -106,24 +115,9 @@ def _backward(grad, table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, in
         for frame in range(t * n_frames // n_threads, (t + 1) * n_frames // n_threads):
             base = frame * n_atoms
             for row in range(frame * rows_per_frame, (frame + 1) * rows_per_frame):
-                top = np.float32(-np.inf)
-                for j in range(m):
-                    x = min(dist[row, j] * inv_h, x_max)
-                    k = min(int(x), table.shape[0] - 2)
-                    w = x - np.float32(k)
-                    ks[j], ws[j] = k, w
-                    nb = base + nbr[row, j]
-                    for q in range(c):
-                        lo = table[k, q]
-                        pre[j, q] = lo + w * (table[k + 1, q] - lo) + a_self[row, q] + a_nbr[nb, q]
-                    top = max(top, pre[j, f])
-                total = np.float32(0.0)
-                for j in range(m):
-                    alpha[j] = np.exp(pre[j, f] - top)
-                    total += alpha[j]
+                _row(table, a_self, a_nbr, dist, nbr, row, base, inv_h, pre, alpha, ks, ws)
                 s = np.float32(0.0)
                 for j in range(m):
-                    alpha[j] /= total
                     acc = np.float32(0.0)
                     for q in range(f):
                         y = pre[j, q]
@@ -142,8 +136,6 @@ def _backward(grad, table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, in
                     s += alpha[j] * acc
                 for j in range(m):
                     pre[j, f] = alpha[j] * (d_alpha[j] - s)
-                for q in range(c):
-                    grad_self[row, q] = 0.0
                 for j in range(m):
                     nb = base + nbr[row, j]
                     k, w = ks[j], ws[j]

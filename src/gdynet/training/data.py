@@ -76,7 +76,7 @@ class _TensorCache:
 class GraphSource:
     """Inputs of :class:`~gdynet.model.gdynet.GDyNet` streamed from a ``GraphStore``.
 
-    ``inputs(frames, device)`` returns ``numbers (N,)`` long, ``nbr_idx (B, N, M)`` int32 (as stored),
+    ``inputs(frames, device)`` returns ``numbers (N,)`` long, ``nbr_idx (B, N, M)`` int32,
     ``nbr_dist (B, N, M)`` float32 in Å and ``targets (n, k)`` long; only the ``B`` requested frames
     are read from the memory-mapped ``(F, N, M)`` arrays.
     """
@@ -95,7 +95,8 @@ class GraphSource:
 
     def inputs(self, frames: np.ndarray, device: torch.device | str) -> dict[str, torch.Tensor]:
         """Model inputs for ``frames`` (B,) on ``device`` (see the class docstring for shapes)."""
-        idx = torch.from_numpy(_read_frames(self.store.indices, frames)).to(device, non_blocking=True)
+        idx = _read_frames(self.store.indices, frames)  # uint16 (compact store) or int32
+        idx = torch.from_numpy(idx if idx.dtype == np.int32 else idx.astype(np.int32)).to(device, non_blocking=True)
         dist = torch.from_numpy(_read_frames(self.store.distances, frames)).to(device, non_blocking=True)
         const = self._constants.get(device)
         return {"numbers": const["numbers"], "nbr_idx": idx, "nbr_dist": dist.float(),
