@@ -110,7 +110,7 @@ def fit(
     batch_size: int = typer.Option(256, help="Time-lagged frame pairs per mini-batch."),
     lr: float = typer.Option(5e-3, help="Learning rate (Adam)."),
     batch_atoms: Optional[int] = typer.Option(None, help="Atom-frames per forward pass (memory bounded by atoms; "
-                                              "larger batches run in chunks, same gradient). Default 4194304."),
+                                              "larger batches run in chunks, same gradient). Default 2097152."),
     precision: str = typer.Option("fp32", help="fp32 or bf16 (network in bfloat16, VAMP moments in float64)."),
     compile: bool = typer.Option(False, "--compile", help="Run the network through torch.compile."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),

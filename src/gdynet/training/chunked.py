@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import torch
 
-#: default ``batch_atoms``: atom-frames per forward chunk (about 0.5-1 GB of activations at M = 12, F = 16)
-AUTO_BATCH_ATOMS = 1 << 22
+#: default ``batch_atoms``: atom-frames per forward chunk (about 1.3 kB each with gradients for the default
+#: GDyNet, M = 12, F = 16, K = 3: about 2.7 GB; a 10^5-atom training run peaks below 4 GB)
+AUTO_BATCH_ATOMS = 1 << 21
 
 
 def frames_per_chunk(batch_atoms: int | None, n_atoms: int) -> int:
