@@ -32,7 +32,7 @@ def test_store_holds_the_neighbours_of_every_frame(tmp_path, small_chunks):
     traj = make_traj()
     store = build_graphs(traj, m=7, cache_dir=tmp_path, progress=False)
     idx, dist = neighbors(traj.positions, traj.cells, 7)
-    assert store.indices.dtype == np.int32 and store.distances.dtype == np.float32
+    assert store.indices.dtype == np.uint16 and store.distances.dtype == np.float32  # N <= 65,535: 2-byte indices
     assert isinstance(store.indices, np.memmap) and not store.indices.flags.writeable
     np.testing.assert_array_equal(store.indices, idx)
     np.testing.assert_array_equal(store.distances, dist)
@@ -45,6 +45,11 @@ def test_store_holds_the_neighbours_of_every_frame(tmp_path, small_chunks):
     np.testing.assert_array_equal(reopened.distances, dist)
     assert reopened.targets.dtype == np.int64 and reopened.numbers.dtype == np.int64
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_index_dtype_is_the_narrowest_that_holds_every_atom():
+    assert store_mod.index_dtype(65_535) == np.uint16 and store_mod.index_dtype(65_536) == np.int32
+    assert "store2" in store_mod.CODE_VERSION  # the format is part of every cache key: old entries are not misread
 
 
 def test_cache_is_reused_only_for_same_content_and_m(tmp_path, monkeypatch):

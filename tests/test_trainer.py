@@ -75,7 +75,7 @@ def test_graph_source_reads_the_requested_frames(stores):
     (store, _), _ = stores
     frames = np.array([5, 2, 5, 599])
     x = GraphSource(store).inputs(frames, "cpu")
-    assert x["nbr_idx"].dtype == torch.long and x["nbr_dist"].dtype == torch.float32
+    assert x["nbr_idx"].dtype == torch.int32 and x["nbr_dist"].dtype == torch.float32
     np.testing.assert_array_equal(x["nbr_idx"].numpy(), store.indices[frames])
     np.testing.assert_array_equal(x["nbr_dist"].numpy(), store.distances[frames])
     np.testing.assert_array_equal(x["targets"].numpy(), store.targets)

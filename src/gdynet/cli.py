@@ -167,6 +167,10 @@ def fit(
     hidden: str = typer.Option("32,32", help="Widths of the hidden layers of the output MLP, e.g. 64,32."),
     cutoff: float = typer.Option(7.0, help="Range of the Gaussian bond-length expansion in Å (centres every 0.2 Å); keep it above the M-th neighbour distance."),
     config: Optional[Path] = typer.Option(None, "--config", is_eager=True, callback=_load_config, help="TOML file with any of these options, e.g. lr = 0.001 (flags override it)."),
+    batch_atoms: Optional[int] = typer.Option(None, help="Atom-frames per forward pass (memory bounded by atoms; "
+                                              "larger batches run in chunks, same gradient). Default 2097152."),
+    precision: str = typer.Option("fp32", help="fp32 or bf16 (network in bfloat16, VAMP moments in float64)."),
+    compile: bool = typer.Option(False, "--compile", help="Run the network through torch.compile."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
@@ -207,7 +211,8 @@ def _fit_inputs(p: dict[str, Any]) -> tuple[Any, Any]:
                          lr=p["lr"], patience=p["patience"], weight_decay=p["weight_decay"],
                          split=tuple(_numbers(p["split"], float, "--split")), seeds=p["seeds"],
                          atom_features=p["atom_features"], n_conv=p["conv_layers"],
-                         hidden=tuple(_numbers(p["hidden"], int, "--hidden")), cutoff=p["cutoff"])
+                         hidden=tuple(_numbers(p["hidden"], int, "--hidden")), cutoff=p["cutoff"],
+                         batch_atoms=p["batch_atoms"], precision=p["precision"], compile=p["compile"])
     return read, options
 
 

@@ -2,15 +2,18 @@
 
 An entry of the cache is a folder ``graphs-m{m}-{key}`` holding
 
-    indices.npy    (F, N, m) int32    neighbour atom indices (periodic images included)
+    indices.npy    (F, N, m) uint16   neighbour atom indices (periodic images included); int32 when
+                                      N > 65,535 (``index_dtype``)
     distances.npy  (F, N, m) float32  distances in Å, each row nearest first
     numbers.npy    (N,) int64         atomic numbers
     targets.npy    (n, k) int64       target sets of the last trajectory that used the entry
     meta.json      sizes, dt_ps, source, fingerprint, code version
     COMPLETE       marker written last
 
-``key`` hashes ``Trajectory.fingerprint()`` (positions, cells, numbers, dt, pbc), ``m`` and the code
-version, so a changed input or kernel never reuses a stale entry. A build writes into a hidden
+6 bytes per edge (10 when N > 65,535; see benchmarks/RESULTS.md for the measured alternatives:
+16-bit distances, neighbour lists built per batch). ``key`` hashes ``Trajectory.fingerprint()``
+(positions, cells, numbers, dt, pbc), ``m`` and the code version (which includes ``STORE_FORMAT``), so a
+changed input or kernel never reuses a stale entry. A build writes into a hidden
 ``.graphs-...partial`` folder (one ``done/`` marker per finished chunk of frames) and is renamed
 onto the entry only once complete: a killed build is resumed from its finished chunks, never
 trusted. A lock file serialises concurrent builds of the same entry.
@@ -40,8 +43,10 @@ from ..progress import progress_bar
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
 
-#: part of every cache key: a new package or kernel version never reuses old graphs
-CODE_VERSION = f"{__version__}+kernel{KERNEL_VERSION}"
+#: on-disk layout; 2: uint16 indices when N <= 65,535 (1: always int32)
+STORE_FORMAT = 2
+#: part of every cache key: a new package, kernel or store format never reuses (misreads) old graphs
+CODE_VERSION = f"{__version__}+kernel{KERNEL_VERSION}+store{STORE_FORMAT}"
 #: jobs smaller than this many atom-frames run in one process by default (pool start-up ~1 s)
 SMALL_JOB = 2_000_000
 #: atom-frames per chunk (a chunk is one unit of work, resume and progress)
@@ -55,7 +60,7 @@ class GraphStore:
 
     Attributes:
         path: the entry folder.
-        indices: ``(F, N, m)`` int32 memmap of neighbour atom indices.
+        indices: ``(F, N, m)`` memmap of neighbour atom indices, :func:`index_dtype` (uint16 or int32).
         distances: ``(F, N, m)`` float32 memmap of neighbour distances in Å, rows nearest first.
         numbers: ``(N,)`` int64 atomic numbers.
         targets: ``(n, k)`` int64 target sets.
@@ -110,6 +115,11 @@ class GraphStore:
             raise GdynetError(f"graph store arrays do not match meta.json {shape}", path)
         return cls(path=path, indices=indices, distances=distances, numbers=numbers.astype(np.int64),
                    targets=targets.astype(np.int64), dt_ps=float(meta["dt_ps"]), source=str(meta["source"]))
+
+
+def index_dtype(n_atoms: int) -> type:
+    """Narrowest stored index type: uint16 up to 65,535 atoms (2 bytes per edge), else int32."""
+    return np.uint16 if n_atoms <= np.iinfo(np.uint16).max else np.int32
 
 
 def default_cache_dir() -> Path:
@@ -184,7 +194,7 @@ def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress:
     if not _resumable(partial, spec):
         shutil.rmtree(partial, ignore_errors=True)
         (partial / "done").mkdir(parents=True)
-        for name, dtype in (("indices.npy", np.int32), ("distances.npy", np.float32)):
+        for name, dtype in (("indices.npy", index_dtype(n_atoms)), ("distances.npy", np.float32)):
             np.lib.format.open_memmap(partial / name, "w+", dtype, (n_frames, n_atoms, m)).flush()
         (partial / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     starts = [s for s in range(0, n_frames, chunk) if not (partial / "done" / str(s)).exists()]

@@ -90,7 +90,9 @@ class GDyNet(nn.Module):
             (B, n, S) probabilities (rows sum to 1), in the model's dtype and device.
         """
         device, dtype = self.embedding.weight.device, self.embedding.weight.dtype
-        numbers, nbr_idx, targets = (t.to(device=device, dtype=torch.long) for t in (numbers, nbr_idx, targets))
+        numbers, targets = (t.to(device=device, dtype=torch.long) for t in (numbers, targets))
+        # int32 indices (the graph store's) stay int32: half the memory of long on large batches
+        nbr_idx = nbr_idx.to(device=device, dtype=nbr_idx.dtype if nbr_idx.dtype == torch.int32 else torch.long)
         nbr_dist = nbr_dist.to(device=device, dtype=dtype)
         _check_inputs(numbers, nbr_idx, nbr_dist, targets)
         v = self.embedding(numbers).unsqueeze(0).expand(nbr_idx.shape[0], -1, -1)
@@ -159,7 +161,7 @@ def _check_inputs(numbers: Tensor, nbr_idx: Tensor, nbr_dist: Tensor, targets: T
         raise GdynetError("empty batch, neighbour list or target sets", _SOURCE)
     # one pass per tensor (aminmax), two host syncs; NaN/inf distances surface in the max
     z_min, z_max, i_min, i_max, t_min, t_max = torch.stack(
-        [*torch.aminmax(numbers), *torch.aminmax(nbr_idx), *torch.aminmax(targets)]
+        [*torch.aminmax(numbers), *(x.long() for x in torch.aminmax(nbr_idx)), *torch.aminmax(targets)]
     ).tolist()
     d_min, d_max = torch.stack(torch.aminmax(nbr_dist)).tolist()
     bad = [

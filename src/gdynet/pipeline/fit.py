@@ -51,6 +51,9 @@ class FitOptions:
     weight_decay: float = 0.0
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)   # train/validation/test time blocks
     seeds: int = 1                              # initialisations trained; the best by validation VAMP-2 kept
+    batch_atoms: int | None = None  # atom-frames per forward pass (None: automatic), see training.chunked
+    precision: str = "fp32"         # "fp32" or "bf16"
+    compile: bool = False           # torch.compile the network
 
     def check(self) -> None:
         if self.model not in ("gdynet", "vampnet"):
@@ -219,7 +222,9 @@ def _train(sources: Sequence[Any], run: RunDir, options: FitOptions, lag: int, p
                              batch_size=options.batch_size, lr=options.lr,
                              weight_decay=options.weight_decay, split=tuple(options.split),
                              max_epochs=options.epochs, patience=options.patience, seed=seed,
-                             device=options.device, checkpoint_dir=folder, progress=progress)
+                             device=options.device, checkpoint_dir=folder, progress=progress,
+                             batch_atoms=options.batch_atoms, precision=options.precision,
+                             compile=options.compile)
         trained.append((seed, Trainer(config).fit(_new_model(sources, options, seed), sources)))
     return trained
 

@@ -76,7 +76,7 @@ class _TensorCache:
 class GraphSource:
     """Inputs of :class:`~gdynet.model.gdynet.GDyNet` streamed from a ``GraphStore``.
 
-    ``inputs(frames, device)`` returns ``numbers (N,)`` long, ``nbr_idx (B, N, M)`` long,
+    ``inputs(frames, device)`` returns ``numbers (N,)`` long, ``nbr_idx (B, N, M)`` int32,
     ``nbr_dist (B, N, M)`` float32 in Å and ``targets (n, k)`` long; only the ``B`` requested frames
     are read from the memory-mapped ``(F, N, M)`` arrays.
     """
@@ -86,6 +86,7 @@ class GraphSource:
         self.source = str(getattr(store, "source", getattr(store, "path", "<graphs>")))
         self.n_frames = int(store.indices.shape[0])
         self.n_targets = int(np.asarray(store.targets).shape[0])
+        self.n_atoms = int(store.indices.shape[1])
         self.dt_ps = float(store.dt_ps)
         if store.distances.shape != store.indices.shape or store.indices.ndim != 3:
             raise GdynetError(f"graph arrays disagree: indices {store.indices.shape}, "
@@ -94,10 +95,11 @@ class GraphSource:
 
     def inputs(self, frames: np.ndarray, device: torch.device | str) -> dict[str, torch.Tensor]:
         """Model inputs for ``frames`` (B,) on ``device`` (see the class docstring for shapes)."""
-        idx = torch.from_numpy(_read_frames(self.store.indices, frames)).to(device, non_blocking=True)
+        idx = _read_frames(self.store.indices, frames)  # uint16 (compact store) or int32
+        idx = torch.from_numpy(idx if idx.dtype == np.int32 else idx.astype(np.int32)).to(device, non_blocking=True)
         dist = torch.from_numpy(_read_frames(self.store.distances, frames)).to(device, non_blocking=True)
         const = self._constants.get(device)
-        return {"numbers": const["numbers"], "nbr_idx": idx.long(), "nbr_dist": dist.float(),
+        return {"numbers": const["numbers"], "nbr_idx": idx, "nbr_dist": dist.float(),
                 "targets": const["targets"]}
 
 
@@ -115,6 +117,7 @@ class CoordinateSource:
         self.traj = traj
         self.source = str(traj.source)
         self.n_frames = int(traj.n_frames)
+        self.n_atoms = int(traj.n_atoms)
         self.dt_ps = float(traj.dt_ps)
 
     def inputs(self, frames: np.ndarray, device: torch.device | str) -> dict[str, torch.Tensor]:

@@ -26,9 +26,13 @@ from ..errors import GdynetError, GdynetWarning
 from ..progress import progress_bar
 from ..units import lag_to_frames
 from . import checkpoint as ckpt
+from .chunked import frame_outputs, frames_per_chunk
 from .data import SPLITS, Block, Source, batches, split_frames, split_sources
 from .distributed import World, all_reduce_sum, setup, shard
 from .vamp import VampMoments, vamp_moments, vamp_score_from_moments
+
+#: ``TrainConfig.precision`` values -> autocast dtype of the network (None: no autocast)
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
 __all__ = ["TrainConfig", "Trainer", "TrainResult", "predict", "split_frames", "resolve_device"]
 
@@ -82,6 +86,12 @@ class TrainConfig:
             ``"collapse": True``); at most ``max_recoveries`` times, then training stops.
         log_every: steps between progress-bar loss updates (also the NaN check interval).
         progress: show a rich progress bar (only rank 0).
+        batch_atoms: atom-frames per forward pass (memory bounded by atoms, not frames): larger
+            batches run in chunks, recomputed in the backward pass, with the same gradient
+            (:mod:`.chunked`); ``None``: ``chunked.AUTO_BATCH_ATOMS``.
+        precision: ``"fp32"`` or ``"bf16"`` (autocast of the network to bfloat16; the VAMP moments
+            and score stay float64).
+        compile: run the network through ``torch.compile``.
     """
 
     lag_frames: int | float | str = 1
@@ -105,9 +115,16 @@ class TrainConfig:
     collapse_fraction: float = 0.1
     lr_drop: float = 0.2
     max_recoveries: int = 3
+    batch_atoms: int | None = None
+    precision: str = "fp32"
+    compile: bool = False
 
     def check(self) -> None:
         """Raise :class:`GdynetError` for impossible values."""
+        if self.batch_atoms is not None and int(self.batch_atoms) < 1:
+            raise GdynetError(f"batch_atoms must be at least 1 atom-frame, got {self.batch_atoms}")
+        if self.precision not in PRECISIONS:
+            raise GdynetError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         for name in ("batch_size", "max_epochs", "eval_batch_size", "log_every"):
             if int(getattr(self, name)) < 1:
                 raise GdynetError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -162,17 +179,26 @@ def resolve_device(device: str | torch.device) -> torch.device:
 
 
 # --------------------------------------------------------------------------------- model outputs
-def _pair_outputs(model: torch.nn.Module, source: Source, t: np.ndarray, lag: int,
-                  device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """``x_0, x_t`` ``(B * n, S)`` for pairs ``(t, t + lag)``; each distinct frame goes through the model once."""
+def _pair_outputs(model: torch.nn.Module, source: Source, t: np.ndarray, lag: int, device: torch.device,
+                  config: TrainConfig | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x_0, x_t`` ``(B * n, S)`` for pairs ``(t, t + lag)``; each distinct frame goes through the model once
+    (in chunks of ``config.batch_atoms`` atom-frames, at ``config.precision``)."""
+    config = config or TrainConfig()
     frames, where = np.unique(np.concatenate([t, t + lag]), return_inverse=True)
-    out = model(**source.inputs(frames, device))
+    with autocast(config.precision, device):
+        out = frame_outputs(model, source, frames, device, config.batch_atoms)
     if out.dim() != 3:
         raise GdynetError(f"the model must return (frames, targets, states), got shape {tuple(out.shape)}",
                           source.source)
     where = torch.from_numpy(where).to(out.device)
     n_states = out.shape[-1]
     return out[where[:len(t)]].reshape(-1, n_states), out[where[len(t):]].reshape(-1, n_states)
+
+
+def autocast(precision: str, device: torch.device | str) -> Any:
+    """Autocast context of ``precision`` (``PRECISIONS``) on ``device``; a no-op for ``"fp32"``."""
+    dtype = PRECISIONS[precision]
+    return torch.autocast(torch.device(device).type, dtype=dtype, enabled=dtype is not None)
 
 
 def _score(vector: torch.Tensor, n_states: int, epsilon: float) -> torch.Tensor:
@@ -205,6 +231,8 @@ class Trainer:
                                [s.source for s in sources])
         model = model.to(device)
         net = self._wrap(model, world, device)
+        if cfg.compile:
+            net = torch.compile(net)
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         run = _RunState(signature=self._signature(model, sources, lag))
         torch.manual_seed(cfg.seed)
@@ -403,7 +431,8 @@ class _Context:
 
     def batch_score(self, model: torch.nn.Module, source_id: int, t: np.ndarray, *, grad: bool) -> torch.Tensor:
         """VAMP-2 of a global batch of pairs, each rank computing its shard (moments summed over ranks)."""
-        x0, xt = _pair_outputs(model, self.sources[source_id], shard(t, self.world), self.lag, self.device)
+        x0, xt = _pair_outputs(model, self.sources[source_id], shard(t, self.world), self.lag, self.device,
+                               self.config)
         total = all_reduce_sum(vamp_moments(x0, xt).to_vector(), self.world, grad=grad)
         return _score(total, x0.shape[1], self.config.epsilon)
 
@@ -419,11 +448,11 @@ class _Context:
         for i, (source_id, t) in enumerate(plan):
             if self.world.active and i % self.world.size != self.world.rank:
                 continue
-            m = vamp_moments(*_pair_outputs(model, self.sources[source_id], t, self.lag, self.device))
+            m = vamp_moments(*_pair_outputs(model, self.sources[source_id], t, self.lag, self.device, self.config))
             total = m if total is None else total + m
         if total is None:  # more ranks than batches: contribute zero moments of the right shape
             source_id, t = plan[0]
-            x0, xt = _pair_outputs(model, self.sources[source_id], t[:1], self.lag, self.device)
+            x0, xt = _pair_outputs(model, self.sources[source_id], t[:1], self.lag, self.device, self.config)
             total = vamp_moments(x0[:0], xt[:0])
         vector = all_reduce_sum(total.to_vector(), self.world, grad=False)
         model.train(was_training)
@@ -446,10 +475,11 @@ def _progress(show: bool) -> Any:
 # ------------------------------------------------------------------------------------------ predict
 @torch.no_grad()
 def predict(model: torch.nn.Module, source: Source, *, device: str | torch.device = "auto",
-            batch_size: int = 256, out: np.ndarray | None = None) -> np.ndarray:
+            batch_size: int = 256, out: np.ndarray | None = None, batch_atoms: int | None = None) -> np.ndarray:
     """State probabilities ``chi`` ``(F, n, S)`` float32 of every frame of ``source``.
 
-    Runs in eval mode without gradients, ``batch_size`` frames per forward pass. ``out`` may be a
+    Runs in eval mode without gradients, ``batch_size`` frames per forward pass (fewer when they would
+    hold more than ``batch_atoms`` atom-frames, see :mod:`.chunked`). ``out`` may be a
     preallocated ``(F, n, S)`` array, e.g. a ``np.memmap`` for outputs larger than memory; it is filled
     and returned.
     """
@@ -458,6 +488,8 @@ def predict(model: torch.nn.Module, source: Source, *, device: str | torch.devic
         raise GdynetError(f"batch_size must be at least 1, got {batch_size}")
     was_training = model.training
     model.to(dev).eval()
+    if getattr(source, "n_atoms", None) is not None:
+        batch_size = min(batch_size, frames_per_chunk(batch_atoms, source.n_atoms))
     try:
         for start in range(0, source.n_frames, batch_size):
             frames = np.arange(start, min(start + batch_size, source.n_frames))
