@@ -1,0 +1,321 @@
+"""``gdynet example electrolyte``: Li⁺ solvation states in a polymer electrolyte, as in the paper's Fig. 4-5.
+
+Simulates the coarse-grained PEO-like melt with Li⁺ and S–N–S anions of
+:mod:`gdynet.datasets.electrolyte` in LAMMPS (several independent trajectories), trains a four-state
+GDyNet on the first trajectory and analyses the others held-out (the paper: train on one of five
+80 ns PEO/LiTFSI trajectories, analyse four). Charges come from the LAMMPS data file (the topology).
+On top of ``gdynet fit``'s report it checks the physics and writes ``example.json`` / ``example.md``:
+
+* coordination numbers of each learned state by polymer O and by anion S (running coordination of
+  the state RDFs, Eq. 12, at the first minimum of the state-averaged RDF);
+* how often Li⁺ changes partners: a chain or an anion *binds* when its nearest coordinating site
+  comes within the first-shell radius after having been beyond it + 0.5 Å (hysteresis against
+  flicker); counted per Li⁺ and ns;
+* the conduction table (Eqs. 13-16) beside the Einstein conductivity of the whole electrolyte
+  (all Li⁺ and anions with their charges, cross terms included).
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import atomic
+from ..datasets.electrolyte import Electrolyte, ElectrolyteParams
+from ..errors import GdynetError
+from ..trajectory.core import Trajectory
+from .fit import FitOptions, fit
+from .inputs import ReadOptions, read_all
+
+#: the paper's PEO/LiTFSI result (Fig. 4b-c, Fig. 5): population (%) with 95 % CI, environment
+PAPER_STATES = (("0", "50.6 ± 0.8", "PEO on one side, one TFSI on the other", "≈ 0"),
+                ("1", "27.3 ± 0.4", "as 0, hydroxyl end group instead of an ether O", "≈ 0"),
+                ("2", "15.1 ± 0.4", "TFSI only", "< 0 (carries ~40 % of the conduction)"),
+                ("3", "7.0 ± 0.9", "PEO only", "> 0"))
+#: hysteresis (Å) of the partner-exchange count
+HYSTERESIS_A = 0.5
+
+
+@dataclass(frozen=True)
+class ExampleSize:
+    """How much MD the example runs and how long it trains (times with units, e.g. "5ps")."""
+
+    md: ElectrolyteParams
+    epochs: int
+    lag: str
+    lags: tuple[str, ...]
+
+
+FULL = ExampleSize(md=ElectrolyteParams(), epochs=20, lag="5ps",
+                   lags=("1ps", "2ps", "5ps", "10ps", "20ps"))
+QUICK = ExampleSize(md=ElectrolyteParams(n_chains=4, n_li=8, equil_ps=40.0, run_ps=100.0, n_trajectories=2),
+                    epochs=4, lag="5ps", lags=("2ps", "5ps", "10ps"))
+
+
+def run_example(out: str | Path = "gdynet-electrolyte", *, quick: bool = False, device: str = "auto",
+                progress: bool = True, size: ExampleSize | None = None) -> dict[str, Any]:
+    """Simulate, fit four states on trajectory 0, analyse the others held-out; returns ``example.json``.
+
+    Writes ``out/data/electrolyte-<hash>/`` (LAMMPS data file and dumps, reused for the same
+    parameters), ``out/run`` (a ``gdynet fit`` run folder) and ``out/example.json`` + ``example.md``.
+    """
+    from ..datasets.electrolyte import simulate
+
+    size = size or (QUICK if quick else FULL)
+    out = Path(out)
+    md = simulate(size.md, out / "data", progress=progress)
+    train, tests = md.dumps[0], list(md.dumps[1:])
+    read = ReadOptions(dt=md.dt_ps, topology=str(md.data_file), targets="Li")
+    options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=256)
+    analysis = _supported(_analyze_signature(), {"lags": list(size.lags), "temperature_K": size.md.temperature_K,
+                                                 "analyze_on": "test"})
+    if "test_paths" in inspect.signature(fit).parameters:
+        summary = fit([train], out / "run", read, options, test_paths=tests, analysis=analysis, progress=progress)
+    else:                                 # before held-out analysis exists: analyse all trajectories
+        summary = fit([train, *tests], out / "run", read, options, analysis=analysis, progress=progress)
+    trajs = read_all([train, *tests], read)
+    chis = [np.load(out / "run" / "chi" / f"traj_{i:03d}.npy", mmap_mode="r") for i in range(len(trajs))]
+    held = slice(1, None) if len(trajs) > 1 else slice(None)
+    if "state_charges" not in summary:    # before charges from the topology feed the conduction
+        summary = _reanalyse_with_charges(out / "run", md, trajs[held], chis[held], analysis)
+    results = {"md": asdict(size.md), "type_map": md.type_map, "data_file": str(md.data_file),
+               "dumps": [str(p) for p in md.dumps], "fit": {"states": 4, "lag": size.lag, "epochs": size.epochs},
+               "summary": _headline(summary),
+               "physics": physics_checks(md, trajs[held], chis[held])}
+    results["physics"]["einstein_S_cm"] = einstein_conductivity(md, trajs[held], summary["lag_ps"])
+    atomic.write_json(out / "example.json", results)
+    atomic.write_text(out / "example.md", example_table(results))
+    plot_states(results, out / "electrolyte_states")
+    _print(results)
+    return results
+
+
+def _analyze_signature() -> inspect.Signature:
+    from .analyze import analyze
+
+    return inspect.signature(analyze)
+
+
+def _supported(signature: inspect.Signature, keywords: dict[str, Any]) -> dict[str, Any]:
+    """The ``keywords`` that ``signature`` accepts (the held-out keywords arrive with another branch)."""
+    return {k: v for k, v in keywords.items() if k in signature.parameters}
+
+
+def _reanalyse_with_charges(run: Path, md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray],
+                            analysis: dict[str, Any]) -> dict[str, Any]:
+    """State charges q_Li + Σ q_j within the first shell, from the model's bead charges (fallback)."""
+    from .analyze import analyze
+
+    charges = state_charges_from_shells(md, trajs, chis)
+    return analyze(run, **{**analysis, "charges": charges.tolist()})
+
+
+def state_charges_from_shells(md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray],
+                              r_shell: float = 3.0) -> np.ndarray:
+    """(S,) charge of each state in e: the Li⁺ charge plus the χ-weighted mean charge of all atoms
+    within ``r_shell`` Å (the paper's Supplementary Table 1), with the bead charges of the model."""
+    from ..analysis.rdf import state_rdf
+
+    q = md.type_charges()
+    total = np.full(chis[0].shape[2], q["Li"])
+    for element, charge in q.items():
+        if element == "Li":
+            continue
+        rdf = state_rdf(list(trajs), list(chis), element, r_max=r_shell, n_bins=30)
+        total += charge * rdf.coordination[:, -1]
+    return total
+
+
+def physics_checks(md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Coordination numbers per state (polymer O, anion S) and partner-exchange counts."""
+    from ..analysis.rdf import state_rdf
+
+    result: dict[str, Any] = {"coordination": {}, "shell_radius_A": {}}
+    for element in ("O", "S"):
+        rdf = state_rdf(list(trajs), list(chis), element, r_max=6.0, n_bins=120)
+        w = rdf.weight / rdf.weight.sum()
+        r_shell = first_minimum(rdf.r, (w[:, None] * rdf.g).sum(axis=0))
+        b = int(np.searchsorted(rdf.edges[1:], r_shell))
+        result["coordination"][element] = rdf.coordination[:, b].tolist()
+        result["shell_radius_A"][element] = float(rdf.edges[b + 1])
+    result["exchanges"] = partner_exchanges(md, trajs, result["shell_radius_A"])
+    return result
+
+
+def first_minimum(r: np.ndarray, g: np.ndarray) -> float:
+    """Radius (Å) of the first minimum of ``g`` after its highest peak."""
+    peak = int(np.argmax(g))
+    rising = np.nonzero(np.diff(g[peak:]) > 0)[0]
+    return float(r[peak + rising[0]] if len(rising) else r[-1])
+
+
+def partner_exchanges(md: Electrolyte, trajs: Sequence[Trajectory], shell: dict[str, float]) -> dict[str, Any]:
+    """How often a chain or an anion binds to a Li⁺ (per Li⁺ and ns; with hysteresis HYSTERESIS_A).
+
+    A partner molecule is *bound* once its nearest O (chain) or S (anion) is within the first-shell
+    radius and stays bound until that distance exceeds the radius + ``HYSTERESIS_A``; every new
+    binding after frame 0 is one exchange. Molecule ids come from the data file.
+    """
+    molecules = _molecule_ids(md.data_file)
+    counts, partners, li_ns = 0, [], 0.0
+    for traj in trajs:
+        li = np.nonzero(traj.numbers == 3)[0]
+        sites = np.nonzero(np.isin(traj.numbers, (8, 16)))[0]
+        sites = sites[np.argsort(molecules[sites], kind="stable")]      # grouped by molecule
+        radius = np.where(traj.numbers[sites] == 8, shell["O"], shell["S"])
+        starts = np.flatnonzero(np.r_[True, np.diff(molecules[sites]) != 0])
+        bound = np.zeros((len(li), len(starts)), dtype=bool)
+        for f in range(traj.n_frames):
+            x, cell = np.asarray(traj.positions[f]), np.asarray(traj.cells[f])
+            frac = (x[sites][None] - x[li][:, None]) @ np.linalg.inv(cell)
+            excess = np.linalg.norm((frac - np.round(frac)) @ cell, axis=-1) - radius
+            nearest = np.minimum.reduceat(excess, starts, axis=1)        # (n_li, n_molecules)
+            now = (bound | (nearest < 0)) & (nearest < HYSTERESIS_A)
+            if f:
+                counts += int((now & ~bound).sum())
+            bound = now
+            partners.append(bound.sum(axis=1).mean())
+        li_ns += len(li) * (traj.n_frames - 1) * traj.dt_ps / 1000.0
+    return {"bindings": counts, "per_li_per_ns": counts / li_ns, "mean_partner_molecules": float(np.mean(partners)),
+            "li_ns": li_ns}
+
+
+def _molecule_ids(data_file: Path) -> np.ndarray:
+    """Molecule id of each atom (in id order) from a LAMMPS data file's Atoms section (style full)."""
+    ids, mols = [], []
+    with open(data_file) as fh:
+        lines = iter(fh)
+        for line in lines:
+            if line.strip().startswith("Atoms"):
+                break
+        else:
+            raise GdynetError("no Atoms section", data_file)
+        for line in lines:
+            parts = line.split()
+            if not parts and ids:
+                break
+            if parts:
+                ids.append(int(parts[0]))
+                mols.append(int(parts[1]))
+    return np.asarray(mols)[np.argsort(ids)]
+
+
+def einstein_conductivity(md: Electrolyte, trajs: Sequence[Trajectory], lag_ps: float) -> dict[str, float]:
+    """Einstein conductivity (S/cm) of the whole electrolyte and of its parts.
+
+    sigma = e² / (6 V k_B T) d/dt < |Σ_i q_i Δr_i(t)|² >, with Li⁺ (charge q) and the anions
+    (charge −q, at their N) as carriers, fitted between ``lag_ps`` and five times it; ``total``
+    includes all cross terms, ``li``/``anion`` only that species' collective term, ``*_self`` the
+    Nernst-Einstein sums without any cross terms. Pooled over ``trajs``.
+    """
+    from ..analysis.conduction import SIGMA_UNIT
+    from ..analysis.msd import slope
+    from ..analysis.unwrap import unwrap_centers
+
+    q, T = md.params.ion_charge, md.params.temperature_K
+    curves: dict[str, list[np.ndarray]] = {k: [] for k in ("total", "li", "anion", "li_self", "anion_self")}
+    volumes = []
+    n_frames = min(t.n_frames for t in trajs)
+    dt = trajs[0].dt_ps
+    offsets = np.unique(np.linspace(max(1, round(lag_ps / dt)), min(5 * round(lag_ps / dt), n_frames // 3),
+                                    8).astype(int))
+    for traj in trajs:
+        ions = np.r_[np.nonzero(traj.numbers == 3)[0], np.nonzero(traj.numbers == 7)[0]]
+        r = unwrap_centers(traj.with_targets(ions[:, None]))                 # (F, n, 3) Å
+        z = np.where(traj.numbers[ions] == 3, q, -q)
+        li = z > 0
+        for key, mask in (("total", slice(None)), ("li", li), ("anion", ~li)):
+            M = (z[mask][None, :, None] * r[:, mask]).sum(axis=1)
+            curves[key].append(np.array([np.mean(np.sum((M[o:] - M[:-o]) ** 2, axis=-1)) for o in offsets]))
+        for key, mask in (("li_self", li), ("anion_self", ~li)):
+            d2 = [np.mean(np.sum((r[o:, mask] - r[:-o, mask]) ** 2, axis=-1)) * mask.sum() * q ** 2 for o in offsets]
+            curves[key].append(np.array(d2))
+        volumes.append(float(np.mean(traj.volumes())))
+    times = offsets * dt
+    return {k: float(SIGMA_UNIT * slope(times, np.mean(v, axis=0)) / (6 * np.mean(volumes) * T))
+            for k, v in curves.items()} | {"fit_window_ps": [float(times[0]), float(times[-1])]}
+
+
+def _headline(summary: dict[str, Any]) -> dict[str, Any]:
+    """The numbers of ``summary.json`` the example reports."""
+    keys = ("lag_ps", "timescales_ps", "populations", "populations_ci", "vamp2", "analysis_on", "state_charges",
+            "conduction", "n_trajectories", "n_frames")
+    return {k: summary[k] for k in keys if k in summary}
+
+
+def _ci(results: dict[str, Any], s: int) -> str:
+    ci = results["summary"].get("populations_ci")
+    if not ci:
+        return ""
+    return f" [{100 * ci['lower'][s]:.1f}, {100 * ci['upper'][s]:.1f}]"
+
+
+def example_table(results: dict[str, Any]) -> str:
+    """Markdown: the learned states beside the paper's PEO/LiTFSI states, conduction, exchanges."""
+    s_, phys = results["summary"], results["physics"]
+    pops = s_["populations"]
+    charges = (s_.get("state_charges") or {}).get("charges_e") or s_["conduction"]["charges_e"]
+    percent = np.zeros(len(pops))
+    for row in s_["conduction"]["transitions"]:
+        i, j = (int(x) for x in row["transition"].split("->"))
+        if i == j:
+            percent[i] = row["percent"]
+    lines = ["| state | population % [95 % CI] | CN polymer O | CN anion S | charge (e) | i→i conduction % |"
+             " paper state | paper population % | paper environment |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    order = np.argsort(pops)[::-1]
+    for rank, s in enumerate(order):
+        paper = PAPER_STATES[rank] if rank < len(PAPER_STATES) else ("", "", "", "")
+        lines.append(f"| {s} | {100 * pops[s]:.1f}{_ci(results, s)} | {phys['coordination']['O'][s]:.2f} | "
+                     f"{phys['coordination']['S'][s]:.2f} | {charges[s]:+.2f} | {percent[s]:.1f} | "
+                     f"{paper[0]} | {paper[1]} | {paper[2]} |")
+    cond, ein, ex = s_["conduction"], phys["einstein_S_cm"], phys["exchanges"]
+    lines += ["", f"Held-out trajectories: {s_.get('n_trajectories')}; lag τ = {s_['lag_ps']:g} ps; "
+              f"timescales {', '.join(f'{t:.3g}' for t in s_['timescales_ps'])} ps.",
+              f"First-shell radii: O {phys['shell_radius_A']['O']:.2f} Å, S {phys['shell_radius_A']['S']:.2f} Å.",
+              f"Partner exchanges: {ex['bindings']} bindings of a chain or anion to a Li⁺, "
+              f"{ex['per_li_per_ns']:.0f} per Li⁺ per ns; {ex['mean_partner_molecules']:.2f} partner molecules on average.",
+              f"Conductivity (S/cm): Σσ_ij (Eq. 15) {_g(cond.get('sigma_nernst_einstein_S_cm'))}; "
+              f"Einstein, Li⁺ only {_g(ein['li'])} (self {_g(ein['li_self'])}); "
+              f"whole electrolyte {_g(ein['total'])} (anion self {_g(ein['anion_self'])})."]
+    return "\n".join(lines) + "\n"
+
+
+def _g(value: Any) -> str:
+    return "–" if value is None else f"{value:.3g}"
+
+
+def plot_states(results: dict[str, Any], stem: Path) -> tuple[Path, Path]:
+    """Bar chart: population, coordination by O and S, and charge of every learned state."""
+    from matplotlib.figure import Figure
+
+    from ..report.figures import save_figure
+
+    s_, phys = results["summary"], results["physics"]
+    charges = (s_.get("state_charges") or {}).get("charges_e") or s_["conduction"]["charges_e"]
+    S = len(s_["populations"])
+    x = np.arange(S)
+    fig = Figure(figsize=(7.5, 2.8))
+    axes = fig.subplots(1, 3)
+    axes[0].bar(x, 100 * np.asarray(s_["populations"]), color="tab:blue")
+    axes[0].set(xlabel="state", ylabel="population (%)")
+    axes[1].bar(x - 0.2, phys["coordination"]["O"], 0.4, label="polymer O")
+    axes[1].bar(x + 0.2, phys["coordination"]["S"], 0.4, label="anion S")
+    axes[1].set(xlabel="state", ylabel="coordination number")
+    axes[1].legend(fontsize=7)
+    axes[2].bar(x, charges, color=["tab:red" if c > 0 else "tab:green" for c in charges])
+    axes[2].axhline(0, color="k", lw=0.8)
+    axes[2].set(xlabel="state", ylabel="state charge (e)")
+    for ax in axes:
+        ax.set_xticks(x)
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def _print(results: dict[str, Any]) -> None:
+    from rich.console import Console
+
+    Console().print(example_table(results))
