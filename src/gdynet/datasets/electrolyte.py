@@ -47,7 +47,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -233,14 +232,14 @@ def _force_field(pair: str) -> list[str]:
 
 
 def simulate(params: ElectrolyteParams = ElectrolyteParams(), root: str | Path = ".", *,
-             threads: int | None = None, progress: bool = False) -> Electrolyte:
+             threads: int = 1, progress: bool = False) -> Electrolyte:
     """Simulate (or reuse) the electrolyte for ``params`` in ``root/electrolyte-<hash>``.
 
     Returns the :class:`Electrolyte` with its data file and ``params.n_trajectories`` dumps. A folder
     whose ``params.json`` matches is reused without running LAMMPS; a killed run leaves no partial
     file behind (every file is moved into place when complete), so re-running continues from scratch.
-    ``threads``: OpenMP threads of LAMMPS (default: the CPU count, at most 4). Raises
-    :class:`GdynetError` when LAMMPS is missing or fails.
+    ``threads``: OpenMP threads of LAMMPS (default 1: a few hundred atoms gain little from more, and
+    spinning threads waste a shared machine). Raises :class:`GdynetError` when LAMMPS is missing or fails.
     """
     from .lammps_engine import start_lammps
 
@@ -255,8 +254,8 @@ def simulate(params: ElectrolyteParams = ElectrolyteParams(), root: str | Path =
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(params.seed)
     T, seeds = params.temperature_K, rng.integers(1, 2**30, size=2 + params.n_trajectories)
-    threads = threads or min(4, os.cpu_count() or 1)
-    lmp = start_lammps(log=folder / "log.lammps", cmdargs=("-sf", "omp", "-pk", "omp", str(threads)))
+    lmp = start_lammps(log=folder / "log.lammps",
+                       cmdargs=("-sf", "omp", "-pk", "omp", str(threads)) if threads > 1 else ())
     stages = [("push-off", 2000), ("relax", 5000), ("equilibrate", params.steps(params.equil_ps))]
     stages += [(f"trajectory {k}", params.steps(params.decorrelate_ps) + params.steps(params.run_ps))
                for k in range(params.n_trajectories)]

@@ -318,4 +318,4 @@ def plot_states(results: dict[str, Any], stem: Path) -> tuple[Path, Path]:
 def _print(results: dict[str, Any]) -> None:
     from rich.console import Console
 
-    Console().print(example_table(results))
+    Console(soft_wrap=True).print(example_table(results), markup=False)
