@@ -87,7 +87,7 @@ class ElectrolyteParams:
     timestep_fs: float = 2.0
     equil_ps: float = 100.0
     decorrelate_ps: float = 10.0
-    run_ps: float = 400.0
+    run_ps: float = 200.0
     dump_ps: float = 0.5
     n_trajectories: int = 5
     seed: int = 1
@@ -125,11 +125,6 @@ class Electrolyte:
     def type_map(self) -> str:
         """``"1=C,2=O,3=Li,4=N,5=S"``: LAMMPS type -> element, for ``--type-map``."""
         return ",".join(f"{t}={e}" for t, e in TYPE_MAP.items())
-
-    def type_charges(self) -> dict[str, float]:
-        """Charge (e) of each element's beads (C: the +0.4 of chain-interior beads)."""
-        return {"C": -ETHER_CHARGE, "O": ETHER_CHARGE, "Li": self.params.ion_charge,
-                "N": -0.2 * self.params.ion_charge, "S": -0.4 * self.params.ion_charge}
 
 
 @dataclass

@@ -16,7 +16,6 @@ On top of ``gdynet fit``'s report it checks the physics and writes ``example.jso
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -37,6 +36,10 @@ PAPER_STATES = (("0", "50.6 ± 0.8", "PEO on one side, one TFSI on the other", "
                 ("3", "7.0 ± 0.9", "PEO only", "> 0"))
 #: hysteresis (Å) of the partner-exchange count
 HYSTERESIS_A = 0.5
+#: radius (Å) of the solvation shell whose charge is the state charge: whole EO units (Li–O 2.1 Å plus
+#: the 1.9 Å O–C bond; the first minimum of the Li–C RDF). At the first minimum of the Li–O RDF
+#: (~2.5 Å) the shell would cut every coordinating C–O–C dipole in half and hold only its O (−0.4 e).
+SHELL_RADIUS_A = 4.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class ExampleSize:
     lags: tuple[str, ...]
 
 
-FULL = ExampleSize(md=ElectrolyteParams(), epochs=20, lag="5ps",
+FULL = ExampleSize(md=ElectrolyteParams(), epochs=15, lag="5ps",
                    lags=("1ps", "2ps", "5ps", "10ps", "20ps"))
 QUICK = ExampleSize(md=ElectrolyteParams(n_chains=4, n_li=8, equil_ps=40.0, run_ps=100.0, n_trajectories=2),
                     epochs=4, lag="5ps", lags=("2ps", "5ps", "10ps"))
@@ -68,19 +71,15 @@ def run_example(out: str | Path = "gdynet-electrolyte", *, quick: bool = False, 
     out = Path(out)
     md = simulate(size.md, out / "data", progress=progress)
     train, tests = md.dumps[0], list(md.dumps[1:])
-    read = ReadOptions(dt=md.dt_ps, topology=str(md.data_file), targets="Li")
+    # time from the dumps' TIMESTEP x the MD step; partial charges and elements from the data file
+    read = ReadOptions(timestep=f"{size.md.timestep_fs}fs", topology=str(md.data_file), targets="Li")
     options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=256)
-    analysis = _supported(_analyze_signature(), {"lags": list(size.lags), "temperature_K": size.md.temperature_K,
-                                                 "analyze_on": "test"})
-    if "test_paths" in inspect.signature(fit).parameters:
-        summary = fit([train], out / "run", read, options, test_paths=tests, analysis=analysis, progress=progress)
-    else:                                 # before held-out analysis exists: analyse all trajectories
-        summary = fit([train, *tests], out / "run", read, options, analysis=analysis, progress=progress)
+    analysis = {"lags": list(size.lags), "temperature_K": size.md.temperature_K, "analyze_on": "test",
+                "shell_radius": SHELL_RADIUS_A}
+    summary = fit([train], out / "run", read, options, test_paths=tests, analysis=analysis, progress=progress)
     trajs = read_all([train, *tests], read)
     chis = [np.load(out / "run" / "chi" / f"traj_{i:03d}.npy", mmap_mode="r") for i in range(len(trajs))]
     held = slice(1, None) if len(trajs) > 1 else slice(None)
-    if "state_charges" not in summary:    # before charges from the topology feed the conduction
-        summary = _reanalyse_with_charges(out / "run", md, trajs[held], chis[held], analysis)
     results = {"md": asdict(size.md), "type_map": md.type_map, "data_file": str(md.data_file),
                "dumps": [str(p) for p in md.dumps], "fit": {"states": 4, "lag": size.lag, "epochs": size.epochs},
                "summary": _headline(summary),
@@ -93,44 +92,9 @@ def run_example(out: str | Path = "gdynet-electrolyte", *, quick: bool = False, 
     return results
 
 
-def _analyze_signature() -> inspect.Signature:
-    from .analyze import analyze
-
-    return inspect.signature(analyze)
-
-
-def _supported(signature: inspect.Signature, keywords: dict[str, Any]) -> dict[str, Any]:
-    """The ``keywords`` that ``signature`` accepts (the held-out keywords arrive with another branch)."""
-    return {k: v for k, v in keywords.items() if k in signature.parameters}
-
-
-def _reanalyse_with_charges(run: Path, md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray],
-                            analysis: dict[str, Any]) -> dict[str, Any]:
-    """State charges q_Li + Σ q_j within the first shell, from the model's bead charges (fallback)."""
-    from .analyze import analyze
-
-    charges = state_charges_from_shells(md, trajs, chis)
-    return analyze(run, **{**analysis, "charges": charges.tolist()})
-
-
-def state_charges_from_shells(md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray],
-                              r_shell: float = 3.0) -> np.ndarray:
-    """(S,) charge of each state in e: the Li⁺ charge plus the χ-weighted mean charge of all atoms
-    within ``r_shell`` Å (the paper's Supplementary Table 1), with the bead charges of the model."""
-    from ..analysis.rdf import state_rdf
-
-    q = md.type_charges()
-    total = np.full(chis[0].shape[2], q["Li"])
-    for element, charge in q.items():
-        if element == "Li":
-            continue
-        rdf = state_rdf(list(trajs), list(chis), element, r_max=r_shell, n_bins=30)
-        total += charge * rdf.coordination[:, -1]
-    return total
-
-
 def physics_checks(md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray]) -> dict[str, Any]:
     """Coordination numbers per state (polymer O, anion S) and partner-exchange counts."""
+    from ..analysis.pairs import first_minimum
     from ..analysis.rdf import state_rdf
 
     result: dict[str, Any] = {"coordination": {}, "shell_radius_A": {}}
@@ -143,13 +107,6 @@ def physics_checks(md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[
         result["shell_radius_A"][element] = float(rdf.edges[b + 1])
     result["exchanges"] = partner_exchanges(md, trajs, result["shell_radius_A"])
     return result
-
-
-def first_minimum(r: np.ndarray, g: np.ndarray) -> float:
-    """Radius (Å) of the first minimum of ``g`` after its highest peak."""
-    peak = int(np.argmax(g))
-    rising = np.nonzero(np.diff(g[peak:]) > 0)[0]
-    return float(r[peak + rising[0]] if len(rising) else r[-1])
 
 
 def partner_exchanges(md: Electrolyte, trajs: Sequence[Trajectory], shell: dict[str, float]) -> dict[str, Any]:
@@ -273,7 +230,7 @@ def example_table(results: dict[str, Any]) -> str:
                      f"{phys['coordination']['S'][s]:.2f} | {charges[s]:+.2f} | {percent[s]:.1f} | "
                      f"{paper[0]} | {paper[1]} | {paper[2]} |")
     cond, ein, ex = s_["conduction"], phys["einstein_S_cm"], phys["exchanges"]
-    lines += ["", f"Held-out trajectories: {s_.get('n_trajectories')}; lag τ = {s_['lag_ps']:g} ps; "
+    lines += ["", f"Analysed: {s_.get('analysis_on', 'all')} trajectories ({s_.get('n_trajectories')} in the run); lag τ = {s_['lag_ps']:g} ps; "
               f"timescales {', '.join(f'{t:.3g}' for t in s_['timescales_ps'])} ps.",
               f"First-shell radii: O {phys['shell_radius_A']['O']:.2f} Å, S {phys['shell_radius_A']['S']:.2f} Å.",
               f"Partner exchanges: {ex['bindings']} bindings of a chain or anion to a Li⁺, "
