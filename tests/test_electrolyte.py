@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.electrolyte import ElectrolyteParams, build_system
-from gdynet.pipeline.example_electrolyte import first_minimum, partner_exchanges
+from gdynet.pipeline.example_electrolyte import einstein_conductivity, partner_exchanges
 from gdynet.trajectory.core import Trajectory
 
 TINY = ElectrolyteParams(n_chains=2, chain_eo=10, n_li=2, equil_ps=0.4, decorrelate_ps=0.2, run_ps=2.0,
@@ -44,17 +44,11 @@ def test_tiny_lammps_run_writes_data_file_and_dumps(tmp_path):
     traj = read_trajectory(md.dumps[1], dt=md.dt_ps, topology=md.data_file, targets="Li")
     assert traj.n_frames == 11 and traj.n_targets == 2 and traj.dt_ps == pytest.approx(0.2)
     assert sorted(set(traj.symbols)) == ["C", "Li", "N", "O", "S"]
-    if traj.charges is not None:                                   # charges from the topology
-        assert traj.charges.sum() == pytest.approx(0, abs=1e-6)
+    assert traj.charges is not None and traj.charges.sum() == pytest.approx(0, abs=1e-6)  # from the data file
+    assert set(np.round(traj.charges[traj.numbers == 3], 4)) == {0.75}
     stamp = os.path.getmtime(md.dumps[0])
     assert simulate(TINY, tmp_path, threads=1).dumps == md.dumps   # cached: not simulated again
     assert os.path.getmtime(md.dumps[0]) == stamp
-
-
-def test_first_minimum_after_the_peak():
-    r = np.linspace(0, 6, 61)
-    g = np.exp(-((r - 2.0) / 0.2) ** 2) * 5 + 1 - np.exp(-((r - 3.0) / 0.3) ** 2)
-    assert first_minimum(r, g) == pytest.approx(3.0, abs=0.1)
 
 
 def test_partner_exchanges_counts_bindings_with_hysteresis(tmp_path):
@@ -71,3 +65,21 @@ def test_partner_exchanges_counts_bindings_with_hysteresis(tmp_path):
     result = partner_exchanges(MD(), [traj], {"O": 2.5, "S": 3.0})
     assert result["bindings"] == 1
     assert result["per_li_per_ns"] == pytest.approx(1.0)           # 1 binding in 1 Li-ns
+
+
+def test_einstein_conductivity_of_a_pair_moving_together_is_zero():
+    """A Li⁺ and an anion (at its N) on the same random walk: no net current, but each carries one."""
+    from types import SimpleNamespace
+
+    from gdynet.analysis.conduction import SIGMA_UNIT
+
+    walk = np.cumsum(np.random.default_rng(0).normal(scale=0.5, size=(2000, 3)), axis=0)
+    positions = np.stack([walk, walk + 2.0], axis=1)                   # (F, 2, 3): Li, N
+    traj = Trajectory(positions=positions, cells=np.tile(np.eye(3) * 20, (2000, 1, 1)),
+                      numbers=np.array([3, 7]), dt_ps=1.0, targets=np.array([[0]]))
+    md = SimpleNamespace(params=SimpleNamespace(ion_charge=0.75, temperature_K=400.0))
+    sigma = einstein_conductivity(md, [traj], lag_ps=5.0)
+    assert sigma["total"] == pytest.approx(0.0, abs=1e-12)
+    # a random walk of step variance 3 x 0.25 Å² per ps: <d²> = 0.75 t, so d/dt <|q d|²> = 0.75 q²
+    expected = SIGMA_UNIT * 0.75 * 0.75 ** 2 / (6 * 8000.0 * 400.0)
+    assert sigma["li"] == pytest.approx(expected, rel=0.3) and sigma["li"] == sigma["li_self"]
