@@ -22,13 +22,13 @@ charge −q). The masses are those of the named elements, so a mass-based guesse
 C, O, Li, N, S; they are lighter than the groups they stand for (CH₂CH₂ weighs 28 u, SO₂CF₃ 133 u),
 which only speeds up the dynamics. Bonds and angles are harmonic (C–O 1.9 Å, O–C–O and C–O–C 140°:
 3.6 Å per EO unit as in PEO; N–S 2.0 Å, S–N–S 125°); non-bonded pairs interact by Lennard-Jones
-(Lorentz-Berthelot mixing, 10 Å cut-off) plus damped shifted-force Coulomb (``coul/dsf``, α = 0.2
-Å⁻¹, 10 Å), cheaper than PPPM for a few hundred atoms and accurate for a dense, screened melt;
+(Lorentz-Berthelot mixing, 8 Å cut-off) plus damped shifted-force Coulomb (``coul/dsf``, α = 0.25
+Å⁻¹, 8 Å), cheaper than PPPM for a few hundred atoms and adequate for a dense, screened melt;
 1-2 and 1-3 pairs are excluded and 1-4 pairs halved. Ionic charges are scaled by ``ion_charge`` =
 0.75, the usual correction for missing electronic polarisation, which also speeds up exchanges.
 
 Composition: the default 8 chains of 40 EO units (the paper: degree of polymerisation 50) with 16
-Li⁺ and 16 anions give EO:Li = 20:1, the paper's Li/EO = 0.05 and within the 15-20:1 of the most
+Li⁺ and 16 anions give EO:Li = 20:1, the paper's Li/EO = 0.05, within the 15-20:1 common for
 conductive PEO/LiTFSI electrolytes; the number density is that of molten PEO (66 Å³ per EO unit)
 plus 150 Å³ per ion pair. The temperature, 450 K, is above the paper's 363 K so that Li⁺ changes its
 solvation shell many times within a few hundred ps.
