@@ -29,11 +29,13 @@ from ..trajectory.core import Trajectory
 from .fit import FitOptions, fit
 from .inputs import ReadOptions, read_all
 
-#: the paper's PEO/LiTFSI result (Fig. 4b-c, Fig. 5): population (%) with 95 % CI, environment
-PAPER_STATES = (("0", "50.6 ± 0.8", "PEO on one side, one TFSI on the other", "≈ 0"),
-                ("1", "27.3 ± 0.4", "as 0, hydroxyl end group instead of an ether O", "≈ 0"),
-                ("2", "15.1 ± 0.4", "TFSI only", "< 0 (carries ~40 % of the conduction)"),
-                ("3", "7.0 ± 0.9", "PEO only", "> 0"))
+#: the paper's PEO/LiTFSI states (Fig. 4b-c, Fig. 5): population (%) with 95 % CI, environment, charge
+PAPER_STATES = (("50.6 ± 0.8", "PEO on one side, one TFSI on the other", "≈ 0"),
+                ("27.3 ± 0.4", "as above, a hydroxyl end group instead of an ether O", "≈ 0"),
+                ("15.1 ± 0.4", "TFSI only", "< 0; its i→i term carries ~40 % of the conduction"),
+                ("7.0 ± 0.9", "PEO only", "> 0"))
+#: fewer partner atoms than this within the first shell count as "none" in the state descriptions
+NO_PARTNER = 0.5
 #: hysteresis (Å) of the partner-exchange count
 HYSTERESIS_A = 0.5
 #: radius (Å) of the solvation shell whose charge is the state charge: whole EO units (Li–O 2.1 Å plus
@@ -210,34 +212,55 @@ def _ci(results: dict[str, Any], s: int) -> str:
     return f" [{100 * ci['lower'][s]:.1f}, {100 * ci['upper'][s]:.1f}]"
 
 
-def example_table(results: dict[str, Any]) -> str:
-    """Markdown: the learned states beside the paper's PEO/LiTFSI states, conduction, exchanges."""
-    s_, phys = results["summary"], results["physics"]
-    pops = s_["populations"]
-    charges = (s_.get("state_charges") or {}).get("charges_e") or s_["conduction"]["charges_e"]
-    percent = np.zeros(len(pops))
-    for row in s_["conduction"]["transitions"]:
+def environment(cn_o: float, cn_s: float) -> str:
+    """A short description of a solvation shell from its coordination numbers by polymer O and anion S."""
+    if cn_s < NO_PARTNER:
+        return "polymer only"
+    if cn_o < NO_PARTNER:
+        return "anions only"
+    return "polymer + anion" if cn_o >= cn_s else "anion-rich + polymer"
+
+
+def _conduction_by_state(conduction: dict[str, Any], n_states: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per state: the i→i percentage, its 95 % CI half-width (NaN without) and the sum over all i→j."""
+    own, own_ci, total = np.zeros(n_states), np.full(n_states, np.nan), np.zeros(n_states)
+    for row in conduction["transitions"]:
         i, j = (int(x) for x in row["transition"].split("->"))
+        total[i] += row["percent"]
         if i == j:
-            percent[i] = row["percent"]
-    lines = ["| state | population % [95 % CI] | CN polymer O | CN anion S | charge (e) | i→i conduction % |"
-             " paper state | paper population % | paper environment |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    order = np.argsort(pops)[::-1]
-    for rank, s in enumerate(order):
-        paper = PAPER_STATES[rank] if rank < len(PAPER_STATES) else ("", "", "", "")
-        lines.append(f"| {s} | {100 * pops[s]:.1f}{_ci(results, s)} | {phys['coordination']['O'][s]:.2f} | "
-                     f"{phys['coordination']['S'][s]:.2f} | {charges[s]:+.2f} | {percent[s]:.1f} | "
-                     f"{paper[0]} | {paper[1]} | {paper[2]} |")
+            own[i] = row["percent"]
+            own_ci[i] = np.nan if row.get("percent_ci") is None else row["percent_ci"]
+    return own, own_ci, total
+
+
+def example_table(results: dict[str, Any]) -> str:
+    """Markdown: the learned states (most populated first), the paper's states, conduction, exchanges."""
+    s_, phys = results["summary"], results["physics"]
+    pops, cn = s_["populations"], phys["coordination"]
+    charges = s_["state_charges"]["charges_e"]
+    own, own_ci, total = _conduction_by_state(s_["conduction"], len(pops))
+    lines = ["| state | population % [95 % CI] | CN polymer O | CN anion S | environment | charge (e) |"
+             " i→i conduction % (± 95 % CI) | all i→j % |", "|---|---|---|---|---|---|---|---|"]
+    for s in np.argsort(pops)[::-1]:
+        ci = "" if np.isnan(own_ci[s]) else f" ± {own_ci[s]:.1f}"
+        lines.append(f"| {s} | {100 * pops[s]:.1f}{_ci(results, s)} | {cn['O'][s]:.2f} | {cn['S'][s]:.2f} | "
+                     f"{environment(cn['O'][s], cn['S'][s])} | {charges[s]:+.2f} | {own[s]:.1f}{ci} | {total[s]:.1f} |")
+    lines += ["", "Paper (PEO/LiTFSI, 363 K, Fig. 4-5):", "", "| population % | environment | charge |",
+              "|---|---|---|", *(f"| {p} | {env} | {q} |" for p, env, q in PAPER_STATES)]
     cond, ein, ex = s_["conduction"], phys["einstein_S_cm"], phys["exchanges"]
-    lines += ["", f"Analysed: {s_.get('analysis_on', 'all')} trajectories ({s_.get('n_trajectories')} in the run); lag τ = {s_['lag_ps']:g} ps; "
+    lines += ["", f"Analysed: {s_.get('analysis_on', 'all')} trajectories; lag τ = {s_['lag_ps']:g} ps; "
               f"timescales {', '.join(f'{t:.3g}' for t in s_['timescales_ps'])} ps.",
-              f"First-shell radii: O {phys['shell_radius_A']['O']:.2f} Å, S {phys['shell_radius_A']['S']:.2f} Å.",
+              f"Coordination numbers within the first minimum of the state-averaged RDF: "
+              f"O {phys['shell_radius_A']['O']:.2f} Å, S {phys['shell_radius_A']['S']:.2f} Å; state charges: "
+              f"Li⁺ plus all partial charges within {s_['state_charges']['shell_radius_A'][0]:g} Å "
+              f"({s_['state_charges']['source']}).",
               f"Partner exchanges: {ex['bindings']} bindings of a chain or anion to a Li⁺, "
               f"{ex['per_li_per_ns']:.0f} per Li⁺ per ns; {ex['mean_partner_molecules']:.2f} partner molecules on average.",
               f"Conductivity (S/cm): Σσ_ij (Eq. 15) {_g(cond.get('sigma_nernst_einstein_S_cm'))}; "
-              f"Einstein, Li⁺ only {_g(ein['li'])} (self {_g(ein['li_self'])}); "
-              f"whole electrolyte {_g(ein['total'])} (anion self {_g(ein['anion_self'])})."]
+              f"Li⁺ with state charges: self {_g(cond.get('sigma_self_S_cm'))}, collective "
+              f"{_g(cond.get('sigma_collective_S_cm'))}; Einstein with the bare ionic charges: Li⁺ only "
+              f"{_g(ein['li'])} (self {_g(ein['li_self'])}), anions self {_g(ein['anion_self'])}, "
+              f"whole electrolyte {_g(ein['total'])}."]
     return "\n".join(lines) + "\n"
 
 
@@ -252,7 +275,7 @@ def plot_states(results: dict[str, Any], stem: Path) -> tuple[Path, Path]:
     from ..report.figures import save_figure
 
     s_, phys = results["summary"], results["physics"]
-    charges = (s_.get("state_charges") or {}).get("charges_e") or s_["conduction"]["charges_e"]
+    charges = s_["state_charges"]["charges_e"]
     S = len(s_["populations"])
     x = np.arange(S)
     fig = Figure(figsize=(7.5, 2.8))
