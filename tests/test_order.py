@@ -35,6 +35,14 @@ def test_perfect_crystals_give_the_literature_values(basis, l, cutoff, expected)
                                                                                            abs=1e-4)
 
 
+def test_averaged_qbar_equals_q_on_one_site_and_three_fifths_for_diamond_q3():
+    pos, cell = _crystal(FCC)
+    assert steinhardt(pos, cell, np.arange(8), 6, 3.2, average=True) == pytest.approx(np.full(8, 0.5745), abs=1e-4)
+    pos, cell = _crystal(DIAMOND)   # the two sublattices have opposite q_3m: (q - 4 q) / 5
+    assert steinhardt(pos, cell, np.arange(8), 3, 2.0, average=True) == pytest.approx(np.full(8, 0.6 * 0.74536),
+                                                                                       abs=1e-4)
+
+
 def test_default_cutoff_is_the_first_rdf_minimum():
     for basis, low, high in ((FCC, 0.71, 1.0), (DIAMOND, 0.44, 0.70)):
         pos, cell = _crystal(basis)
@@ -58,6 +66,8 @@ def test_states_separate_a_crystal_from_a_gas_and_honour_non_periodic_axes():
     op = state_order_parameter(traj, chi, l=6, cutoff=3.4, bins=20)
     assert op.mean[0] == pytest.approx(0.5745, abs=0.06)
     assert op.mean[1] < 0.45
+    averaged = state_order_parameter(traj, chi, l=6, cutoff=3.4, bins=20, average=True)
+    assert averaged.name == "qbar6" and averaged.mean[0] > 0.45 and averaged.mean[1] < 0.25
     assert op.density.sum(axis=1) / 20 == pytest.approx([1.0, 1.0])
     assert op.summary()["name"] == "q6" and op.cutoff_A == 3.4
     with pytest.raises(GdynetError, match="cut-off"):
@@ -68,7 +78,8 @@ def test_option_parsing_and_figure(tmp_path):
     from gdynet.pipeline.materials import check_options, parse_order_parameter
     from gdynet.report.figures import plot_order_parameter
 
-    assert parse_order_parameter("q6") == (6, None) and parse_order_parameter("Q3:3.1") == (3, 3.1)
+    assert parse_order_parameter("q6") == (6, False, None) and parse_order_parameter("Q3:3.1") == (3, False, 3.1)
+    assert parse_order_parameter("qbar6:3.5") == (6, True, 3.5)
     for bad in ("q", "p6", "q6:", "q6:x", "q13"):
         with pytest.raises(GdynetError, match="--order-parameter"):
             parse_order_parameter(bad)

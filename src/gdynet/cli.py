@@ -80,7 +80,8 @@ def _targets(target: Optional[str], target_index: Optional[str], select: Optiona
 
 _HELP_PROFILE = ("Density of each state along an axis (x, y, z, or cell vector a, b, c), in Å, plus a "
                  "snapshot figure, e.g. z for an interface normal to z.")
-_HELP_ORDER = ("Steinhardt order parameter per state: q6 (close-packed) or q3 (diamond-like); neighbours "
+_HELP_ORDER = ("Steinhardt order parameter per state: q6 (close-packed) or q3 (diamond-like), or the "
+               "neighbour-averaged qbar6 / qbar3 (separates a hot solid from its melt better); neighbours "
                "within the first RDF minimum, or a cut-off in Å as q6:3.4.")
 _HELP_SHELL = ("First-shell radius in Å for state charges from the topology's partial charges "
                "(default: first minimum of each state's RDF).")
@@ -131,6 +132,7 @@ def fit(
     profile: Optional[str] = typer.Option(None, help=_HELP_PROFILE),
     order_parameter: Optional[str] = typer.Option(None, help=_HELP_ORDER),
     shell_radius: Optional[float] = typer.Option(None, help=_HELP_SHELL),
+    ci_from: str = typer.Option("auto", help="95 % intervals from: trajectories, targets (5 random subsets of the target sets), blocks (5 time blocks) or auto."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
@@ -146,8 +148,8 @@ def fit(
 
     check_options(profile, order_parameter, shell_radius)
     analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature,
-                "analyze_on": analyze_on, "profile": profile, "order_parameter": order_parameter,
-                "shell_radius": shell_radius}
+                "analyze_on": analyze_on, "ci_from": ci_from, "profile": profile,
+                "order_parameter": order_parameter, "shell_radius": shell_radius}
     summary = run_fit(traj, out, read, options, test_paths=test, analysis=analysis, progress=not quiet)
     if summary:                                   # empty on torchrun ranks other than 0
         _print_summary(summary, out)
@@ -185,13 +187,15 @@ def analyze(
     profile: Optional[str] = typer.Option(None, help=_HELP_PROFILE),
     order_parameter: Optional[str] = typer.Option(None, help=_HELP_ORDER),
     shell_radius: Optional[float] = typer.Option(None, help=_HELP_SHELL),
+    ci_from: Optional[str] = typer.Option(None, help="95 % intervals from trajectories, targets, blocks or auto; default: as given to fit, else auto."),
+    coarse: Optional[int] = typer.Option(None, help="Lump the states into this many metastable sets (PCCA+)."),
 ) -> None:
     """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report."""
     from .pipeline.analyze import analyze as run_analyze
 
     summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
-                          analyze_on=analyze_on, profile=profile, order_parameter=order_parameter,
-                          shell_radius=shell_radius)
+                          analyze_on=analyze_on, ci_from=ci_from, coarse=coarse, profile=profile,
+                          order_parameter=order_parameter, shell_radius=shell_radius)
     _print_summary(summary, run_dir)
 
 
@@ -260,13 +264,24 @@ def _lag_list(text: Optional[str]) -> Optional[list[Any]]:
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    """The headline numbers as a table; an infinite timescale (``None`` in JSON) prints as ∞."""
     from rich.console import Console
     from rich.table import Table
 
+    resolved = summary.get("timescales_resolved") or [True] * len(summary["timescales_ps"])
     table = Table(title=f"gdynet run {out}", show_header=False)
     table.add_row("lag", f"{summary['lag_ps']:g} ps")
-    table.add_row("timescales", ", ".join(f"{t:.4g} ps" for t in summary["timescales_ps"]))
-    table.add_row("populations", ", ".join(f"{p:.3f}" for p in summary["populations"]))
+    table.add_row("timescales", ", ".join(("∞" if t is None else f"{t:.4g} ps") + ("" if ok else " (not resolved)")
+                                          for t, ok in zip(summary["timescales_ps"], resolved)))
+    if not all(resolved):
+        table.add_row("", f"not resolved: shorter than the lag or longer than the "
+                          f"{summary.get('analysed_time_ps', float('nan')):.4g} ps of trajectory analysed")
+    ci, pops = summary.get("populations_ci") or {}, summary["populations"]
+    table.add_row("populations", ", ".join(
+        f"{p:.3f}" + ("" if lo is None or hi is None else f" [{lo:.3f}, {hi:.3f}]")
+        for p, lo, hi in zip(pops, ci.get("lower") or [None] * len(pops), ci.get("upper") or [None] * len(pops))))
+    if "analysis_on" in summary:
+        table.add_row("analysed", "held-out frames only" if summary["analysis_on"] == "test" else "all frames")
     table.add_row("VAMP-2 train / val / test", " / ".join(f"{summary['vamp2'][k]:.3f}" for k in ("train", "validation", "test")))
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
     table.add_row("report", str(Path(out) / "report.md"))

@@ -129,7 +129,7 @@ def _charge_sums(traj: Trajectory, chi: np.ndarray, r_max: float, nbins: int, st
     sums = np.zeros((2, n_states, nbins))                  # weighted counts and charges per shell
     weight, density_weight, used = np.zeros(n_states), np.zeros(n_states), 0
     for frames, block, cells in strided_chunks(traj, stride, chunk_frames):
-        centers = target_centers(block, cells, targets, masses)
+        centers = target_centers(block, cells, targets, masses, traj.pbc)
         probs = np.asarray(chi[frames], dtype=np.float64)
         for f in range(len(frames)):
             ref, atom, dist = reference_pairs(calculator, centers[f], np.asarray(block[f], dtype=np.float64),

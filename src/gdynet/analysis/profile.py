@@ -96,7 +96,7 @@ def _fractions(traj: Trajectory, m: int, stride: int,
     vector ``m`` ``(f, n)``, wrapped when that axis is periodic, cells ``(f, 3, 3)``)."""
     masses = target_masses(traj.numbers, traj.targets)
     for frames, block, cells in strided_chunks(traj, stride, chunk_frames):
-        centers = target_centers(block, cells, traj.targets, masses)
+        centers = target_centers(block, cells, traj.targets, masses, traj.pbc)
         frac = np.einsum("fni,fi->fn", centers, np.linalg.inv(cells)[:, :, m])
         if traj.pbc[m]:
             frac -= np.floor(frac)

@@ -27,18 +27,20 @@ CHARGE_R_MAX = 6.0
 CHARGE_BINS = 120
 
 
-def parse_order_parameter(text: str | None) -> tuple[int, float | None] | None:
-    """``"q6"`` -> (6, None); ``"q3:3.1"`` -> (3, 3.1 Å cut-off); None -> None."""
+def parse_order_parameter(text: str | None) -> tuple[int, bool, float | None] | None:
+    """``"q6"`` -> (6, False, None); ``"qbar6"`` -> (6, True, None) (Lechner-Dellago average);
+    ``"q3:3.1"`` -> (3, False, 3.1 Å cut-off); None -> None."""
     if text is None:
         return None
-    match = re.fullmatch(r"\s*q(\d{1,2})\s*(?::\s*([0-9.]+)\s*)?", str(text).lower())
-    if not match or not 1 <= int(match.group(1)) <= 12:
-        raise GdynetError(f"--order-parameter must be q3 or q6 (any q1..q12), optionally with a cut-off in Å "
-                          f"such as q6:3.4, got {text!r}")
+    match = re.fullmatch(r"\s*q(bar)?(\d{1,2})\s*(?::\s*([0-9.]+)\s*)?", str(text).lower())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise GdynetError(f"--order-parameter must be q6, q3, qbar6 or qbar3 (any l up to 12), optionally with a "
+                          f"cut-off in Å such as q6:3.4, got {text!r}")
     try:
-        return int(match.group(1)), None if match.group(2) is None else float(match.group(2))
+        cutoff = None if match.group(3) is None else float(match.group(3))
     except ValueError:
         raise GdynetError(f"--order-parameter: the cut-off in {text!r} is not a number of Å") from None
+    return int(match.group(2)), match.group(1) is not None, cutoff
 
 
 def check_options(profile: str | None, order_parameter: str | None, shell_radius: float | None) -> None:
@@ -100,7 +102,9 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
     if parsed is not None:
         from ..analysis.order import state_order_parameter
 
-        order = state_order_parameter(trajs, chis, l=parsed[0], cutoff=parsed[1], stride=_stride(trajs, ORDER_FRAMES))
+        l, average, cutoff = parsed
+        order = state_order_parameter(trajs, chis, l=l, average=average, cutoff=cutoff,
+                                      stride=_stride(trajs, ORDER_FRAMES))
         out.summary["order_parameter"] = json_safe(order.summary())
         out.figures[f"Steinhardt {order.name} per state"] = fig.plot_order_parameter(order, figures_dir / "order_parameter")
         out.headlines[f"Steinhardt {order.name} (cut-off {order.cutoff_A:.3g} Å)"] = "mean per state " + ", ".join(

@@ -160,7 +160,8 @@ def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[flo
     Args:
         populations: ``(S,)`` fractions summing to 1, or a ``KoopmanModel`` (its ``stationary``).
         stem: output path without suffix.
-        errors: optional ``(S,)`` error bars (fractions).
+        errors: optional error bars (fractions): ``(S,)`` symmetric, or ``(2, S)`` distances below and
+            above each population (e.g. a confidence interval clipped at 0 and 1).
         labels: optional state names.
     """
     pops = np.asarray(getattr(populations, "stationary", populations), dtype=np.float64).reshape(-1)
@@ -170,17 +171,18 @@ def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[flo
         raise GdynetError(f"{len(labels)} labels for {n} states", "plot")
     fig = Figure(figsize=(max(3.5, 1.0 + 0.9 * n), 3.5))
     ax = fig.add_subplot()
-    yerr = np.zeros(n) if errors is None else 100 * np.asarray(errors, dtype=np.float64).reshape(-1)
-    if yerr.shape != (n,):
-        raise GdynetError(f"{len(yerr)} error bars for {n} states", "plot")
+    yerr = np.zeros(n) if errors is None else 100 * np.asarray(errors, dtype=np.float64)
+    if yerr.shape not in ((n,), (2, n)):
+        raise GdynetError(f"error bars of shape {yerr.shape} for {n} states", "plot")
     bars = ax.bar(range(n), 100 * pops, yerr=yerr if errors is not None else None, capsize=3,
                   color=[state_color(i) for i in range(n)])
-    for bar, p, err in zip(bars, pops, yerr):
+    above = yerr if yerr.ndim == 1 else yerr[1]
+    for bar, p, err in zip(bars, pops, above):
         ax.annotate(f"{100 * p:.1f}%", (bar.get_x() + bar.get_width() / 2, bar.get_height() + err),
                     xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
     ax.set_xticks(range(n), labels)
     ax.set_ylabel("population (%)")
-    ax.set_ylim(0, max(100 * pops.max() + yerr.max(), 1) * 1.18)
+    ax.set_ylim(0, max(np.max(100 * pops + above), 1) * 1.18)
     ax.set_title(title or "State populations")
     return save_figure(fig, stem)
 
@@ -390,4 +392,39 @@ def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = No
     ax.set_ylim(bottom=0)
     _finish(ax, f"{order.name} (neighbours within {order.cutoff_A:.3g} Å)", "probability density",
             title or f"Steinhardt {order.name} per state")
+    return save_figure(fig, stem)
+
+
+def plot_eigenvectors(koopman: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Left and right Koopman eigenvectors of every process as bars per state (paper Fig. 3e).
+
+    Args:
+        koopman: ``KoopmanModel`` (``left_eigenvectors``, ``right_eigenvectors``, ``timescales_ps``).
+        stem: output path without suffix.
+
+    One column per process i = 1 … S−1 (slowest first), the left eigenvector above, the right one
+    below (signs as in :func:`gdynet.koopman.processes.oriented_eigenvectors`): the process moves
+    probability between the states with positive and those with negative bars.
+    """
+    from ..koopman.processes import oriented_eigenvectors
+
+    left, right = oriented_eigenvectors(koopman.left_eigenvectors, koopman.right_eigenvectors)
+    ts = np.asarray(koopman.timescales_ps, dtype=np.float64)
+    n_proc, n_states = left.shape
+    fig = Figure(figsize=(max(3.2, 2.6 * n_proc), 4.6))
+    axes = fig.subplots(2, n_proc, squeeze=False, sharex=True)
+    colors = [state_color(s) for s in range(n_states)]
+    for i in range(n_proc):
+        t = "∞" if not np.isfinite(ts[i]) else f"{ts[i]:.3g} ps"
+        for row, (vec, name) in enumerate(((left[i], "left"), (right[i], "right"))):
+            ax = axes[row, i]
+            ax.bar(range(n_states), vec, color=colors)
+            ax.axhline(0, color="black", lw=0.8)
+            ax.set_xticks(range(n_states), [str(s) for s in range(n_states)])
+            if i == 0:
+                ax.set_ylabel(f"{name} eigenvector")
+        axes[0, i].set_title(f"process {i + 1}, t = {t}", fontsize=9)
+        axes[1, i].set_xlabel("state")
+    fig.suptitle(title or "Koopman eigenvectors")
+    fig.tight_layout()
     return save_figure(fig, stem)
