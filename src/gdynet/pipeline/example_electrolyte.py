@@ -79,14 +79,20 @@ def run_example(out: str | Path = "gdynet-electrolyte", *, quick: bool = False, 
     analysis = {"lags": list(size.lags), "temperature_K": size.md.temperature_K, "analyze_on": "test",
                 "shell_radius": SHELL_RADIUS_A}
     summary = fit([train], out / "run", read, options, test_paths=tests, analysis=analysis, progress=progress)
-    trajs = read_all([train, *tests], read)
-    chis = [np.load(out / "run" / "chi" / f"traj_{i:03d}.npy", mmap_mode="r") for i in range(len(trajs))]
-    held = slice(1, None) if len(trajs) > 1 else slice(None)
+    return report_example(out, md, size, summary, read)
+
+
+def report_example(out: Path, md: Electrolyte, size: ExampleSize, summary: dict[str, Any],
+                   read: ReadOptions) -> dict[str, Any]:
+    """The physics checks on the held-out trajectories of a finished run ``out/run`` and the example's
+    ``example.json``, ``example.md`` and ``electrolyte_states`` figure; returns ``example.json``'s dict."""
+    trajs = read_all(md.dumps[1:] or md.dumps, read)
+    first = 1 if len(md.dumps) > 1 else 0
+    chis = [np.load(out / "run" / "chi" / f"traj_{i:03d}.npy", mmap_mode="r") for i in range(first, len(md.dumps))]
     results = {"md": asdict(size.md), "type_map": md.type_map, "data_file": str(md.data_file),
                "dumps": [str(p) for p in md.dumps], "fit": {"states": 4, "lag": size.lag, "epochs": size.epochs},
-               "summary": _headline(summary),
-               "physics": physics_checks(md, trajs[held], chis[held])}
-    results["physics"]["einstein_S_cm"] = einstein_conductivity(md, trajs[held], summary["lag_ps"])
+               "summary": _headline(summary), "physics": physics_checks(md, trajs, chis)}
+    results["physics"]["einstein_S_cm"] = einstein_conductivity(md, trajs, summary["lag_ps"])
     atomic.write_json(out / "example.json", results)
     atomic.write_text(out / "example.md", example_table(results))
     plot_states(results, out / "electrolyte_states")
