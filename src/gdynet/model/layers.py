@@ -140,7 +140,10 @@ class AttentionConv(nn.Module):
     z is never built: [W_n | W_a] is split row-wise into the blocks acting on v_i, v_j and u_ij,
     ``v W_self`` and ``v W_nbr`` are computed once per atom (B, N, F+1) and the neighbour part is
     gathered, so the per-edge work is one (G -> F+1) projection of the Gaussians (never stored, see
-    GaussianLinear) plus elementwise ops: O(B N M (G+F) F).
+    GaussianLinear) plus elementwise ops: O(B N M (G+F) F). On CPU with float32 (or bfloat16) features
+    and at least ``FUSED_MIN_EDGES`` edges the whole per-edge part runs in one fused kernel
+    (:mod:`.edge_kernel`: table-interpolated projection, no per-edge tensors, same values to float32
+    rounding); elsewhere (GPU, float64, gradients w.r.t. distances, no numba) in the torch ops below.
 
     Norm is a LayerNorm over the F features of the aggregated message (``norm="layer"``) or the
     identity (``norm="none"``, the bare Eq. 9). The original TF code used BatchNorm here. BatchNorm
