@@ -9,9 +9,9 @@ Protocol (all in one LAMMPS instance, see :func:`_lammps_script`):
 
 1. the perfect crystal equilibrates at ``temperature_K`` and zero pressure (isotropic NPT), which
    sets the lateral lattice constant of the slab;
-2. the upper half (``z > Lz/2``) melts at ``melt_K`` and is cooled back to ``temperature_K`` while
-   the lower half stays at ``temperature_K`` (separate thermostats; the box follows zero normal
-   pressure, so the melt never sits at the crystal's density);
+2. the upper half (``z > Lz/2``) melts at ``melt_K`` (constant volume) and is cooled back to
+   ``temperature_K`` while its length along z follows zero normal pressure; the lower half stays at
+   ``temperature_K`` throughout (separate thermostats, each on its own group's temperature);
 3. all atoms relax at zero normal pressure (NPT on z only, x and y fixed), so the melt reaches its
    own density;
 4. production at constant volume (Nosé–Hoover NVT); a frame is dumped every ``frame_ps``.
@@ -40,11 +40,11 @@ import numpy as np
 
 from .. import atomic
 from ..cache import cache_root
-from ..errors import GdynetError
+from ..errors import GdynetError, exception_summary
 from ..progress import progress_bar
 
 #: version of the MD protocol below; part of the cache key, so a changed protocol never reuses old data
-PROTOCOL = 2
+PROTOCOL = 4
 #: the production is cut into these consecutive segments, one dump each (train on the first, analyse the second)
 SEGMENTS = ("train", "test")
 #: an atom with at least this many solid-like bonds (of its neighbours within ``BOND_CUTOFF_A``) is solid
@@ -183,6 +183,8 @@ def _run_md(params: InterfaceParams, work: Path, progress: bool) -> None:
                     bar.advance(task, step)
                 lmp.command("undump traj")
                 lmp.command("undump bonds")
+    except Exception as exc:            # LAMMPS raises plain Exception with its ERROR line
+        raise GdynetError(f"LAMMPS failed ({exception_summary(exc)}); its log is here", work / "log.lammps") from None
     finally:
         lmp.close()
     for name in SEGMENTS:
@@ -206,8 +208,12 @@ pair_style eam/alloy
 pair_coeff * * {potential} {params.element}
 neighbor 1.0 bin
 timestep {params.timestep_fs / 1000.0}
+compute q6 all orientorder/atom degrees 1 6 components 6 nnn NULL cutoff {BOND_CUTOFF_A}
+compute bonds all coord/atom orientorder q6 {BOND_THRESHOLD}
+variable solid atom c_bonds>={SOLID_BONDS}
+compute n_solid all reduce sum v_solid
 thermo {params.steps(1.0)}
-thermo_style custom step temp press pe lx ly lz
+thermo_style custom step temp press pe lx ly lz c_n_solid
 velocity all create {params.temperature_K} {params.seed} dist gaussian mom yes rot yes
 """
 
@@ -228,11 +234,13 @@ region upper block INF INF INF INF ${{zmid}} INF units box
 group liquid region upper
 group solid subtract all liquid
 velocity liquid create {Tm} {params.seed + 1} dist gaussian mom yes rot yes
-fix hot liquid npt temp {Tm} {Tm} {damp_T} z 0.0 0.0 {damp_P}
+fix hot liquid nvt temp {Tm} {Tm} {damp_T}
 fix cold solid nvt temp {T} {T} {damp_T}
 run {params.steps(params.melt_ps)}
 unfix hot
-fix hot liquid npt temp {T} {T} {damp_T} z 0.0 0.0 {damp_P}
+compute t_liquid liquid temp
+fix hot liquid npt temp {T} {T} {damp_T} z 0.0 0.0 {damp_P} dilate liquid
+fix_modify hot temp t_liquid
 run {params.steps(params.cool_ps)}
 unfix hot
 unfix cold
@@ -250,8 +258,6 @@ def _production_script(params: InterfaceParams, work: Path) -> str:
 reset_timestep 0
 write_data {work / 'data.lmp'}
 fix prod all nvt temp {params.temperature_K} {params.temperature_K} 0.1
-compute q6 all orientorder/atom degrees 1 6 components 6 nnn NULL cutoff {BOND_CUTOFF_A}
-compute bonds all coord/atom orientorder q6 {BOND_THRESHOLD}
 """
 
 

@@ -46,14 +46,14 @@ class ExampleSize:
     lag: str
     lags: tuple[str, ...]
     solid_layers_A: float          # solid within this distance (Å) of the interface is a target too
-    batch_size: int = 64
+    batch_size: int = 8            # frame pairs per step (each holds every target: ~10^3 samples)
 
 
-FULL = ExampleSize(params=InterfaceParams(), epochs=6, lag="2ps", lags=("0.4ps", "1ps", "2ps", "4ps", "8ps"),
-                   solid_layers_A=6.0)
-QUICK = ExampleSize(params=replace(InterfaceParams(), cells=(4, 4, 10), crystal_ps=4.0, melt_ps=5.0, cool_ps=2.0,
-                                   relax_ps=4.0, production_ps=40.0),
-                    epochs=2, lag="1ps", lags=("0.4ps", "1ps", "2ps"), solid_layers_A=4.0)
+FULL = ExampleSize(params=replace(InterfaceParams(), cells=(6, 6, 12), production_ps=120.0, frame_ps=0.4),
+                   epochs=5, lag="2ps", lags=("0.8ps", "2ps", "4ps", "8ps"), solid_layers_A=4.0, batch_size=8)
+QUICK = ExampleSize(params=replace(InterfaceParams(), cells=(5, 5, 8), crystal_ps=3.0, melt_ps=4.0, cool_ps=2.0,
+                                   relax_ps=3.0, production_ps=24.0, frame_ps=0.4),
+                    epochs=2, lag="0.8ps", lags=("0.4ps", "0.8ps", "1.6ps"), solid_layers_A=4.0, batch_size=8)
 #: bins of the profiles along the interface normal, Å
 PROFILE_BIN_A = 0.5
 
@@ -340,6 +340,4 @@ def example_report(results: dict[str, Any]) -> str:
 
 
 def _print(results: dict[str, Any]) -> None:
-    from rich.console import Console
-
-    Console().print(example_report(results))
+    print(example_report(results))
