@@ -53,7 +53,7 @@ def test_state_checks_known_answers():
     assert good["slowest_ratio"] == pytest.approx(10.0 / 8.0)      # compared at the fit lag (2 ps)
     bad = state_checks(_results([0.2, 0.99, 0.7, 0.01], [3.0, 12.0, 7.0, 16.0], [0.5, 0.495, 0.004, 0.001]))
     assert not bad["ordered"] and not bad["populated"]
-    assert bad["min_population"] == pytest.approx(0.001)
+    assert bad["min_population"] == pytest.approx(0.001) and bad["n_populated"] == 2
 
 
 def test_supported_analysis_drops_unknown_keywords():

@@ -32,9 +32,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -68,7 +67,7 @@ class InterfaceParams:
     mass_amu: float = 63.546
     lattice_A: float = 3.615
     cells: tuple[int, int, int] = (6, 6, 16)
-    temperature_K: float = 1330.0
+    temperature_K: float = 1300.0
     melt_K: float = 2500.0
     timestep_fs: float = 4.0
     crystal_ps: float = 10.0
@@ -283,13 +282,3 @@ def _read_bond_dump(path: Path, n_atoms: int) -> np.ndarray:
         values = np.array([line.split()[1] for line in lines[start + 9:start + block]], dtype=float)
         rows.append(values.astype(np.int8))
     return np.stack(rows)
-
-
-def scan_params(params: InterfaceParams, temperature_K: float, production_ps: float) -> InterfaceParams:
-    """The same system at another temperature and production length (for a melting-point scan)."""
-    return replace(params, temperature_K=float(temperature_K), production_ps=float(production_ps))
-
-
-def describe(params: InterfaceParams) -> dict[str, Any]:
-    """The parameters as a plain dict (for reports)."""
-    return asdict(params)

@@ -78,7 +78,7 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     read = ReadOptions(dt=size.params.frame_ps, targets=targets.tolist())
     options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
                          neighbors=12)
-    analysis = supported_analysis({"lags": list(size.lags), "temperature_K": size.params.temperature_K,
+    analysis = supported_analysis({"lags": list(size.lags),
                                    "profile": "z", "order_parameter": "q6", "analyze_on": "test",
                                    "ci_from": "targets"})
     summary = _fit(dumps, out / "run", read, options, analysis, progress)
@@ -237,6 +237,7 @@ def state_checks(results: dict[str, Any]) -> dict[str, Any]:
     lag = results["learned"]["lag_ps"]
     at_lag = int(np.argmin(np.abs(np.asarray(labels["lags_ps"]) - lag)))
     return {"populated": bool(np.all(pops > 0.01)), "min_population": float(pops.min()),
+            "n_populated": int((pops > 0.01).sum()),
             "order_along_normal": order.tolist(),
             "ordered": bool(order[0] == np.argmax(solid) and order[-1] == np.argmin(solid)),
             "slowest_learned_ps": float(results["learned"]["timescales_ps"][0]),
@@ -333,6 +334,9 @@ def example_report(results: dict[str, Any]) -> str:
               f"Checks: every state above 1 %: {chk['populated']} (smallest {100 * chk['min_population']:.1f} %); "
               f"states ordered solid -> liquid along the normal: {chk['ordered']}; learned / label slowest "
               f"timescale: {chk['slowest_ratio']:.2f}.",
+              *([] if chk["populated"] else [
+                  f"Only {chk['n_populated']} states hold more than 1 % of the population: these data support "
+                  f"fewer than 4 states (fit with --states {max(2, chk['n_populated'])})."]),
               "",
               "![solid fraction](figures/solid_fraction.png) ![profile](figures/state_profile.png) "
               "![timescales](figures/timescales.png)", ""]
