@@ -72,11 +72,11 @@ def test_killed_build_is_resumed_not_trusted(tmp_path, small_chunks, monkeypatch
     calls = []
     real = store_mod.neighbors
 
-    def dies_on_third_chunk(pos, cells, m):
+    def dies_on_third_chunk(pos, cells, m, pbc):
         calls.append(len(pos))
         if len(calls) == 3:
             raise KeyboardInterrupt  # the job is killed mid-build
-        return real(pos, cells, m)
+        return real(pos, cells, m, pbc)
 
     monkeypatch.setattr(store_mod, "neighbors", dies_on_third_chunk)
     with pytest.raises(KeyboardInterrupt):
@@ -106,6 +106,21 @@ def test_parallel_workers_give_identical_graphs(tmp_path, small_chunks):
     parallel = build_graphs(traj, m=5, cache_dir=tmp_path / "b", workers=2, progress=False)
     np.testing.assert_array_equal(parallel.indices, serial.indices)
     np.testing.assert_array_equal(parallel.distances, serial.distances)
+
+
+def test_slab_graphs_follow_pbc_and_have_their_own_cache_entry(tmp_path, small_chunks):
+    """pbc (T, T, F): the stored graphs are the slab's (serial and parallel), keyed apart from the periodic ones."""
+    periodic = make_traj()
+    slab = Trajectory(periodic.positions, periodic.cells, periodic.numbers, dt_ps=0.5, targets=periodic.targets,
+                      source="toy.xyz", pbc=(True, True, False))
+    full = build_graphs(periodic, m=9, cache_dir=tmp_path, progress=False)
+    for workers in (1, 2):
+        store = build_graphs(slab, m=9, cache_dir=tmp_path / str(workers), workers=workers, progress=False)
+        idx, dist = neighbors(slab.positions, slab.cells, 9, pbc=(True, True, False))
+        np.testing.assert_array_equal(store.indices, idx)
+        np.testing.assert_array_equal(store.distances, dist)
+    assert build_graphs(slab, m=9, cache_dir=tmp_path, progress=False).path != full.path
+    assert not np.array_equal(store.distances, full.distances)
 
 
 def test_default_cache_dir_from_environment(tmp_path, monkeypatch):

@@ -14,19 +14,23 @@ from gdynet.errors import GdynetError
 from gdynet.graphs.neighbors import MAX_NEIGHBORS, neighbors
 
 
-def brute_force(pos: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+def brute_force(pos: np.ndarray, cell: np.ndarray, m: int,
+                pbc: tuple[bool, bool, bool] = (True, True, True)) -> tuple[np.ndarray, np.ndarray]:
     """Every (atom, image) pair of a box of shifts surely holding the ``m`` nearest images.
 
     Returns per atom all candidates sorted by distance: ``(j (N, C), d (N, C) float64)``.
     The ``m``-th neighbour is never farther than the ``m``-th nearest image of the atom itself,
     ``R``; images within ``R`` have ``|S_k| <= R / h_k + 1`` (``h_k`` the cell thickness).
+    Along a non-periodic axis (``pbc[k]`` false) positions are not wrapped and ``S_k = 0``.
     """
+    periodic = np.asarray(pbc)
     frac = pos @ np.linalg.inv(cell)
-    wrapped = (frac - np.floor(frac)) @ cell
-    small = np.array(list(itertools.product(range(-3, 4), repeat=3)))
-    radius = np.sort(np.linalg.norm(small @ cell, axis=1))[m]  # [0] is the zero shift
+    wrapped = np.where(periodic, frac - np.floor(frac), frac) @ cell
+    span = (0, m + 1, 4, 3)[periodic.sum()]  # at least m + 1 small shifts along the periodic axes
+    small = np.array(list(itertools.product(*(range(-span, span + 1) if p else (0,) for p in periodic))))
+    radius = np.sort(np.linalg.norm(small @ cell, axis=1))[m] if periodic.any() else 0.0  # [0]: zero shift
     thickness = abs(np.linalg.det(cell)) / np.linalg.norm(np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1)
-    reach = np.ceil(radius / thickness).astype(int) + 1
+    reach = np.where(periodic, np.ceil(radius / thickness).astype(int) + 1, 0)
     shifts = np.array(list(itertools.product(*(range(-r, r + 1) for r in reach))))
     vectors = wrapped[None, :, None, :] + (shifts @ cell)[None, None] - wrapped[:, None, None, :]
     d = np.linalg.norm(vectors, axis=-1)  # (i, j, shift)
@@ -38,12 +42,13 @@ def brute_force(pos: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, 
     return np.take_along_axis(j, order, 1), np.take_along_axis(d, order, 1)
 
 
-def assert_matches_brute_force(pos: np.ndarray, cell: np.ndarray, m: int) -> None:
+def assert_matches_brute_force(pos: np.ndarray, cell: np.ndarray, m: int,
+                               pbc: tuple[bool, bool, bool] = (True, True, True)) -> None:
     """Distances equal exactly (float32); indices equal as multisets within each tie group."""
-    idx, dist = neighbors(pos, cell, m)
+    idx, dist = neighbors(pos, cell, m, pbc)
     assert idx.shape == dist.shape == (len(pos), m)
     assert idx.dtype == np.int64 and dist.dtype == np.float32
-    ref_j, ref_d = brute_force(pos, cell, m)
+    ref_j, ref_d = brute_force(pos, cell, m, pbc)
     ref_d32 = ref_d.astype(np.float32)
     np.testing.assert_array_equal(dist, ref_d32[:, :m])
     for i in range(len(pos)):
@@ -222,3 +227,79 @@ def test_bad_input_is_one_line_gdynet_error(pos, cell, problem):
     with pytest.raises(GdynetError, match=problem) as info:
         neighbors(pos, cell, 3)
     assert "\n" not in str(info.value)
+
+
+PBCS = [p for p in itertools.product((True, False), repeat=3) if not all(p)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(cell=skewed_cells(), pbc=st.sampled_from(PBCS), n=st.integers(2, 6), m=st.integers(1, 30),
+       data=st.data())
+def test_slabs_wires_and_clusters_agree_with_brute_force(cell, pbc, n, m, data):
+    """Images only along the periodic axes; atoms far outside the box along a non-periodic one."""
+    assume(any(pbc) or m < n)
+    pos = data.draw(arrays(np.float64, (n, 3), elements=st.floats(-10.0, 10.0)))
+    pos += data.draw(st.floats(-3.0, 3.0)) * (np.where(pbc, 0.0, 1.0) @ cell)  # out along the open axes
+    assume(brute_force(pos, cell, 1, pbc)[1][:, 0].min() > 0.05)
+    assert_matches_brute_force(pos, cell, m, pbc)
+
+
+def test_square_monolayer_known_shells_and_no_images_along_z():
+    """One atom per 3 Å square cell, pbc (T, T, F): 4 at 3 Å, 4 at 3√2, 4 at 6 (cubic would give 6 at 3)."""
+    cell = np.diag([3.0, 3.0, 3.0])
+    idx, dist = neighbors(np.array([[1.0, 1.0, 50.0]]), cell, 12, pbc=(True, True, False))  # far outside in z
+    np.testing.assert_allclose(dist[0], [3.0] * 4 + [3.0 * np.sqrt(2)] * 4 + [6.0] * 4, rtol=1e-6)
+    assert np.all(idx == 0)
+    two = neighbors(np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 40.0]]), np.zeros((3, 3)) + np.diag([3.0, 3.0, 0.0]),
+                    12, pbc=(True, True, False))[1]  # a zero vector along the open axis is fine
+    np.testing.assert_allclose(two[:, :4], 3.0, rtol=1e-6)
+
+
+def test_cluster_is_an_ordinary_nearest_neighbour_search():
+    rng = np.random.default_rng(11)
+    pos = rng.normal(0.0, 3.0, (40, 3)) + [0.0, 0.0, 100.0]
+    idx, dist = neighbors(pos, np.eye(3) * 5.0, 39, pbc=False)
+    full = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+    np.fill_diagonal(full, np.inf)
+    np.testing.assert_array_equal(dist, np.sort(full, axis=1)[:, :39].astype(np.float32))
+    assert all(sorted(row) == sorted(set(range(40)) - {i}) for i, row in enumerate(idx.tolist()))
+    with pytest.raises(GdynetError, match="40 neighbours asked for, but with no periodic axis the 40 atoms"):
+        neighbors(pos, np.eye(3) * 5.0, 40, pbc=(False, False, False))
+
+
+def test_both_kernels_on_a_slab_with_vacuum_and_atoms_outside_the_box(kernel):
+    """600 atoms in a triclinic slab, pbc (T, T, F), a few atoms above and below the box in z."""
+    rng = np.random.default_rng(12)
+    cell = np.array([[15.0, 0.0, 0.0], [4.0, 14.0, 0.0], [2.0, -1.0, 30.0]])
+    frac = rng.uniform(0, 1, (600, 3)) * [1, 1, 0.4] + [0, 0, 0.3]
+    frac[:5, 2] += [1.0, 1.5, -1.2, 2.0, -0.8]
+    pos = frac @ cell
+    frac[:, :2] -= np.floor(frac[:, :2])
+    wrapped = frac @ cell
+    shifts = np.array([(a, b, 0) for a in (-1, 0, 1) for b in (-1, 0, 1)]) @ cell  # in the slab: 20th distance < 5 Å
+    assert_matches_brute_force(pos[:40], cell, 12, (True, True, False))
+    for m in (12, 20):
+        idx, dist = neighbors(pos, cell, m, pbc=(True, True, False))
+        for i in rng.choice(np.arange(5, 600), 40, replace=False):  # the outliers: brute force above
+            d = np.linalg.norm(wrapped[None, :, :] + shifts[:, None, :] - wrapped[i], axis=-1)
+            d[4, i] = np.inf  # shift (0, 0, 0): the atom itself
+            np.testing.assert_array_equal(dist[i], np.sort(d.ravel())[:m].astype(np.float32))
+            owners = np.tile(np.arange(600), 9)[np.argsort(d.ravel())[:m]]
+            np.testing.assert_array_equal(np.sort(idx[i]), np.sort(owners))
+
+
+@pytest.mark.parametrize("pbc", ["xy", (True, False), (1, 2, 0), None])
+def test_bad_pbc_is_one_line_gdynet_error(pbc):
+    with pytest.raises(GdynetError, match="pbc must be a bool or three bools"):
+        neighbors(np.zeros((2, 3)), np.eye(3) * 4.0, 2, pbc=pbc)
+
+
+@pytest.mark.parametrize("pbc", [(True, False, True), (False, True, False), (False, False, False)])
+def test_open_axes_per_frame_in_a_batch_of_changing_cells(pbc):
+    """Each frame's own extent and cell: a batch equals the brute force of every frame."""
+    rng = np.random.default_rng(13)
+    cells = np.stack([np.diag(rng.uniform(5, 8, 3)) + rng.uniform(-1, 1, (3, 3)) for _ in range(5)])
+    pos = np.einsum("fnk,fkl->fnl", rng.uniform(-1, 2, (5, 25, 3)) * [1, 1, 3], cells)
+    idx, dist = neighbors(pos, cells, 10, pbc)
+    for f in range(5):
+        np.testing.assert_array_equal(dist[f], brute_force(pos[f], cells[f], 10, pbc)[1][:, :10].astype(np.float32))

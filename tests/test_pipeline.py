@@ -42,6 +42,7 @@ def test_fit_writes_the_contract(fitted):
     assert set(summary["vamp2"]) == {"train", "validation", "test"}
     assert all(1.0 <= v <= 2.0 + 1e-6 for v in summary["vamp2"].values())
     assert summary["n_frames"] == 1200 and summary["n_targets"] == 2
+    assert summary["dt_source"] == "--dt"
     assert (out / "model.pt").is_file() and (out / "report.md").is_file()
     assert sorted(p.name for p in (out / "chi").iterdir()) == ["traj_000.npy", "traj_001.npy"]  # no temp files
     report = (out / "report.md").read_text()
@@ -78,6 +79,10 @@ def test_predict_npy_and_extxyz(fitted, toy_files, tmp_path):
     np.testing.assert_allclose(frames[5].arrays["state_prob"][0], probs[5, 0], atol=1e-6)
     assert list(frames[5].arrays["state"][1:]) == [-1] * 4          # S atoms are not targets
     assert frames[5].arrays["state"][0] == probs[5, 0].argmax()
+    from gdynet import read_trajectory
+
+    back = read_trajectory(tmp_path / "new" / "p.extxyz", targets="Li")    # gdynet reads its own output
+    assert back.dt_ps == pytest.approx(0.1) and back.dt_source == "file time" and back.n_frames == 600
 
 
 def test_analyze_recomputes_with_new_lags(fitted):

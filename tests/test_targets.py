@@ -75,19 +75,20 @@ def test_bonded_fragments_known_answer_triclinic():
     (0, "unknown atomic number 0"),
     ("Na", r"no Na atoms to use as targets \(atoms present: H x6, Li x1, O x4\)"),
     ([0, 11], r"target index 11 is out of range \(atoms are 0..10\)"),
-    ("3,-1", "unknown targets"),
+    ("3,-1", "invalid MDAnalysis selection '3,-1': SelectionError"),
     ([], "empty"),
     ([1, 1], "atom 1 appears more than once"),
     ([[1, 2], [3]], "unequal sizes"),
     ([0.5], "integer atom indices"),
-    ("name OW", "need topology="),
+    ("name OW", r"selection 'name OW' matches no atoms in the first frame \(without a topology atom names, "
+                r"types and elements are the element symbols: H, Li, O\)"),
     ("residues:resname SOL", "needs topology="),
     ("molecules:H2Q", "not a chemical formula"),
     ("molecules:NH3", r"no NH3 molecules among the bonded fragments of frame 0 \(found: H2O x3"),
     (True, "targets must be"),
     ({"select": "name OW", "element": "O"}, "exactly one key"),
     ({"resname": "SOL"}, "unknown targets mapping"),
-    ("select:name OW", "needs topology="),
+    ("select:name OW", "selection 'name OW' matches no atoms"),
 ])
 def test_bad_specs_are_one_line_errors_naming_the_file(spec, message):
     with pytest.raises(GdynetError, match=message) as info:

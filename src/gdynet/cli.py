@@ -81,8 +81,11 @@ def _targets(target: Optional[str], target_index: Optional[str], select: Optiona
 _EXAMPLES_FIT = """
 Examples:\n
   gdynet fit md.extxyz --out run1 --target Li --lag 1ps\n
-  gdynet fit dump.lammpstrj --dt 2fs --type-map 1=Li,2=S --target Li --out run2\n
+  gdynet fit dump.lammpstrj --timestep 2fs --type-map 1=Li,2=S --target Li --out run2\n
+  gdynet fit prod.xtc --topology topol.tpr --target "molecules:H2O" --out water  (virtual sites dropped)\n
+  gdynet fit slab.lammpstrj --timestep 1fs --topology data.lmp --exclude "type 3" --target Li --out slab\n
   gdynet fit prod.dcd --topology system.pdb --select "resname SOL and name OW" --out water\n
+  gdynet fit dump.lammpstrj --timestep 1fs --type-map 1=Si,2=Au --select "name Si and prop z > 20" --states 4 --out si\n
   gdynet fit a.npz b.npz --dt 0.1ps --states 3 --lag 2ps --epochs 50 --device cuda --out run3
 """
 
@@ -92,13 +95,17 @@ Examples:\n
 def fit(
     traj: List[Path] = typer.Argument(..., help="Trajectory files (extxyz, .traj, XDATCAR, LAMMPS dump, DCD/XTC/TRR with --topology, GDyNet .npz)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder for model.pt, summary.json, figures, report.md."),
-    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (when the file has none)."),
+    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (overrides the file's time)."),
+    timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs: frame spacing = step numbers in the file (dump TIMESTEP, DCD/XTC step) x timestep."),
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
-    select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection (needs --topology)."),
-    topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR (PDB, GRO, PSF, LAMMPS data)."),
+    select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection on the first frame, any format: \"name OW\", \"prop z > 20 and prop z < 40\", \"around 5 name Au\" (without --topology, names are element symbols)."),
+    topology: Optional[Path] = typer.Option(None, help="Topology (PDB, GRO, PSF, TPR, PRMTOP, LAMMPS data *.data/*.lmp/data.*): needed for DCD/XTC/TRR; adds names, masses, charges, selections to any format."),
+    topology_format: Optional[str] = typer.Option(None, help="MDAnalysis topology format when the name does not tell, e.g. DATA, PSF, TPR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
-    type_map: Optional[str] = typer.Option(None, help="LAMMPS atom types to elements, e.g. 1=Li,2=S."),
+    type_map: Optional[str] = typer.Option(None, help="Atom types to elements, e.g. 1=Li,2=S (always wins over element columns, masses, names)."),
+    exclude: Optional[str] = typer.Option(None, help="Atoms to leave out (massless virtual sites always are): indices 0,5, elements Na,Cl, or an MDAnalysis selection with --topology."),
+    pbc: Optional[str] = typer.Option(None, help="Periodic cell vectors, overriding the file: xyz, xy, 1,1,0 or none."),
     stride: int = typer.Option(1, help="Use every stride-th frame."),
     states: int = typer.Option(2, help="Number of states S."),
     lag: str = typer.Option("1ps", help="Lag time tau (a time, e.g. 1ps, or a whole number of frames)."),
@@ -112,19 +119,22 @@ def fit(
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
+    test: List[Path] = typer.Option([], "--test", help="A trajectory never trained on, analysed instead of the test blocks (repeatable)."),
+    analyze_on: str = typer.Option("test", help="test: analyse only frames not trained on (--test files, else each trajectory's test block); all: every frame."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
     from .pipeline.fit import FitOptions, fit as run_fit
     from .pipeline.inputs import ReadOptions
 
-    read = ReadOptions(dt=dt, format=format, topology=str(topology) if topology else None,
-                       targets=_targets(target, target_index, select), stride=stride,
-                       extra={"type_map": type_map} if type_map else {})
+    read = ReadOptions(dt=dt, timestep=timestep, format=format, topology=str(topology) if topology else None,
+                       topology_format=topology_format, targets=_targets(target, target_index, select),
+                       stride=stride, exclude=exclude, pbc=pbc, extra={"type_map": type_map} if type_map else {})
     options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
                          epochs=epochs, device=device, batch_size=batch_size, lr=lr)
-    analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature}
-    summary = run_fit(traj, out, read, options, analysis=analysis, progress=not quiet)
+    analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature,
+                "analyze_on": analyze_on}
+    summary = run_fit(traj, out, read, options, test_paths=test, analysis=analysis, progress=not quiet)
     if summary:                                   # empty on torchrun ranks other than 0
         _print_summary(summary, out)
 
@@ -136,6 +146,7 @@ def predict(
     traj: Path = typer.Argument(..., help="Trajectory to label (read with the fit's options unless overridden)."),
     output: Path = typer.Option(..., "--output", "-o", help="probs.npy (frames, targets, S) or probs.extxyz (per-atom state, state_prob)."),
     dt: Optional[str] = typer.Option(None, help="Override the frame spacing."),
+    timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs (frame spacing = file step numbers x timestep)."),
     topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
@@ -144,7 +155,7 @@ def predict(
     """Write state probabilities of a trajectory the model never saw."""
     from .pipeline.predict import predict as run_predict
 
-    overrides = {"dt": dt, "topology": str(topology) if topology else None, "format": format}
+    overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format}
     path = run_predict(run_dir, traj, output, read_overrides=overrides, device=device, progress=not quiet)
     typer.echo(f"wrote {path}")
 
@@ -156,11 +167,13 @@ def analyze(
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps,5ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
+    analyze_on: Optional[str] = typer.Option(None, help="test (frames not trained on) or all; default: as given to fit, else test."),
 ) -> None:
     """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report."""
     from .pipeline.analyze import analyze as run_analyze
 
-    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature)
+    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
+                          analyze_on=analyze_on)
     _print_summary(summary, run_dir)
 
 

@@ -35,7 +35,9 @@ What each number in :class:`Conduction` is (``e`` elementary charge, ``k_B`` Bol
   origin instead of ``N``).
 
 Positions are unwrapped with :func:`gdynet.analysis.unwrap.unwrap_centers` (whole-molecule centres of
-mass for ``k > 1``); the unwrapped target trajectory ``(F, n, 3)`` is held in memory.
+mass for ``k > 1``); the unwrapped target trajectory ``(F, n, 3)`` is held in memory. Along a
+non-periodic axis (``Trajectory.pbc``, e.g. a slab's normal) nothing is unwrapped: the positions are
+used as they are. ``V`` is the cell volume, vacuum included, unless ``volume_A3`` is given.
 """
 from __future__ import annotations
 

@@ -14,6 +14,14 @@ peak gives its coordination number (returned directly as :attr:`StateRDF.coordin
 
 The neighbour search is vesin's periodic radius search, which includes periodic images, so ``r_max``
 may exceed half the cell width (e.g. small cells); triclinic cells are supported.
+
+**Non-periodic axes** (``Trajectory.pbc``, e.g. a slab ``(True, True, False)``): vesin searches with
+images only along the periodic axes and the positions are not wrapped along the others, so the
+counts ``n_{l,t}(r)`` and the coordination numbers are exact. The normalisation still uses the
+density ``N / V(t)`` of the whole cell (vacuum included) and the full sphere ``V_shell``: for a slab
+``g_s(r)`` therefore does not tend to 1 at large ``r`` (part of each shell lies in vacuum), and its
+absolute height depends on how much vacuum the cell holds. Compare curves, peak positions and
+coordination numbers, not the level of ``g`` far away.
 """
 from __future__ import annotations
 
@@ -86,9 +94,10 @@ def _species_numbers(species: str | int | Sequence[str | int], source: str) -> l
 
 
 def _reference_partner_pairs(calculator: Any, points: np.ndarray, n_ref: int,
-                             groups: list[tuple[np.ndarray, np.ndarray]],
-                             cell: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (reference, partner atom, distance) pair within the cut-off, periodic images included.
+                             groups: list[tuple[np.ndarray, np.ndarray]], cell: np.ndarray,
+                             pbc: tuple[bool, bool, bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (reference, partner atom, distance) pair within the cut-off, periodic images included
+    along the axes where ``pbc`` is true.
 
     ``points``: ``(n_ref + P, 3)`` wrapped reference centres, then partner atoms; ``groups``: pairs of
     (indices into the partners, their atom indices). vesin lists all pairs among the points it is
@@ -99,7 +108,7 @@ def _reference_partner_pairs(calculator: Any, points: np.ndarray, n_ref: int,
     refs, others = points[:n_ref], points[n_ref:]
     found = []
     for local, atoms in groups:
-        i, j, d = calculator.compute(np.concatenate([refs, others[local]]), cell, True, quantities="ijd",
+        i, j, d = calculator.compute(np.concatenate([refs, others[local]]), cell, list(pbc), quantities="ijd",
                                      copy=False)  # views, used before the next call
         ref_first = (i < n_ref) & (j >= n_ref)  # either order in the half list
         ref_second = (j < n_ref) & (i >= n_ref)
@@ -141,6 +150,8 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
         chi: ``(F, n, S)`` state probabilities of every target set (rows sum to 1).
         species: partner element(s): a symbol, an atomic number or a list of them (pooled).
         r_max: largest distance in Å (periodic images are included, so any value works).
+            Along a non-periodic axis of ``traj.pbc`` no images are used (see the module docstring
+            for the normalisation of a slab).
         n_bins: number of shells of width ``r_max / n_bins``.
         stride: use every ``stride``-th frame.
         chunk_frames: frames read at a time.
@@ -196,13 +207,13 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
         frames = slice(first, None, stride)
         block, cells = block[frames], cells[frames]
         probs = np.asarray(chi[start + first:start + len(block) * stride + first:stride], dtype=np.float64)
-        centers = target_centers(block, cells, targets, masses)
+        centers = target_centers(block, cells, targets, masses, traj.pbc)
         for f in range(len(block)):
             cell = cells[f]
             points = np.concatenate([centers[f], np.asarray(block[f, partners], dtype=np.float64)])
             frac = points @ np.linalg.inv(cell)
-            points = (frac - np.floor(frac)) @ cell
-            ref, atom, dist = _reference_partner_pairs(calculator, points, n_ref, groups, cell)
+            points = (frac - np.where(traj.pbc, np.floor(frac), 0.0)) @ cell  # wrapped along periodic axes
+            ref, atom, dist = _reference_partner_pairs(calculator, points, n_ref, groups, cell, traj.pbc)
             if len(own_pairs):
                 key = ref * traj.n_atoms + atom
                 pos = np.clip(np.searchsorted(own_pairs, key), 0, len(own_pairs) - 1)

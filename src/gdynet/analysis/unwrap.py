@@ -13,6 +13,10 @@ perpendicular cell width, because then every fractional component lies in (-1/2,
   J. Chem. Phys. 153, 021101 (2020)); this stays correct when the cell changes every frame (NPT),
   where scaling unwrapped fractional coordinates by the current cell would not. Frames must be
   close enough that no particle moves more than half a cell width between them.
+
+Along a non-periodic axis (``Trajectory.pbc``, e.g. the normal of a slab) nothing is rounded: a
+molecule is never "made whole" across it and a particle crossing the box face keeps moving
+continuously, as it does in the simulation.
 """
 from __future__ import annotations
 
@@ -23,20 +27,22 @@ from ..koopman.covariance import check_probabilities
 from ..trajectory.core import Trajectory
 
 
-def minimum_image(vectors: np.ndarray, cells: np.ndarray) -> np.ndarray:
+def minimum_image(vectors: np.ndarray, cells: np.ndarray,
+                  pbc: tuple[bool, bool, bool] = (True, True, True)) -> np.ndarray:
     """Reduce Cartesian ``vectors`` to their minimum periodic image.
 
     Args:
         vectors: ``(F, ..., 3)`` difference vectors in Å.
         cells: ``(F, 3, 3)`` cells in Å, rows = lattice vectors (one per leading index of ``vectors``).
+        pbc: periodic along each lattice vector; components along a non-periodic one are kept.
 
     Returns:
-        ``(F, ..., 3)`` vectors in Å with fractional components in [-1/2, 1/2].
+        ``(F, ..., 3)`` vectors in Å with fractional components in [-1/2, 1/2] along the periodic axes.
     """
     shape = vectors.shape
     flat = vectors.reshape(shape[0], -1, 3)
     frac = np.einsum("fai,fij->faj", flat, np.linalg.inv(cells))
-    frac -= np.round(frac)
+    frac -= np.where(pbc, np.round(frac), 0.0)
     return np.einsum("faj,fjk->fak", frac, cells).reshape(shape)
 
 
@@ -49,7 +55,7 @@ def target_masses(numbers: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 
 def target_centers(positions: np.ndarray, cells: np.ndarray, targets: np.ndarray,
-                   masses: np.ndarray) -> np.ndarray:
+                   masses: np.ndarray, pbc: tuple[bool, bool, bool] = (True, True, True)) -> np.ndarray:
     """Centre of mass of every target set, with each set made whole across the boundary.
 
     Args:
@@ -57,6 +63,7 @@ def target_centers(positions: np.ndarray, cells: np.ndarray, targets: np.ndarray
         cells: ``(F, 3, 3)`` cells in Å.
         targets: ``(n, k)`` atom indices of the target sets.
         masses: ``(n, k)`` masses (any unit) of those atoms.
+        pbc: periodic along each lattice vector (no image is taken across a non-periodic one).
 
     Returns:
         ``(F, n, 3)`` float64 centres in Å (for ``k = 1`` the atom positions themselves).
@@ -65,7 +72,7 @@ def target_centers(positions: np.ndarray, cells: np.ndarray, targets: np.ndarray
     if targets.shape[1] == 1:
         return atoms[:, :, 0]
     anchor = atoms[:, :, :1]
-    offsets = minimum_image(atoms - anchor, cells)
+    offsets = minimum_image(atoms - anchor, cells, pbc)
     weights = masses / masses.sum(axis=1, keepdims=True)
     return anchor[:, :, 0] + np.einsum("fnki,nk->fni", offsets, weights)
 
@@ -82,7 +89,8 @@ def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None,
 
     Returns:
         ``(F, n, 3)`` float64 positions in Å; frame 0 equals the (whole-molecule) centres of frame 0
-        and later frames follow continuously, whatever wrapping the input used.
+        and later frames follow continuously, whatever wrapping the input used (along the periodic
+        axes; along a non-periodic one the positions are used as they are).
     """
     targets = traj.targets
     masses = target_masses(traj.numbers, targets)
@@ -93,7 +101,7 @@ def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None,
         raise GdynetError(f"out has shape {out.shape}, expected {shape}", traj.source)
     previous = None  # wrapped centres of the last frame of the previous chunk
     for start, block, cells in traj.iter_chunks(chunk_frames):
-        centers = target_centers(block, cells, targets, masses)
+        centers = target_centers(block, cells, targets, masses, traj.pbc)
         if previous is None:
             out[0] = centers[0]
             steps = centers[1:] - centers[:-1]
@@ -102,7 +110,7 @@ def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None,
             steps = centers - np.concatenate([previous[None], centers[:-1]])
             step_cells, first = cells, 0
         if len(steps):
-            steps = minimum_image(steps, step_cells)
+            steps = minimum_image(steps, step_cells, traj.pbc)
             base = out[start + first - 1]
             out[start + first:start + len(centers)] = base + np.cumsum(steps, axis=0)
         previous = centers[-1]

@@ -9,6 +9,22 @@ neighbour list is the ``m`` smallest of
 sorted nearest first. In a small cell the same atom (or ``i`` itself) appears several times,
 once per image; this is what the paper's crystal graphs do.
 
+**Non-periodic axes** (``pbc``, one bool per lattice vector; a slab is ``(True, True, False)``):
+only images ``n`` with ``n_k = 0`` along every non-periodic axis ``k`` count, and positions are never
+wrapped along such an axis (atoms may lie outside the box). The kernels below stay fully periodic;
+each non-periodic lattice vector is replaced by a long vector ``L_k e_k`` orthogonal to the periodic
+ones (``e_k`` orthonormal), with
+
+    L_k = w_k + 1.01 B + 0.1 Å,
+
+``w_k`` the extent of the atoms along ``e_k`` and ``B`` an upper bound on every atom's ``m``-th
+neighbour distance: the ``m``-th shortest vector of the periodic lattice (the images of the atom
+itself) or, with no periodic axis, the diagonal of the atoms' bounding box. Every image with
+``n_k != 0`` then lies more than ``L_k - w_k > B`` away, so it is never among the ``m`` nearest and
+the result equals the search with images only along the periodic axes. The cell given along a
+non-periodic axis is not used at all (it may even be degenerate). Without a periodic axis (a
+cluster) there are only ``N - 1`` neighbours, so ``m`` must be below ``N``.
+
 Two exact kernels, both correct by construction (chosen by measurement, see
 ``benchmarks/RESULTS.md``); both start from the radius of the sphere holding ``m`` atoms at the
 mean density,
@@ -31,6 +47,9 @@ and both ask again, with a radius 1.5 times larger, for the atoms whose answer t
 """
 from __future__ import annotations
 
+import itertools
+from typing import Sequence
+
 import numpy as np
 from scipy.spatial import cKDTree
 
@@ -42,7 +61,7 @@ except ImportError:  # optional: without numba the (slower) k-d tree kernel is u
     numba = None
 
 #: bump when the output of :func:`neighbors` changes (keys the on-disk graph caches)
-KERNEL_VERSION = "2"
+KERNEL_VERSION = "3"
 #: largest number of neighbours per atom accepted (GDyNet uses 12-20)
 MAX_NEIGHBORS = 1000
 #: k-d tree kernel: starting radius as a multiple of ``r0``
@@ -58,21 +77,25 @@ _BATCH_ATOMS = 16384
 _SOURCE = "neighbors"
 
 
-def neighbors(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+def neighbors(positions: np.ndarray, cell: np.ndarray, m: int,
+              pbc: bool | Sequence[bool] = True) -> tuple[np.ndarray, np.ndarray]:
     """The ``m`` nearest neighbours of every atom under periodic boundary conditions.
 
     Args:
         positions: ``(N, 3)`` or ``(F, N, 3)`` Cartesian coordinates in Å (wrapped or not).
         cell: ``(3, 3)`` or ``(F, 3, 3)`` cell matrices in Å, row ``k`` = lattice vector ``k``
             (any triclinic cell; one ``(3, 3)`` cell is used for every frame).
-        m: neighbours per atom (``1 <= m <= MAX_NEIGHBORS``); may exceed ``N`` (images count).
+        m: neighbours per atom (``1 <= m <= MAX_NEIGHBORS``); may exceed ``N`` (images count)
+            unless no axis is periodic.
+        pbc: periodic along each lattice vector: one bool for all three, or three, e.g.
+            ``(True, True, False)`` for a slab; no images across a non-periodic axis.
 
     Returns:
         ``(indices, distances)``, each ``(N, m)`` (or ``(F, N, m)``): ``indices`` int64 atom
         indices ``j`` of the neighbours, ``distances`` float32 ``d_ij(n)`` in Å, each row sorted
         nearest first. Neighbours at equal distance come in unspecified order.
     """
-    pos, cells, single = _validate(positions, cell, m)
+    pos, cells, single = _validate(positions, cell, m, pbc)
     n_frames, n_atoms = pos.shape[:2]
     indices = np.empty((n_frames, n_atoms, m), dtype=np.int64)
     distances = np.empty((n_frames, n_atoms, m), dtype=np.float32)
@@ -103,9 +126,12 @@ def check_m(m: int) -> None:
         raise GdynetError(f"number of neighbours m must be between 1 and {MAX_NEIGHBORS}, got {m}", _SOURCE)
 
 
-def _validate(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Check inputs; return ``(positions (F, N, 3), cells (F, 3, 3), was_single_frame)`` in float64."""
+def _validate(positions: np.ndarray, cell: np.ndarray, m: int,
+              pbc: bool | Sequence[bool]) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Check inputs; return ``(positions (F, N, 3), cells (F, 3, 3), was_single_frame)`` in float64,
+    the cells' non-periodic vectors replaced as in the module docstring (:func:`_open_cells`)."""
     check_m(m)
+    periodic = check_pbc(pbc)
     pos = np.asarray(positions, dtype=np.float64)
     cells = np.asarray(cell, dtype=np.float64)
     single = pos.ndim == 2
@@ -119,11 +145,76 @@ def _validate(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarr
         raise GdynetError(f"cell must have shape (3, 3) or ({pos.shape[0]}, 3, 3), got {np.shape(cell)}", _SOURCE)
     if not (np.all(np.isfinite(pos)) and np.all(np.isfinite(cells))):
         raise GdynetError("positions or cell contain NaN or infinite values", _SOURCE)
+    if not all(periodic):
+        if not any(periodic) and m >= pos.shape[1]:
+            raise GdynetError(f"{m} neighbours asked for, but with no periodic axis the {pos.shape[1]} atoms have "
+                              f"only {pos.shape[1] - 1} neighbours each; ask for fewer (--neighbors)", _SOURCE)
+        cells = _open_cells(pos, cells, periodic, m)
     volumes = np.abs(np.linalg.det(cells))
     if np.any(volumes < 1e-6):
-        raise GdynetError(f"singular cell (volume {volumes.min():.3g} Å^3) at frame {int(np.argmin(volumes))}",
+        what = "cell" if all(periodic) else "cell (its periodic vectors)"
+        raise GdynetError(f"singular {what} (volume {volumes.min():.3g} Å^3) at frame {int(np.argmin(volumes))}",
                           _SOURCE)
     return pos, cells, single
+
+
+def check_pbc(pbc: bool | Sequence[bool]) -> tuple[bool, bool, bool]:
+    """``True``/``False`` or three bools -> three bools; :class:`GdynetError` otherwise."""
+    flags = np.asarray(pbc)
+    if flags.shape == ():
+        flags = np.repeat(flags, 3)
+    if flags.shape != (3,) or flags.dtype.kind not in "biu" or not np.isin(flags, (0, 1)).all():
+        raise GdynetError(f"pbc must be a bool or three bools (one per lattice vector), got {pbc!r}", _SOURCE)
+    return tuple(bool(f) for f in flags)
+
+
+def _open_cells(pos: np.ndarray, cells: np.ndarray, periodic: tuple[bool, bool, bool], m: int) -> np.ndarray:
+    """Cells ``(F, 3, 3)`` whose non-periodic vectors are ``L_k e_k`` (module docstring), so that a fully
+    periodic search over them finds no image across a non-periodic axis among the ``m`` nearest."""
+    axes = np.flatnonzero(periodic)
+    open_axes = np.flatnonzero(~np.asarray(periodic))
+    lattice = cells[:, axes]  # (F, d, 3) the periodic vectors
+    n_frames = len(pos)
+    if len(axes) == 2:
+        directions = [_unit(np.cross(lattice[:, 0], lattice[:, 1]))]
+    elif len(axes) == 1:
+        along = _unit(lattice[:, 0])
+        helper = np.eye(3)[np.argmin(np.abs(along), axis=1)]  # the axis least parallel to the wire
+        first = _unit(helper - np.einsum("fi,fi->f", helper, along)[:, None] * along)
+        directions = [first, np.cross(along, first)]
+    else:
+        directions = list(np.broadcast_to(np.eye(3)[:, None], (3, n_frames, 3)))
+    extents = np.stack([np.ptp(np.einsum("fni,fi->fn", pos, e), axis=1) for e in directions])  # (open, F)
+    if len(axes):
+        bound = _lattice_bound(lattice, m)
+    else:
+        bound = np.sqrt(np.sum(extents ** 2, axis=0))  # the bounding box's diagonal
+    out = np.array(cells)
+    for k, e, extent in zip(open_axes, directions, extents):
+        out[:, k] = e * (extent + 1.01 * bound + 0.1)[:, None]
+    return out
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows of ``vectors (F, 3)`` scaled to length 1 (zero rows stay zero: the volume check reports them)."""
+    norm = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norm > 0, norm, 1.0)
+
+
+def _lattice_bound(lattice: np.ndarray, m: int) -> np.ndarray:
+    """``(F,)`` Å: the ``m``-th shortest of the vectors ``n·P``, ``0 < max|n_k| <= K``, of each frame's
+    periodic vectors ``P (F, d, 3)``, with ``K`` the smallest giving ``(2K+1)^d - 1 >= m`` vectors.
+
+    At least the ``m``-th shortest lattice vector, so at least every atom's ``m``-th neighbour distance
+    (its own images already give ``m`` neighbours that near).
+    """
+    d = lattice.shape[1]
+    reach = 0
+    while (2 * reach + 1) ** d - 1 < m:
+        reach += 1
+    shifts = np.array([n for n in itertools.product(range(-reach, reach + 1), repeat=d) if any(n)], dtype=np.float64)
+    lengths = np.linalg.norm(np.einsum("sd,fdi->fsi", shifts, lattice), axis=2)
+    return np.partition(lengths, m - 1, axis=1)[:, m - 1]
 
 
 def _kdtree_batch(pos: np.ndarray, cells: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:

@@ -9,7 +9,7 @@ An entry of the cache is a folder ``graphs-m{m}-{key}`` holding
     meta.json      sizes, dt_ps, source, fingerprint, code version
     COMPLETE       marker written last
 
-``key`` hashes ``Trajectory.fingerprint()`` (positions, cells, numbers, dt), ``m`` and the code
+``key`` hashes ``Trajectory.fingerprint()`` (positions, cells, numbers, dt, pbc), ``m`` and the code
 version, so a changed input or kernel never reuses a stale entry. A build writes into a hidden
 ``.graphs-...partial`` folder (one ``done/`` marker per finished chunk of frames) and is renamed
 onto the entry only once complete: a killed build is resumed from its finished chunks, never
@@ -195,7 +195,7 @@ def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress:
         if workers == 1:
             for start in starts:
                 stop = min(start + chunk, n_frames)
-                _write_chunk(partial, start, traj.positions[start:stop], traj.cells[start:stop], m)
+                _write_chunk(partial, start, traj.positions[start:stop], traj.cells[start:stop], m, traj.pbc)
                 (partial / "done" / str(start)).touch()
                 advance(stop - start)
         else:
@@ -217,9 +217,10 @@ def _resumable(partial: Path, spec: dict) -> bool:
         return False
 
 
-def _write_chunk(partial: Path, start: int, positions: np.ndarray, cells: np.ndarray, m: int) -> None:
+def _write_chunk(partial: Path, start: int, positions: np.ndarray, cells: np.ndarray, m: int,
+                 pbc: tuple[bool, bool, bool]) -> None:
     """Neighbours of frames ``start:start+len(positions)`` written into the memmaps of ``partial``."""
-    idx, dist = neighbors(np.asarray(positions), cells, m)
+    idx, dist = neighbors(np.asarray(positions), cells, m, pbc)
     stop = start + len(idx)
     for name, values in (("indices.npy", idx), ("distances.npy", dist)):
         out = np.load(partial / name, mmap_mode="r+")
@@ -243,7 +244,7 @@ def _run_pool(traj: Trajectory, partial: Path, starts: list[int], chunk: int, m:
                 while len(pending) < 2 * workers and (start := next(todo, None)) is not None:
                     stop = min(start + chunk, traj.n_frames)
                     future = pool.submit(_write_chunk, partial, start, np.asarray(traj.positions[start:stop]),
-                                         traj.cells[start:stop], m)
+                                         traj.cells[start:stop], m, traj.pbc)
                     pending[future] = start
                 if not pending:
                     break

@@ -13,6 +13,7 @@ from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
 from .rundir import RunDir, load_model
+from .selection import select_frames, split_fractions
 
 #: default lags for implied timescales, as multiples of the fit lag
 DEFAULT_LAG_FACTORS = (0.25, 0.5, 1, 2, 4, 8)
@@ -29,7 +30,8 @@ def default_lags(lag: int, longest: int) -> list[int]:
 def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = None,
             charges: Sequence[float] | None = None, temperature_K: float | None = None,
             ck_steps: int = 5, rdf_r_max: float = 8.0,
-            trajectories: Sequence[Trajectory] | None = None) -> dict[str, Any]:
+            trajectories: Sequence[Trajectory] | None = None,
+            analyze_on: str | None = None) -> dict[str, Any]:
     """Analyse the state probabilities of a finished fit; writes summary.json, figures and report.md.
 
     Args:
@@ -42,8 +44,11 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             default to the values given to ``fit``.
         ck_steps: multiples of the lag in the Chapman-Kolmogorov test.
         rdf_r_max: largest distance of the state RDFs in Å.
-        trajectories: the run's trajectories when the caller has them already (``fit`` does);
-            default: read again with the options recorded in run.json.
+        trajectories: the run's trajectories when the caller has them already (``fit`` does:
+            training ones, then ``--test`` ones); default: read again with the options in run.json.
+        analyze_on: ``"test"``: only frames the network was not trained on (the ``--test``
+            trajectories, else the test block of each trajectory; :mod:`.selection`), as in the
+            paper; ``"all"``: every frame. Default: as given to ``fit``, else ``"test"``.
 
     Returns:
         The dict written to ``summary.json``: ``lag_ps``, ``timescales_ps`` (slowest first),
@@ -61,10 +66,20 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     given = record.get("analysis", {})
     charges = given.get("charges") if charges is None else charges
     temperature_K = given.get("temperature_K") if temperature_K is None else temperature_K
-    chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(record["paths"]))]
-    longest = max(len(c) for c in chis)
-    lag_list = (default_lags(lag, longest) if lags is None
-                else sorted({lag_to_frames(x, dt, name="--lags") for x in lags}))
+    analyze_on = (given.get("analyze_on") or "test") if analyze_on is None else analyze_on
+    paths = list(record["paths"]) + list(record.get("test_paths", []))
+    chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(paths))]
+    lag_list = None if lags is None else sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
+    n_frames, n_series = sum(len(c) for c in chis), sum(c.shape[1] for c in chis)
+    selection = select_frames([len(c) for c in chis], n_train=len(record["paths"]), lag=lag,
+                              split=split_fractions(record["fit"].get("split")), analyze_on=analyze_on,
+                              largest_lag=None if lag_list is None else max(lag_list))
+    trajs = (list(trajectories) if trajectories is not None
+             else read_all(paths, ReadOptions.from_dict(record["read"])))
+    trajs = [_frames(trajs[k], start, stop) for k, start, stop in selection.segments]
+    chis = [chis[k][start:stop] for k, start, stop in selection.segments]
+    longest = selection.longest
+    lag_list = default_lags(lag, longest) if lag_list is None else lag_list
     if max(lag_list) >= longest - 1:
         raise GdynetError(f"lag {max(lag_list) * dt:g} ps is not shorter than the longest trajectory "
                           f"({longest * dt:g} ps)", run.root)
@@ -77,8 +92,6 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     its = implied_timescales(chis, lag_list, dt, source=str(run.root))
     steps = max(1, min(ck_steps, (longest - 1) // lag - 1))
     ck = ck_test(chis, lag, steps, dt, source=str(run.root))
-    trajs = (list(trajectories) if trajectories is not None
-             else read_all(record["paths"], ReadOptions.from_dict(record["read"])))
     stride = max(1, max(t.n_frames for t in trajs) // RDF_FRAMES)
     species = sorted(set(np.concatenate([t.numbers for t in trajs]).tolist()))
     rdfs = {}
@@ -96,16 +109,22 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "timescales_ps": json_safe(koopman.timescales_ps),
         "populations": json_safe(koopman.stationary),
         "vamp2": json_safe(meta["vamp2"]),
-        "n_frames": int(sum(len(c) for c in chis)),
-        "n_targets": int(sum(c.shape[1] for c in chis)),
-        "n_trajectories": len(chis),
+        "n_frames": int(n_frames),
+        "n_targets": int(n_series),
+        "n_trajectories": len(paths),
+        "analysis_on": selection.analysis_on,
+        "analysis_data": selection.note,
+        "n_frames_analysed": int(sum(len(c) for c in chis)),
         "dt_ps": dt,
+        "dt_source": "; ".join(sorted({t.dt_source for t in trajs})),  # e.g. "dump TIMESTEP x --timestep"
         "koopman": koopman.to_dict(),
         "implied_timescales": its.to_dict(),
         "ck_test": json_safe(ck.to_dict()),
         "conduction": None if conduction is None else json_safe(conduction.summary()),
     }
-    inputs = {"trajectories": ", ".join(record["paths"]), **{k: v for k, v in record["read"].items() if v},
+    inputs = {"trajectories": ", ".join(record["paths"]),
+              "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
+              "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
               "charges (e)": charges or "1 per state", "temperature (K)": temperature_K or "not given"}
     figures = _figures(run, koopman, its, ck, rdfs, conduction)
@@ -119,6 +138,11 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     return summary
 
 
+def _frames(traj: Trajectory, start: int, stop: int) -> Trajectory:
+    """Frames ``[start, stop)`` of ``traj`` (the trajectory itself when that is all of it)."""
+    return traj if (start, stop) == (0, traj.n_frames) else traj[start:stop]
+
+
 def _headlines(summary: dict[str, Any]) -> dict[str, str]:
     """Short text lines for the report: data size, implied timescales with CIs, CK verdict."""
     its, ck = summary["implied_timescales"], summary["ck_test"]
@@ -129,7 +153,8 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
     rows = [f"τ={lag:g}: " + ", ".join(f"{ps(t)} [{ps(lo)}, {ps(hi)}]" for t, lo, hi in zip(ts, low, up))
             for lag, ts, low, up in zip(its["lags_ps"], its["timescales_ps"], its["lower_ps"], its["upper_ps"])]
     return {"data": f"{summary['n_frames']} frames in {summary['n_trajectories']} trajectories, "
-                    f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps",
+                    f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps; analysed: "
+                    f"{summary['analysis_data']}",
             f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} blocks)": "; ".join(rows),
             "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; " + (
                 "too few blocks for intervals" if ck["fraction_consistent"] is None else

@@ -16,6 +16,9 @@ from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
 from .rundir import RunDir, save_model
 
+#: run.json entries that must agree for ``fit`` to resume in an existing folder
+_SAME_RUN = ("paths", "test_paths", "read", "fit")
+
 
 @dataclass(frozen=True)
 class FitOptions:
@@ -46,9 +49,12 @@ class FitOptions:
 
 
 def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
-        options: FitOptions = FitOptions(), *, analysis: dict[str, Any] | None = None,
-        progress: bool = True) -> dict[str, Any]:
+        options: FitOptions = FitOptions(), *, test_paths: Sequence[str | Path] = (),
+        analysis: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
     """Train a model on the trajectories in ``paths`` and analyse it; returns ``summary.json``'s dict.
+
+    ``test_paths``: trajectories read with the same options but never trained on (the test split);
+    their state probabilities are written too, and the analysis uses them (``analyze_on="test"``).
 
     Every user mistake is detected before ``out_dir`` is touched. Re-running the same call after a
     kill resumes from the last checkpoint in ``out_dir/checkpoints``. Under ``torchrun`` every
@@ -58,23 +64,26 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
 
     options.check()
     paths = [str(Path(p).resolve()) for p in paths]
-    trajs = read_all(paths, read)
+    test_paths = [str(Path(p).resolve()) for p in test_paths]
+    trajs = read_all(paths + test_paths, read)
     dt_ps = trajs[0].dt_ps
     lag = lag_to_frames(options.lag, dt_ps, name="--lag")
-    for traj in trajs:
+    for traj in trajs[:len(paths)]:
         split_frames(traj.n_frames, lag, source=traj.source)  # raises when too short for the lag
     if options.model == "vampnet" and len({t.n_atoms for t in trajs}) > 1:
         raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
 
     run = RunDir(Path(out_dir))
-    record = {"paths": paths, "read": read.to_dict(), "fit": asdict(options), "lag_frames": lag, "dt_ps": dt_ps,
-              "analysis": {k: v for k, v in (analysis or {}).items() if k in ("charges", "temperature_K")}}
+    record = {"paths": paths, "test_paths": test_paths, "read": read.to_dict(), "fit": asdict(options),
+              "lag_frames": lag, "dt_ps": dt_ps, "analysis": {k: v for k, v in (analysis or {}).items()
+                                                             if k in ("charges", "temperature_K", "analyze_on")}}
     if run.root.exists() and not run.root.is_dir():
         raise GdynetError("--out must be a folder, but a file of that name exists", run.root)
     created = not run.root.exists()
     if run.run_json.is_file():
         previous = json.loads(run.run_json.read_text())
-        if {k: previous.get(k) for k in ("paths", "read", "fit")} != {k: record[k] for k in ("paths", "read", "fit")}:
+        if {k: previous.get(k, [] if k == "test_paths" else None) for k in _SAME_RUN} != \
+                {k: record[k] for k in _SAME_RUN}:
             raise GdynetError("this folder holds a different run (other inputs or options); "
                               "choose another --out or delete it", run.root)
     elif run.root.exists() and any(run.root.iterdir()):
@@ -82,7 +91,7 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     try:
         atomic.write_json(run.run_json, record)
         sources = _sources(trajs, run, options, progress)
-        model, result = _train(sources, run, options, lag, progress)
+        model, result = _train(sources, run, options, lag, progress, n_test=len(test_paths))
         if _other_rank():                     # under torchrun only rank 0 writes results
             return {}
         calibration = _write_chi(model, sources, run, options)
@@ -131,10 +140,13 @@ def _new_model(sources: Sequence[Any], options: FitOptions) -> Any:
     return GDyNet(n_states=options.states, atom_features=options.atom_features, n_conv=options.n_conv)
 
 
-def _train(sources: Sequence[Any], run: RunDir, options: FitOptions, lag: int, progress: bool):
+def _train(sources: Sequence[Any], run: RunDir, options: FitOptions, lag: int, progress: bool,
+           n_test: int = 0):
+    """Train on ``sources``; the last ``n_test`` of them are test data only (``--test``)."""
     from ..training.trainer import TrainConfig, Trainer
 
-    config = TrainConfig(lag_frames=lag, batch_size=options.batch_size, lr=options.lr,
+    config = TrainConfig(lag_frames=lag, test_sources=tuple(range(len(sources) - n_test, len(sources))),
+                         batch_size=options.batch_size, lr=options.lr,
                          max_epochs=options.epochs, patience=options.patience, seed=options.seed,
                          device=options.device, checkpoint_dir=run.checkpoints, progress=progress)
     result = Trainer(config).fit(_new_model(sources, options), sources)

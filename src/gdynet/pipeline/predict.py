@@ -34,8 +34,10 @@ def predict(run_dir: str | Path, traj_path: str | Path, output: str | Path, *,
     run = RunDir(Path(run_dir))
     run.require_model()
     model, meta = load_model(run.model)
-    read = ReadOptions.from_dict({**meta["read"], **{k: v for k, v in (read_overrides or {}).items()
-                                                      if v is not None}})
+    given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
+    if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
+        given = {"dt": None, "timestep": None, **given}
+    read = ReadOptions.from_dict({**meta["read"], **given})
     (traj,) = read_all([traj_path], read)
     A = np.asarray(meta["calibration"])
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -66,9 +68,12 @@ def _source(meta: dict[str, Any], traj: Trajectory, progress: bool) -> Any:
 
 
 def write_extxyz(path: Path, traj: Trajectory, chi: np.ndarray, chunk: int = 256) -> None:
-    """Write ``traj`` with per-atom ``state`` and ``state_prob`` arrays as extended XYZ (streamed)."""
+    """Write ``traj`` with per-atom ``state`` and ``state_prob`` arrays as extended XYZ (streamed);
+    each frame carries its ``time`` (ASE units, as ASE's readers expect) and the trajectory's pbc, so
+    ``read_trajectory`` reads the file back with the same frame spacing."""
     from ase import Atoms
     from ase.io import write
+    from ase.units import fs
 
     n_states = chi.shape[2]
     with open(path, "w") as handle:
@@ -81,7 +86,8 @@ def write_extxyz(path: Path, traj: Trajectory, chi: np.ndarray, chunk: int = 256
                 for column in traj.targets.T:                 # every atom of a set gets the set's probs
                     probs[column] = p
                     state[column] = p.argmax(axis=1)
-                atoms = Atoms(numbers=traj.numbers, positions=positions[offset], cell=cells[offset], pbc=True)
+                atoms = Atoms(numbers=traj.numbers, positions=positions[offset], cell=cells[offset], pbc=traj.pbc)
+                atoms.info["time"] = (start + offset) * traj.dt_ps * 1000.0 * fs
                 atoms.new_array("state", state)
                 atoms.new_array("state_prob", probs)
                 frames.append(atoms)

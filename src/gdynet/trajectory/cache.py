@@ -34,7 +34,7 @@ CHUNK_BYTES = 64 * 2**20
 #: files at least this large (bytes) go through the on-disk cache; smaller ones are read into RAM
 STREAM_THRESHOLD_BYTES = 256 * 2**20
 
-_POSITIONS, _CELLS, _NUMBERS, _TIMES = "positions.npy", "cells.npy", "numbers.npy", "times.npy"
+_POSITIONS, _CELLS, _NUMBERS, _TIMES, _STEPS = "positions.npy", "cells.npy", "numbers.npy", "times.npy", "steps.npy"
 _META = "meta.json"  # written last: its presence marks a complete entry
 
 
@@ -47,12 +47,14 @@ class Frames:
         cells: ``(F, 3, 3)`` cell matrices in Å, rows are lattice vectors.
         numbers: ``(N,)`` atomic numbers.
         times_ps: ``(F,)`` time of each frame in ps, or ``None`` when the file has no times.
+        steps: ``(F,)`` MD step number of each frame (float64, exact below 2**53), or ``None``.
     """
 
     positions: np.ndarray
     cells: np.ndarray
     numbers: np.ndarray
     times_ps: np.ndarray | None
+    steps: np.ndarray | None = None
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -87,11 +89,12 @@ def load_entry(entry: Path) -> Frames | None:
         cells = np.load(entry / _CELLS)
         numbers = np.load(entry / _NUMBERS)
         times = np.load(entry / _TIMES) if (entry / _TIMES).is_file() else None
+        steps = np.load(entry / _STEPS) if (entry / _STEPS).is_file() else None
     except (OSError, ValueError):  # damaged entry: the caller reads the file again
         return None
     if len(cells) != len(positions) or positions.shape[1:] != (len(numbers), 3):
         return None
-    return Frames(positions, cells, numbers, times)
+    return Frames(positions, cells, numbers, times, steps)
 
 
 class _NpyAppender:
@@ -125,11 +128,11 @@ class _NpyAppender:
             self.file.close()
 
 
-def _chunks(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], n_atoms: int, source: str
-            ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Group ``(positions (N,3), cell (3,3), time_ps)`` frames into stacked blocks (bounded memory)."""
+def _chunks(frames: Iterable[tuple[np.ndarray, np.ndarray, float, float]], n_atoms: int, source: str
+            ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Group ``(positions (N,3), cell (3,3), time_ps, step)`` frames into stacked blocks (bounded memory)."""
     size = max(1, min(CHUNK_FRAMES, CHUNK_BYTES // (24 * max(n_atoms, 1))))
-    block: list[tuple[np.ndarray, np.ndarray, float]] = []
+    block: list[tuple[np.ndarray, np.ndarray, float, float]] = []
     for index, frame in enumerate(frames):
         if np.shape(frame[0]) != (n_atoms, 3):
             raise GdynetError(f"frame {index} has {len(frame[0])} atoms but frame 0 has {n_atoms}; "
@@ -142,17 +145,18 @@ def _chunks(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], n_atoms: int
         yield _stack(block)
 
 
-def _stack(block: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pos, cells, times = zip(*block)
-    return np.stack(pos), np.stack(cells).astype(np.float64), np.asarray(times, dtype=np.float64)
+def _stack(block: list) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    pos, cells, times, steps = zip(*block)
+    return (np.stack(pos), np.stack(cells).astype(np.float64), np.asarray(times, dtype=np.float64),
+            np.asarray(steps, dtype=np.float64))
 
 
-def collect_frames(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], numbers: np.ndarray, *,
+def collect_frames(frames: Iterable[tuple[np.ndarray, np.ndarray, float, float]], numbers: np.ndarray, *,
                    entry: Path | None, source: str) -> Frames:
     """Gather frames into arrays, in memory (``entry=None``) or streamed into the cache ``entry``.
 
     Args:
-        frames: iterable of ``(positions (N, 3) Å, cell (3, 3) Å, time_ps or nan)``.
+        frames: iterable of ``(positions (N, 3) Å, cell (3, 3) Å, time_ps or nan, MD step or nan)``.
         numbers: ``(N,)`` atomic numbers, stored with the entry.
         entry: cache folder to create (written under a temporary name, then renamed), or ``None``.
         source: file name for error messages.
@@ -160,32 +164,35 @@ def collect_frames(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], numbe
     n_atoms = len(numbers)
     blocks = _chunks(frames, n_atoms, source)
     if entry is None:
-        pos_list, cell_list, time_list = [], [], []
-        for pos, cells, times in blocks:
+        pos_list, cell_list, time_list, step_list = [], [], [], []
+        for pos, cells, times, steps in blocks:
             pos_list.append(pos)
             cell_list.append(cells)
             time_list.append(times)
+            step_list.append(steps)
         if not pos_list:
             raise GdynetError("file contains no frames", source)
         return Frames(np.concatenate(pos_list), np.concatenate(cell_list), np.asarray(numbers),
-                      _known_times(np.concatenate(time_list)))
+                      _known_times(np.concatenate(time_list)), _known_times(np.concatenate(step_list)))
 
     tmp = entry.parent / f".{entry.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir(parents=True)
-        time_list = []
+        time_list, step_list = [], []
         with _NpyAppender(tmp / _POSITIONS, np.float32, (n_atoms, 3)) as positions, \
                 _NpyAppender(tmp / _CELLS, np.float64, (3, 3)) as cells_out:
-            for pos, cells, times in blocks:
+            for pos, cells, times, steps in blocks:
                 positions.append(pos)
                 cells_out.append(cells)
                 time_list.append(times)
+                step_list.append(steps)
         if positions.length == 0:
             raise GdynetError("file contains no frames", source)
         np.save(tmp / _NUMBERS, np.asarray(numbers, dtype=np.int64))
-        times = _known_times(np.concatenate(time_list))
-        if times is not None:
-            np.save(tmp / _TIMES, times)
+        for name, values in ((_TIMES, time_list), (_STEPS, step_list)):
+            known = _known_times(np.concatenate(values))
+            if known is not None:
+                np.save(tmp / name, known)
         meta = {"source": source, "n_frames": positions.length, "n_atoms": n_atoms}
         (tmp / _META).write_text(json.dumps(meta))
         if entry.exists() and load_entry(entry) is None:
@@ -208,5 +215,5 @@ def collect_frames(frames: Iterable[tuple[np.ndarray, np.ndarray, float]], numbe
 
 
 def _known_times(times: np.ndarray) -> np.ndarray | None:
-    """``times`` when every frame has one, else ``None``."""
+    """``times`` (or steps) when every frame has one, else ``None``."""
     return None if np.isnan(times).any() else times

@@ -1,47 +1,75 @@
 """Read MD trajectories from files into a :class:`~gdynet.trajectory.core.Trajectory`.
 
-Supported formats (chosen by file name, or by ``format=``):
+Supported formats (chosen by file name, or by ``format=``; ``.gz``/``.bz2``/``.xz`` text files are
+decompressed on the fly):
 
-============  ===========================================  ==================  =================
-format        file                                         library             time step
-============  ===========================================  ==================  =================
-npz           GDyNet ``.npz`` (traj_coords, lattices,      NumPy               ``dt=`` required
+============  ===========================================  ==================  ==============================
+format        file                                         library             frame spacing
+============  ===========================================  ==================  ==============================
+npz           GDyNet ``.npz`` (traj_coords, lattices,      NumPy               ``dt=``
               atom_types, target_index)
-extxyz        ``.xyz`` / ``.extxyz`` with ``Lattice=``     ASE (streamed)      info ``time``, else ``dt=``
+extxyz        ``.xyz`` / ``.extxyz`` (``Lattice=``, pbc)   ASE (streamed)      info ``time``, else ``dt=``
 traj          ASE ``.traj``                                ASE (streamed)      info ``time``, else ``dt=``
-xdatcar       VASP ``XDATCAR*`` / ``.xdatcar``             ASE (read whole)    ``dt=`` required
-lammps-dump   LAMMPS text dump ``.lammpstrj`` / ``.dump``  ASE (streamed)      ``dt=`` required
-dcd           ``.dcd`` + ``topology=``                     MDAnalysis          from file
-lammps-dcd    DCD written by LAMMPS + ``topology=``        MDAnalysis          ``dt=`` required
-xtc, trr      GROMACS ``.xtc`` / ``.trr`` + ``topology=``  MDAnalysis          from file
-============  ===========================================  ==================  =================
+xdatcar       VASP ``XDATCAR*`` / ``.xdatcar``             ASE (read whole)    ``dt=``
+lammps-dump   LAMMPS text dump ``.lammpstrj`` / ``.dump``  gdynet (streamed)   TIMESTEP x ``timestep=``, or ``dt=``
+              / ``dump.*``
+dcd           ``.dcd`` + ``topology=`` (CHARMM/NAMD)       MDAnalysis          file time, or step interval x ``timestep=``
+lammps-dcd    DCD written by LAMMPS + ``topology=``        MDAnalysis          step interval x ``timestep=``, or ``dt=``
+xtc, trr      GROMACS ``.xtc`` / ``.trr`` + ``topology=``  MDAnalysis          file time, or step x ``timestep=``
+ncdf          AMBER NetCDF ``.nc`` / ``.ncdf`` + topology  MDAnalysis          file time
+mdcrd         AMBER ASCII ``.mdcrd`` + ``topology=``       MDAnalysis          ``dt=``
+============  ===========================================  ==================  ==============================
 
-An ASE frame ``time`` (``atoms.info["time"]``) is in ASE time units, as ASE's own readers store it.
-``dt=`` always overrides the file. Files of at least ``cache.STREAM_THRESHOLD_BYTES`` (256 MiB) are
-streamed frame by frame into a memory-mapped ``.npy`` cache (positions float32, see
-:mod:`gdynet.trajectory.cache`) and reused on the next read; smaller ones are read into memory
-(positions in the file's precision: float64 from ASE and npz, float32 from MDAnalysis).
-A DCD/XTC/TRR file that ends inside a frame (a run stopped while writing) is refused, where
-MDAnalysis alone would drop that frame without a word.
+**Time.** ``dt=`` is the time between the frames stored in the file; ``timestep=`` is the MD
+integration step, and the frame spacing is then the difference of the frames' MD step numbers (the
+dump's ``TIMESTEP``, the DCD header's step interval, the XTC/TRR step) times ``timestep``. Step
+numbers must be evenly spaced, and a ``dt=`` or a file time that disagrees with steps x timestep is
+refused, naming the frames. ``Trajectory.dt_source`` says where the spacing came from (``"--dt"``,
+``"file time"``, ``"dump TIMESTEP x --timestep"``, ...). A DCD is a LAMMPS DCD when its header says
+so or its topology is a LAMMPS data file: its time is in the run's unit (fs or ps), so it needs
+``timestep=`` (checked against the header's step) or ``dt=``. An ASE frame ``time``
+(``atoms.info["time"]``) is in ASE time units, as ASE's own readers store it.
+
+**Atoms.** Elements, left-out atoms (massless virtual sites, ``exclude=``) and partial charges are
+decided by :mod:`gdynet.trajectory.atoms`; ``topology=`` may accompany any format (it must list the
+file's atoms in the same order) and adds names, masses, charges and the MDAnalysis selection
+language. Target indices are the file's atom numbering, before atoms are left out.
+
+**Periodicity.** ``Trajectory.pbc`` comes from the file: LAMMPS boundary flags (``pp pp ff`` is a
+slab), ASE's pbc, and a file or topology without any cell (a molecule or cluster in vacuum) is
+non-periodic: it gets a bounding cell (the atoms' extent in each frame plus :data:`BOUNDING_PAD`
+on every side, which nothing periodic uses) and one warning. ``pbc=`` overrides the file.
+
+Files of at least ``cache.STREAM_THRESHOLD_BYTES`` (256 MiB) are streamed frame by frame into a
+memory-mapped ``.npy`` cache (positions float32, see :mod:`gdynet.trajectory.cache`) and reused on
+the next read; smaller ones are read into memory (positions in the file's precision: float64 from
+ASE, npz and dumps, float32 from MDAnalysis). A DCD/XTC/TRR file that ends inside a frame (a run
+stopped while writing) is refused, where MDAnalysis alone would drop that frame without a word.
 """
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import sys
+import warnings
 import zipfile
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import GdynetError, exception_summary
+from ..errors import GdynetError, GdynetWarning, exception_summary
 from ..units import parse_time
-from . import cache
+from . import cache, lammps_dump
+from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_numbers, facts_from_universe, parse_pbc, \
+    remap_targets
+from .compressed import compression, stem_name
 from .core import Trajectory
-from .targets import (TargetSpec, element_counts, needs_coordinates, quiet_mdanalysis, select_targets,
-                      to_atomic_number, topology_kwargs)
+from .targets import (LAMMPS_TOPOLOGY_FORMATS, TargetSpec, element_counts, is_lammps_data, load_topology,
+                      needs_coordinates, quiet_mdanalysis, select_targets, to_atomic_number, topology_kwargs)
 
 #: format name -> (description, file suffixes)
 FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -49,56 +77,85 @@ FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "extxyz": ("extended XYZ with Lattice= (ASE)", (".xyz", ".extxyz")),
     "traj": ("ASE trajectory", (".traj",)),
     "xdatcar": ("VASP XDATCAR (ASE)", (".xdatcar",)),
-    "lammps-dump": ("LAMMPS text dump (ASE; needs type_map= unless it has an element column)",
+    "lammps-dump": ("LAMMPS text dump (TIMESTEP x --timestep; --type-map unless it has element or mass columns)",
                     (".lammpstrj", ".dump", ".lammpsdump")),
     "dcd": ("DCD + topology= (MDAnalysis)", (".dcd",)),
-    "lammps-dcd": ("DCD written by LAMMPS + topology= (MDAnalysis)", ()),
+    "lammps-dcd": ("DCD written by LAMMPS + topology= (MDAnalysis; recognised by its header or a LAMMPS data "
+                   "topology)", ()),
     "xtc": ("GROMACS XTC + topology= (MDAnalysis)", (".xtc",)),
     "trr": ("GROMACS TRR + topology= (MDAnalysis)", (".trr",)),
+    "ncdf": ("AMBER NetCDF + topology= (MDAnalysis)", (".nc", ".ncdf")),
+    "mdcrd": ("AMBER ASCII trajectory + topology= (MDAnalysis; box when the topology says so)", (".mdcrd",)),
 }
 _ALIASES = {"xyz": "extxyz", "ase": "traj", "vasp-xdatcar": "xdatcar", "lammps-dump-text": "lammps-dump",
             "lammpstrj": "lammps-dump", "lammps": "lammps-dcd"}
-_ASE_NAMES = {"extxyz": "extxyz", "traj": "traj", "xdatcar": "vasp-xdatcar",
-              "lammps-dump": "lammps-dump-text"}
-_MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR"}
-#: formats whose frames may carry their time (a LAMMPS DCD stores its step in the run's own time
-#: unit, fs or ps depending on the units style, so it is not trusted)
-_TIMED = {"extxyz", "traj", "dcd", "xtc", "trr"}
+_ASE_NAMES = {"extxyz": "extxyz", "traj": "traj", "xdatcar": "vasp-xdatcar"}
+_MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR", "ncdf": "NCDF", "mdcrd": "TRJ"}
+#: formats whose frames may carry a time that is trusted (a LAMMPS DCD's is in the run's own unit)
+_TIMED = {"extxyz", "traj", "dcd", "xtc", "trr", "ncdf"}
 #: formats that store frame times in single precision (XTC always, TRR in the usual mixed-precision build)
 _FLOAT32_TIMES = {"xtc", "trr"}
+#: what the MD step numbers of each format are called, for ``dt_source`` and messages
+_STEP_WORDS = {"lammps-dump": "dump TIMESTEP", "dcd": "DCD step interval", "lammps-dcd": "DCD step interval",
+               "xtc": "XTC step", "trr": "TRR step"}
 _NPZ_KEYS = ("traj_coords", "lattices", "atom_types", "target_index")
+#: relative disagreement tolerated between two frame spacings (dt vs steps x timestep vs file time)
+SPACING_TOLERANCE = 1e-3
+#: Å added on each side of the atoms' extent to make the cell of a file without one
+BOUNDING_PAD = 10.0
 
 TypeMap = Mapping[int | str, str | int] | str
 
 
-def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = None, format: str | None = None,
-                    topology: str | os.PathLike[str] | None = None, targets: TargetSpec | None = None,
-                    stride: int = 1, cache_dir: str | os.PathLike[str] | None = None,
-                    type_map: TypeMap | None = None) -> Trajectory:
-    """Read an MD trajectory file (see the module docstring for the formats).
+@dataclass(frozen=True)
+class _Read:
+    """What a format reader returns: frames of the kept atoms and what it learnt about the atoms."""
+
+    frames: cache.Frames
+    choice: AtomChoice
+    pbc: tuple[bool, bool, bool] | None     # None: the file has no cell at all
+    file_targets: np.ndarray | None = None
+    dcd_header: dict | None = None
+
+
+def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = None,
+                    timestep: float | str | None = None, format: str | None = None,
+                    topology: str | os.PathLike[str] | None = None, topology_format: str | None = None,
+                    targets: TargetSpec | None = None, stride: int = 1,
+                    cache_dir: str | os.PathLike[str] | None = None, type_map: TypeMap | None = None,
+                    exclude: Any = None, pbc: Any = None) -> Trajectory:
+    """Read an MD trajectory file (formats, time, atoms and periodicity: see the module docstring).
 
     Args:
         path: the trajectory file.
         dt: time between the frames *in the file*, in ps (float) or with a unit ("100fs", "0.1ps");
-            required when the file does not store it, overrides the file otherwise.
+            overrides a file time.
+        timestep: the MD integration step (ps or with a unit, "2fs"); the frame spacing is then the
+            difference of the frames' MD step numbers times ``timestep``.
         format: one of :data:`FORMATS` (default: from the file name).
-        topology: topology for MDAnalysis formats (PDB, GRO, PSF, LAMMPS data, ...); it also
-            enables MDAnalysis selections and residues as ``targets``.
+        topology: topology file (PDB, GRO, PSF, TPR, PRMTOP, LAMMPS data ``*.data``/``*.lmp``/
+            ``data.*``, ...); needed by DCD/XTC/TRR, optional for the others (names, masses, charges,
+            selections).
+        topology_format: MDAnalysis topology format when the name does not tell (e.g. ``"DATA"``).
         targets: which atoms gdynet follows; see :func:`~gdynet.trajectory.targets.select_targets`
-            ("Li", 3, [0, 4], "0,4", "name OW", "molecules:H2O", "residues:resname EC").
-            Default: the file's own targets (npz ``target_index``); other formats need it.
-        stride: keep every ``stride``-th frame; the time step is multiplied by ``stride``.
+            ("Li", 3, [0, 4], "0,4", "name OW", "molecules:H2O", "residues:resname EC"), indices in
+            the file's numbering. Default: the file's own targets (npz ``target_index``).
+        stride: keep every ``stride``-th frame; the frame spacing is multiplied by ``stride``.
         cache_dir: folder of the frame cache for large files (default ``$GDYNET_CACHE`` or
             ``~/.cache/gdynet/trajectories``).
-        type_map: element of each numeric atom type, for LAMMPS dumps and topologies without
-            elements: ``{1: "Li", 2: "S"}`` or ``"1=Li,2=S"``.
+        type_map: element of each atom type (LAMMPS types, topology types): ``{1: "Li", 2: "S"}``
+            or ``"1=Li,2=S"``; it always wins over element columns, masses and names.
+        exclude: atoms to leave out besides massless ones: indices ("0,5"), elements ("Na,Cl") or an
+            MDAnalysis selection (with a topology).
+        pbc: periodicity per cell vector, overriding the file: "xyz", "xy", "1,1,0", "none", or 3 bools.
 
     Returns:
-        A :class:`Trajectory` with positions ``(F, N, 3)`` Å, cells ``(F, 3, 3)`` Å, ``dt_ps`` in ps.
+        A :class:`Trajectory` with positions ``(F, N, 3)`` Å, cells ``(F, 3, 3)`` Å, ``dt_ps`` in ps,
+        ``dt_source``, ``pbc`` and, when the file or topology states them, ``charges`` in e.
 
     Raises:
         GdynetError: one line naming the file and the problem (missing file, unknown format,
-            missing time step / cell / topology / type map, unreadable or inconsistent data, bad targets).
+            missing or inconsistent time, unresolved elements, unreadable data, bad targets).
     """
     path = Path(path).expanduser()
     src = str(path)
@@ -106,74 +163,149 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
         raise GdynetError("file not found", src)
     if not path.is_file():
         raise GdynetError("not a file", src)
-    fmt = _resolve_format(path, format)
+    top = None
+    if topology is not None:
+        top = Path(topology).expanduser()
+        if not top.is_file():
+            raise GdynetError("topology file not found", top)
+    fmt = _resolve_format(path, format, top, topology_format)
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
         raise GdynetError(f"stride must be a positive whole number of frames, got {stride!r}", src)
     stride = int(stride)
-    dt_ps = None
-    if dt is not None:
-        try:
-            dt_ps = parse_time(dt, name="dt")
-        except GdynetError as exc:
-            raise GdynetError(str(exc), src) from None
-    elif fmt not in _TIMED:
-        why = ("the time step of a LAMMPS DCD is in the run's units (fs or ps)" if fmt == "lammps-dcd"
-               else f"{fmt} files do not store the time between frames")
-        raise GdynetError(f"{why}; pass dt= (e.g. dt='2fs' or dt=0.002 in ps)", src)
+    dt_ps, step_ps = _time(dt, "dt", src), _time(timestep, "timestep", src)
+    if dt_ps is None and step_ps is None and fmt not in _TIMED:
+        raise GdynetError(_no_time_message(fmt, path), src)
+    pbc_given = parse_pbc(pbc, src)
     types = _parse_type_map(type_map, src)
+    universe = None
+    if top is not None and fmt not in _MDA_NAMES:
+        universe = load_topology(top, topology_format, source=src)
+    options = dict(type_map=types, exclude=exclude, source=src)
 
-    def choose_targets(numbers: np.ndarray, universe: Any = None, file_targets: np.ndarray | None = None,
+    def choose_targets(choice: AtomChoice, universe: Any = None, file_targets: np.ndarray | None = None,
                        frame: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
-        """Target sets; called once before the frames are read (``frame=None``) to fail early."""
+        """Target sets (kept atoms' numbering); called before the frames are read (``frame=None``) to fail early."""
+        numbers = choice.numbers
         if targets is None:
             if file_targets is None:
-                counts = ", ".join(f"{sym} x{n}" for sym, n in element_counts(numbers).items())
+                counts = ", ".join(f"{sym} x{n}" for sym, n in element_counts(choice.kept_numbers).items())
                 raise GdynetError(f"targets needed: this {fmt} file does not define target atoms; pass targets= "
                                   f"(an element such as 'Li', indices, or 'molecules:H2O'); atoms present: {counts}",
                                   src)
-            return select_targets(numbers, file_targets, source=src)
-        if frame is None and needs_coordinates(targets):
+            sets = select_targets(numbers, file_targets, source=src)
+        elif frame is None and needs_coordinates(targets, universe):
             return None  # bonds need frame 0
-        positions, cell = frame if frame is not None else (None, None)
-        return select_targets(numbers, targets, positions=positions, cell=cell, topology=universe, source=src)
+        else:
+            positions, cell = frame if frame is not None else (None, None)
+            if positions is not None and not choice.all_kept:
+                full = np.zeros((len(numbers), 3))
+                full[choice.keep] = positions
+                positions = full
+            sets = select_targets(numbers, targets, positions=positions, cell=cell, topology=universe, source=src,
+                                  keep=choice.keep)
+        return remap_targets(sets, choice.keep, src)
 
-    universe = None
-    file_targets = None
-    if fmt in _MDA_NAMES:
-        frames, universe = _read_mdanalysis(path, fmt, topology, stride, types, cache_dir, choose_targets)
-    elif fmt == "npz":
-        frames, file_targets = _read_npz(path, stride, cache_dir, choose_targets)
-    else:
-        frames = _read_ase(path, fmt, stride, types, cache_dir, choose_targets, need_time=dt_ps is None)
+    def decide(facts: AtomFacts, n_atoms: int, universe: Any = None, file_targets: np.ndarray | None = None
+               ) -> AtomChoice:
+        if universe is not None:
+            if universe.atoms.n_atoms != n_atoms:
+                raise GdynetError(f"topology {top.name} has {universe.atoms.n_atoms} atoms but the file has "
+                                  f"{n_atoms}", src)
+            facts = facts.filled_from(facts_from_universe(universe))
+        choice = choose_atoms(facts, n_atoms, universe=universe, **options)
+        choose_targets(choice, universe, file_targets)
+        return choice
 
     try:
-        dt_ps = dt_ps * stride if dt_ps is not None else _file_dt(frames.times_ps, fmt, src)
-        target_sets = choose_targets(frames.numbers, universe, file_targets, (frames.positions[0], frames.cells[0]))
+        if fmt in _MDA_NAMES:
+            read, universe = _read_mdanalysis(path, fmt, top, topology_format, stride, cache_dir, decide, exclude)
+        elif fmt == "npz":
+            read = _read_npz(path, stride, cache_dir, lambda f, n, t: decide(f, n, universe, t), exclude)
+        elif fmt == "lammps-dump":
+            read = _read_dump(path, stride, cache_dir, lambda f, n: decide(f, n, universe), top, exclude, types)
+        else:
+            read = _read_ase(path, fmt, stride, cache_dir, lambda f, n: decide(f, n, universe), top, exclude,
+                             need_time=dt_ps is None and step_ps is None)
+        frames = read.frames
+        dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src)
+        cells, file_pbc = frames.cells, read.pbc
+        if file_pbc is None:
+            cells = _bounding_cells(frames.positions)
+            file_pbc = (False, False, False)
+            if pbc_given is None or any(pbc_given):
+                warnings.warn(f"{src}: no cell in the file: read as non-periodic (a molecule or cluster in vacuum)"
+                              + ("" if pbc_given is None else "; --pbc needs a cell to be periodic, ignored"),
+                              GdynetWarning, stacklevel=2)
+                pbc_given = None
+        target_sets = choose_targets(read.choice, universe, read.file_targets, (frames.positions[0], cells[0]))
     finally:
-        if universe is not None:
+        if universe is not None and fmt in _MDA_NAMES:
             universe.trajectory.close()  # the topology (for selections) is not needed any more
-    return Trajectory(positions=frames.positions, cells=frames.cells, numbers=frames.numbers, dt_ps=dt_ps,
-                      targets=target_sets, source=src)
+    return Trajectory(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
+                      targets=target_sets, source=src, pbc=pbc_given if pbc_given is not None else file_pbc,
+                      charges=read.choice.kept_charges, dt_source=dt_source)
 
 
 # ------------------------------------------------------------------ format and options
-def _resolve_format(path: Path, format: str | None) -> str:
+def _resolve_format(path: Path, format: str | None, topology: Path | None, topology_format: str | None) -> str:
+    """The format by ``format=`` or the file name; a DCD written by LAMMPS becomes ``lammps-dcd``."""
     supported = ", ".join(FORMATS)
     if format is not None:
         name = str(format).strip().lower()
         name = _ALIASES.get(name, name)
         if name not in FORMATS:
             raise GdynetError(f"unknown format {format!r}; supported: {supported}", path)
-        return name
-    suffix = path.suffix.lower()
-    for name, (_, suffixes) in FORMATS.items():
+    else:
+        name = _format_from_name(stem_name(path))
+        if name is None:
+            raise GdynetError(f"cannot tell the format from the file name; pass format= (supported: {supported})",
+                              path)
+    if compression(path) and name not in ("extxyz", "xdatcar", "lammps-dump", "mdcrd"):
+        raise GdynetError(f"{name} files cannot be read compressed ({compression(path)}); decompress it first", path)
+    lammps_topology = topology is not None and (is_lammps_data(topology) if topology_format is None else
+                                                topology_format.strip().upper() in LAMMPS_TOPOLOGY_FORMATS)
+    if name == "dcd" and (lammps_topology or _written_by_lammps(path)):
+        return "lammps-dcd"
+    return name
+
+
+def _format_from_name(name: str) -> str | None:
+    suffix = Path(name).suffix.lower()
+    for fmt, (_, suffixes) in FORMATS.items():
         if suffix in suffixes:
-            return name
-    if path.name.upper().startswith("XDATCAR"):
+            return fmt
+    if name.upper().startswith("XDATCAR"):
         return "xdatcar"
-    if path.name.lower().startswith("dump."):
+    if name.lower().startswith("dump."):
         return "lammps-dump"
-    raise GdynetError(f"cannot tell the format from the file name; pass format= (supported: {supported})", path)
+    return None
+
+
+def _written_by_lammps(path: Path) -> bool:
+    """True when the DCD's title (first 1 kB) says LAMMPS wrote it ("Written by LAMMPS")."""
+    with open(path, "rb") as fh:
+        return b"LAMMPS" in fh.read(1024)
+
+
+def _time(value: float | str | None, name: str, src: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, name=name)
+    except GdynetError as exc:
+        raise GdynetError(str(exc), src) from None
+
+
+def _no_time_message(fmt: str, path: Path) -> str:
+    if fmt == "lammps-dump":
+        return ("a LAMMPS dump stores the MD step (TIMESTEP) of each frame, not its time; pass timestep= "
+                "(--timestep, the MD integration step, e.g. '2fs') or dt= (--dt, the time between stored frames)")
+    if fmt == "lammps-dcd":
+        header = _dcd_header(path)
+        return (f"a LAMMPS DCD stores its time in the run's unit (fs for units real, ps for units metal): frames "
+                f"are {header['nsavc']} steps of {header['delta']:g} apart; pass timestep= (--timestep, e.g. "
+                f"'{header['delta']:g}fs' for units real) or dt= (--dt, the time between stored frames)")
+    return f"{fmt} files do not store the time between frames; pass dt= (--dt, e.g. '2fs' or 0.002 in ps)"
 
 
 def _parse_type_map(type_map: TypeMap | None, src: str) -> dict[str, int] | None:
@@ -191,7 +323,65 @@ def _parse_type_map(type_map: TypeMap | None, src: str) -> dict[str, int] | None
     return {str(k).strip(): to_atomic_number(v, src) for k, v in type_map.items()}
 
 
-def _file_dt(times: np.ndarray | None, fmt: str, src: str) -> float:
+# ------------------------------------------------------------------ frame spacing
+def _frame_spacing(frames: cache.Frames, fmt: str, dt_ps: float | None, step_ps: float | None, stride: int,
+                   dcd_header: dict | None, src: str) -> tuple[float, str]:
+    """``(dt_ps, dt_source)``: the spacing of the stored (strided) frames and where it came from."""
+    from_steps, what = None, None
+    if step_ps is not None:
+        if frames.steps is None or fmt not in _STEP_WORDS:
+            raise GdynetError(f"timestep= (--timestep) needs the MD step number of each frame, and this {fmt} file "
+                              "has none; pass dt= (--dt, the time between stored frames) instead", src)
+        word = _STEP_WORDS[fmt]
+        from_steps = _even_spacing(frames.steps, stride, word, src) * step_ps
+        what = f"{word} x --timestep"
+        if fmt == "lammps-dcd":
+            _check_lammps_delta(dcd_header, step_ps, src)
+        if frames.times_ps is not None and fmt in _TIMED:
+            file_dt = _file_dt(frames.times_ps, fmt, src, stride)
+            if not _close(file_dt, from_steps):
+                raise GdynetError(f"the file's frame times are {file_dt:g} ps apart but {what} gives {from_steps:g} "
+                                  f"ps (frames 0 and {stride}); check --timestep", src)
+    if dt_ps is not None:
+        if from_steps is not None and not _close(dt_ps * stride, from_steps):
+            raise GdynetError(f"--dt {dt_ps:g} ps disagrees with {what} = {from_steps / stride:g} ps between frames "
+                              f"0 and 1 of the file; give one of them", src)
+        return dt_ps * stride, "--dt"
+    if from_steps is not None:
+        return from_steps, what
+    return _file_dt(frames.times_ps, fmt, src, stride), "file time"
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= SPACING_TOLERANCE * max(abs(a), abs(b))
+
+
+def _even_spacing(steps: np.ndarray, stride: int, word: str, src: str) -> float:
+    """The constant difference of the frames' MD step numbers; refuses uneven or repeated steps."""
+    if len(steps) < 2:
+        raise GdynetError(f"only one frame: {word} gives no spacing; pass dt= (--dt)", src)
+    diffs = np.diff(steps)
+    first = diffs[0]
+    bad = np.flatnonzero(diffs != first)
+    if first <= 0 or bad.size:
+        i = int(bad[0]) if first > 0 else 0
+        raise GdynetError(f"{word} is not evenly spaced: {steps[0]:.0f} -> {steps[1]:.0f} between frames 0 and "
+                          f"{stride} but {steps[i]:.0f} -> {steps[i + 1]:.0f} between frames {i * stride} and "
+                          f"{(i + 1) * stride}; pass dt= (--dt) only if the frames are really evenly spaced in time",
+                          src)
+    return float(first)
+
+
+def _check_lammps_delta(header: dict | None, step_ps: float, src: str) -> None:
+    """A LAMMPS DCD header holds the step in the run's unit: it must be ``timestep`` in fs (units
+    real) or in ps (units metal)."""
+    delta = float(header["delta"]) if header else float("nan")
+    if not (_close(delta, step_ps * 1e3) or _close(delta, step_ps)):
+        raise GdynetError(f"--timestep {step_ps:g} ps disagrees with the DCD header's step {delta:g} (fs for units "
+                          "real, ps for units metal); pass the run's timestep, or dt= (--dt) for other units", src)
+
+
+def _file_dt(times: np.ndarray | None, fmt: str, src: str, stride: int = 1) -> float:
     """Time step (ps) from per-frame times; they must be evenly spaced.
 
     Each step may differ from the mean step by ``1e-3`` of it, plus, for float32 times (XTC/TRR),
@@ -200,16 +390,23 @@ def _file_dt(times: np.ndarray | None, fmt: str, src: str) -> float:
     """
     if times is None or len(times) < 2:
         raise GdynetError(f"this {fmt} file has no frame times (or only one frame); pass dt= "
-                          "(e.g. dt='2fs' or dt=0.002 in ps)", src)
+                          "(--dt, e.g. '2fs' or 0.002 in ps)", src)
     steps = np.diff(times)
     dt = float(np.mean(steps))
     rounding = float(np.spacing(np.float32(np.abs(times).max()))) if fmt in _FLOAT32_TIMES else 0.0
-    if not dt > 0 or np.any(np.abs(steps - dt) > 1e-3 * abs(dt) + 1e-9 + rounding):
-        raise GdynetError(f"frame times are not evenly spaced (steps {steps.min():g} to {steps.max():g} ps); "
-                          "pass dt= to override", src)
+    bad = np.flatnonzero(np.abs(steps - dt) > SPACING_TOLERANCE * abs(dt) + 1e-9 + rounding)
+    if not dt > 0:
+        raise GdynetError(f"frame times do not increase (frames 0 and {(len(times) - 1) * stride} at {times[0]:g} and "
+                          f"{times[-1]:g} ps); pass dt= (--dt) or timestep= (--timestep)", src)
+    if bad.size:
+        i = int(bad[0])
+        raise GdynetError(f"frame times are not evenly spaced ({steps[0]:g} ps between frames 0 and {stride}, "
+                          f"{steps[i]:g} ps between frames {i * stride} and {(i + 1) * stride}); pass dt= to override",
+                          src)
     return dt
 
 
+# ------------------------------------------------------------------ shared helpers
 def _entry(path: Path, cache_dir: Any, **options: Any) -> Path | None:
     """Cache entry for a large file, ``None`` for a small one (read into memory)."""
     if path.stat().st_size < cache.STREAM_THRESHOLD_BYTES:
@@ -227,16 +424,47 @@ def _guarded(frames: Iterable, what: str, src: str) -> Iterator:
         raise GdynetError(f"cannot read {what}: {exception_summary(exc)}", src) from exc
 
 
-def _cell_checked(cell: np.ndarray, index: int, src: str, hint: str = "") -> np.ndarray:
+def _cell_checked(cell: np.ndarray | None, index: int, src: str, hint: str = "") -> np.ndarray:
+    """The frame's cell; all zeros when the frame has none (see :func:`_bounding_cells`)."""
+    if cell is None:
+        return np.zeros((3, 3))
     cell = np.asarray(cell, dtype=np.float64)
+    if np.all(cell == 0):
+        return cell
     if not np.all(np.isfinite(cell)) or abs(np.linalg.det(cell)) < 1e-6:
-        raise GdynetError(f"frame {index} has no periodic cell{hint}; gdynet needs periodic cells", src)
+        raise GdynetError(f"frame {index} has a singular or invalid cell{hint}", src)
     return cell
 
 
+def _file_pbc(cells: np.ndarray, pbc: tuple[bool, bool, bool], src: str, stride: int
+              ) -> tuple[bool, bool, bool] | None:
+    """``pbc``, or ``None`` when no frame has a cell; frames with and without cells are refused
+    (the message names the frames in the file's numbering)."""
+    missing = np.all(cells.reshape(len(cells), -1) == 0, axis=1)
+    if missing.all():
+        return None
+    if missing.any():
+        raise GdynetError(f"frame {int(np.argmax(missing)) * stride} has no periodic cell but frame "
+                          f"{int(np.argmin(missing)) * stride} has one", src)
+    return tuple(bool(b) for b in pbc)  # type: ignore[return-value]
+
+
+def _bounding_cells(positions: np.ndarray) -> np.ndarray:
+    """Orthogonal cells spanning each frame's atoms plus :data:`BOUNDING_PAD` Å on each side."""
+    cells = np.zeros((len(positions), 3, 3))
+    for start in range(0, len(positions), 1024):
+        block = np.asarray(positions[start:start + 1024], dtype=np.float64)
+        extent = block.max(axis=1) - block.min(axis=1) + 2 * BOUNDING_PAD
+        cells[start:start + len(block)] = extent[:, :, None] * np.eye(3)
+    return cells
+
+
+def _kept(positions: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    return positions if keep is None else positions[keep]
+
+
 # ------------------------------------------------------------------ npz (original GDyNet layout)
-def _read_npz(path: Path, stride: int, cache_dir: Any, check: Callable[..., Any]
-              ) -> tuple[cache.Frames, np.ndarray]:
+def _read_npz(path: Path, stride: int, cache_dir: Any, decide: Callable[..., AtomChoice], exclude: Any) -> _Read:
     """Read the GDyNet ``.npz``: traj_coords (F,N,3) Å, lattices (F,3,3) Å, atom_types (N,), target_index (n,)."""
     src = str(path)
     try:
@@ -275,19 +503,23 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, check: Callable[..., Any]
         if target_index.ndim not in (1, 2) or not np.issubdtype(target_index.dtype, np.integer):
             raise GdynetError(f"target_index must be integer atom indices (n,) or (n, k), got shape "
                               f"{target_index.shape} of {target_index.dtype}", src)
-        check(numbers, file_targets=target_index)
-        entry = _entry(path, cache_dir, format="npz", stride=stride)
+        choice = decide(facts_from_numbers(numbers), n_atoms, target_index)
+        keep = None if choice.all_kept else choice.keep
+        pbc = _file_pbc(lattices, (True, True, True), src, 1)
+        entry = _entry(path, cache_dir, format="npz", stride=stride, exclude=exclude)
         if entry is None:
             try:
                 coords = np.asarray(archive["traj_coords"])[::stride]
             except Exception as exc:
                 raise GdynetError(f"cannot read traj_coords ({exception_summary(exc)})", src) from exc
-            return cache.Frames(coords, np.ascontiguousarray(lattices[::stride]), numbers, None), target_index
+            frames = cache.Frames(coords if keep is None else coords[:, keep],
+                                  np.ascontiguousarray(lattices[::stride]), choice.kept_numbers, None)
+            return _Read(frames, choice, pbc, target_index)
     frames = cache.load_entry(entry)
     if frames is None:
-        stream = _guarded(_npz_frames(path, shape, dtype, lattices, stride), "traj_coords", src)
-        frames = cache.collect_frames(stream, numbers, entry=entry, source=src)
-    return frames, target_index
+        stream = _guarded(_npz_frames(path, shape, dtype, lattices, stride, keep), "traj_coords", src)
+        frames = cache.collect_frames(stream, choice.kept_numbers, entry=entry, source=src)
+    return _Read(frames, choice, pbc, target_index)
 
 
 def _npy_header(member: Any, src: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -303,8 +535,8 @@ def _npy_header(member: Any, src: str) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
-def _npz_frames(path: Path, shape: tuple[int, ...], dtype: np.dtype, lattices: np.ndarray, stride: int
-                ) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+def _npz_frames(path: Path, shape: tuple[int, ...], dtype: np.dtype, lattices: np.ndarray, stride: int,
+                keep: np.ndarray | None) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
     """Stream traj_coords out of the zip member one frame at a time (works for compressed npz too)."""
     frame_bytes = int(np.prod(shape[1:])) * dtype.itemsize
     with zipfile.ZipFile(path) as zf, zf.open("traj_coords.npy") as member:
@@ -314,20 +546,15 @@ def _npz_frames(path: Path, shape: tuple[int, ...], dtype: np.dtype, lattices: n
             if len(raw) != frame_bytes:
                 raise EOFError(f"traj_coords ends after {index} of {shape[0]} frames")
             if index % stride == 0:
-                yield np.frombuffer(raw, dtype=dtype).reshape(shape[1:]), lattices[index], np.nan
+                yield _kept(np.frombuffer(raw, dtype=dtype).reshape(shape[1:]), keep), lattices[index], np.nan, np.nan
 
 
 # ------------------------------------------------------------------ ASE formats
-def _read_ase(path: Path, fmt: str, stride: int, types: dict[str, int] | None, cache_dir: Any,
-              check: Callable[..., Any], *, need_time: bool) -> cache.Frames:
+def _read_ase(path: Path, fmt: str, stride: int, cache_dir: Any, decide: Callable[..., AtomChoice],
+              topology: Path | None, exclude: Any, *, need_time: bool) -> _Read:
     import ase.io
 
     src = str(path)
-    by_type = fmt == "lammps-dump" and _lammps_dump_needs_type_map(path, types)
-    entry = _entry(path, cache_dir, format=fmt, stride=stride, type_map=sorted((types or {}).items()))
-    frames = None if entry is None else cache.load_entry(entry)
-    if frames is not None:
-        return frames
     images = iter(_guarded(ase.io.iread(path, index=slice(None, None, stride), format=_ASE_NAMES[fmt]),
                            f"{fmt} file", src))
     first = next(images, None)
@@ -335,104 +562,131 @@ def _read_ase(path: Path, fmt: str, stride: int, types: dict[str, int] | None, c
         raise GdynetError("file contains no frames", src)
     if need_time and "time" not in first.info:
         raise GdynetError(f"no time step in this {fmt} file (no 'time' in the frame info); pass dt= "
-                          "(e.g. dt='2fs' or dt=0.002 in ps)", src)
-    labels = first.arrays["type"] if by_type else first.numbers
-    numbers = _map_types(labels, types, src) if by_type else first.numbers.copy()
-    check(numbers)
-    return cache.collect_frames(_ase_frame_tuples(chain([first], images), labels, by_type, fmt, stride, src), numbers,
-                                entry=entry, source=src)
+                          "(--dt, e.g. '2fs' or 0.002 in ps)", src)
+    choice = decide(facts_from_numbers(first.numbers), len(first))
+    keep = None if choice.all_kept else choice.keep
+    entry = _entry(path, cache_dir, format=fmt, stride=stride, exclude=exclude, topology=topology)
+    frames = None if entry is None else cache.load_entry(entry)
+    if frames is None:
+        stream = _ase_frame_tuples(chain([first], images), first.numbers.copy(), keep, stride, src)
+        frames = cache.collect_frames(stream, choice.kept_numbers, entry=entry, source=src)
+    return _Read(frames, choice, _file_pbc(frames.cells, tuple(first.pbc), src, stride))
 
 
-def _ase_frame_tuples(images: Iterable, labels: np.ndarray, by_type: bool, fmt: str, stride: int, src: str
-                      ) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
-    """``(positions, cell, time_ps)`` per frame; ``labels`` (numbers or LAMMPS types) must not change.
+def _ase_frame_tuples(images: Iterable, numbers: np.ndarray, keep: np.ndarray | None, stride: int, src: str
+                      ) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
+    """``(positions, cell, time_ps, nan)`` per frame; the atoms must not change.
 
     ``images`` are every ``stride``-th frame of the file; errors name the frame's number in the file.
     """
     from ase.units import fs
 
-    hint = " (extxyz needs Lattice=\"...\")" if fmt == "extxyz" else ""
     for index, atoms in zip(range(0, sys.maxsize, stride), images):
-        now = atoms.arrays["type"] if by_type else atoms.numbers
-        if len(now) != len(labels):
-            raise GdynetError(f"frame {index} has {len(now)} atoms but frame 0 has {len(labels)}; "
+        if len(atoms) != len(numbers):
+            raise GdynetError(f"frame {index} has {len(atoms)} atoms but frame 0 has {len(numbers)}; "
                               "gdynet needs a fixed number of atoms", src)
-        if not np.array_equal(now, labels):
+        if not np.array_equal(atoms.numbers, numbers):
             raise GdynetError(f"the elements or the atom order change at frame {index}", src)
         time = atoms.info.get("time")
         time_ps = np.nan if time is None else float(time) / (1000.0 * fs)
-        yield atoms.positions, _cell_checked(atoms.cell.array, index, src, hint), time_ps
+        yield _kept(atoms.positions, keep), _cell_checked(atoms.cell.array, index, src), time_ps, np.nan
 
 
-def _lammps_dump_needs_type_map(path: Path, types: dict[str, int] | None) -> bool:
-    """True when the dump names atoms only by numeric type (no element or mass column)."""
-    columns = _lammps_dump_columns(path)
-    if "element" in columns or "mass" in columns:
-        return False
-    if types is None:
-        raise GdynetError("LAMMPS dump atom types are numbers, not elements; pass type_map, e.g. "
-                          "type_map={1: 'Li', 2: 'S'} or '1=Li,2=S'", path)
-    return True
+# ------------------------------------------------------------------ LAMMPS dumps
+def _read_dump(path: Path, stride: int, cache_dir: Any, decide: Callable[..., AtomChoice], topology: Path | None,
+               exclude: Any, types: dict[str, int] | None) -> _Read:
+    """A LAMMPS text dump (:mod:`gdynet.trajectory.lammps_dump`): step numbers, boundary flags and the
+    type / element / mass / q columns of frame 0 (checked to stay the same in every frame)."""
+    src = str(path)
+    stream = lammps_dump.iter_frames(path, stride)
+    first = next(stream, None)
+    if first is None:
+        raise GdynetError("not a LAMMPS text dump: no 'ITEM: TIMESTEP' line", src)
+    labels = first.labels
+    if types is not None and "type" not in labels and topology is None:
+        raise GdynetError("type_map (--type-map) needs a 'type' column, and this dump has none", src)
+    if not labels.keys() & {"type", "element", "mass"} and topology is None:
+        raise GdynetError("the dump has no type, element or mass column, so the atoms' elements are unknown; "
+                          "add one to the dump (dump custom ... id type x y z) or pass a topology", src)
+    facts = AtomFacts(types=labels.get("type"), elements=labels.get("element"), masses=labels.get("mass"),
+                      residues=labels.get("mol"), charges=labels.get("q"),
+                      virtual=None if "mass" not in labels else labels["mass"] == 0)
+    choice = decide(facts, len(first.positions))
+    keep = None if choice.all_kept else choice.keep
+    entry = _entry(path, cache_dir, format="lammps-dump", stride=stride, type_map=sorted((types or {}).items()),
+                   exclude=exclude, topology=topology)
+    frames = None if entry is None else cache.load_entry(entry)
+    if frames is None:
+        frames = cache.collect_frames(_dump_frame_tuples(chain([first], stream), labels, keep, stride, src),
+                                      choice.kept_numbers, entry=entry, source=src)
+    return _Read(frames, choice, _file_pbc(frames.cells, first.pbc, src, stride))
 
 
-def _map_types(labels: Any, types: dict[str, int], src: str) -> np.ndarray:
-    """Atomic numbers of atoms labelled ``labels`` (LAMMPS types, topology types) via ``type_map``."""
-    labels = np.asarray(labels).astype(str)
-    unmapped = sorted(set(labels) - set(types))
-    if unmapped:
-        raise GdynetError(f"atom types {', '.join(unmapped[:10])} are missing from type_map", src)
-    return np.array([types[t] for t in labels], dtype=np.int64)
-
-
-def _lammps_dump_columns(path: Path, max_lines: int = 10_000) -> list[str]:
-    """Column names of the first ``ITEM: ATOMS`` line (only the header of frame 0 is read)."""
-    with open(path, errors="replace") as fh:
-        for _, line in zip(range(max_lines), fh):
-            if line.startswith("ITEM: ATOMS"):
-                return line.split()[2:]
-    raise GdynetError("not a LAMMPS text dump: no 'ITEM: ATOMS' line", path)
+def _dump_frame_tuples(frames: Iterable[lammps_dump.DumpFrame], labels: dict[str, np.ndarray],
+                       keep: np.ndarray | None, stride: int, src: str
+                       ) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
+    n_atoms = len(next(iter(labels.values())))
+    for index, frame in zip(range(0, sys.maxsize, stride), frames):
+        if len(frame.positions) != n_atoms:
+            raise GdynetError(f"frame {index} has {len(frame.positions)} atoms but frame 0 has {n_atoms}; "
+                              "gdynet needs a fixed number of atoms", src)
+        for name in ("type", "element"):
+            if name in labels and not np.array_equal(frame.labels.get(name), labels[name]):
+                raise GdynetError(f"the atom {name}s or the atom order change at frame {index}", src)
+        yield _kept(frame.positions, keep), _cell_checked(frame.cell, index, src), np.nan, float(frame.step)
 
 
 # ------------------------------------------------------------------ MDAnalysis formats
-def _read_mdanalysis(path: Path, fmt: str, topology: Any, stride: int, types: dict[str, int] | None,
-                     cache_dir: Any, check: Callable[..., Any]) -> tuple[cache.Frames, Any]:
+def _read_mdanalysis(path: Path, fmt: str, topology: Path | None, topology_format: str | None, stride: int,
+                     cache_dir: Any, decide: Callable[..., AtomChoice], exclude: Any) -> tuple[_Read, Any]:
     with quiet_mdanalysis():
-        return _read_mdanalysis_quietly(path, fmt, topology, stride, types, cache_dir, check)
+        return _read_mdanalysis_quietly(path, fmt, topology, topology_format, stride, cache_dir, decide, exclude)
 
 
-def _read_mdanalysis_quietly(path: Path, fmt: str, topology: Any, stride: int, types: dict[str, int] | None,
-                             cache_dir: Any, check: Callable[..., Any]) -> tuple[cache.Frames, Any]:
+def _read_mdanalysis_quietly(path: Path, fmt: str, top: Path | None, topology_format: str | None, stride: int,
+                             cache_dir: Any, decide: Callable[..., AtomChoice], exclude: Any) -> tuple[_Read, Any]:
     import MDAnalysis as mda
 
     src = str(path)
-    if topology is None:
-        raise GdynetError(f"{fmt} files hold only coordinates; pass topology= (PDB, GRO, PSF, LAMMPS data, ...)", src)
-    top = Path(topology).expanduser()
-    if not top.is_file():
-        raise GdynetError("topology file not found", top)
-    entry = _entry(path, cache_dir, format=fmt, stride=stride, topology=top,
-                   type_map=sorted((types or {}).items()))
-    frames = None if entry is None else cache.load_entry(entry)
+    if top is None:
+        raise GdynetError(f"{fmt} files hold only coordinates; pass topology= (--topology: PDB, GRO, PSF, TPR, "
+                          "PRMTOP, LAMMPS data, ...)", src)
+    header = _dcd_header(path) if fmt in ("dcd", "lammps-dcd") else None
     try:
-        universe = mda.Universe(str(top), str(path), format=_MDA_NAMES[fmt], **topology_kwargs(top))
+        universe = mda.Universe(str(top), str(path), format=_MDA_NAMES[fmt], **topology_kwargs(top, topology_format))
     except Exception as exc:
         reason = exception_summary(exc)
     else:
         reason = None
     if reason is not None:
         _collect_broken_readers()
-        raise GdynetError(f"cannot read with topology {top.name}: {reason}", src)
-    if frames is None:
-        try:
-            _check_complete(universe.trajectory, fmt, path)
-            numbers = _mda_numbers(universe, types, str(top))
-            check(numbers, universe)
-            stream = _guarded(_mda_frame_tuples(universe, stride, src), f"{fmt} file", src)
-            frames = cache.collect_frames(stream, numbers, entry=entry, source=src)
-        except BaseException:
-            universe.trajectory.close()
-            raise
-    return frames, universe
+        raise GdynetError(f"cannot read as {fmt} with topology {top.name}: {reason}", src)
+    try:
+        _check_complete(universe.trajectory, fmt, path)
+        choice = decide(AtomFacts(), universe.atoms.n_atoms, universe)
+        atoms = hashlib.blake2b(choice.numbers.tobytes() + choice.keep.tobytes(), digest_size=10).hexdigest()
+        entry = _entry(path, cache_dir, format=fmt, stride=stride, topology=top, exclude=exclude, atoms=atoms)
+        frames = None if entry is None else cache.load_entry(entry)
+        if frames is None:
+            keep = None if choice.all_kept else choice.keep
+            stream = _guarded(_mda_frame_tuples(universe, fmt, header, keep, stride, src), f"{fmt} file", src)
+            frames = cache.collect_frames(stream, choice.kept_numbers, entry=entry, source=src)
+    except BaseException:
+        universe.trajectory.close()
+        raise
+    return _Read(frames, choice, _file_pbc(frames.cells, (True, True, True), src, stride), dcd_header=header), universe
+
+
+def _dcd_header(path: Path) -> dict:
+    """The DCD header: ``istart`` (first step), ``nsavc`` (steps between frames), ``delta`` (the MD
+    step: AKMA units for CHARMM/NAMD, the run's unit for LAMMPS), ``remarks``."""
+    from MDAnalysis.lib.formats.libdcd import DCDFile
+
+    try:
+        with DCDFile(str(path)) as dcd:
+            return dict(dcd.header)
+    except Exception as exc:
+        raise GdynetError(f"not a readable DCD file ({exception_summary(exc)})", path) from None
 
 
 def _check_complete(reader: Any, fmt: str, path: Path) -> None:
@@ -444,6 +698,8 @@ def _check_complete(reader: Any, fmt: str, path: Path) -> None:
     bytes for DCD (computed, nothing read), at the byte offset reached by reading the last frame for
     XTC/TRR (variable-size compressed frames; one frame is read).
     """
+    if fmt not in ("dcd", "lammps-dcd", "xtc", "trr"):
+        return  # NetCDF and mdcrd: MDAnalysis reads every frame or fails
     size = path.stat().st_size
     if fmt in ("dcd", "lammps-dcd"):
         dcd = reader._file
@@ -477,55 +733,27 @@ def _collect_broken_readers() -> None:
         sys.unraisablehook = hook
 
 
-def _mda_frame_tuples(universe: Any, stride: int, src: str) -> Iterator[tuple[np.ndarray, np.ndarray, float]]:
+def _mda_frame_tuples(universe: Any, fmt: str, header: dict | None, keep: np.ndarray | None, stride: int,
+                      src: str) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
+    """``(positions, cell, time_ps, step)`` per frame. A DCD's steps come from its header (``istart +
+    frame x nsavc``); a LAMMPS DCD's time is in the run's unit, so it is not used."""
     from MDAnalysis.lib.mdamath import triclinic_vectors
 
     expected = len(range(0, universe.trajectory.n_frames, stride))
     count = 0
     for ts in universe.trajectory[::stride]:
         dims = ts.dimensions
-        if dims is None or not np.all(np.asarray(dims[:3]) > 0):
-            raise GdynetError(f"frame {ts.frame} has no periodic cell; gdynet needs periodic cells", src)
-        yield ts.positions.copy(), _cell_checked(triclinic_vectors(dims), ts.frame, src), float(ts.time)
+        cell = None if dims is None or not np.all(np.asarray(dims[:3]) > 0) else triclinic_vectors(dims)
+        if header is not None:
+            step = float(header["istart"] + ts.frame * header["nsavc"]) if header["nsavc"] > 0 else np.nan
+        else:
+            step = float(ts.data.get("step", np.nan))
+        time = np.nan if fmt == "lammps-dcd" else float(ts.time)
+        yield _kept(ts.positions, keep).copy(), _cell_checked(cell, ts.frame, src), time, step
         count += 1
     if count != expected:  # MDAnalysis ends the iteration quietly on a read error
         raise GdynetError(f"cannot read frame {count * stride}: the file stops after {count * stride} of "
                           f"{universe.trajectory.n_frames} frames (corrupt or truncated)", src)
-
-
-def _mda_numbers(universe: Any, types: dict[str, int] | None, src: str) -> np.ndarray:
-    """Atomic numbers from the topology: type_map on atom types, else elements (guessed from names if absent)."""
-    atoms = universe.atoms
-    if types is not None:
-        return _map_types(atoms.types, types, src)
-    elements = None
-    if hasattr(atoms, "elements") and all(str(e).strip() for e in atoms.elements):
-        elements = atoms.elements
-    else:
-        try:
-            universe.guess_TopologyAttrs(to_guess=["elements"], force_guess=["elements"])
-            elements = atoms.elements
-        except Exception:  # the guesser has nothing to go on (no names)
-            elements = None
-    from ase.data import atomic_numbers
-
-    if elements is not None:
-        symbols = [str(e).strip().capitalize() for e in elements]
-        bad = sorted({names for names, s in zip(_atom_labels(atoms), symbols) if s not in atomic_numbers})
-        if not bad:
-            return np.array([atomic_numbers[s] for s in symbols], dtype=np.int64)
-    else:
-        bad = sorted(set(_atom_labels(atoms)))
-    raise GdynetError(f"cannot tell the element of atom types {', '.join(bad[:10])} from the topology; "
-                      "pass type_map mapping each atom type to an element, e.g. type_map='1=Li,2=S'", src)
-
-
-def _atom_labels(atoms: Any) -> list[str]:
-    """Atom types (the keys of ``type_map``), else names."""
-    for attr in ("types", "names"):
-        if hasattr(atoms, attr):
-            return [str(x) for x in getattr(atoms, attr)]
-    return [str(i) for i in atoms.indices]
 
 
 def supported_formats() -> str:

@@ -14,11 +14,19 @@ A target spec becomes an ``(n, k)`` int64 array of atom indices: ``n`` target se
                                Molecules are the topology's residues when it has more than one,
                                else bonded fragments of frame 0 (covalent radii x 1.2, periodic).
 ``"residues:resname EC"``      the atoms of an MDAnalysis selection, grouped by residue (topology)
-``"select:name OW"``           an MDAnalysis selection (needs a topology); the prefix may be left
-                               out (``"name OW"``) for any string that is not one of the above
+``"select:name OW"``           an MDAnalysis selection, evaluated on the first frame; the prefix
+                               may be left out (``"name OW"``) for any string that is not one of
+                               the above. Geometric ones (``"prop z > 20"``, ``"around 5 name Au"``,
+                               ``"cyzone 10 5 -5 name Au"``) work on any format: without a topology
+                               the frame becomes an in-memory Universe whose atom names, types and
+                               elements are the element symbols (``"name Si and prop z < 40"``)
 ``{"select": "name OW"}``      the same as ``"select:name OW"``; likewise the keys ``molecules``,
                                ``residues``, ``element`` and ``indices``
 =============================  ===============================================================
+
+MDAnalysis treats the box as periodic along all three axes (``around``, ``sphzone``, ...); a cell
+that is not in its orientation (``a`` along x, ``b`` in the xy plane) is not used at all, with a
+warning. Positions are taken as stored in frame 0 (not wrapped): ``prop z`` is the file's z.
 
 Alkali and alkaline-earth metals (Li, Na, Mg, ...) are ionic: they never join a bonded fragment
 unless the formula asked for contains them, so Li+ near an anion does not hide the anion.
@@ -50,12 +58,16 @@ IONIC_NUMBERS = frozenset({3, 11, 19, 37, 55, 87, 4, 12, 20, 38, 56, 88})
 _LAMMPS_ATOM_STYLES = {"atomic": "id type x y z", "charge": "id type charge x y z",
                        "molecular": "id resid type x y z", "bond": "id resid type x y z",
                        "angle": "id resid type x y z", "full": "id resid type charge x y z"}
-_INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
+#: ``topology_format`` names of a LAMMPS data file
+LAMMPS_TOPOLOGY_FORMATS = ("DATA", "LAMMPS", "LAMMPS-DATA")
+#: a comma-separated list of atom indices, "0,4,7"
+INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
 
 
 def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: TargetSpec, *,
                    positions: np.ndarray | None = None, cell: np.ndarray | None = None,
-                   topology: Any = None, source: str | os.PathLike[str] | None = None) -> np.ndarray:
+                   topology: Any = None, source: str | os.PathLike[str] | None = None,
+                   keep: np.ndarray | None = None) -> np.ndarray:
     """Turn a target spec into target sets (spellings in the module docstring).
 
     Args:
@@ -66,6 +78,9 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         cell: ``(3, 3)`` Å, rows are lattice vectors (default: cell of frame 0 of ``system``).
         topology: MDAnalysis ``Universe``/``AtomGroup`` or topology file, for selections and residues.
         source: name for error messages (default: the trajectory's source).
+        keep: ``(N,)`` bool, the atoms that stay (massless particles and ``exclude`` are left out):
+            selections, residues and molecules ignore the others. Indices are those of all ``N``
+            atoms, the file's numbering.
 
     Returns:
         ``(n, k)`` int64 atom indices; rows sorted by their first atom, each row ascending.
@@ -80,6 +95,7 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
     if cell is None and hasattr(system, "cells"):
         cell = np.asarray(system.cells[0])
     universe = _universe(topology, len(numbers), src)
+    kept = np.ones(len(numbers), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
 
     if isinstance(spec, Mapping):
         spec = _from_mapping(spec, src)
@@ -91,30 +107,36 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         text = spec.strip()
         head, _, rest = text.partition(":")
         if head.strip().lower() == "molecules" and rest.strip():
-            return _molecules(numbers, rest.strip(), positions, cell, universe, src)
+            return _molecules(numbers, rest.strip(), positions, cell, universe, src, kept)
         if head.strip().lower() == "residues" and rest.strip():
-            return _residues(_select(universe, rest.strip(), src), rest.strip(), src)
+            return _residues(_select(universe, rest.strip(), src, kept), rest.strip(), src)
         if head.strip().lower() == "select" and rest.strip():
-            return _select(universe, rest.strip(), src).indices.astype(np.int64)[:, None]
-        if _INDEX_LIST.match(text):
+            return _select_in_frame(universe, rest.strip(), numbers, positions, cell, src, kept)
+        if INDEX_LIST.match(text):
             return _by_indices([int(i) for i in text.split(",") if i.strip()], len(numbers), src)
         if _is_symbol(text):
             return _by_element(numbers, to_atomic_number(text, src), src)
-        if universe is None:
-            if re.fullmatch(r"[A-Za-z]{1,3}", text):
-                raise GdynetError(f"unknown element {text!r} in targets (element symbols are case-sensitive, "
-                                  "e.g. 'Li', 'Cl')", src)
-            raise GdynetError(f"unknown targets {text!r}: not an element, an index list or 'molecules:FORMULA'; "
-                              "MDAnalysis selections such as 'name OW' need topology=", src)
-        return _select(universe, text, src).indices.astype(np.int64)[:, None]
+        if universe is None and re.fullmatch(r"[A-Za-z]{1,3}", text):
+            raise GdynetError(f"unknown element {text!r} in targets (element symbols are case-sensitive, "
+                              "e.g. 'Li', 'Cl')", src)
+        return _select_in_frame(universe, text, numbers, positions, cell, src, kept)
     return _by_indices(spec, len(numbers), src)
 
 
-def needs_coordinates(spec: TargetSpec) -> bool:
-    """True for ``molecules:`` specs, which may need a frame's positions and cell to find bonds."""
+def needs_coordinates(spec: TargetSpec, topology: Any = None) -> bool:
+    """True when ``spec`` needs a frame's positions and cell: ``molecules:`` (bonds), and an MDAnalysis
+    selection without a ``topology`` (evaluated on an in-memory copy of the first frame)."""
     if isinstance(spec, Mapping):
-        return set(spec) == {"molecules"}
-    return isinstance(spec, str) and spec.strip().lower().startswith("molecules:")
+        return set(spec) == {"molecules"} or (set(spec) == {"select"} and topology is None)
+    if not isinstance(spec, str):
+        return False
+    text = spec.strip()
+    head, _, rest = text.partition(":")
+    head = head.strip().lower()
+    if head in ("molecules", "residues", "select") and rest.strip():
+        return head == "molecules" or (head == "select" and topology is None)
+    return topology is None and not (INDEX_LIST.match(text) or _is_symbol(text)
+                                     or re.fullmatch(r"[A-Za-z]{1,3}", text))
 
 
 def element_counts(numbers: np.ndarray) -> dict[str, int]:
@@ -226,43 +248,133 @@ def _universe(topology: Any, n_atoms: int, src: str | None) -> Any:
         return None
     universe = getattr(topology, "universe", None)
     if universe is None:
-        import MDAnalysis as mda
-
-        try:
-            with quiet_mdanalysis():
-                universe = mda.Universe(str(topology), **topology_kwargs(topology))
-        except Exception as exc:  # unreadable topology file
-            raise GdynetError(f"cannot read topology {topology}: {exception_summary(exc)}", src) from exc
+        universe = load_topology(topology, source=src)
     if universe.atoms.n_atoms != n_atoms:
         raise GdynetError(f"topology has {universe.atoms.n_atoms} atoms but the trajectory has {n_atoms}", src)
     return universe
 
 
-def topology_kwargs(topology: str | os.PathLike[str]) -> dict[str, str]:
-    """MDAnalysis reader options a topology file needs: the ``atom_style`` of a LAMMPS data file,
-    taken from its ``Atoms # style`` comment (MDAnalysis itself assumes *full* or *molecular*)."""
-    path = os.fspath(topology)
-    if not path.lower().endswith(".data"):
+def load_topology(topology: str | os.PathLike[str], topology_format: str | None = None, *,
+                  source: str | os.PathLike[str] | None = None) -> Any:
+    """An MDAnalysis Universe of a topology file alone (PDB, GRO, PSF, TPR, PRMTOP, LAMMPS data, ...)."""
+    import MDAnalysis as mda
+
+    try:
+        with quiet_mdanalysis():
+            return mda.Universe(os.fspath(topology), **topology_kwargs(topology, topology_format))
+    except Exception as exc:  # unreadable topology file
+        raise GdynetError(f"cannot read topology {topology}: {exception_summary(exc)}", source) from exc
+
+
+def is_lammps_data(path: str | os.PathLike[str]) -> bool:
+    """True for the names LAMMPS data files go by: ``*.data``, ``*.lmp``, ``data.*`` (also compressed)."""
+    from .compressed import stem_name
+
+    name = stem_name(path).lower()
+    return name.endswith((".data", ".lmp")) or name.startswith("data.")
+
+
+def topology_kwargs(topology: str | os.PathLike[str], topology_format: str | None = None) -> dict[str, str]:
+    """MDAnalysis reader options of a topology: ``topology_format`` (given, or ``DATA`` for a LAMMPS
+    data file by its name) and the ``atom_style`` of a LAMMPS data file, taken from its
+    ``Atoms # style`` comment (MDAnalysis itself assumes *full* or *molecular*)."""
+    from .compressed import open_text
+
+    if topology_format is not None and topology_format.strip().upper() not in LAMMPS_TOPOLOGY_FORMATS:
+        return {"topology_format": topology_format.strip().upper()}
+    if topology_format is None and not is_lammps_data(topology):
         return {}
-    with open(path, errors="replace") as fh:
+    kwargs = {"topology_format": "DATA"}
+    with open_text(topology) as fh:
         for line in fh:
             match = re.match(r"\s*Atoms\s*#\s*(\w+)", line)
             if match:
                 style = _LAMMPS_ATOM_STYLES.get(match.group(1).lower())
-                return {"atom_style": style} if style else {}
-    return {}
+                if style:
+                    kwargs["atom_style"] = style
+                break
+    return kwargs
 
 
-def _select(universe: Any, selection: str, src: str | None) -> Any:
+def _select(universe: Any, selection: str, src: str | None, keep: np.ndarray, hint: str = "") -> Any:
     if universe is None:
         raise GdynetError(f"the MDAnalysis selection {selection!r} needs topology=", src)
     try:
-        group = universe.select_atoms(selection)
+        with quiet_mdanalysis():
+            group = universe.select_atoms(selection)
     except Exception as exc:  # SelectionError, ValueError, ...
-        raise GdynetError(f"invalid MDAnalysis selection {selection!r}: {exception_summary(exc)}", src) from exc
+        raise GdynetError(f"invalid MDAnalysis selection {selection!r}: {exception_summary(exc)}{hint}",
+                          src) from exc
+    group = group[keep[group.indices]]
     if group.n_atoms == 0:
-        raise GdynetError(f"selection {selection!r} matches no atoms", src)
+        raise GdynetError(f"selection {selection!r} matches no atoms in the first frame{hint}", src)
     return group
+
+
+def _select_in_frame(universe: Any, selection: str, numbers: np.ndarray, positions: np.ndarray | None,
+                     cell: np.ndarray | None, src: str | None, keep: np.ndarray) -> np.ndarray:
+    """``(n, 1)`` atoms of an MDAnalysis selection evaluated on the frame ``positions``/``cell``.
+
+    With a ``universe`` (topology) and no ``positions``: on its current frame. Otherwise on an
+    in-memory copy of the frame (:func:`frame_universe`), so a geometric selection (``prop z > 20``,
+    ``around 5 name Au``) sees the first frame of the trajectory, whatever its format.
+    """
+    if positions is None:
+        if universe is None:
+            raise GdynetError(f"the MDAnalysis selection {selection!r} needs a frame's positions or topology=", src)
+        frame = universe
+    else:
+        frame = frame_universe(numbers, positions, cell, universe, src)
+    hint = "" if universe is not None else (
+        " (without a topology atom names, types and elements are the element symbols: "
+        f"{', '.join(element_counts(numbers))})")
+    return _select(frame, selection, src, keep, hint).indices.astype(np.int64)[:, None]
+
+
+def frame_universe(numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray | None, topology: Any = None,
+                   source: str | None = None) -> Any:
+    """An in-memory MDAnalysis Universe of one frame, for selections on any trajectory format.
+
+    Args:
+        numbers: ``(N,)`` atomic numbers.
+        positions: ``(N, 3)`` Å, used as stored (not wrapped).
+        cell: ``(3, 3)`` Å, rows are lattice vectors, or ``None`` (no box). MDAnalysis wants ``a``
+            along x and ``b`` in the xy plane; another orientation gives no box, with a warning.
+        topology: an MDAnalysis Universe whose atoms (names, residues, ...) are copied; default: one
+            residue whose atoms are named, typed and elemented by their element symbols.
+        source: name for messages.
+
+    Returns:
+        A Universe with one frame (``MemoryReader``) and box dimensions from ``cell``.
+    """
+    import MDAnalysis as mda
+    from ase.data import atomic_masses, chemical_symbols
+    from MDAnalysis.coordinates.memory import MemoryReader
+    from MDAnalysis.lib.mdamath import triclinic_box, triclinic_vectors
+
+    positions = np.asarray(positions, dtype=np.float32)
+    dimensions = None
+    if cell is not None:
+        cell = np.asarray(cell, dtype=np.float64)
+        dimensions = triclinic_box(*cell)
+        if not np.allclose(triclinic_vectors(dimensions), cell, atol=1e-3):
+            prefix = f"{source}: " if source else ""
+            warnings.warn(f"{prefix}the cell is not in MDAnalysis' orientation (a along x, b in the xy plane); "
+                          "selections see no periodic box", GdynetWarning, stacklevel=3)
+            dimensions = None
+    with quiet_mdanalysis():
+        if topology is not None:
+            universe = mda.Merge(topology.atoms)
+        else:
+            universe = mda.Universe.empty(len(numbers), trajectory=False)
+            symbols = np.array([chemical_symbols[int(z)] for z in numbers], dtype=object)
+            for name in ("names", "types", "elements"):
+                universe.add_TopologyAttr(name, symbols)
+            universe.add_TopologyAttr("masses", np.asarray(atomic_masses)[np.asarray(numbers)])
+            universe.add_TopologyAttr("resids", [1])
+            universe.add_TopologyAttr("resnames", ["SYS"])
+        universe.load_new(positions[None], format=MemoryReader, dimensions=dimensions)
+    return universe
 
 
 def _residues(group: Any, selection: str, src: str | None) -> np.ndarray:
@@ -282,8 +394,9 @@ def _equal_sets(sets: list[np.ndarray], what: str, src: str | None) -> np.ndarra
 
 # ------------------------------------------------------------------ molecules
 def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, cell: np.ndarray | None,
-               universe: Any, src: str | None) -> np.ndarray:
-    """Every molecule whose element counts equal ``formula``: residues, else bonded fragments."""
+               universe: Any, src: str | None, kept: np.ndarray) -> np.ndarray:
+    """Every molecule whose element counts equal ``formula`` (atoms not ``kept`` left out): residues,
+    else bonded fragments."""
     from ase.formula import Formula
 
     try:
@@ -293,15 +406,17 @@ def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, 
     if not wanted or not all(_is_symbol(s) for s in wanted):
         raise GdynetError(f"molecules:{formula}: not a chemical formula (e.g. molecules:H2O)", src)
     if universe is not None and universe.residues.n_residues > 1:
-        groups = [res.atoms.indices for res in universe.residues]
+        groups = [res.atoms.indices[kept[res.atoms.indices]] for res in universe.residues]
+        groups = [g for g in groups if g.size]
         how = "residues of the topology"
     else:
         if positions is None or cell is None:
             raise GdynetError("molecules: needs positions and a cell (or a topology) to find bonds", src)
-        keep = np.array([z not in IONIC_NUMBERS for z in numbers])
+        bond = np.array([z not in IONIC_NUMBERS for z in numbers])
         for symbol in wanted:
-            keep |= numbers == to_atomic_number(symbol)
-        groups = bonded_fragments(numbers, positions, cell, include=keep, source=src)
+            bond |= numbers == to_atomic_number(symbol)
+        groups = bonded_fragments(numbers, positions, cell, include=bond & kept, source=src)
+        groups = [g for g in groups if kept[g].all()]
         how = "bonded fragments of frame 0"
     from ase.data import chemical_symbols
 
