@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from gdynet.errors import GdynetError
-from gdynet.pipeline.example_interface import (QUICK, interface_targets, slab_centre, slab_distance, state_checks,
+from gdynet.pipeline.example_interface import (QUICK, interface_selection, slab_centre, slab_distance, state_checks,
                                                supported_analysis)
+from gdynet.trajectory.targets import select_targets
 
 
 def test_slab_centre_is_periodic():
@@ -23,21 +24,29 @@ def test_slab_centre_is_periodic():
     assert d[:40].max() < 5.1 and d[40:].min() > 5.9
 
 
-def test_interface_targets_are_liquid_and_first_solid_layers():
-    # uniform atoms along a 40 Å box, solid slab centred at z = 10 (|z - 10| < 10)
-    z = np.arange(0.25, 40.0, 0.5)
-    solid = np.abs(z - 10.0) < 10.0
-    targets = interface_targets(z, solid, 40.0, solid_layers_A=3.0)
-    d = np.abs(z[targets] - 10.0)
-    d = np.minimum(d, 40.0 - d)
+def _selected(z, selection, lz):
+    positions = np.column_stack([np.zeros_like(z), np.zeros_like(z), z])
+    return select_targets(np.full(len(z), 29), "select:" + selection, positions=positions,
+                          cell=np.diag([10.0, 10.0, lz]))[:, 0]
+
+
+@pytest.mark.parametrize("centre", [10.0, 1.0])      # the solid core inside the box / across its boundary
+def test_interface_selection_is_liquid_and_first_solid_layers(centre):
+    # atoms every 0.5 Å along a 40 Å box (z as stored: from -2 to 38 Å), solid within 10 Å of the centre
+    z = np.arange(-1.75, 38.0, 0.5)
+    d = np.abs((z - centre + 20.0) % 40.0 - 20.0)
+    solid = d < 10.0
+    selection = interface_selection(z, solid, -2.0, 40.0, solid_layers_A=3.0)
+    targets = _selected(z, selection, 40.0)
     assert set(np.flatnonzero(~solid)) <= set(targets)            # every liquid atom
-    assert d.min() == pytest.approx(7.25)                         # solid within 3 Å of the interface at 10 Å
+    assert d[targets].min() == pytest.approx(7.25)                # solid within 3 Å of the interface at 10 Å
     assert len(targets) == int((~solid).sum()) + 2 * 6            # 6 solid atoms per side (0.5 Å apart)
+    assert interface_selection(z, solid, -2.0, 40.0, solid_layers_A=20.0) == "all"
 
 
-def test_interface_targets_need_two_phases():
+def test_interface_selection_needs_two_phases():
     with pytest.raises(GdynetError, match="not a solid-liquid interface"):
-        interface_targets(np.arange(10.0), np.ones(10, bool), 10.0, 2.0)
+        interface_selection(np.arange(10.0), np.ones(10, bool), 0.0, 10.0, 2.0)
 
 
 def _results(solid_fraction, distance, pops, learned_t1=10.0, label_t1=(4.0, 8.0)):

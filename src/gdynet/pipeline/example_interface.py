@@ -34,6 +34,7 @@ from .. import atomic
 from ..datasets.interface import InterfaceData, InterfaceParams, generate_interface, solid_fraction
 from ..errors import GdynetError
 from .fit import FitOptions, fit
+from ..trajectory.targets import select_targets
 from .inputs import ReadOptions
 
 
@@ -72,10 +73,12 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     data = generate_interface(size.params, cache_dir=cache_dir, progress=progress)
     md_seconds = time.perf_counter() - start
     dumps = _link_md(data, out / "md")
-    frame0 = _first_frame(dumps["train"], size.params)
-    solid0 = data.solid("train")[0]
-    targets = interface_targets(frame0[0][:, 2], solid0, frame0[1][2, 2], size.solid_layers_A)
-    read = ReadOptions(dt=size.params.frame_ps, targets=targets.tolist())
+    positions, lower, cell = _first_frame(dumps["train"])
+    selection = interface_selection(positions[:, 2], data.solid("train")[0], lower[2], cell[2, 2],
+                                    size.solid_layers_A)
+    read = ReadOptions(dt=size.params.frame_ps, targets=f"select:{selection}")
+    targets = select_targets(np.full(len(positions), _atomic_number(size.params.element)), read.targets,
+                             positions=positions, cell=cell)[:, 0]
     options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
                          neighbors=12)
     analysis = supported_analysis({"lags": list(size.lags),
@@ -89,6 +92,7 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     chi_test = np.load(RunDir(out / "run").chi(1), mmap_mode="r")
     reference = structure_reference(data, dumps["test"], targets, chi_test, size)
     results = {"size": {**asdict(size), "params": asdict(size.params)}, "n_targets": int(len(targets)),
+               "selection": selection,
                "md_seconds": md_seconds, "fit_seconds": fit_seconds,
                "learned": {"populations": summary["populations"], "timescales_ps": summary["timescales_ps"],
                            "lag_ps": summary["lag_ps"], "vamp2": summary["vamp2"],
@@ -137,12 +141,24 @@ def _link_md(data: InterfaceData, folder: Path) -> dict[str, Path]:
     return paths
 
 
-def _first_frame(dump: Path, params: InterfaceParams) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``(N, 3)`` Å and the cell ``(3, 3)`` Å of the first frame of a LAMMPS dump."""
-    from ase.io import read
+def _first_frame(dump: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of the first frame of an orthogonal LAMMPS dump sorted by id: positions ``(N, 3)`` Å as
+    stored, the box's lower corner ``(3,)`` Å and the cell ``(3, 3)`` Å."""
+    with open(dump) as handle:
+        head = [next(handle) for _ in range(9)]
+        n_atoms = int(head[3])
+        bounds = np.array([[float(x) for x in line.split()[:2]] for line in head[5:8]])
+        columns = head[8].split()[2:]
+        rows = [next(handle).split() for _ in range(n_atoms)]
+    xyz = [columns.index(c) for c in "xyz"]
+    positions = np.array([[float(r[i]) for i in xyz] for r in rows])
+    return positions, bounds[:, 0], np.diag(bounds[:, 1] - bounds[:, 0])
 
-    atoms = read(dump, index=0, format="lammps-dump-text")
-    return atoms.get_positions(), np.asarray(atoms.get_cell())
+
+def _atomic_number(symbol: str) -> int:
+    from ase.data import atomic_numbers
+
+    return atomic_numbers[symbol]
 
 
 def slab_centre(z: np.ndarray, solid: np.ndarray, lz: float) -> float:
@@ -157,21 +173,31 @@ def slab_distance(z: np.ndarray, centre: float, lz: float) -> np.ndarray:
     return np.minimum(dz, lz - dz)
 
 
-def interface_targets(z: np.ndarray, solid: np.ndarray, lz: float, solid_layers_A: float) -> np.ndarray:
-    """Indices of the liquid atoms and of the solid atoms within ``solid_layers_A`` of an interface.
+def interface_selection(z: np.ndarray, solid: np.ndarray, zlo: float, lz: float, solid_layers_A: float) -> str:
+    """An MDAnalysis selection (``gdynet fit --select``) of the liquid and the first solid layers.
 
     The interface sits at the distance ``d_i`` from the slab centre within which there are as many
-    atoms as there are solid atoms (uniform density); targets are the atoms with
-    ``d > d_i - solid_layers_A``. ``z`` in Å, ``solid`` bools of every atom, ``lz`` the box length.
+    atoms as there are solid atoms (uniform density); the selection leaves out the solid core,
+    ``d < d_i - solid_layers_A``. ``z``: Å, as stored in the first frame; ``solid``: bools of every
+    atom; the box spans ``[zlo, zlo + lz)`` along z. A core that crosses the periodic boundary
+    becomes two intervals, each open towards the boundary it touches.
     """
     solid = np.asarray(solid, dtype=bool)
     if not 0 < solid.sum() < len(solid):
         raise GdynetError("the first frame is not a solid-liquid interface: "
                           f"{solid.sum()} of {len(solid)} atoms are solid")
-    d = slab_distance(z, slab_centre(z, solid, lz), lz)
-    ranked = np.sort(d)
-    d_interface = 0.5 * (ranked[int(solid.sum()) - 1] + ranked[int(solid.sum())])
-    return np.flatnonzero(d > d_interface - solid_layers_A)
+    centre = slab_centre(z, solid, lz)
+    ranked = np.sort(slab_distance(z, centre, lz))
+    half = 0.5 * (ranked[int(solid.sum()) - 1] + ranked[int(solid.sum())]) - solid_layers_A
+    if half <= 0:
+        return "all"
+    low = zlo + (centre - half - zlo) % lz
+    high = low + 2 * half
+    if high <= zlo + lz:
+        core = f"(prop z >= {low:.3f} and prop z < {high:.3f})"
+    else:
+        core = f"(prop z >= {low:.3f} or prop z < {high - lz:.3f})"
+    return f"not {core}"
 
 
 def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarray, chi: np.ndarray,
@@ -316,6 +342,9 @@ def example_report(results: dict[str, Any]) -> str:
         f"{results['size']['solid_layers_A']:g} Å of the interfaces); {p['production_ps']:g} ps production, "
         f"frames every {p['frame_ps']:g} ps; first half trains, second half is analysed. "
         f"MD {results['md_seconds']:.0f} s, fit + analysis {results['fit_seconds']:.0f} s.",
+        "",
+        "The same fit from the command line: `gdynet fit md/dump_train.lammpstrj --test md/dump_test.lammpstrj "
+        f"--dt {p['frame_ps']:g}ps --select '{results['selection']}' --states 4 --lag {results['size']['lag']}`",
         "",
         f"Solid fraction (all atoms): train {sf['train'][:10].mean():.3f} -> {sf['train'][-10:].mean():.3f}, "
         f"test {sf['test'][:10].mean():.3f} -> {sf['test'][-10:].mean():.3f}.",
