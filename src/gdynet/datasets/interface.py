@@ -14,18 +14,23 @@ Protocol (all in one LAMMPS instance, see :func:`_lammps_script`):
    ``temperature_K`` throughout (separate thermostats, each on its own group's temperature);
 3. all atoms relax at zero normal pressure (NPT on z only, x and y fixed), so the melt reaches its
    own density;
-4. production at constant volume (Nosé–Hoover NVT); a frame is dumped every ``frame_ps``.
+4. production at constant volume and energy (NVE); a frame is dumped every ``frame_ps``.
 
-At constant volume the interface is self-stabilising near the melting point: melting raises the
-pressure (the melt is less dense) and so the melting temperature. It holds only within a few tens
-of K of the melting point at that density, which :func:`solid_fraction` lets one check: each frame
+Under a thermostat (NVT) coexistence at constant volume holds only very near the melting point at
+that density: in a 120 ps NVT run at 1300 K the melt of this system crystallised, at 1320 K the slab
+melted. At constant energy the interface stabilises itself: crystallisation releases latent heat
+and melting absorbs it, so the temperature settles at the melting point of that density, and the
+mean production temperature (``temperature_<segment>.npy``, sampled every few frames) measures
+it. :func:`solid_fraction` checks that the interface is stable: each frame
 also stores the ten Wolde–Frenkel count of solid-like bonds of every atom (LAMMPS ``compute
 coord/atom orientorder`` on normalised q6 vectors, bond when the dot product exceeds 0.5), and an
 atom with at least ``SOLID_BONDS`` such bonds is solid.
 
-Outputs in the cache folder (keyed by a hash of the parameters): ``dump.lammpstrj`` (id, element,
-x, y, z of every frame, sorted by id), ``data.lmp`` (the first production frame as a LAMMPS data
-file), ``solid_bonds.npy`` ``(F, N)`` int8 solid-bond counts and ``params.json``.
+Outputs in the cache folder (keyed by a hash of the parameters), per production segment
+(``train``, ``test``): ``dump_<segment>.lammpstrj`` (id, element, x, y, z of every frame, sorted by
+id), ``solid_bonds_<segment>.npy`` ``(F, N)`` int8 solid-bond counts, ``temperature_<segment>.npy``
+(K); and ``data.lmp`` (the first production frame as a LAMMPS data file), ``log.lammps``,
+``params.json``.
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ from ..errors import GdynetError, exception_summary
 from ..progress import progress_bar
 
 #: version of the MD protocol below; part of the cache key, so a changed protocol never reuses old data
-PROTOCOL = 4
+PROTOCOL = 5
 #: the production is cut into these consecutive segments, one dump each (train on the first, analyse the second)
 SEGMENTS = ("train", "test")
 #: an atom with at least this many solid-like bonds (of its neighbours within ``BOND_CUTOFF_A``) is solid
@@ -67,7 +72,7 @@ class InterfaceParams:
     mass_amu: float = 63.546
     lattice_A: float = 3.615
     cells: tuple[int, int, int] = (6, 6, 16)
-    temperature_K: float = 1300.0
+    temperature_K: float = 1310.0
     melt_K: float = 2500.0
     timestep_fs: float = 4.0
     crystal_ps: float = 10.0
@@ -115,6 +120,10 @@ class InterfaceData:
     def solid_bonds(self, segment: str) -> np.ndarray:
         """``(F, N)`` solid-like bond counts of every atom in every frame of one segment."""
         return np.load(self.folder / f"solid_bonds_{segment}.npy")
+
+    def temperature(self, segment: str) -> np.ndarray:
+        """Temperatures (K) of one NVE production segment, sampled every few frames."""
+        return np.load(self.folder / f"temperature_{segment}.npy")
 
     def solid(self, segment: str) -> np.ndarray:
         """``(F, N)`` bool: the atom is solid (at least ``SOLID_BONDS`` solid-like bonds)."""
@@ -174,12 +183,14 @@ def _run_md(params: InterfaceParams, work: Path, progress: bool) -> None:
                     lmp.command(f"run {every} pre no post no")
                     bar.advance(task, every)
                 lmp.commands_string(_dump_script(params, work, name))
-                done, target = 0, params.frames_per_segment * every
+                done, target, temperatures = 0, params.frames_per_segment * every, []
                 while done < target:
                     step = min(chunk, target - done)
                     lmp.command(f"run {step} pre {'no' if done else 'yes'} post no")
+                    temperatures.append(lmp.get_thermo("temp"))
                     done += step
                     bar.advance(task, step)
+                atomic.save_npy(work / f"temperature_{name}.npy", np.asarray(temperatures))
                 lmp.command("undump traj")
                 lmp.command("undump bonds")
     except Exception as exc:            # LAMMPS raises plain Exception with its ERROR line
@@ -256,7 +267,7 @@ def _production_script(params: InterfaceParams, work: Path) -> str:
     return f"""
 reset_timestep 0
 write_data {work / 'data.lmp'}
-fix prod all nvt temp {params.temperature_K} {params.temperature_K} 0.1
+fix prod all nve
 """
 
 

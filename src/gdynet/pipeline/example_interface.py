@@ -73,12 +73,10 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     data = generate_interface(size.params, cache_dir=cache_dir, progress=progress)
     md_seconds = time.perf_counter() - start
     dumps = _link_md(data, out / "md")
-    positions, lower, cell = _first_frame(dumps["train"])
-    selection = interface_selection(positions[:, 2], data.solid("train")[0], lower[2], cell[2, 2],
-                                    size.solid_layers_A)
+    positions, cell = _first_frame(dumps["train"])
+    selection = interface_selection(positions[:, 2], data.solid("train")[0], 0.0, cell[2, 2], size.solid_layers_A)
     read = ReadOptions(dt=size.params.frame_ps, targets=f"select:{selection}")
-    targets = select_targets(np.full(len(positions), _atomic_number(size.params.element)), read.targets,
-                             positions=positions, cell=cell)[:, 0]
+
     options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
                          neighbors=12)
     analysis = supported_analysis({"lags": list(size.lags),
@@ -90,6 +88,10 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     from .rundir import RunDir
 
     chi_test = np.load(RunDir(out / "run").chi(1), mmap_mode="r")
+    targets = _selected(dumps["test"], read.targets, size.params.element)   # evaluated on each file's first frame
+    if chi_test.shape[1] != len(targets):
+        raise GdynetError(f"the fit chose {chi_test.shape[1]} targets with --select '{selection}', "
+                          f"the example {len(targets)}", out / "run")
     reference = structure_reference(data, dumps["test"], targets, chi_test, size)
     results = {"size": {**asdict(size), "params": asdict(size.params)}, "n_targets": int(len(targets)),
                "selection": selection,
@@ -141,9 +143,10 @@ def _link_md(data: InterfaceData, folder: Path) -> dict[str, Path]:
     return paths
 
 
-def _first_frame(dump: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Of the first frame of an orthogonal LAMMPS dump sorted by id: positions ``(N, 3)`` Å as
-    stored, the box's lower corner ``(3,)`` Å and the cell ``(3, 3)`` Å."""
+def _first_frame(dump: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Of the first frame of an orthogonal LAMMPS dump sorted by id: positions ``(N, 3)`` Å relative
+    to the box's lower corner (as gdynet's reader gives them, so ``prop z`` means the same) and the
+    cell ``(3, 3)`` Å."""
     with open(dump) as handle:
         head = [next(handle) for _ in range(9)]
         n_atoms = int(head[3])
@@ -152,13 +155,16 @@ def _first_frame(dump: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows = [next(handle).split() for _ in range(n_atoms)]
     xyz = [columns.index(c) for c in "xyz"]
     positions = np.array([[float(r[i]) for i in xyz] for r in rows])
-    return positions, bounds[:, 0], np.diag(bounds[:, 1] - bounds[:, 0])
+    return positions - bounds[:, 0], np.diag(bounds[:, 1] - bounds[:, 0])
 
 
-def _atomic_number(symbol: str) -> int:
+def _selected(dump: Path, spec: str, element: str) -> np.ndarray:
+    """Indices of the atoms that the target ``spec`` selects on the first frame of ``dump``."""
     from ase.data import atomic_numbers
 
-    return atomic_numbers[symbol]
+    positions, cell = _first_frame(dump)
+    numbers = np.full(len(positions), atomic_numbers[element])
+    return select_targets(numbers, spec, positions=positions, cell=cell, source=dump)[:, 0]
 
 
 def slab_centre(z: np.ndarray, solid: np.ndarray, lz: float) -> float:
