@@ -153,15 +153,21 @@ def _kept_mask(u: Any, n_kept: int) -> np.ndarray:
 def _elements(u: Any, keep: np.ndarray, numbers: np.ndarray) -> str:
     from ase.data import atomic_numbers
 
+    how = "equal"
     if not hasattr(u.atoms, "elements"):
-        return "-"
+        if not hasattr(u.atoms, "names") or set(np.asarray(u.atoms.names).astype(str)) <= {""}:
+            return "-"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            u.guess_TopologyAttrs(to_guess=["elements"])
+        how = "equal to MDAnalysis' guess"
     stated = [str(e).strip().capitalize() for e in np.asarray(u.atoms.elements)[keep]]
-    known = np.array([s in atomic_numbers for s in stated])
+    known = np.array([s in atomic_numbers and s != "X" for s in stated])
     if not known.any():
         return "-"
     expected = np.array([atomic_numbers[s] for s, k in zip(stated, known) if k])
     wrong = int((numbers[known] != expected).sum())
-    return f"equal ({int(known.sum())})" if wrong == 0 else f"differ ({wrong} of {int(known.sum())})"
+    return f"{how} ({int(known.sum())})" if wrong == 0 else f"differ ({wrong} of {int(known.sum())})"
 
 
 def main(argv: list[str]) -> int:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.errors import GdynetWarning
+from gdynet.errors import GdynetError, GdynetWarning
 from gdynet.pipeline.analyze import analyze
 from gdynet.pipeline.fit import FitOptions, fit
 from gdynet.pipeline.inputs import ReadOptions
@@ -24,8 +24,8 @@ def toy_paths(tmp_path_factory):
     return [write_npz(t, folder / f"toy_{i}.npz") for i, t in enumerate(toy.trajectories)]
 
 
-def _fit(paths, out, **kwargs):
-    options = FitOptions(states=2, lag=LAG, epochs=1, batch_size=128, device="cpu")
+def _fit(paths, out, states=2, **kwargs):
+    options = FitOptions(states=states, lag=LAG, epochs=1, batch_size=128, device="cpu")
     return fit(paths, out, ReadOptions(dt=0.1), options, progress=False,
                analysis={"lags": [5, 10, 20]}, **kwargs)
 
@@ -64,12 +64,54 @@ def test_fit_analyses_the_test_blocks_and_analyze_on_all_uses_every_frame(toy_pa
     assert json.loads((out / "summary.json").read_text())["analysis_on"] == "all"
 
 
-def test_test_trajectories_are_never_trained_on_and_are_analysed(toy_paths, tmp_path):
-    out = tmp_path / "run"
-    summary = _fit(toy_paths[:2], out, test_paths=[toy_paths[2]])
+@pytest.fixture(scope="module")
+def three_states(toy_paths, tmp_path_factory):
+    """A 3-state fit on two trajectories with the third as --test trajectory."""
+    out = tmp_path_factory.mktemp("three") / "run"
+    return out, _fit(toy_paths[:2], out, states=3, test_paths=[toy_paths[2]])
+
+
+def test_test_trajectories_are_never_trained_on_and_are_analysed(toy_paths, three_states):
+    out, summary = three_states
     record = json.loads((out / "run.json").read_text())
     assert record["test_paths"] == [str(toy_paths[2].resolve())]
     assert summary["analysis_on"] == "test" and summary["n_frames_analysed"] == 400
     assert summary["koopman"]["n_pairs"] == 400 - LAG and summary["n_trajectories"] == 3
     assert (out / "chi" / "traj_002.npy").is_file()
     assert "test trajectories" in (out / "report.md").read_text()
+    with pytest.raises(GdynetError, match="--ci-from trajectories"):            # one held-out trajectory
+        analyze(out, ci_from="trajectories", analyze_on="test")
+
+
+def test_analyze_reports_intervals_eigenvectors_resolution_and_pcca(three_states):
+    out, _ = three_states
+    summary = analyze(out, coarse=2, ci_from="blocks", analyze_on="all", lags=[5, 10, 20])
+    assert summary["ci_from"] == "blocks" and summary["populations_ci"]["from"] == "blocks"
+    ci = summary["populations_ci"]
+    assert ci["confidence"] == 0.95 and len(ci["lower"]) == len(ci["upper"]) == 3
+    assert all(lo <= p <= hi for p, lo, hi in zip(summary["populations"], ci["lower"], ci["upper"]))
+    assert len(summary["timescales_resolved"]) == 2 and summary["analysed_time_ps"] == pytest.approx(3 * 39.9)
+    assert np.shape(summary["implied_timescales"]["resolved"]) == (3, 2)
+    eig = summary["koopman"]["eigenvectors"]
+    assert np.shape(eig["left"]) == np.shape(eig["right"]) == (2, 3)
+    coarse = summary["coarse"]
+    assert coarse["n_sets"] == 2 and sorted(s for group in coarse["sets"] for s in group) == [0, 1, 2]
+    report = (out / "report.md").read_text()
+    for text in ("process 1 (t = ", "PCCA+ lumping into 2 sets", "populations (95% CI from 5 blocks)",
+                 "figures/eigenvectors.png"):
+        assert text in report
+    with pytest.raises(GdynetError, match="ci-from"):
+        analyze(out, ci_from="bootstrap")
+
+
+def test_cli_table_shows_unresolved_and_infinite_timescales(capsys):
+    from gdynet.cli import _print_summary
+
+    summary = {"lag_ps": 1.0, "timescales_ps": [None, 0.4], "timescales_resolved": [False, False],
+               "analysed_time_ps": 29.0, "populations": [0.5, 0.3, 0.2],
+               "populations_ci": {"lower": [0.4, None, 0.1], "upper": [0.6, None, 0.3]}, "analysis_on": "test",
+               "vamp2": {"train": 2.9, "validation": 2.8, "test": 2.7}, "n_frames": 10, "n_targets": 1}
+    _print_summary(summary, "run")
+    text = capsys.readouterr().out
+    assert "∞ (not resolved)" in text and "0.4 ps (not resolved)" in text and "29 ps" in text
+    assert "0.500 [0.400, 0.600]" in text and "held-out" in text

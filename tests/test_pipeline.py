@@ -46,9 +46,13 @@ def test_fit_writes_the_contract(fitted):
     assert (out / "model.pt").is_file() and (out / "report.md").is_file()
     assert sorted(p.name for p in (out / "chi").iterdir()) == ["traj_000.npy", "traj_001.npy"]  # no temp files
     report = (out / "report.md").read_text()
-    for figure in ("implied_timescales", "ck_test", "populations", "state_rdf", "conduction"):
+    for figure in ("implied_timescales", "ck_test", "populations", "state_rdf", "transition_msd"):
         assert (out / "figures" / f"{figure}.png").is_file() and (out / "figures" / f"{figure}.svg").is_file()
         assert f"figures/{figure}.png" in report
+    # no charges given and none in the files: D_ij only, no conductivity on an assumed +1 charge
+    assert summary["state_charges"] is None and summary["conduction"]["charges_e"] is None
+    assert "sigma_nernst_einstein_S_cm" not in summary["conduction"] and "No charges were given" in report
+    assert not (out / "figures" / "conduction.png").exists()
 
 
 def test_rerunning_the_same_fit_resumes_and_agrees(fitted):
@@ -196,3 +200,36 @@ def test_killed_fit_resumes_to_the_same_result(toy_files, tmp_path):
     resumed, uninterrupted = (json.loads((d / "summary.json").read_text()) for d in (killed, whole))
     assert resumed["vamp2"] == uninterrupted["vamp2"]
     assert resumed["timescales_ps"] == pytest.approx(uninterrupted["timescales_ps"], rel=1e-6)
+
+
+def test_analyze_profile_order_parameter_and_charges_from_the_topology(fitted, toy_files):
+    """--profile, --order-parameter and partial charges (Li +1, S -1/4): state charges = own charge
+    plus the first-shell charge, used by the conduction analysis; --charge overrides them."""
+    from dataclasses import replace
+
+    from gdynet import read_trajectory
+    from gdynet.pipeline.analyze import analyze
+
+    out, _ = fitted
+    paths, _ = toy_files
+    trajs = [read_trajectory(p, dt="0.1ps") for p in paths[:2]]
+    trajs = [replace(t, charges=np.where(t.numbers == 3, 1.0, -0.25)) for t in trajs]
+    summary = analyze(out, trajectories=trajs, profile="z", order_parameter="q6:3.6", temperature_K=64)
+    profile = summary["profile"]
+    assert profile["axis"] == "z" and len(profile["density"]) == 2 and len(profile["edges_A"]) == 101
+    assert summary["order_parameter"]["name"] == "q6" and summary["order_parameter"]["cutoff_A"] == 3.6
+    charges = summary["state_charges"]
+    assert charges["source"] == "topology" and len(charges["shell_radius_A"]) == 2
+    integral = summary["charge_integral"]
+    for s, (z, r) in enumerate(zip(charges["charges_e"], charges["shell_radius_A"])):
+        assert 2.5 < r < 6.0                     # the first S shell lies at 2.6-3.9 Å
+        assert z == pytest.approx(1.0 + np.interp(r, [0.0, *integral["r_A"]], [0.0, *integral["Q"][s]]))
+        assert integral["Q"][s][-1] < -1.0       # more than four S within 6 Å
+    assert summary["conduction"]["charges_source"] == "topology"
+    assert summary["conduction"]["charges_e"] == pytest.approx(charges["charges_e"])
+    report = (out / "report.md").read_text()
+    for figure in ("profile", "snapshot", "order_parameter", "charge_integral", "conduction"):
+        assert f"figures/{figure}.png" in report
+    given = analyze(out, trajectories=trajs, charges=[1.0, 1.0], shell_radius=3.0)
+    assert given["state_charges"] == {"charges_e": [1.0, 1.0], "source": "--charge", "shell_radius_A": None}
+    assert "profile" not in given       # asked for in the earlier call only (fit recorded none)

@@ -207,7 +207,7 @@ def test_pooled_rdf_equals_rdf_of_concatenated_frames():
 def test_partner_groups_give_the_same_rdf(monkeypatch):
     """Searching the partners in groups of 7 (instead of all at once) finds exactly the same pairs,
     also with own atoms excluded (k = 2 target sets whose atoms are partners) and periodic images."""
-    import gdynet.analysis.rdf as rdf_module
+    import gdynet.analysis.pairs as pairs_module
 
     rng = np.random.default_rng(8)
     cell = np.array([[7.0, 0.0, 0.0], [1.0, 6.5, 0.0], [0.5, -1.0, 7.5]])
@@ -216,7 +216,7 @@ def test_partner_groups_give_the_same_rdf(monkeypatch):
     traj = Trajectory(pos, cell, numbers, 0.1, np.arange(10).reshape(5, 2))
     chi = rng.dirichlet([1.0, 1.0], size=(4, 5))
     whole = state_rdf(traj, chi, ["O", "H"], r_max=9.0, n_bins=30)
-    monkeypatch.setattr(rdf_module, "_GROUP_MIN", 7)
+    monkeypatch.setattr(pairs_module, "GROUP_MIN", 7)
     grouped = state_rdf(traj, chi, ["O", "H"], r_max=9.0, n_bins=30)
     np.testing.assert_allclose(grouped.g, whole.g, rtol=1e-12)
     np.testing.assert_allclose(grouped.coordination, whole.coordination, rtol=1e-12)

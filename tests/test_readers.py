@@ -473,12 +473,17 @@ def test_lammps_dcd_with_lammps_data_topology_and_type_map(tmp_path, style):
 
     top, path = tmp_path / "system.data", tmp_path / "run.dcd"
     atoms = Atoms("Li2S", positions=[[0, 0, 0], [2, 2, 2], [4, 1, 1]], cell=np.eye(3) * 8, pbc=True)
+    atoms.set_initial_charges([0.5, 0.5, -1.0])
     ase.io.write(top, atoms, format="lammps-data", specorder=["Li", "S"], atom_style=style, masses=True)
     u = mda.Universe.empty(3, trajectory=True)
     coords = (np.random.default_rng(1).random((4, 3, 3)) * 8).astype(np.float32)
     u.load_new(coords, format=MemoryReader, dimensions=np.tile([8.0, 8.0, 8.0, 90.0, 90.0, 90.0], (4, 1)))
     _write_mda(u, path)
     traj = read_trajectory(path, format="LAMMPS", topology=top, type_map="1=Li,2=S", targets="S", dt="1fs")
+    if style == "atomic":
+        assert traj.charges is None                        # atom_style atomic has no charges
+    else:
+        np.testing.assert_allclose(traj.charges, [0.5, 0.5, -1.0])   # charge / full: Trajectory.charges in e
     np.testing.assert_array_equal(traj.numbers, [3, 3, 16])
     np.testing.assert_allclose(traj.positions, coords, atol=1e-6)
     np.testing.assert_array_equal(traj.targets, [[2]])

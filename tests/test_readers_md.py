@@ -343,3 +343,22 @@ def test_cli_read_options_reach_the_reader(tmp_path):
     (traj,) = read_all([path], ReadOptions(timestep="2fs", pbc="xyz", exclude="S", targets="Li",
                                            extra={"type_map": "1=Li,2=S"}))
     assert traj.dt_ps == pytest.approx(0.2) and traj.pbc == (True, True, True) and list(traj.numbers) == [3, 3]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_dump_with_a_lammps_data_topology_gives_elements_charges_and_selections(tmp_path):
+    import ase.io
+    from ase import Atoms
+
+    atoms = Atoms("LiSOLi", positions=[[0, 0, 0], [2, 2, 2], [4, 1, 1], [6, 6, 6]], cell=np.eye(3) * 8, pbc=True)
+    atoms.set_initial_charges([1.0, -0.4, -0.6, 1.0])
+    top = tmp_path / "data.lmp"
+    ase.io.write(top, atoms, format="lammps-data", specorder=["Li", "S", "O"], atom_style="full", masses=True)
+    rows = lambda f: [f"{i + 1} {t} {i + 0.5} 1.0 {1.0 + f}" for i, t in enumerate([1, 2, 3, 1])]  # noqa: E731
+    path = tmp_path / "slab.lammpstrj"
+    path.write_text(_dump([0, 20, 40], rows=rows, bounds="pp pp ff"))
+    traj = read_trajectory(path, topology=top, timestep="1fs", targets="Li", exclude="type 3")
+    assert list(traj.numbers) == [3, 16, 3] and traj.pbc == (True, True, False)
+    np.testing.assert_allclose(traj.charges, [1.0, -0.4, 1.0])
+    np.testing.assert_array_equal(traj.targets, [[0], [2]])
+    assert traj.dt_ps == pytest.approx(0.02)

@@ -68,6 +68,16 @@ def test_tip4p_virtual_sites_are_dropped_and_tpr_elements_and_charges_kept():
     np.testing.assert_allclose(cobro.charges[ow], -1.04, atol=1e-3)             # TIP4P: M charge on O
 
 
+@pytest.mark.parametrize("trajectory, topology", [("DCD_TRICLINIC", "PSF_TRICLINIC"), ("TRJ_NCBOX", "PRM_NCBOX")])
+def test_psf_and_prmtop_charges(trajectory, topology):
+    """Issue 12 item 2: partial charges of a PSF and a PRMTOP topology, in e."""
+    import MDAnalysis as mda
+
+    traj = read_trajectory(getattr(data, trajectory), topology=getattr(data, topology), targets=[0])
+    np.testing.assert_allclose(traj.charges, mda.Universe(getattr(data, topology)).atoms.charges)
+    assert traj.charges.sum() == pytest.approx(0.0, abs=1e-3) and np.ptp(traj.charges) > 0.5
+
+
 def test_dump_element_mass_columns_and_type_map():
     """Item 5: an explicit type_map wins over element/mass columns; element X is refused with the fix."""
     own = read_trajectory(data.LAMMPSDUMP_allinfo, dt="1fs", targets=[0])
@@ -122,3 +132,11 @@ def test_fast_subset_agrees_with_mdanalysis():
             row = module.compare(*case)
             assert not row.problems, (row.name, row.problems)
             assert row.position_err <= module.POSITION_TOL and row.frames > 1
+
+
+def test_multi_model_nmr_pdb_is_its_own_topology_and_not_periodic():
+    with pytest.warns(GdynetWarning, match="no cell in the file: read as non-periodic"):
+        traj = read_trajectory(data.PDB_multiframe, dt="1ps", targets="name CA")
+    assert traj.n_frames == 24 and traj.pbc == (False, False, False) and traj.dt_source == "--dt"
+    extent = np.ptp(traj.positions[3], axis=0)
+    np.testing.assert_allclose(np.diag(traj.cells[3]), extent + 20.0, rtol=1e-6)     # bounding cell, 10 Å pad

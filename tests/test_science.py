@@ -39,6 +39,18 @@ def test_timescale_matches_the_geometric_reference_and_is_flat(toy_fit):
 
 
 def test_populations_match_the_site_occupancy(toy_fit):
+    """On the analysed (held-out) frames, the last 15 % of each trajectory; their 95 % interval also
+    holds the occupancy of all frames."""
+    from gdynet.pipeline.selection import held_out_segments
+
     toy, summary, _ = toy_fit
-    occupancy = np.bincount(np.concatenate(toy.labels), minlength=2) / sum(len(l) for l in toy.labels)
-    assert sorted(summary["populations"]) == pytest.approx(sorted(occupancy), abs=0.05)
+    assert summary["analysis_on"] == "test"
+    segments = held_out_segments([len(l) for l in toy.labels], len(toy.labels), 20, (0.7, 0.15, 0.15))
+    held_out = np.concatenate([toy.labels[k][a:b] for k, a, b in segments])
+    occupancy = np.bincount(held_out, minlength=2) / len(held_out)
+    order = np.argsort(summary["populations"])
+    assert np.array(summary["populations"])[order] == pytest.approx(np.sort(occupancy), abs=0.05)
+    everything = np.bincount(np.concatenate(toy.labels), minlength=2) / sum(len(l) for l in toy.labels)
+    ci = summary["populations_ci"]
+    assert np.all(np.array(ci["lower"])[order] <= np.sort(everything))
+    assert np.all(np.sort(everything) <= np.array(ci["upper"])[order])

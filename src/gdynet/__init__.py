@@ -7,7 +7,8 @@ Pipeline, one sub-package per stage::
     model/       GDyNet, GlobalVAMPNet                             (graph network -> chi)
     training/    vamp_score, Trainer                               (VAMP-2 training, checkpoints)
     koopman/     KoopmanEstimator, implied_timescales, ck_test     (K(tau), timescales, CK test)
-    analysis/    state_rdf, transition_conduction                  (structure and transport)
+    analysis/    state_rdf, transition_conduction, state_profile,  (structure and transport)
+                 state_order_parameter, state_charge_integral
     report/      figures and the Markdown report
     datasets/    toy_li_fcc, reference_timescale                   (the paper's toy system)
     pipeline/    fit / predict / analyze / demo, used by the ``gdynet`` CLI
@@ -42,6 +43,11 @@ _LAZY = {
     "ck_test": "gdynet.koopman.validation",
     "state_rdf": "gdynet.analysis.rdf",
     "transition_conduction": "gdynet.analysis.conduction",
+    "state_profile": "gdynet.analysis.profile",
+    "state_snapshot": "gdynet.analysis.profile",
+    "state_order_parameter": "gdynet.analysis.order",
+    "state_charge_integral": "gdynet.analysis.charge",
+    "state_charges": "gdynet.analysis.charge",
     "toy_li_fcc": "gdynet.datasets.toy",
     "reference_timescale": "gdynet.datasets.toy",
     "fit": "gdynet.pipeline.fit",

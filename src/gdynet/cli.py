@@ -78,6 +78,14 @@ def _targets(target: Optional[str], target_index: Optional[str], select: Optiona
     return target
 
 
+_HELP_PROFILE = ("Density of each state along an axis (x, y, z, or cell vector a, b, c), in Å, plus a "
+                 "snapshot figure, e.g. z for an interface normal to z.")
+_HELP_ORDER = ("Steinhardt order parameter per state: q6 (close-packed) or q3 (diamond-like), or the "
+               "neighbour-averaged qbar6 / qbar3 (separates a hot solid from its melt better); neighbours "
+               "within the first RDF minimum, or a cut-off in Å as q6:3.4.")
+_HELP_SHELL = ("First-shell radius in Å for state charges from the topology's partial charges "
+               "(default: first minimum of each state's RDF).")
+
 _EXAMPLES_FIT = """
 Examples:\n
   gdynet fit md.extxyz --out run1 --target Li --lag 1ps\n
@@ -117,10 +125,14 @@ def fit(
     batch_size: int = typer.Option(256, help="Time-lagged frame pairs per mini-batch."),
     lr: float = typer.Option(5e-3, help="Learning rate (Adam)."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
-    charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
+    charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
     test: List[Path] = typer.Option([], "--test", help="A trajectory never trained on, analysed instead of the test blocks (repeatable)."),
     analyze_on: str = typer.Option("test", help="test: analyse only frames not trained on (--test files, else each trajectory's test block); all: every frame."),
+    profile: Optional[str] = typer.Option(None, help=_HELP_PROFILE),
+    order_parameter: Optional[str] = typer.Option(None, help=_HELP_ORDER),
+    shell_radius: Optional[float] = typer.Option(None, help=_HELP_SHELL),
+    ci_from: str = typer.Option("auto", help="95 % intervals from: trajectories, targets (5 random subsets of the target sets), blocks (5 time blocks) or auto."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
@@ -132,8 +144,12 @@ def fit(
                        stride=stride, exclude=exclude, pbc=pbc, extra={"type_map": type_map} if type_map else {})
     options = FitOptions(model=model, states=states, lag=_lag_value(lag), neighbors=neighbors, seed=seed,
                          epochs=epochs, device=device, batch_size=batch_size, lr=lr)
+    from .pipeline.materials import check_options
+
+    check_options(profile, order_parameter, shell_radius)
     analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature,
-                "analyze_on": analyze_on}
+                "analyze_on": analyze_on, "ci_from": ci_from, "profile": profile,
+                "order_parameter": order_parameter, "shell_radius": shell_radius}
     summary = run_fit(traj, out, read, options, test_paths=test, analysis=analysis, progress=not quiet)
     if summary:                                   # empty on torchrun ranks other than 0
         _print_summary(summary, out)
@@ -165,15 +181,21 @@ def predict(
 def analyze(
     run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps,5ps."),
-    charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default 1."),
+    charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
     analyze_on: Optional[str] = typer.Option(None, help="test (frames not trained on) or all; default: as given to fit, else test."),
+    profile: Optional[str] = typer.Option(None, help=_HELP_PROFILE),
+    order_parameter: Optional[str] = typer.Option(None, help=_HELP_ORDER),
+    shell_radius: Optional[float] = typer.Option(None, help=_HELP_SHELL),
+    ci_from: Optional[str] = typer.Option(None, help="95 % intervals from trajectories, targets, blocks or auto; default: as given to fit, else auto."),
+    coarse: Optional[int] = typer.Option(None, help="Lump the states into this many metastable sets (PCCA+)."),
 ) -> None:
     """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report."""
     from .pipeline.analyze import analyze as run_analyze
 
     summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
-                          analyze_on=analyze_on)
+                          analyze_on=analyze_on, ci_from=ci_from, coarse=coarse, profile=profile,
+                          order_parameter=order_parameter, shell_radius=shell_radius)
     _print_summary(summary, run_dir)
 
 
@@ -242,13 +264,24 @@ def _lag_list(text: Optional[str]) -> Optional[list[Any]]:
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
+    """The headline numbers as a table; an infinite timescale (``None`` in JSON) prints as ∞."""
     from rich.console import Console
     from rich.table import Table
 
+    resolved = summary.get("timescales_resolved") or [True] * len(summary["timescales_ps"])
     table = Table(title=f"gdynet run {out}", show_header=False)
     table.add_row("lag", f"{summary['lag_ps']:g} ps")
-    table.add_row("timescales", ", ".join(f"{t:.4g} ps" for t in summary["timescales_ps"]))
-    table.add_row("populations", ", ".join(f"{p:.3f}" for p in summary["populations"]))
+    table.add_row("timescales", ", ".join(("∞" if t is None else f"{t:.4g} ps") + ("" if ok else " (not resolved)")
+                                          for t, ok in zip(summary["timescales_ps"], resolved)))
+    if not all(resolved):
+        table.add_row("", f"not resolved: shorter than the lag or longer than the "
+                          f"{summary.get('analysed_time_ps', float('nan')):.4g} ps of trajectory analysed")
+    ci, pops = summary.get("populations_ci") or {}, summary["populations"]
+    table.add_row("populations", ", ".join(
+        f"{p:.3f}" + ("" if lo is None or hi is None else f" [{lo:.3f}, {hi:.3f}]")
+        for p, lo, hi in zip(pops, ci.get("lower") or [None] * len(pops), ci.get("upper") or [None] * len(pops))))
+    if "analysis_on" in summary:
+        table.add_row("analysed", "held-out frames only" if summary["analysis_on"] == "test" else "all frames")
     table.add_row("VAMP-2 train / val / test", " / ".join(f"{summary['vamp2'][k]:.3f}" for k in ("train", "validation", "test")))
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
     table.add_row("report", str(Path(out) / "report.md"))

@@ -18,16 +18,35 @@ What each number in :class:`Conduction` is (``e`` elementary charge, ``k_B`` Bol
 * ``percent[i, j]`` -- Eq. 16, ``100 sigma_ij / sum_ij sigma_ij``.
 * ``sigma_ne = sum_ij sigma_ij`` -- the Nernst-Einstein conductivity: every target set diffuses
   independently; correlations between different sets are ignored.
+
+  **When Eq. 15 falls short of the Einstein conductivity.** The slope of the total mean-squared
+  displacement is ``d/dt sum_ij pi_i K_ij(t) E[d^2|i->j](t)``. Eq. 15 keeps ``K_ij(tau)`` fixed and
+  differentiates only ``E[d^2|i->j]``; it leaves out ``sum_ij pi_i dK_ij/dt E[d^2|i->j]``, the
+  displacement carried by the transitions while their probabilities still grow. That term vanishes
+  when the lag is long compared with the relaxation times (``tau >> t_1``: ``K(tau)`` has converged,
+  ``dK/dt -> 0``) or when the displacement does not depend on the transition (no transport by
+  hopping between states). It is large when ions move by hopping between states and ``tau`` is short
+  compared with ``t_1``. For a lattice hopper whose state is the parity of its site (hop rate ``k``,
+  ``t_1 = 1 / (2 k)``) the ratio is exact: ``sigma_ne / sigma = 1 - 4 lam / (e^(4 lam) - 1)``,
+  ``lam = k tau = tau / (2 t_1)``: 0.19 at ``lam = 0.1``, 0.42 at 0.25, 0.69 at 0.5, 0.93 at 1
+  (checked in ``tests/test_conduction_hopper.py``; gdynet's windowed slope gives these within 0.03).
+  The toy Li demo (``tau`` = 2 ps, ``t_1`` = 30 ps) gives 0.077 S/cm against an Einstein value of
+  0.228 S/cm. Choose ``tau`` of the order of ``t_1`` or longer when the sum should match the
+  Einstein conductivity; a shorter ``tau`` resolves the contributions but not their total.
 * ``sigma_collective`` -- the Einstein (Green-Kubo equivalent) conductivity *with* the cross terms::
 
       sigma_coll = e^2 / (6 V k_B T) d/dt < |sum_l zbar_l dr_l(t)|^2 >  at t = tau
 
   from the summed charge displacement of all target sets (``zbar_l``: the state-averaged charge of
-  set ``l`` at the two ends of the interval). Only the target sets carry charge here (no counter-ions).
-* ``sigma_self`` -- the same expression restricted to ``l = l'`` (no cross terms); it is the direct
-  analogue of ``sigma_ne`` (equal to it for a single state; with state-dependent charges the two
-  differ slightly, because ``sigma_self`` also differentiates the pair probabilities
-  ``p_i(t') p_j(t'+t)`` with respect to ``t`` while Eq. 15 keeps ``pi_i K_ij(tau)`` fixed).
+  set ``l`` at the two ends of the interval). Only the target sets enter: counter-ions and any other
+  charged atoms are not targets, so their motion and their correlations with the targets are left
+  out; this is the targets' share of the Einstein conductivity, not the electrolyte's total.
+* ``sigma_self`` -- the same expression restricted to ``l = l'`` (no cross terms): the Einstein
+  counterpart of ``sigma_ne``. The two are equal for a single state (and with one target charge
+  when transport does not go through transitions between states); otherwise ``sigma_ne`` is lower,
+  because ``sigma_self`` also differentiates the pair probabilities ``p_i(t') p_j(t'+t)`` with
+  respect to ``t`` while Eq. 15 keeps ``pi_i K_ij(tau)`` fixed -- by the factor given above (0.34 in
+  the demo, 0.19-0.93 for the lattice hopper at ``lam`` = 0.1-1).
 * ``sigma_cross = sigma_collective - sigma_self`` -- the contribution of cross-correlations between
   different target sets (the part that Nernst-Einstein sums leave out). For
   independent carriers ``sigma_cross`` is zero within noise; if all carriers moved together it would
@@ -140,8 +159,19 @@ class Conduction:
                              "D_ci_A2_ps": float(self.D_ci[i, j]), "percent_ci": float(self.percent_ci[i, j])})
         return rows
 
-    def summary(self) -> dict[str, Any]:
-        """JSON-friendly numbers: inputs, totals and the per-transition table."""
+    def summary(self, *, charged: bool = True) -> dict[str, Any]:
+        """JSON-friendly numbers: inputs, totals and the per-transition table.
+
+        ``charged=False`` (no state charges were given): only the lag, fit window and the
+        transition-resolved ``pi_i``, ``K_ij`` and ``D_ij``; ``charges_e`` is None and no
+        conductivity or percentage is reported (they would rest on an assumed charge).
+        """
+        if not charged:
+            keep = ("transition", "pi_i", "K_ij", "D_A2_ps", "D_cm2_s", "D_ci_A2_ps")
+            full = self.summary()
+            return {**{k: full[k] for k in ("lag_frames", "lag_ps", "temperature_K", "volume_A3", "n_targets",
+                                            "fit_window_ps")},
+                    "charges_e": None, "transitions": [{k: row[k] for k in keep} for row in full["transitions"]]}
         return {"lag_frames": self.lag, "lag_ps": self.lag_ps, "temperature_K": self.temperature_K,
                 "volume_A3": self.volume_A3, "n_targets": self.n_targets,
                 "charges_e": [float(c) for c in self.charges],
@@ -224,7 +254,9 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         koopman: a ``KoopmanModel`` at this lag (its ``K`` and ``stationary`` are used); or give
             ``K`` ``(S, S)`` (and optionally ``stationary``, else the left eigenvector of ``K`` for 1).
             If neither is given, a Koopman model is estimated from ``chi`` at ``lag``.
-        charges: charge of each state in e (``(S,)``, default +1 for every state, a bare cation).
+        charges: charge of each state in e (``(S,)``); default +1 for every state, a bare cation (the
+            pipeline never assumes it: without charges it reports only ``D_ij``, see
+            :meth:`Conduction.summary`). D_ij and the MSDs do not depend on the charges.
         volume_A3: volume ``V`` in Å^3 (default: mean cell volume over all frames).
         offsets: frames at which to report the MSD curves (default log-spaced up to ``5 lag``).
         fit_width: the slope at ``tau`` is fitted on ``[tau (1 - w), tau (1 + w)]``.

@@ -32,10 +32,9 @@ import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
+from .pairs import reference_pairs
 from .unwrap import check_chi, target_centers, target_masses
 
-#: fewest partner atoms per neighbour search (at least 3 per reference); see _reference_partner_pairs
-_GROUP_MIN = 200
 
 
 @dataclass(frozen=True)
@@ -91,32 +90,6 @@ def _species_numbers(species: str | int | Sequence[str | int], source: str) -> l
                               source)
         out.append(z)
     return sorted(set(out))
-
-
-def _reference_partner_pairs(calculator: Any, points: np.ndarray, n_ref: int,
-                             groups: list[tuple[np.ndarray, np.ndarray]], cell: np.ndarray,
-                             pbc: tuple[bool, bool, bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (reference, partner atom, distance) pair within the cut-off, periodic images included
-    along the axes where ``pbc`` is true.
-
-    ``points``: ``(n_ref + P, 3)`` wrapped reference centres, then partner atoms; ``groups``: pairs of
-    (indices into the partners, their atom indices). vesin lists all pairs among the points it is
-    given, so the partners are searched group by group together with the references: the
-    partner-partner pairs, most of the work when partners outnumber references, are only formed
-    within a group (per frame 3x faster for 50 references and 1500 partners at r_max = 8 Å, 4x for 1).
-    """
-    refs, others = points[:n_ref], points[n_ref:]
-    found = []
-    for local, atoms in groups:
-        i, j, d = calculator.compute(np.concatenate([refs, others[local]]), cell, list(pbc), quantities="ijd",
-                                     copy=False)  # views, used before the next call
-        ref_first = (i < n_ref) & (j >= n_ref)  # either order in the half list
-        ref_second = (j < n_ref) & (i >= n_ref)
-        found.append((np.concatenate([i[ref_first], j[ref_second]]).astype(np.int64),
-                      atoms[np.concatenate([j[ref_first], i[ref_second]]).astype(np.int64) - n_ref],
-                      np.concatenate([d[ref_first], d[ref_second]])))
-    ref, atom, dist = (np.concatenate(parts) for parts in zip(*found))
-    return ref, atom, dist
 
 
 def pool_rdfs(rdfs: Sequence[StateRDF]) -> StateRDF:
@@ -196,9 +169,6 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
     weight = np.zeros(n_states)
     density_weight = np.zeros(n_states)
     calculator = vesin.NeighborList(cutoff=float(r_max), full_list=False)
-    size = max(_GROUP_MIN, 3 * n_ref)
-    groups = [(local, partners[local]) for local in np.array_split(np.arange(len(partners)),
-                                                                    -(-len(partners) // size))]
     used = 0
     for start, block, cells in traj.iter_chunks(chunk_frames):
         first = (-start) % stride
@@ -210,10 +180,9 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
         centers = target_centers(block, cells, targets, masses, traj.pbc)
         for f in range(len(block)):
             cell = cells[f]
-            points = np.concatenate([centers[f], np.asarray(block[f, partners], dtype=np.float64)])
-            frac = points @ np.linalg.inv(cell)
-            points = (frac - np.where(traj.pbc, np.floor(frac), 0.0)) @ cell  # wrapped along periodic axes
-            ref, atom, dist = _reference_partner_pairs(calculator, points, n_ref, groups, cell, traj.pbc)
+            ref, local, dist = reference_pairs(calculator, centers[f], np.asarray(block[f, partners], dtype=np.float64),
+                                               cell, traj.pbc)
+            atom = partners[local]
             if len(own_pairs):
                 key = ref * traj.n_atoms + atom
                 pos = np.clip(np.searchsorted(own_pairs, key), 0, len(own_pairs) - 1)

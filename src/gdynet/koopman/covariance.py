@@ -15,6 +15,8 @@ pass.
 
 Data blocks (for confidence intervals) partition the *start* frames t of all pairs: a pair belongs to
 the block holding its start frame, so the moments of the blocks add up exactly to those of all data.
+Blocks may instead partition the target sets l (random subsets, :func:`confidence_blocks`); they
+then add up exactly too.
 """
 from __future__ import annotations
 
@@ -68,13 +70,23 @@ def as_trajectories(chi: object, source: str = "chi") -> list[np.ndarray]:
     return trajs
 
 
+#: where confidence intervals come from (see :func:`confidence_blocks`)
+CI_SOURCES = ("auto", "trajectories", "targets", "blocks")
+#: blocks (time blocks or target subsets) when they are not given
+DEFAULT_BLOCKS = 5
+#: ``ci_from="auto"`` uses target subsets only when each of the 5 holds at least this many target sets
+MIN_TARGETS_PER_SUBSET = 4
+
+
 @dataclass(frozen=True)
 class Segment:
-    """Start frames ``start … stop-1`` of trajectory ``traj`` (one piece of a data block)."""
+    """Start frames ``start … stop-1`` of trajectory ``traj`` (one piece of a data block), for the
+    target sets ``targets`` (column indices of χ; ``None``: all of them)."""
 
     traj: int
     start: int
     stop: int
+    targets: tuple[int, ...] | None = None
 
 
 def split_blocks(lengths: Sequence[int], n_blocks: int | None) -> list[list[Segment]]:
@@ -107,6 +119,53 @@ def split_blocks(lengths: Sequence[int], n_blocks: int | None) -> list[list[Segm
                 segments.append(Segment(k, int(a - offsets[k]), int(b - offsets[k])))
         blocks.append(segments)
     return blocks
+
+
+def target_subsets(n_targets: int, n_subsets: int, seed: int = 0) -> list[tuple[int, ...]]:
+    """``n_subsets`` random disjoint subsets of the target sets ``0 … n_targets-1`` (sizes differ by ≤ 1).
+
+    The paper's error bars for one trajectory with many targets (the Si atoms of an interface) come
+    from "five randomly selected sets" of them; the subsets are fixed by ``seed``.
+    """
+    if n_targets < n_subsets:
+        raise GdynetError(f"{n_subsets} random subsets of the target sets need at least {n_subsets} of "
+                          f"them, there are {n_targets}; use --ci-from trajectories or blocks",
+                          "confidence intervals")
+    order = np.random.default_rng(seed).permutation(n_targets)
+    return [tuple(sorted(int(i) for i in part)) for part in np.array_split(order, n_subsets)]
+
+
+def confidence_blocks(lengths: Sequence[int], n_targets: int, ci_from: str = "auto",
+                      n_blocks: int | None = None, seed: int = 0) -> tuple[str, list[list[Segment]]]:
+    """Independent pieces of the data for confidence intervals; returns ``(source used, blocks)``.
+
+    ``ci_from``:
+
+    * ``"trajectories"``: one block per trajectory (needs at least 2);
+    * ``"targets"``: ``n_blocks`` (default 5) random disjoint subsets of the target sets, each over
+      all frames of all trajectories (:func:`target_subsets`; the paper's interface error bars);
+    * ``"blocks"``: ``n_blocks`` (default 5) contiguous time blocks (:func:`split_blocks`);
+    * ``"auto"``: with ``n_blocks`` given, :func:`split_blocks`'s rule; else trajectories when there
+      are at least 4, target subsets when there are at least 5 × :data:`MIN_TARGETS_PER_SUBSET`
+      target sets, otherwise time blocks.
+    """
+    if ci_from not in CI_SOURCES:
+        raise GdynetError(f"--ci-from must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
+    n_traj = len(lengths)
+    if ci_from == "auto":
+        if n_blocks is not None:
+            return ("trajectories" if n_blocks == n_traj else "blocks"), split_blocks(lengths, n_blocks)
+        ci_from = ("trajectories" if n_traj >= 4 else
+                   "targets" if n_targets >= DEFAULT_BLOCKS * MIN_TARGETS_PER_SUBSET else "blocks")
+    if ci_from == "trajectories":
+        if n_traj < 2:
+            raise GdynetError("confidence intervals over trajectories need at least 2 trajectories, got 1; "
+                              "use --ci-from targets or blocks", "--ci-from trajectories")
+        return ci_from, split_blocks(lengths, n_traj)
+    if ci_from == "targets":
+        subsets = target_subsets(n_targets, n_blocks or DEFAULT_BLOCKS, seed)
+        return ci_from, [[Segment(k, 0, int(f), part) for k, f in enumerate(lengths)] for part in subsets]
+    return ci_from, split_blocks(lengths, n_blocks or DEFAULT_BLOCKS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,16 +225,18 @@ def _accumulate(x: np.ndarray, seg: Segment, lags: np.ndarray, out: tuple[np.nda
     c00, c0t, ctt, n_pairs = out
     n_frames, n_targets, n_states = x.shape
     chunk = max(1, CHUNK_VALUES // (n_targets * n_states))
+    cols = slice(None) if seg.targets is None else list(seg.targets)
+    n_targets = n_targets if seg.targets is None else len(seg.targets)
     for a in range(seg.start, seg.stop, chunk):
         b = min(a + chunk, seg.stop)
-        x0 = np.asarray(x[a:b], dtype=np.float64)
+        x0 = np.asarray(x[a:b], dtype=np.float64)[:, cols]
         _check_chunk(x0, name, a)
         full = None  # C00 of the whole chunk, shared by every lag that uses all its start frames
         for i, lag in enumerate(lags):
             m = min(b, n_frames - lag) - a
             if m <= 0:
                 continue
-            xt = np.asarray(x[a + lag:a + lag + m], dtype=np.float64)
+            xt = np.asarray(x[a + lag:a + lag + m], dtype=np.float64)[:, cols]
             if m < b - a:
                 c00[i] += sum_outer(x0[:m], x0[:m])
             else:

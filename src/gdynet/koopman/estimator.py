@@ -29,6 +29,7 @@ from ..atomic import json_safe
 from ..errors import GdynetError
 from ..units import lag_to_frames, parse_time
 from .covariance import as_trajectories, lagged_moments
+from .processes import eigenvector_summary
 
 #: default relative cut-off: eigenvalues of C00 below EPSILON · max eigenvalue are dropped (pseudo-inverse)
 EPSILON = 1e-10
@@ -184,14 +185,15 @@ class KoopmanModel:
         return p0 @ np.linalg.matrix_power(self.K, int(n))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (inf/NaN written as ``None``; eigenvalues as real and imaginary parts)."""
+        """JSON-ready summary (inf/NaN written as ``None``; eigenvalues as real and imaginary parts;
+        ``eigenvectors``: :func:`gdynet.koopman.processes.eigenvector_summary`)."""
         w = np.asarray(self.eigenvalues)
         return {
             "lag_frames": self.lag, "lag_ps": self.lag_ps, "dt_ps": self.dt_ps, "n_states": self.n_states,
             "reversible": self.reversible, "n_pairs": self.n_pairs, "rank": self.rank,
             "timescales_ps": _json_list(self.timescales_ps), "populations": _json_list(self.stationary),
             "eigenvalues": _json_list(w.real), "eigenvalues_imag": _json_list(np.imag(w)),
-            "K": _json_list(self.K),
+            "K": _json_list(self.K), "eigenvectors": eigenvector_summary(self),
         }
 
     def summary(self) -> str:

@@ -1,10 +1,11 @@
 """Validation of Koopman models: implied timescales over lags and the Chapman–Kolmogorov test.
 
-Both report confidence intervals from independent blocks of the data, as the paper does ("95%
-confidence interval from four independent trajectories", "dividing the test data equally into
-chunks"): blocks are whole trajectories or equal contiguous time blocks (rule in
-:func:`gdynet.koopman.covariance.split_blocks`); a (t, t+τ) pair belongs to the block of its start
-frame t, so the blocks' moments add up exactly to those of all data.
+All report confidence intervals from independent blocks of the data, as the paper does ("95%
+confidence interval from four independent trajectories", "five randomly selected sets" of target
+atoms, "dividing the test data equally into chunks"): blocks are whole trajectories, random disjoint
+subsets of the target sets, or equal contiguous time blocks (``ci_from``, rule in
+:func:`gdynet.koopman.covariance.confidence_blocks`); a (t, t+τ) pair belongs to the block of its
+start frame t (and target set), so the blocks' moments add up exactly to those of all data.
 
 Confidence interval (batch means, Student t): for a quantity θ with full-data estimate θ̂ and
 estimates θ_b from the B blocks that have data,
@@ -27,7 +28,7 @@ import scipy.stats
 
 from ..errors import GdynetError
 from ..units import lag_to_frames, parse_time
-from .covariance import Moments, as_trajectories, lagged_moments, split_blocks
+from .covariance import Moments, as_trajectories, confidence_blocks, lagged_moments
 from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
                         timescales_from_eigenvalues)
 
@@ -46,6 +47,7 @@ class ImpliedTimescales:
         n_blocks: number of blocks B.
         dt_ps: time between frames in ps.
         reversible: whether the models were estimated with detailed balance.
+        ci_from: what the blocks are: ``"trajectories"``, ``"targets"`` or ``"blocks"``.
     """
 
     lags: np.ndarray
@@ -58,12 +60,14 @@ class ImpliedTimescales:
     n_blocks: int
     dt_ps: float
     reversible: bool = False
+    ci_from: str = "blocks"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (inf/NaN as ``None``)."""
         return {"lags_ps": _json_list(self.lags_ps), "timescales_ps": _json_list(self.timescales_ps),
                 "lower_ps": _json_list(self.lower), "upper_ps": _json_list(self.upper),
-                "confidence": self.confidence, "n_blocks": self.n_blocks, "reversible": self.reversible}
+                "confidence": self.confidence, "n_blocks": self.n_blocks, "ci_from": self.ci_from,
+                "reversible": self.reversible}
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,7 +83,8 @@ class CKTest:
         predicted, estimated: ``(N+1, S, S)``.
         predicted_lower, predicted_upper, estimated_lower, estimated_upper: ``(N+1, S, S)`` confidence
             bounds (NaN with < 2 usable blocks).
-        confidence: confidence level; n_blocks: number of blocks; reversible: detailed balance used.
+        confidence: confidence level; n_blocks: number of blocks; reversible: detailed balance used;
+        ci_from: what the blocks are (``"trajectories"``, ``"targets"``, ``"blocks"``).
     """
 
     lag: int
@@ -95,6 +100,7 @@ class CKTest:
     confidence: float
     n_blocks: int
     reversible: bool = False
+    ci_from: str = "blocks"
 
     @property
     def max_error(self) -> float:
@@ -124,7 +130,8 @@ class CKTest:
                 "estimated_lower": _json_list(self.estimated_lower),
                 "estimated_upper": _json_list(self.estimated_upper),
                 "max_error": self.max_error, "fraction_consistent": self.fraction_consistent,
-                "confidence": self.confidence, "n_blocks": self.n_blocks, "reversible": self.reversible}
+                "confidence": self.confidence, "n_blocks": self.n_blocks, "ci_from": self.ci_from,
+                "reversible": self.reversible}
 
 
 def _check_confidence(confidence: float) -> float:
@@ -168,16 +175,16 @@ def _block_matrices(m: Moments, reversible: bool, epsilon: float) -> np.ndarray:
     return np.array(out)
 
 
-def _prepare(chi: Any, dt_ps: float, n_blocks: int | None, confidence: float, source: str):
+def _prepare(chi: Any, dt_ps: float, n_blocks: int | None, confidence: float, source: str, ci_from: str):
     dt_ps = parse_time(dt_ps, name="dt_ps")
     trajs = as_trajectories(chi, source)
-    blocks = split_blocks([len(x) for x in trajs], n_blocks)
-    return dt_ps, trajs, blocks, _check_confidence(confidence)
+    ci_from, blocks = confidence_blocks([len(x) for x in trajs], trajs[0].shape[1], ci_from, n_blocks)
+    return dt_ps, trajs, blocks, _check_confidence(confidence), ci_from
 
 
 def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_blocks: int | None = None,
                        confidence: float = 0.95, reversible: bool = False, epsilon: float = EPSILON,
-                       source: str = "chi") -> ImpliedTimescales:
+                       source: str = "chi", ci_from: str = "auto") -> ImpliedTimescales:
     """Relaxation timescales t_i(τ) = −τ / ln|λ_i(τ)| (Eq. 11) for every lag τ in ``lags``.
 
     Args:
@@ -189,10 +196,11 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_b
         reversible: estimate every K(τ) with detailed balance.
         epsilon: relative cut-off of the pseudo-inverse of C00.
         source: name of the data in error messages.
+        ci_from: ``"auto"``, ``"trajectories"``, ``"targets"`` or ``"blocks"`` (module docstring).
 
     For a Markovian χ the timescales are the same at every lag (they level off above τ*).
     """
-    dt_ps, trajs, blocks, confidence = _prepare(chi, dt_ps, n_blocks, confidence, source)
+    dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     if len(lags) == 0:
         raise GdynetError("no lags given", source)
     frames = np.unique([lag_to_frames(lag, dt_ps) for lag in lags])
@@ -211,19 +219,20 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_b
         upper = _rate_to_timescale(rates[0] - half)
     return ImpliedTimescales(lags=_frozen(frames), lags_ps=_frozen(lags_ps), timescales_ps=_frozen(ts[0]),
                              lower=_frozen(lower), upper=_frozen(upper), block_timescales_ps=_frozen(ts[1:]),
-                             confidence=confidence, n_blocks=len(blocks), dt_ps=dt_ps, reversible=bool(reversible))
+                             confidence=confidence, n_blocks=len(blocks), dt_ps=dt_ps, reversible=bool(reversible),
+                             ci_from=ci_from)
 
 
 def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float, *, confidence: float = 0.95,
             n_blocks: int | None = None, reversible: bool = False, epsilon: float = EPSILON,
-            source: str = "chi") -> CKTest:
+            source: str = "chi", ci_from: str = "auto") -> CKTest:
     """Chapman–Kolmogorov test (Eq. 6): compare K(τ)ⁿ with K(nτ) estimated directly, n = 0 … n_steps.
 
     Both are estimated from all data, with confidence intervals from the same blocks (module
     docstring): the block intervals of the prediction use the blocks' K(τ)ⁿ. A Markovian model has
     the predicted curves inside the estimated intervals.
     """
-    dt_ps, trajs, blocks, confidence = _prepare(chi, dt_ps, n_blocks, confidence, source)
+    dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
         raise GdynetError(f"n_steps must be a positive integer, got {n_steps!r}", source)
@@ -246,4 +255,63 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float, *, confidence:
                   predicted=_frozen(predicted[0]), estimated=_frozen(estimated[0]),
                   predicted_lower=_frozen(predicted[0] - half_p), predicted_upper=_frozen(predicted[0] + half_p),
                   estimated_lower=_frozen(estimated[0] - half_e), estimated_upper=_frozen(estimated[0] + half_e),
-                  confidence=confidence, n_blocks=len(blocks), reversible=bool(reversible))
+                  confidence=confidence, n_blocks=len(blocks), reversible=bool(reversible), ci_from=ci_from)
+
+
+@dataclass(frozen=True, eq=False)
+class PopulationIntervals:
+    """Stationary populations π of K(τ) with confidence intervals over independent blocks.
+
+    Attributes:
+        populations: ``(S,)`` π from all data (left eigenvector of λ = 1, summing to 1).
+        lower, upper: ``(S,)`` bounds ``π̂ ± t·s_B/√B`` clipped to [0, 1] (NaN with < 2 usable blocks).
+        block_populations: ``(B, S)`` π of each block (NaN: block without pairs).
+        confidence, n_blocks, ci_from: as in :class:`ImpliedTimescales`.
+    """
+
+    populations: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    block_populations: np.ndarray
+    confidence: float
+    n_blocks: int
+    ci_from: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{lower, upper, confidence, from, n_blocks}`` (NaN as ``None``)."""
+        return {"lower": _json_list(self.lower), "upper": _json_list(self.upper), "confidence": self.confidence,
+                "from": self.ci_from, "n_blocks": self.n_blocks}
+
+
+def population_intervals(chi: Any, lag: int | str, dt_ps: float, *, confidence: float = 0.95,
+                         n_blocks: int | None = None, ci_from: str = "auto", reversible: bool = False,
+                         epsilon: float = EPSILON, source: str = "chi") -> PopulationIntervals:
+    """Stationary populations π (π K(τ) = π, Σ π = 1) with batch-means intervals (module docstring).
+
+    Every block gives its own K(τ) and π_b; the interval is π̂ ± t_{(1+c)/2, B−1} s_B / √B around
+    the estimate π̂ from all data, clipped to [0, 1].
+    """
+    dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
+    lag = lag_to_frames(lag, dt_ps)
+    matrices = _block_matrices(lagged_moments(trajs, [lag], blocks, source), reversible, epsilon)[:, 0]
+    pops = np.full(matrices.shape[:2], np.nan)
+    for b, K in enumerate(matrices):
+        if np.all(np.isfinite(K)):
+            pops[b] = spectrum(K)[1][0].real
+    half = confidence_half_width(pops[1:], confidence)
+    return PopulationIntervals(populations=_frozen(pops[0]), lower=_frozen(np.clip(pops[0] - half, 0, 1)),
+                               upper=_frozen(np.clip(pops[0] + half, 0, 1)), block_populations=_frozen(pops[1:]),
+                               confidence=confidence, n_blocks=len(blocks), ci_from=ci_from)
+
+
+def resolved_timescales(timescales_ps: Any, lag_ps: Any, duration_ps: float) -> np.ndarray:
+    """Which timescales the data can support: ``τ < t_i < T`` (bool array, the shape of ``timescales_ps``).
+
+    A relaxation faster than the lag τ (``lag_ps``, broadcast against ``timescales_ps``) has decayed
+    before the first step of the model; one slower than the analysed trajectory time ``T``
+    (``duration_ps``, the summed duration of the analysed trajectories; target sets do not add time)
+    was never seen to relax. Infinite or NaN timescales are not resolved.
+    """
+    t = np.asarray(timescales_ps, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(t) & (t > np.asarray(lag_ps, dtype=np.float64)) & (t < float(duration_ps))

@@ -30,15 +30,18 @@ def default_lags(lag: int, longest: int) -> list[int]:
 def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = None,
             charges: Sequence[float] | None = None, temperature_K: float | None = None,
             ck_steps: int = 5, rdf_r_max: float = 8.0,
-            trajectories: Sequence[Trajectory] | None = None,
-            analyze_on: str | None = None) -> dict[str, Any]:
+            trajectories: Sequence[Trajectory] | None = None, analyze_on: str | None = None,
+            ci_from: str | None = None, coarse: int | None = None, profile: str | None = None,
+            order_parameter: str | None = None, shell_radius: float | None = None) -> dict[str, Any]:
     """Analyse the state probabilities of a finished fit; writes summary.json, figures and report.md.
 
     Args:
         run_dir: folder written by ``gdynet fit``.
         lags: lags for the implied timescales (frames, or times such as ``"2ps"``); default: the fit
             lag times 0.25 ... 8, as far as the data allow.
-        charges: charge of each state in e for the conduction analysis (default +1 each).
+        charges: charge of each state in e for the conduction analysis. Default: from the
+            trajectories' partial charges when they have them (own charge + first-shell charge of
+            each state, :mod:`gdynet.analysis.charge`); otherwise no conductivity, only ``D_ij``.
         temperature_K: temperature in K; without it absolute conductivities are not computed
             (percentages and diffusion coefficients are). ``charges`` and ``temperature_K``
             default to the values given to ``fit``.
@@ -49,14 +52,27 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         analyze_on: ``"test"``: only frames the network was not trained on (the ``--test``
             trajectories, else the test block of each trajectory; :mod:`.selection`), as in the
             paper; ``"all"``: every frame. Default: as given to ``fit``, else ``"test"``.
+        ci_from: where the 95 % intervals of timescales, CK test and populations come from:
+            ``"trajectories"``, ``"targets"`` (5 random subsets of the target sets), ``"blocks"``
+            (5 time blocks) or ``"auto"`` (:func:`gdynet.koopman.covariance.confidence_blocks`).
+            Default: as given to ``fit``, else ``"auto"``.
+        coarse: lump the states into this many metastable sets by PCCA+ (:mod:`gdynet.koopman.pcca`).
+        profile: axis (x/y/z/a/b/c) for the state density profile and a snapshot figure.
+        order_parameter: Steinhardt order parameter per state, ``"q6"``, ``"q3"`` or ``"q6:3.4"``
+            (cut-off in Å; default cut-off: first minimum of the target-all-atom RDF).
+        shell_radius: first-shell radius in Å for the state charges from partial charges
+            (default: first minimum of each state's RDF).
+        ``profile``, ``order_parameter`` and ``shell_radius`` also default to the values given to ``fit``.
 
     Returns:
         The dict written to ``summary.json``: ``lag_ps``, ``timescales_ps`` (slowest first),
         ``populations``, ``vamp2`` (train/validation/test), ``n_frames``, ``n_targets``, and the
-        Koopman, implied-timescale, CK-test, RDF and conduction results.
+        Koopman, implied-timescale, CK-test, RDF and conduction results; ``state_charges``
+        (``charges_e``, ``source`` "topology" or "--charge", ``shell_radius_A``; None without charges),
+        ``charge_integral`` (with partial charges), ``profile`` and ``order_parameter`` (when asked for).
     """
-    from ..koopman.estimator import KoopmanEstimator
-    from ..koopman.validation import ck_test, implied_timescales
+    from ..koopman.analysis import koopman_analysis
+    from ..koopman.covariance import CI_SOURCES
 
     run = RunDir(Path(run_dir))
     run.require_model()
@@ -66,7 +82,16 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     given = record.get("analysis", {})
     charges = given.get("charges") if charges is None else charges
     temperature_K = given.get("temperature_K") if temperature_K is None else temperature_K
+    profile = given.get("profile") if profile is None else profile
+    order_parameter = given.get("order_parameter") if order_parameter is None else order_parameter
+    shell_radius = given.get("shell_radius") if shell_radius is None else shell_radius
+    from .materials import check_options, structure_analyses
+
+    check_options(profile, order_parameter, shell_radius)
     analyze_on = (given.get("analyze_on") or "test") if analyze_on is None else analyze_on
+    ci_from = (given.get("ci_from") or "auto") if ci_from is None else ci_from
+    if ci_from not in CI_SOURCES:
+        raise GdynetError(f"--ci-from must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
     paths = list(record["paths"]) + list(record.get("test_paths", []))
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(paths))]
     lag_list = None if lags is None else sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
@@ -88,10 +113,9 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     if charges is not None and len(charges) != chis[0].shape[2]:
         raise GdynetError(f"--charge needs one value or one per state ({chis[0].shape[2]}), got {len(charges)}")
 
-    koopman = KoopmanEstimator(lag, dt).fit(chis, source=str(run.root)).fetch_model()
-    its = implied_timescales(chis, lag_list, dt, source=str(run.root))
-    steps = max(1, min(ck_steps, (longest - 1) // lag - 1))
-    ck = ck_test(chis, lag, steps, dt, source=str(run.root))
+    result = koopman_analysis(chis, lag, lag_list, dt, ck_steps=ck_steps, ci_from=ci_from, coarse=coarse,
+                              source=str(run.root))
+    koopman = result.model
     stride = max(1, max(t.n_frames for t in trajs) // RDF_FRAMES)
     species = sorted(set(np.concatenate([t.numbers for t in trajs]).tolist()))
     rdfs = {}
@@ -101,13 +125,18 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             rdfs[f"{centre}–{_symbol(z)}"] = _state_rdf(trajs, chis, z, rdf_r_max, stride)
         except GdynetError:  # e.g. the only atoms of this element are the targets themselves
             continue
-    conduction = _conduction(trajs, chis, lag, koopman, charges, temperature_K)
+    structure = structure_analyses(trajs, chis, run.figures, profile=profile, order_parameter=order_parameter,
+                                   shell_radius=shell_radius, charges=charges)
+    charged = structure.charges is not None
+    conduction = _conduction(trajs, chis, lag, koopman, structure.charges.charges_e if charged else None,
+                             temperature_K)
 
+    koopman_summary = result.summary()
     summary: dict[str, Any] = {
         "model": meta["kind"],
         "lag_ps": lag * dt,
-        "timescales_ps": json_safe(koopman.timescales_ps),
-        "populations": json_safe(koopman.stationary),
+        "timescales_ps": koopman_summary.pop("timescales_ps"),
+        "populations": koopman_summary.pop("populations"),
         "vamp2": json_safe(meta["vamp2"]),
         "n_frames": int(n_frames),
         "n_targets": int(n_series),
@@ -117,21 +146,21 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "n_frames_analysed": int(sum(len(c) for c in chis)),
         "dt_ps": dt,
         "dt_source": "; ".join(sorted({t.dt_source for t in trajs})),  # e.g. "dump TIMESTEP x --timestep"
-        "koopman": koopman.to_dict(),
-        "implied_timescales": its.to_dict(),
-        "ck_test": json_safe(ck.to_dict()),
-        "conduction": None if conduction is None else json_safe(conduction.summary()),
+        **koopman_summary,
+        "conduction": None if conduction is None else json_safe(
+            {**conduction.summary(charged=charged), "charges_source": structure.charges.source if charged else None}),
+        **structure.summary,
     }
     inputs = {"trajectories": ", ".join(record["paths"]),
               "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
               "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
-              "charges (e)": charges or "1 per state", "temperature (K)": temperature_K or "not given"}
-    figures = _figures(run, koopman, its, ck, rdfs, conduction)
+              "charges (e)": structure.headlines["state charges"], "temperature (K)": temperature_K or "not given"}
+    figures = {**_figures(run, result, rdfs, conduction, charged), **structure.figures}
     from ..report.markdown import write_report
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
-               "rdf": rdfs, **_headlines(summary)}
+               "rdf": rdfs, **_headlines(summary), **result.text(), **structure.headlines}
     write_report(run.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
     atomic.write_json(run.summary, summary)
@@ -155,7 +184,8 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
     return {"data": f"{summary['n_frames']} frames in {summary['n_trajectories']} trajectories, "
                     f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps; analysed: "
                     f"{summary['analysis_data']}",
-            f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} blocks)": "; ".join(rows),
+            f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} {its['ci_from']})":
+                "; ".join(rows),
             "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; " + (
                 "too few blocks for intervals" if ck["fraction_consistent"] is None else
                 f"{ck['fraction_consistent']:.0%} of the entries have overlapping {ck['confidence']:.0%} "
@@ -192,16 +222,22 @@ def _conduction(trajs, chis, lag, koopman, charges, temperature_K):
     return transition_conduction(trajs, chis, lag, koopman=koopman, charges=charges, temperature_K=temperature_K)
 
 
-def _figures(run: RunDir, koopman, its, ck, rdfs, conduction) -> dict[str, Path]:
+def _figures(run: RunDir, result, rdfs, conduction, charged: bool) -> dict[str, Path]:
     from ..report import figures as fig
 
-    d = run.figures
-    paths = {"Implied timescales": fig.plot_implied_timescales(its, d / "implied_timescales"),
-             "Chapman-Kolmogorov test": fig.plot_ck_test(ck, d / "ck_test"),
-             "Stationary populations": fig.plot_populations(koopman.stationary, d / "populations")}
+    d, koopman, populations = run.figures, result.model, result.populations
+    bars = np.nan_to_num(np.stack([populations.populations - populations.lower,
+                                   populations.upper - populations.populations]))
+    paths = {"Implied timescales": fig.plot_implied_timescales(result.its, d / "implied_timescales"),
+             "Chapman-Kolmogorov test": fig.plot_ck_test(result.ck, d / "ck_test"),
+             "Stationary populations": fig.plot_populations(
+                 koopman.stationary, d / "populations", errors=bars,
+                 title=f"State populations ({populations.confidence:.0%} CI from {populations.ci_from})"),
+             "Koopman eigenvectors": fig.plot_eigenvectors(koopman, d / "eigenvectors")}
     if rdfs:
         paths["State-weighted RDFs"] = fig.plot_state_rdf(rdfs, d / "state_rdf")
     if conduction is not None:
         paths["Transition-resolved MSD"] = fig.plot_transition_msd(conduction, d / "transition_msd")
-        paths["Conduction contributions"] = fig.plot_conduction(conduction, d / "conduction")
+        if charged:                                   # without charges there is no conductivity to show
+            paths["Conduction contributions"] = fig.plot_conduction(conduction, d / "conduction")
     return paths

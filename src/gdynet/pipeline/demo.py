@@ -80,7 +80,7 @@ def run_demo(out: str | Path = "gdynet-demo", *, quick: bool = False, device: st
     for kind in ("gdynet", "vampnet"):
         options = FitOptions(model=kind, states=2, lag=size.lag, epochs=size.epochs, device=device,
                              batch_size=512, lr=5e-3 if kind == "gdynet" else 1e-3)
-        analysis = {"lags": list(size.lags), "temperature_K": toy.params["temperature_K"]}
+        analysis = {"lags": list(size.lags), "temperature_K": toy.params["temperature_K"], "charges": [1.0]}  # Li+
         summary = fit(paths, out / kind, read, options, analysis=analysis, progress=progress)
         chi = [np.load(out / kind / "chi" / f"traj_{i:03d}.npy", mmap_mode="r") for i in range(len(paths))]
         results[kind] = {"agreement_percent": state_agreement(chi, toy.labels),

@@ -75,8 +75,8 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
 
     run = RunDir(Path(out_dir))
     record = {"paths": paths, "test_paths": test_paths, "read": read.to_dict(), "fit": asdict(options),
-              "lag_frames": lag, "dt_ps": dt_ps, "analysis": {k: v for k, v in (analysis or {}).items()
-                                                             if k in ("charges", "temperature_K", "analyze_on")}}
+              "lag_frames": lag, "dt_ps": dt_ps,
+              "analysis": {k: v for k, v in (analysis or {}).items() if k not in ("lags", "trajectories")}}
     if run.root.exists() and not run.root.is_dir():
         raise GdynetError("--out must be a folder, but a file of that name exists", run.root)
     created = not run.root.exists()

@@ -121,4 +121,4 @@ def select_frames(lengths: Sequence[int], *, n_train: int, lag: int, split: Sequ
         return Selection(every.segments, "all", f"{every.note}; held-out data too short: {reason}")
     frames = sum(stop - start for _, start, stop in segments)
     return Selection(segments, "test", f"held-out data only: {what}, {frames} frames in "
-                                       f"{len(segments)} pieces never used in training")
+                                       f"{len(segments)} piece{'s' if len(segments) > 1 else ''} never used in training")

@@ -160,7 +160,8 @@ def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[flo
     Args:
         populations: ``(S,)`` fractions summing to 1, or a ``KoopmanModel`` (its ``stationary``).
         stem: output path without suffix.
-        errors: optional ``(S,)`` error bars (fractions).
+        errors: optional error bars (fractions): ``(S,)`` symmetric, or ``(2, S)`` distances below and
+            above each population (e.g. a confidence interval clipped at 0 and 1).
         labels: optional state names.
     """
     pops = np.asarray(getattr(populations, "stationary", populations), dtype=np.float64).reshape(-1)
@@ -170,17 +171,18 @@ def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[flo
         raise GdynetError(f"{len(labels)} labels for {n} states", "plot")
     fig = Figure(figsize=(max(3.5, 1.0 + 0.9 * n), 3.5))
     ax = fig.add_subplot()
-    yerr = np.zeros(n) if errors is None else 100 * np.asarray(errors, dtype=np.float64).reshape(-1)
-    if yerr.shape != (n,):
-        raise GdynetError(f"{len(yerr)} error bars for {n} states", "plot")
+    yerr = np.zeros(n) if errors is None else 100 * np.asarray(errors, dtype=np.float64)
+    if yerr.shape not in ((n,), (2, n)):
+        raise GdynetError(f"error bars of shape {yerr.shape} for {n} states", "plot")
     bars = ax.bar(range(n), 100 * pops, yerr=yerr if errors is not None else None, capsize=3,
                   color=[state_color(i) for i in range(n)])
-    for bar, p, err in zip(bars, pops, yerr):
+    above = yerr if yerr.ndim == 1 else yerr[1]
+    for bar, p, err in zip(bars, pops, above):
         ax.annotate(f"{100 * p:.1f}%", (bar.get_x() + bar.get_width() / 2, bar.get_height() + err),
                     xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
     ax.set_xticks(range(n), labels)
     ax.set_ylabel("population (%)")
-    ax.set_ylim(0, max(100 * pops.max() + yerr.max(), 1) * 1.18)
+    ax.set_ylim(0, max(np.max(100 * pops + above), 1) * 1.18)
     ax.set_title(title or "State populations")
     return save_figure(fig, stem)
 
@@ -306,5 +308,123 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
         ax2.set_ylim(min(0, min(totals)) * 1.2, top * 1.2 if top > 0 else 1)
     ax2.set_title("Totals", fontsize=10)
     fig.suptitle(title or "Contributions to ionic conductivity")
+    fig.tight_layout()
+    return save_figure(fig, stem)
+
+
+def _finish(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
+    """Axis labels, title, a small legend and a light grid."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def plot_state_profile(profile: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Density of every state along an axis (Fig. 3c): ``StateProfile`` (``edges`` Å, ``density``
+    ``(S, B)`` per Å^3) as filled step curves, one colour per state, plus their sum (dashed)."""
+    density = np.asarray(profile.density, dtype=np.float64)
+    edges = np.asarray(profile.edges, dtype=np.float64)
+    fig = Figure(figsize=(6.0, 3.6))
+    ax = fig.add_subplot()
+    for s in range(density.shape[0]):
+        ax.stairs(density[s], edges, color=state_color(s), fill=True, alpha=0.35)
+        ax.stairs(density[s], edges, color=state_color(s), lw=1.3, label=f"state {s}")
+    ax.stairs(density.sum(axis=0), edges, color="k", ls="--", lw=1.0, label="all")
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(bottom=0)
+    _finish(ax, f"position along {profile.axis} (Å)", "density (target sets / Å³)",
+            title or f"State densities along {profile.axis}")
+    return save_figure(fig, stem)
+
+
+def plot_state_snapshot(snapshot: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """One frame (Fig. 3b): every atom at its (``horizontal``, ``vertical``) position in Å, target
+    atoms coloured by their most likely state, other atoms small and grey."""
+    state = np.asarray(snapshot.state)
+    other = state < 0
+    fig = Figure(figsize=(7.0, 3.8))
+    ax = fig.add_subplot()
+    ax.scatter(snapshot.horizontal[other], snapshot.vertical[other], s=4, color="0.75", lw=0, label="other atoms")
+    for s in np.unique(state[~other]):
+        mine = state == s
+        ax.scatter(snapshot.horizontal[mine], snapshot.vertical[mine], s=14, color=state_color(int(s)), lw=0,
+                   label=f"state {s}")
+    horizontal, vertical, view = snapshot.labels
+    ax.set_aspect("equal")
+    ax.set_xlabel(f"{horizontal} (Å)")
+    ax.set_ylabel(f"{vertical} (Å)")
+    ax.set_title(title or f"Most likely state at t = {snapshot.time_ps:g} ps (seen along {view})", fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
+    return save_figure(fig, stem)
+
+
+def plot_charge_integral(integral: Any, stem: str | Path, *, shell_radii: Sequence[float] | None = None,
+                         title: str | None = None) -> tuple[Path, Path]:
+    """Charge within ``r`` of a target set in each state, ``Q_s(r)`` in e (Fig. 4c); dotted vertical
+    lines mark each state's first-shell radius when ``shell_radii`` are given."""
+    Q = np.asarray(integral.Q, dtype=np.float64)
+    r = np.asarray(integral.r, dtype=np.float64)
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
+    for s in range(Q.shape[0]):
+        ax.plot(r, Q[s], color=state_color(s), lw=1.4, label=f"state {s}")
+        if shell_radii is not None:
+            ax.axvline(shell_radii[s], color=state_color(s), ls=":", lw=1)
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.set_xlim(0, float(r[-1]))
+    _finish(ax, "r (Å)", "charge within r, Q(r) (e)", title or "Charge integral around the targets per state")
+    return save_figure(fig, stem)
+
+
+def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Distribution of a Steinhardt order parameter in each state (Supp. Fig. 2): ``edges`` on [0, 1],
+    ``density`` ``(S, B)``; the dashed line of each colour marks the state's mean."""
+    density = np.asarray(order.density, dtype=np.float64)
+    edges = np.asarray(order.edges, dtype=np.float64)
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.add_subplot()
+    for s in range(density.shape[0]):
+        ax.stairs(density[s], edges, color=state_color(s), lw=1.4, label=f"state {s}")
+        ax.axvline(order.mean[s], color=state_color(s), ls="--", lw=0.9)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(bottom=0)
+    _finish(ax, f"{order.name} (neighbours within {order.cutoff_A:.3g} Å)", "probability density",
+            title or f"Steinhardt {order.name} per state")
+    return save_figure(fig, stem)
+
+
+def plot_eigenvectors(koopman: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+    """Left and right Koopman eigenvectors of every process as bars per state (paper Fig. 3e).
+
+    Args:
+        koopman: ``KoopmanModel`` (``left_eigenvectors``, ``right_eigenvectors``, ``timescales_ps``).
+        stem: output path without suffix.
+
+    One column per process i = 1 … S−1 (slowest first), the left eigenvector above, the right one
+    below (signs as in :func:`gdynet.koopman.processes.oriented_eigenvectors`): the process moves
+    probability between the states with positive and those with negative bars.
+    """
+    from ..koopman.processes import oriented_eigenvectors
+
+    left, right = oriented_eigenvectors(koopman.left_eigenvectors, koopman.right_eigenvectors)
+    ts = np.asarray(koopman.timescales_ps, dtype=np.float64)
+    n_proc, n_states = left.shape
+    fig = Figure(figsize=(max(3.2, 2.6 * n_proc), 4.6))
+    axes = fig.subplots(2, n_proc, squeeze=False, sharex=True)
+    colors = [state_color(s) for s in range(n_states)]
+    for i in range(n_proc):
+        t = "∞" if not np.isfinite(ts[i]) else f"{ts[i]:.3g} ps"
+        for row, (vec, name) in enumerate(((left[i], "left"), (right[i], "right"))):
+            ax = axes[row, i]
+            ax.bar(range(n_states), vec, color=colors)
+            ax.axhline(0, color="black", lw=0.8)
+            ax.set_xticks(range(n_states), [str(s) for s in range(n_states)])
+            if i == 0:
+                ax.set_ylabel(f"{name} eigenvector")
+        axes[0, i].set_title(f"process {i + 1}, t = {t}", fontsize=9)
+        axes[1, i].set_xlabel("state")
+    fig.suptitle(title or "Koopman eigenvectors")
     fig.tight_layout()
     return save_figure(fig, stem)

@@ -163,19 +163,19 @@ def _move_charges(facts: AtomFacts, virtual: np.ndarray, keep: np.ndarray, sourc
     moving = np.flatnonzero(virtual & (charges != 0))
     if moving.size == 0:
         return charges
-    lost = 0.0
     if facts.residues is None:
         lost = float(np.abs(charges[moving]).sum())
     else:
+        residue = np.unique(np.asarray(facts.residues), return_inverse=True)[1].ravel()
         weight = facts.masses if facts.masses is not None else np.ones(len(charges))
-        for residue in np.unique(facts.residues[moving]):
-            members = facts.residues == residue
-            hosts = np.flatnonzero(members & keep)
-            if hosts.size == 0:
-                lost += float(np.abs(charges[members & virtual]).sum())
-                continue
-            host = hosts[np.argmax(weight[hosts])]
-            charges[host] += charges[members & virtual].sum()
+        kept = np.flatnonzero(keep)
+        kept = kept[np.lexsort((-weight[kept], residue[kept]))]        # heaviest first within each residue
+        first = np.r_[True, residue[kept][1:] != residue[kept][:-1]]
+        host = np.full(residue.max() + 1, -1)
+        host[residue[kept][first]] = kept[first]
+        target = host[residue[moving]]
+        np.add.at(charges, target[target >= 0], charges[moving[target >= 0]])
+        lost = float(np.abs(charges[moving[target < 0]]).sum())
     if lost:
         prefix = f"{source}: " if source else ""
         warnings.warn(f"{prefix}massless particles without a residue to join carry {lost:g} e of charge, which "

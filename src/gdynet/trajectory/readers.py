@@ -18,6 +18,7 @@ lammps-dcd    DCD written by LAMMPS + ``topology=``        MDAnalysis          s
 xtc, trr      GROMACS ``.xtc`` / ``.trr`` + ``topology=``  MDAnalysis          file time, or step x ``timestep=``
 ncdf          AMBER NetCDF ``.nc`` / ``.ncdf`` + topology  MDAnalysis          file time
 mdcrd         AMBER ASCII ``.mdcrd`` + ``topology=``       MDAnalysis          ``dt=``
+pdb           PDB MODELs (its own topology)                MDAnalysis          ``dt=``
 ============  ===========================================  ==================  ==============================
 
 **Time.** ``dt=`` is the time between the frames stored in the file; ``timestep=`` is the MD
@@ -86,11 +87,15 @@ FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "trr": ("GROMACS TRR + topology= (MDAnalysis)", (".trr",)),
     "ncdf": ("AMBER NetCDF + topology= (MDAnalysis)", (".nc", ".ncdf")),
     "mdcrd": ("AMBER ASCII trajectory + topology= (MDAnalysis; box when the topology says so)", (".mdcrd",)),
+    "pdb": ("PDB, one or more MODELs; its own topology (MDAnalysis)", (".pdb",)),
 }
 _ALIASES = {"xyz": "extxyz", "ase": "traj", "vasp-xdatcar": "xdatcar", "lammps-dump-text": "lammps-dump",
             "lammpstrj": "lammps-dump", "lammps": "lammps-dcd"}
 _ASE_NAMES = {"extxyz": "extxyz", "traj": "traj", "xdatcar": "vasp-xdatcar"}
-_MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR", "ncdf": "NCDF", "mdcrd": "TRJ"}
+_MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR", "ncdf": "NCDF", "mdcrd": "TRJ",
+              "pdb": "PDB"}
+#: MDAnalysis formats that are their own topology (a GRO is not one: MDAnalysis reads only its first frame)
+_SELF_TOPOLOGY = {"pdb"}
 #: formats whose frames may carry a time that is trusted (a LAMMPS DCD's is in the run's own unit)
 _TIMED = {"extxyz", "traj", "dcd", "xtc", "trr", "ncdf"}
 #: formats that store frame times in single precision (XTC always, TRR in the usual mixed-precision build)
@@ -260,7 +265,7 @@ def _resolve_format(path: Path, format: str | None, topology: Path | None, topol
         if name is None:
             raise GdynetError(f"cannot tell the format from the file name; pass format= (supported: {supported})",
                               path)
-    if compression(path) and name not in ("extxyz", "xdatcar", "lammps-dump", "mdcrd"):
+    if compression(path) and name not in ("extxyz", "xdatcar", "lammps-dump", "mdcrd", "pdb"):
         raise GdynetError(f"{name} files cannot be read compressed ({compression(path)}); decompress it first", path)
     lammps_topology = topology is not None and (is_lammps_data(topology) if topology_format is None else
                                                 topology_format.strip().upper() in LAMMPS_TOPOLOGY_FORMATS)
@@ -648,6 +653,8 @@ def _read_mdanalysis_quietly(path: Path, fmt: str, top: Path | None, topology_fo
     import MDAnalysis as mda
 
     src = str(path)
+    if top is None and fmt in _SELF_TOPOLOGY:
+        top = path
     if top is None:
         raise GdynetError(f"{fmt} files hold only coordinates; pass topology= (--topology: PDB, GRO, PSF, TPR, "
                           "PRMTOP, LAMMPS data, ...)", src)

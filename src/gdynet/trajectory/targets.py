@@ -229,7 +229,9 @@ def _by_indices(spec: Any, n_atoms: int, src: str | None) -> np.ndarray:
 # ------------------------------------------------------------------ topology (MDAnalysis)
 @contextmanager
 def quiet_mdanalysis() -> Iterator[None]:
-    """Silence the (Pending)DeprecationWarnings MDAnalysis 2.x emits on every read about 3.0.
+    """Silence the (Pending)DeprecationWarnings MDAnalysis 2.x emits on every read about 3.0, and its
+    UserWarnings about what it guessed or defaulted (missing elements, "no dt, set to 1.0 ps"):
+    gdynet never uses a guessed value silently and says itself what it could not resolve.
 
     MDAnalysis is imported first: its import puts its own "show DeprecationWarnings once" filter in
     front of the filters, which inside this block would win over the ones set here.
@@ -237,7 +239,7 @@ def quiet_mdanalysis() -> Iterator[None]:
     import MDAnalysis  # noqa: F401
 
     with warnings.catch_warnings():
-        for category in (DeprecationWarning, PendingDeprecationWarning):
+        for category in (DeprecationWarning, PendingDeprecationWarning, UserWarning):
             warnings.filterwarnings("ignore", category=category, module="MDAnalysis")
         yield
 

@@ -1,0 +1,214 @@
+"""A structural baseline for the learned states: Steinhardt bond-orientational order per state
+(Supplementary Fig. 2 of Xie et al., 2019).
+
+For atom ``i`` with neighbours ``j`` within the cut-off ``r_c`` (all atoms, periodic images along
+periodic axes only), Steinhardt, Nelson & Ronchetti, PRB 28, 784 (1983)::
+
+    q_lm(i) = (1 / N_i) sum_j Y_lm(r_ij),      q_l(i) = sqrt( 4 pi / (2l + 1) sum_m |q_lm(i)|^2 )
+
+Perfect crystals (every neighbour in the first shell) give q6 = 0.575 (FCC, 12 neighbours), 0.511
+(BCC, 8 + 6 neighbours), 0.485 (HCP), 0.354 (simple cubic), and q3 = 0.745 for the four tetrahedral
+neighbours of diamond; liquids give broad distributions at lower values. q6 suits close-packed
+metals, q3 diamond-like solids (Si, Ge, ice). A target set of several atoms gets the mean ``q_l``
+of its atoms. The averaged ``qbar_l`` of Lechner & Dellago (``q_lm`` averaged over the atom and its
+neighbours first) equals ``q_l`` in a perfect crystal with one kind of site (0.447 = 3/5 of 0.745 for
+q3 of diamond, whose two sublattices have opposite ``q_3m``) and separates a hot solid from its melt
+far better: on the Cu (EAM, 1330 K) solid-liquid interface of ``gdynet example interface``, a
+threshold on ``q6`` agrees with the ten Wolde-Frenkel solid-bond labels for 72 % of the atoms, on
+``qbar6`` for 95 %.
+
+For state ``s`` the distribution of ``q_l`` over the target sets is weighted by ``p_s(l, t)``;
+comparing the states' distributions shows which learned states a conventional order parameter
+already separates (solid from liquid) and which it cannot (solid or liquid at the interface).
+
+The default cut-off is the first minimum of the RDF of the target atoms to all atoms, measured on
+up to ``CUTOFF_FRAMES`` frames (see :func:`default_cutoff`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import GdynetError
+from ..trajectory.core import Trajectory
+from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
+from .unwrap import check_chi
+
+#: frames sampled for the default cut-off: enough for CUTOFF_SAMPLES target atoms, within these bounds
+CUTOFF_FRAMES = (10, 200)
+CUTOFF_SAMPLES = 2000
+#: the default cut-off's RDF reaches this many mean interatomic spacings (V / N)^(1/3)
+CUTOFF_RANGE = 2.5
+
+
+def steinhardt(positions: np.ndarray, cell: np.ndarray, atoms: np.ndarray, l: int, cutoff: float,
+               pbc: Any = (True, True, True), calculator: Any = None, *, average: bool = False) -> np.ndarray:
+    """``q_l`` of ``atoms`` (indices) in one frame, neighbours among all ``positions`` ``(N, 3)`` Å.
+
+    ``average=True`` gives Lechner & Dellago's averaged ``qbar_l`` (J. Chem. Phys. 129, 114707 (2008)):
+    ``q_lm`` averaged over the atom and its neighbours before the norm is taken, which separates
+    thermally disordered solid from liquid much better than ``q_l``.
+
+    Returns ``(len(atoms),)``; NaN for an atom with no neighbour within ``cutoff`` Å.
+    """
+    import vesin
+
+    calculator = calculator or vesin.NeighborList(cutoff=float(cutoff), full_list=True)
+    i, j, vec = frame_pairs(calculator, np.asarray(positions, dtype=np.float64), cell, pbc, quantities="ijD")
+    if not average:                                  # only the pairs that start at one of ``atoms``
+        slot = np.full(len(positions), -1)
+        slot[atoms] = np.arange(len(atoms))
+        mine = slot[i] >= 0
+        return _norm(_qlm(slot[i[mine]], vec[mine], len(atoms), l), l)
+    qlm = np.nan_to_num(_qlm(i, vec, len(positions), l))         # every atom, (N, l + 1)
+    own = np.isin(i, atoms)
+    summed = qlm[atoms].copy()
+    count = np.ones(len(atoms))
+    slot = np.full(len(positions), -1)
+    slot[atoms] = np.arange(len(atoms))
+    np.add.at(summed, slot[i[own]], qlm[j[own]])
+    np.add.at(count, slot[i[own]], 1.0)
+    result = _norm(summed / count[:, None], l)
+    result[count == 1] = np.nan                      # no neighbours
+    return result
+
+
+def _qlm(i: np.ndarray, vec: np.ndarray, n: int, l: int) -> np.ndarray:
+    """``(n, l + 1)`` complex ``q_lm``, ``m = 0 .. l``: the mean of ``Y_lm`` over the bond vectors
+    ``vec`` (Å) of each atom ``i``; NaN rows for atoms without bonds."""
+    from scipy.special import sph_harm_y
+
+    theta = np.arccos(np.clip(vec[:, 2] / np.linalg.norm(vec, axis=1), -1.0, 1.0))
+    phi = np.arctan2(vec[:, 1], vec[:, 0]) % (2 * np.pi)
+    Y = sph_harm_y(l, np.arange(l + 1)[:, None], theta[None], phi[None])      # (l + 1, pairs)
+    out = np.empty((n, l + 1), dtype=np.complex128)
+    for k in range(l + 1):
+        out[:, k] = np.bincount(i, weights=Y[k].real, minlength=n) + 1j * np.bincount(i, weights=Y[k].imag,
+                                                                                     minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return out / np.bincount(i, minlength=n)[:, None]
+
+
+def _norm(qlm: np.ndarray, l: int) -> np.ndarray:
+    """``sqrt(4 pi / (2l + 1) sum_{m=-l..l} |q_lm|^2)`` from ``m >= 0`` only (``|q_l,-m| = |q_lm|``)."""
+    power = np.abs(qlm[:, 0]) ** 2 + 2.0 * np.sum(np.abs(qlm[:, 1:]) ** 2, axis=1)
+    return np.sqrt(4 * np.pi / (2 * l + 1) * power)
+
+
+def default_cutoff(traj: Trajectory, frames: int | None = None) -> float:
+    """First minimum (Å) of the RDF from the target atoms to all atoms on ``frames`` frames spread
+    over the trajectory (default: enough for ``CUTOFF_SAMPLES`` target atoms, 10 to 200 frames), out
+    to ``CUTOFF_RANGE`` mean interatomic spacings."""
+    import vesin
+
+    spacing = float(np.mean(traj.volumes()) / traj.n_atoms) ** (1 / 3)
+    r_max, n_bins = CUTOFF_RANGE * spacing, 150
+    calculator = vesin.NeighborList(cutoff=r_max, full_list=True)
+    atoms = np.zeros(traj.n_atoms, dtype=bool)
+    atoms[traj.targets.ravel()] = True
+    counts = np.zeros(n_bins)
+    if frames is None:
+        frames = int(np.clip(CUTOFF_SAMPLES // traj.targets.size, *CUTOFF_FRAMES))
+    for f in np.unique(np.linspace(0, traj.n_frames - 1, frames).astype(int)):
+        i, d = frame_pairs(calculator, np.asarray(traj.positions[f], dtype=np.float64), traj.cells[f],
+                           traj.pbc, quantities="id")
+        counts += np.histogram(d[atoms[i]], bins=n_bins, range=(0.0, r_max))[0]
+    edges = np.linspace(0.0, r_max, n_bins + 1)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    try:
+        return first_minimum(centres, counts / centres ** 2, smooth=2)
+    except GdynetError as exc:
+        raise GdynetError(f"order parameter cut-off: {exc} (give one, e.g. --order-parameter q6:3.5)",
+                          traj.source) from None
+
+
+@dataclass(frozen=True)
+class StateOrderParameter:
+    """Result of :func:`state_order_parameter`.
+
+    Attributes:
+        l: the degree (3, 4, 6, ...); cutoff_A: neighbour cut-off in Å; average: ``qbar_l`` (True) or ``q_l``.
+        edges: ``(B+1,)`` bin edges of ``q_l`` on [0, 1].
+        density: ``(S, B)`` probability density of ``q_l`` in each state (integrates to 1).
+        mean: ``(S,)`` probability-weighted mean ``q_l`` of each state.
+        n_frames: frames used.
+    """
+
+    l: int
+    cutoff_A: float
+    average: bool
+    edges: np.ndarray
+    density: np.ndarray
+    mean: np.ndarray
+    n_frames: int
+
+    @property
+    def name(self) -> str:
+        return f"qbar{self.l}" if self.average else f"q{self.l}"
+
+    def summary(self) -> dict[str, Any]:
+        """JSON numbers: ``name`` (q6, qbar6, ...), ``l``, ``average``, ``cutoff_A``, ``edges``,
+        ``density`` (S lists), ``mean`` (S)."""
+        return {"name": self.name, "l": self.l, "average": self.average, "cutoff_A": self.cutoff_A, "edges": self.edges.tolist(),
+                "density": self.density.tolist(), "mean": self.mean.tolist(), "n_frames": self.n_frames}
+
+
+def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
+                          l: int = 6, cutoff: float | None = None, average: bool = False, bins: int = 50,
+                          stride: int = 1, chunk_frames: int | None = None) -> StateOrderParameter:
+    """Distribution of the Steinhardt ``q_l`` of the target sets in each state (module docstring).
+
+    Args:
+        traj: trajectory with its target sets, or a list of them (with a list of ``chi``; pooled).
+        chi: ``(F, n, S)`` state probabilities.
+        l: degree of the order parameter (6 for close-packed, 3 for diamond-like solids).
+        cutoff: neighbour cut-off in Å (default: :func:`default_cutoff` of the first trajectory).
+        average: Lechner-Dellago ``qbar_l`` instead of ``q_l`` (see :func:`steinhardt`).
+        bins: histogram bins on [0, 1]; stride: use every ``stride``-th frame.
+
+    Returns:
+        :class:`StateOrderParameter`.
+    """
+    trajs, chis = as_lists(traj, chi)
+    source = trajs[0].source
+    if int(l) < 1 or int(bins) < 1:
+        raise GdynetError(f"the order parameter degree l and bins must be positive, got {l!r} and {bins!r}", source)
+    cutoff = default_cutoff(trajs[0]) if cutoff is None else float(cutoff)
+    if not (np.isfinite(cutoff) and cutoff > 0):
+        raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", source)
+    sums = [_histogram(t, check_chi(c, t), int(l), cutoff, average, int(bins), stride, chunk_frames)
+            for t, c in zip(trajs, chis)]
+    hist, total, weight = (sum(part[k] for part in sums) for k in range(3))
+    if np.any(weight <= 0):
+        raise GdynetError(f"no target set with neighbours within {cutoff:g} Å in state(s) "
+                          f"{np.flatnonzero(weight <= 0).tolist()}", source)
+    return StateOrderParameter(l=int(l), cutoff_A=cutoff, average=bool(average), edges=np.linspace(0.0, 1.0, int(bins) + 1),
+                               density=hist * int(bins) / weight[:, None], mean=total / weight,
+                               n_frames=sum(part[3] for part in sums))
+
+
+def _histogram(traj: Trajectory, chi: np.ndarray, l: int, cutoff: float, average: bool, bins: int, stride: int,
+               chunk_frames: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Raw sums of one trajectory: ``sum p_s [q in bin]`` ``(S, B)``, ``sum p_s q`` and ``sum p_s``
+    ``(S,)`` over the target sets that have neighbours, and the frames used."""
+    import vesin
+
+    calculator = vesin.NeighborList(cutoff=cutoff, full_list=True)
+    atoms = traj.targets.ravel()
+    n_states = chi.shape[2]
+    hist, total, weight, used = np.zeros((n_states, bins)), np.zeros(n_states), np.zeros(n_states), 0
+    for frames, block, cells in strided_chunks(traj, stride, chunk_frames):
+        for f, frame in enumerate(frames):
+            q = steinhardt(block[f], cells[f], atoms, l, cutoff, traj.pbc, calculator, average=average)
+            q = q.reshape(traj.targets.shape).mean(axis=1)                   # per target set
+            p = np.asarray(chi[frame], dtype=np.float64)[np.isfinite(q)]
+            q = q[np.isfinite(q)]
+            index = np.clip((q * bins).astype(np.int64), 0, bins - 1)
+            for s in range(n_states):
+                hist[s] += np.bincount(index, weights=p[:, s], minlength=bins)
+            total += p.T @ q
+            weight += p.sum(axis=0)
+        used += len(frames)
+    return hist, total, weight, used

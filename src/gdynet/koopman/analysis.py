@@ -1,0 +1,97 @@
+"""Every Koopman result of one analysis in one call: model, implied timescales, CK test, population
+intervals, resolved-timescale marks, eigenvectors and (optionally) PCCA+ lumping.
+
+:func:`koopman_analysis` is what ``gdynet analyze`` runs on the selected (held-out) χ; its
+:meth:`KoopmanAnalysis.summary` gives the summary.json entries and :meth:`KoopmanAnalysis.text` the
+report's sentences.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..atomic import json_safe
+from .covariance import as_trajectories
+from .estimator import KoopmanEstimator, KoopmanModel
+from .pcca import CoarseModel, coarse_grain
+from .processes import describe_process
+from .validation import (CKTest, ImpliedTimescales, PopulationIntervals, ck_test, implied_timescales,
+                         population_intervals, resolved_timescales)
+
+
+@dataclass(frozen=True, eq=False)
+class KoopmanAnalysis:
+    """Results of :func:`koopman_analysis` (see there); ``duration_ps`` is the analysed trajectory time."""
+
+    model: KoopmanModel
+    its: ImpliedTimescales
+    ck: CKTest
+    populations: PopulationIntervals
+    duration_ps: float
+    coarse: CoarseModel | None = None
+
+    @property
+    def resolved(self) -> np.ndarray:
+        """``(S-1,)`` bools: τ < t_i < analysed time (:func:`~.validation.resolved_timescales`)."""
+        return resolved_timescales(self.model.timescales_ps, self.model.lag_ps, self.duration_ps)
+
+    def summary(self) -> dict[str, Any]:
+        """summary.json entries: ``timescales_ps``, ``populations``, ``analysed_time_ps``, ``ci_from``,
+        ``populations_ci``, ``timescales_resolved``, ``koopman``, ``implied_timescales`` (with
+        ``resolved`` per lag and process), ``ck_test``, ``coarse``."""
+        its_resolved = resolved_timescales(self.its.timescales_ps, self.its.lags_ps[:, None], self.duration_ps)
+        return {"timescales_ps": json_safe(self.model.timescales_ps), "populations": json_safe(self.model.stationary),
+                "analysed_time_ps": self.duration_ps, "ci_from": self.its.ci_from,
+                "populations_ci": self.populations.to_dict(),
+                "timescales_resolved": [bool(r) for r in self.resolved], "koopman": self.model.to_dict(),
+                "implied_timescales": {**self.its.to_dict(), "resolved": its_resolved.tolist()},
+                "ck_test": json_safe(self.ck.to_dict()),
+                "coarse": None if self.coarse is None else self.coarse.to_dict()}
+
+    def text(self) -> dict[str, str]:
+        """Report lines: populations with intervals, what each process exchanges, which timescales
+        the data resolve (and why not), and the PCCA+ lumping."""
+        pops = self.populations
+        lines = {f"populations ({pops.confidence:.0%} CI from {pops.n_blocks} {pops.ci_from})": ", ".join(
+            f"state {s}: {100 * p:.1f} %" + ("" if np.isnan(lo) else f" [{100 * lo:.1f}, {100 * hi:.1f}]")
+            for s, (p, lo, hi) in enumerate(zip(pops.populations, pops.lower, pops.upper)))}
+        right = np.real(self.model.right_eigenvectors).T[1:]
+        lines["processes (Koopman eigenvectors)"] = "; ".join(
+            describe_process(i + 1, t, r, ok)
+            for i, (t, r, ok) in enumerate(zip(self.model.timescales_ps, right, self.resolved)))
+        lag, notes = self.model.lag_ps, []
+        for i, (t, ok) in enumerate(zip(self.model.timescales_ps, self.resolved)):
+            if ok:
+                continue
+            if t <= lag:
+                notes.append(f"t{i + 1} = {t:.3g} ps is shorter than the lag τ = {lag:g} ps (it decays within one lag)")
+            else:
+                notes.append(f"t{i + 1} = {'∞' if not np.isfinite(t) else f'{t:.3g} ps'} is longer than the "
+                             f"{self.duration_ps:.3g} ps of trajectory analysed (never seen to relax)")
+        lines["resolved timescales"] = ("all timescales lie between the lag and the analysed trajectory time"
+                                        if not notes else "not resolved: " + "; ".join(notes))
+        if self.coarse is not None:
+            lines[f"PCCA+ lumping into {self.coarse.memberships.shape[1]} sets"] = self.coarse.describe()
+        return lines
+
+
+def koopman_analysis(chi: Any, lag: int, lags: Sequence[int], dt_ps: float, *, ck_steps: int = 5,
+                     ci_from: str = "auto", coarse: int | None = None, source: str = "chi") -> KoopmanAnalysis:
+    """Koopman model K(τ) (Eq. 2), implied timescales at ``lags`` (Eq. 11), CK test with up to
+    ``ck_steps`` multiples of τ (Eq. 6, as many as the longest trajectory allows), population
+    intervals (all with intervals from ``ci_from``), and PCCA+ lumping into ``coarse`` sets.
+
+    ``chi``: one ``(F, n, S)`` array or a list of them (every trajectory or held-out piece); lags in frames.
+    """
+    trajs = as_trajectories(chi, source)
+    longest = max(len(x) for x in trajs)
+    model = KoopmanEstimator(lag, dt_ps).fit(trajs, source=source).fetch_model()
+    steps = max(1, min(ck_steps, (longest - 1) // lag - 1))
+    return KoopmanAnalysis(
+        model=model, its=implied_timescales(trajs, lags, dt_ps, source=source, ci_from=ci_from),
+        ck=ck_test(trajs, lag, steps, dt_ps, source=source, ci_from=ci_from),
+        populations=population_intervals(trajs, lag, dt_ps, source=source, ci_from=ci_from),
+        duration_ps=sum(len(x) - 1 for x in trajs) * dt_ps,
+        coarse=None if coarse is None else coarse_grain(model, coarse))
