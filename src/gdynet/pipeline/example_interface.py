@@ -26,7 +26,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -337,10 +337,6 @@ def _figures(results: dict[str, Any], folder: Path) -> dict[str, Path]:
     fig.tight_layout()
     paths["timescales"] = save_figure(fig, folder / "timescales")[0]
     return paths
-
-
-def _pct(values: Sequence[float]) -> str:
-    return ", ".join(f"{100 * v:.1f} %" for v in values)
 
 
 def example_report(results: dict[str, Any]) -> str:
