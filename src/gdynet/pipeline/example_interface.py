@@ -52,7 +52,7 @@ class ExampleSize:
 
 
 FULL = ExampleSize(params=replace(InterfaceParams(), cells=(6, 6, 12), production_ps=120.0, frame_ps=0.4),
-                   epochs=4, lag="2ps", lags=("0.8ps", "2ps", "4ps", "8ps"), solid_layers_A=6.0, batch_size=4)
+                   epochs=15, lag="2ps", lags=("0.8ps", "2ps", "4ps", "8ps"), solid_layers_A=6.0, batch_size=4)
 QUICK = ExampleSize(params=replace(InterfaceParams(), cells=(4, 4, 16), crystal_ps=2.0, melt_ps=2.0, cool_ps=1.0,
                                    relax_ps=2.0, production_ps=24.0, frame_ps=0.4),
                     epochs=4, lag="0.8ps", lags=("0.4ps", "0.8ps", "1.6ps"), solid_layers_A=4.0, batch_size=4)
