@@ -118,5 +118,9 @@ def test_torchrun_cli_with_two_gloo_ranks_matches_one_process(tmp_path):
     single = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "one")])
     assert single.exit_code == 0, single.output
     two, one = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("two", "one"))
-    assert two["vamp2"] == pytest.approx(one["vamp2"], rel=1e-5)
-    assert two["timescales_ps"] == pytest.approx(one["timescales_ps"], rel=1e-3)
+    # The fused numba edge kernel sums in float32 in an order that depends on threads and shards, and one
+    # epoch of Adam from scratch amplifies that rounding: one process with 1 vs 2 threads differs by
+    # 5e-5 in VAMP-2 and 3e-4 (relative) in t1, two ranks vs one process by 7e-5 and 3e-3 (measured).
+    # Exactness of the all-reduced moments and gradients is tested above, in one step.
+    assert two["vamp2"] == pytest.approx(one["vamp2"], abs=3e-4)
+    assert two["timescales_ps"] == pytest.approx(one["timescales_ps"], rel=1e-2)

@@ -101,4 +101,4 @@ def test_an_infinite_timescale_prints_without_a_traceback(capsys):
                "vamp2": {"train": 2.0, "validation": 1.9, "test": None}, "n_frames": 10, "n_targets": 1}
     _print_summary(summary, "run")
     printed = capsys.readouterr().out
-    assert "∞" in printed and "3 ps" in printed and "n/a" in printed
+    assert "∞" in printed and "3 ps" in printed and "–" in printed
