@@ -326,32 +326,25 @@ example_app = typer.Typer(no_args_is_help=True, help="Example systems simulated 
 app.add_typer(example_app, name="example")
 
 
-@example_app.command("interface")
-@_friendly
-def example_interface(
-    out: Path = typer.Option(Path("gdynet-interface"), "--out", "-o", help="Folder for the MD data, the run and its report."),
-    quick: bool = typer.Option(False, help="A much smaller run (under 3 minutes), for smoke tests."),
-    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-) -> None:
-    """Crystal slab in coexistence with its melt (LAMMPS): four-state model of the interface atoms."""
-    from .pipeline.example_interface import run_example
+def _add_example(name: str, summary: str) -> None:
+    """Register ``gdynet example NAME``: it calls ``gdynet.pipeline.example_NAME.run_example``."""
 
-    run_example(out, quick=quick, device=device, progress=not quiet)
+    @example_app.command(name, help=summary)
+    @_friendly
+    def command(
+        out: Path = typer.Option(Path(f"gdynet-{name}"), "--out", "-o", help="Folder for the MD data, the run and its report."),
+        quick: bool = typer.Option(False, help="A much smaller run (under 3 minutes), for smoke tests."),
+        device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    ) -> None:
+        import importlib
+
+        module = importlib.import_module(f"gdynet.pipeline.example_{name}")
+        module.run_example(out, quick=quick, device=device, progress=not quiet)
 
 
-@example_app.command("electrolyte")
-@_friendly
-def example_electrolyte(
-    out: Path = typer.Option(Path("gdynet-electrolyte"), "--out", "-o", help="Folder for the MD data, the run and its report."),
-    quick: bool = typer.Option(False, help="A much smaller run (under 3 minutes), for smoke tests."),
-    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-) -> None:
-    """Li+ and anions in a polymer melt (LAMMPS): solvation states, their charges, who carries the current."""
-    from .pipeline.example_electrolyte import run_example
-
-    run_example(out, quick=quick, device=device, progress=not quiet)
+_add_example("interface", "Crystal slab in coexistence with its melt (LAMMPS): four-state model of the interface atoms.")
+_add_example("electrolyte", "Li+ and anions in a polymer melt (LAMMPS): solvation states, their charges, who carries the current.")
 
 
 def _lag_value(text: str) -> Any:
