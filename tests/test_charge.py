@@ -11,17 +11,6 @@ TETRA = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / np.sqrt(3
 OCTA = np.vstack([np.eye(3), -np.eye(3)])
 
 
-def _shells(first, second):
-    """A Li+ (q = +1) at the centre of a 30 Å cell with ``first`` = (directions, radius, charge) and
-    ``second`` shells; returns positions (N, 3) and charges (N,)."""
-    centre = np.full(3, 15.0)
-    pos, q = [centre], [1.0]
-    for dirs, radius, charge in (first, second):
-        pos += list(centre + radius * dirs)
-        q += [charge] * len(dirs)
-    return np.array(pos), np.array(q)
-
-
 def test_fixed_shells_give_the_charge_within_each_radius_per_state():
     """A Li+ (+1 e) with four -0.5 e atoms and six +0.25 e atoms: at 2.0 and 4.0 Å in frames 0 and 2,
     at 2.5 and 3.5 Å in frame 1. Frame 0 is state 0, frame 1 state 1, frame 2 half and half."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +14,6 @@ from gdynet.errors import GdynetWarning
 
 data = pytest.importorskip("MDAnalysisTests.datafiles")
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
-
-
-def _quiet_read(path, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", GdynetWarning)
-        return read_trajectory(path, **kwargs)
 
 
 def test_lammps_dcd_is_recognised_and_needs_the_md_step():

@@ -26,7 +26,7 @@ coordination numbers, not the level of ``g`` far away.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
