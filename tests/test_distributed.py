@@ -51,6 +51,7 @@ def _worker(rank: int, world_size: int, port: int, folder: Path) -> None:
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     try:
         torch.save(_gradient_and_fit(folder), folder / f"rank{rank}.pt")
+        dist.barrier()  # neither rank tears gloo down while the other still talks to it
     finally:
         dist.destroy_process_group()
 
