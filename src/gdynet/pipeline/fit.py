@@ -135,7 +135,7 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
         atomic.write_json(run.run_json, record)
         sources = _sources(trajs, run, options, progress)
         trained = _train(sources, run, options, lag, progress, n_test=len(test_paths))
-        if _other_rank():                     # under torchrun only rank 0 writes results
+        if _leave_process_group():            # under torchrun only rank 0 writes results
             return None
         best = max(range(len(trained)), key=lambda k: trained[k][1].scores["validation"])
         seed, result = trained[best]
@@ -155,11 +155,18 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
     return trajs
 
 
-def _other_rank() -> bool:
-    """True in a torchrun worker process other than rank 0."""
+def _leave_process_group() -> bool:
+    """After training under torchrun: every rank meets the others and shuts its process group down
+    (a rank that exits with gloo still running aborts with SIGABRT, and torchrun then kills the
+    rest); returns True on ranks other than 0, which have nothing left to do. False without a group."""
     import torch.distributed as dist
 
-    return dist.is_available() and dist.is_initialized() and dist.get_rank() != 0
+    if not (dist.is_available() and dist.is_initialized()):
+        return False
+    rank = dist.get_rank()
+    dist.barrier()
+    dist.destroy_process_group()
+    return rank != 0
 
 
 def _sources(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, progress: bool) -> list[Any]:
