@@ -150,7 +150,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "conduction": None if conduction is None else json_safe(
             {**conduction.summary(charged=charged), "charges_source": structure.charges.source if charged else None}),
         **structure.summary,
-        "history": meta.get("history"),
+        "history": meta.get("history"), "training": meta.get("training"),
         "seeds": meta.get("seeds"),
     }
     inputs = {"trajectories": ", ".join(record["paths"]),
@@ -209,6 +209,11 @@ def _training_lines(summary: dict[str, Any]) -> dict[str, str]:
         lines["training"] = (f"{len(history)} epochs, best validation VAMP-2 {best['validation']:.4f} in epoch "
                              f"{best['epoch']}; " + (f"{collapses} collapse(s) undone by restoring the best weights "
                                                      "at a lower learning rate" if collapses else "no collapse"))
+        budget = summary.get("training")
+        if budget:
+            auto = f" ({', '.join(budget['auto'])} automatic)" if budget["auto"] else ""
+            lines["training"] += (f"; {budget['steps_per_epoch']} steps of {budget['batch_size']} frame pairs per "
+                                  f"epoch, at most {budget['epochs']} epochs, patience {budget['patience']}{auto}")
     seeds = summary.get("seeds") or []
     if seeds:
         vamp = [s["vamp2_validation"] for s in seeds]

@@ -39,9 +39,9 @@ class FitOptions:
     lag: int | float | str = "1ps"
     neighbors: int = 12
     seed: int = 0
-    epochs: int = 30
-    patience: int = 5
-    batch_size: int = 256
+    epochs: int | None = None      # None: automatic (training.budget), as patience and batch_size
+    patience: int | None = None
+    batch_size: int | None = None
     lr: float = 1e-3
     atom_features: int = 16
     n_conv: int = 3
@@ -61,10 +61,10 @@ class FitOptions:
         if self.states < 2:
             raise GdynetError(f"--states must be at least 2, got {self.states}")
         for name in ("neighbors", "epochs", "seeds", "atom_features", "batch_size"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 flag = "--" + name.replace("_", "-")
                 raise GdynetError(f"{flag} must be at least 1, got {getattr(self, name)}")
-        if self.n_conv < 0 or self.patience < 0 or not self.hidden or min(self.hidden) < 1:
+        if self.n_conv < 0 or (self.patience or 0) < 0 or not self.hidden or min(self.hidden) < 1:
             raise GdynetError("--conv-layers and --patience must be >= 0 and --hidden widths >= 1, got "
                               f"{self.n_conv}, {self.patience}, {','.join(map(str, self.hidden))}")
         if not self.cutoff >= 2 * GAUSSIAN_SPACING_A:
@@ -143,7 +143,7 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
         calibration = _write_chi(model, sources, run, options)
         meta = {"lag_frames": lag, "dt_ps": dt_ps, "neighbors": options.neighbors, "read": read.to_dict(),
                 "vamp2": dict(result.scores), "best_epoch": result.best_epoch, "seed": seed,
-                "history": json_safe(result.history),
+                "history": json_safe(result.history), "training": result.budget.to_dict(),
                 "n_atoms": trajs[0].n_atoms, "n_states": options.states, "calibration": calibration.tolist()}
         if len(trained) > 1:
             meta["seeds"] = _seed_entries(trained, best, sources, run, options, lag, dt_ps)

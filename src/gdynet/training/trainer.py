@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,6 +26,7 @@ from ..errors import GdynetError, GdynetWarning
 from ..progress import progress_bar
 from ..units import lag_to_frames
 from . import checkpoint as ckpt
+from .budget import Budget, training_budget
 from .chunked import frame_outputs, frames_per_chunk
 from .data import SPLITS, Block, Source, batches, split_frames, split_sources
 from .distributed import World, all_reduce_sum, setup, shard
@@ -51,10 +52,11 @@ class TrainConfig:
       saturating after convergence (spread of chi_0 0.026 -> 0.0021 over 8 epochs, mean logit gap
       -1.9 -> -4.2) at a constant validation VAMP-2 of 1.945, the road to the collapse of issue 10.
       The lower rate drifts 5x slower at no cost in accuracy.
-    * ``batch_size = 256``, ``max_epochs = 30``, ``patience = 5``: in every run above the best epoch
-      was one of the first four and later epochs changed VAMP-2 by < 0.001, so patience 5 stops
-      training a few epochs after convergence; 30 epochs is only an upper bound. Batch 256 (not
-      re-measured here) gives 17,200 pairs/s on the toy cell (benchmarks/RESULTS.md).
+    * ``batch_size``, ``max_epochs``, ``patience``: ``None`` (automatic) sets them from the size of
+      the training data, in samples and steps rather than pairs and epochs (:mod:`.budget`): on the
+      toy system every run above converged within the first 100 steps, while a four-state model of
+      the Cu interface (1,353 targets per frame) needed ~2,500 steps and stopped on a plateau with
+      the old fixed 256 pairs / 30 epochs / patience 5.
     * ``epsilon = 1e-6`` relative to the outputs' variance: the collapse (validation 1.949 -> exactly
       1.0000) came from an absolute cut-off meeting the shrinking spread of a saturating softmax;
       scaled by the variance the cut-off can no longer remove the learned process (tests/test_collapse.py).
@@ -62,11 +64,14 @@ class TrainConfig:
     Attributes:
         lag_frames: lag ``tau``: an int is a number of frames; a float or a string with a unit
             (``"1ps"``) is a time, converted with the frame spacing of the sources.
-        batch_size: time-lagged pairs per mini-batch (global: shared by all processes).
+        batch_size: time-lagged pairs per mini-batch (global: shared by all processes); ``None``:
+            :func:`.budget.auto_batch_size`.
         lr: Adam learning rate.
         weight_decay: Adam L2 penalty.
-        max_epochs: upper limit on epochs (one epoch = every training pair once).
-        patience: stop after this many epochs without a better validation VAMP-2 score (0: never).
+        max_epochs: upper limit on epochs (one epoch = every training pair once); ``None``: enough
+            for :data:`.budget.MIN_STEPS` steps, at least 30.
+        patience: stop after this many epochs without a better validation VAMP-2 score (0: never);
+            ``None``: :data:`.budget.PATIENCE_STEPS` steps, at least 5 epochs.
         min_delta: smallest increase of the validation score that counts as better.
         seed: seeds the pair order and (re-seeds) torch's global generator for dropout; the same seed
             and initial weights give the same trained weights on CPU.
@@ -95,11 +100,11 @@ class TrainConfig:
     """
 
     lag_frames: int | float | str = 1
-    batch_size: int = 256
+    batch_size: int | None = None
     lr: float = 1e-3
     weight_decay: float = 0.0
-    max_epochs: int = 30
-    patience: int = 5
+    max_epochs: int | None = None
+    patience: int | None = None
     min_delta: float = 0.0
     seed: int = 0
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
@@ -126,11 +131,11 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise GdynetError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         for name in ("batch_size", "max_epochs", "eval_batch_size", "log_every"):
-            if int(getattr(self, name)) < 1:
+            if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise GdynetError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.batch_size < 4:
+        if self.batch_size is not None and self.batch_size < 4:
             raise GdynetError(f"batch_size must be at least 4 pairs, got {self.batch_size}")
-        if self.patience < 0 or self.checkpoint_every < 0:
+        if (self.patience is not None and self.patience < 0) or self.checkpoint_every < 0:
             raise GdynetError("patience and checkpoint_every must be >= 0")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise GdynetError(f"lr must be a positive number, got {self.lr}")
@@ -153,6 +158,7 @@ class TrainResult:
             (``nan`` for an empty test split).
         best_epoch: 1-based epoch of the best validation score.
         lag_frames: the lag in frames.
+        budget: the batch size, epoch limit and patience used (:class:`.budget.Budget`).
         best_checkpoint, last_checkpoint: checkpoint files (``None`` without ``checkpoint_dir``).
     """
 
@@ -161,6 +167,7 @@ class TrainResult:
     scores: dict[str, float]
     best_epoch: int
     lag_frames: int
+    budget: Budget
     best_checkpoint: Path | None = None
     last_checkpoint: Path | None = None
 
@@ -215,13 +222,15 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig | None = None) -> None:
-        self.config = config or TrainConfig()
-        self.config.check()
+        self.given = config or TrainConfig()
+        self.given.check()
+        self.config = self.given          # with the automatic lengths filled in by ``fit``
+        self.budget: Budget | None = None
 
     # ---------------------------------------------------------------------------------- public
     def fit(self, model: torch.nn.Module, sources: Sequence[Source]) -> TrainResult:
         """Train ``model`` on ``sources``; resumes from ``checkpoint_dir/last.pt`` when present."""
-        cfg = self.config
+        cfg = self.config = self.given
         sources = list(sources)
         if not sources:
             raise GdynetError("no training data: give at least one trajectory")
@@ -229,6 +238,11 @@ class Trainer:
         lag = self._lag(sources)
         blocks = split_sources([s.n_frames for s in sources], lag, cfg.split, cfg.test_sources,
                                [s.source for s in sources])
+        self.budget = training_budget(sum(b.n_pairs for b in blocks["train"]),
+                                      min(sources[k].n_targets for k in {b.source for b in blocks["train"]}),
+                                      batch_size=cfg.batch_size, max_epochs=cfg.max_epochs, patience=cfg.patience)
+        cfg = self.config = replace(cfg, batch_size=self.budget.batch_size, max_epochs=self.budget.max_epochs,
+                                    patience=self.budget.patience)
         model = model.to(device)
         net = self._wrap(model, world, device)
         if cfg.compile:
@@ -249,7 +263,7 @@ class Trainer:
         model.eval()
         scores = {split: ctx.score(model, blocks[split]) for split in SPLITS}
         return TrainResult(model=model, history=run.history, scores=scores, best_epoch=run.best_epoch,
-                           lag_frames=lag, best_checkpoint=paths.get(ckpt.BEST) if paths else None,
+                           lag_frames=lag, budget=self.budget, best_checkpoint=paths.get(ckpt.BEST) if paths else None,
                            last_checkpoint=paths.get(ckpt.LAST) if paths else None)
 
     # ---------------------------------------------------------------------------------- epochs

@@ -1,0 +1,75 @@
+"""How long to train when the user does not say: batch size, epochs and patience from the data's size.
+
+An epoch is one pass over the training pairs, so the number of gradient steps it holds, and what a
+fixed number of epochs means, depends on the data: 12 toy trajectories of 8,000 frames with one target
+each give 260 steps of 256 pairs per epoch, one interface trajectory of 150 frames with 1,350 targets
+gives fewer than one. The network needs a number of *steps*, not epochs. The defaults are therefore set
+in samples and steps and converted to pairs and epochs once the training data are known:
+
+* ``batch_size``: enough frame pairs that a step holds about :data:`AUTO_BATCH_SAMPLES` samples (a
+  sample is one target set of one pair), between 4 and 256 pairs;
+* ``max_epochs``: at least :data:`MIN_EPOCHS`, and enough for :data:`MIN_STEPS` steps;
+* ``patience``: at least :data:`MIN_PATIENCE` epochs, and enough for :data:`PATIENCE_STEPS` steps.
+
+Measured on the Cu interface example (1,353 targets, 105 training pairs at lag 2 ps, 4 pairs per step,
+26 steps per epoch, issue 11): the validation VAMP-2 of a four-state model sat at 1.79 between steps
+~400 and ~750 before the network found the solid/liquid process (2.08 at step 800, 2.37 at 1,300,
+2.49 at 2,600); the old fixed defaults (30 epochs, patience 5, which the example used as 15 epochs)
+stopped on that plateau. On the toy system every run converged within the first 100 steps, so the
+step minimums cost it nothing but a longer wait for early stopping.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import GdynetError
+
+#: samples (target sets x pairs) per step that the automatic batch size aims at
+AUTO_BATCH_SAMPLES = 4096
+#: automatic batch size limits, frame pairs
+MIN_BATCH, MAX_BATCH = 4, 256
+#: the automatic epoch limit gives at least this many steps ...
+MIN_STEPS = 3000
+#: ... and at least this many epochs
+MIN_EPOCHS = 30
+#: the automatic patience waits at least this many steps without a better validation score ...
+PATIENCE_STEPS = 800
+#: ... and at least this many epochs
+MIN_PATIENCE = 5
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Resolved training lengths: ``batch_size`` (pairs per step), ``max_epochs``, ``patience``
+    (epochs), ``steps_per_epoch``, and which of the three were chosen automatically (``auto``)."""
+
+    batch_size: int
+    max_epochs: int
+    patience: int
+    steps_per_epoch: int
+    auto: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"batch_size": self.batch_size, "epochs": self.max_epochs, "patience": self.patience,
+                "steps_per_epoch": self.steps_per_epoch, "auto": list(self.auto)}
+
+
+def auto_batch_size(n_targets: int) -> int:
+    """Frame pairs per step so that a step holds about :data:`AUTO_BATCH_SAMPLES` samples."""
+    if n_targets < 1:
+        raise GdynetError(f"need at least one target set, got {n_targets}")
+    return min(MAX_BATCH, max(MIN_BATCH, math.ceil(AUTO_BATCH_SAMPLES / n_targets)))
+
+
+def training_budget(n_pairs: int, n_targets: int, *, batch_size: int | None = None,
+                    max_epochs: int | None = None, patience: int | None = None) -> Budget:
+    """Fill in the lengths left as ``None`` from ``n_pairs`` training pairs of ``n_targets`` target
+    sets each (see the module docstring); given values are kept as they are."""
+    auto = tuple(name for name, value in (("batch_size", batch_size), ("epochs", max_epochs),
+                                          ("patience", patience)) if value is None)
+    batch = auto_batch_size(n_targets) if batch_size is None else int(batch_size)
+    steps = max(1, n_pairs // batch)
+    epochs = max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)) if max_epochs is None else int(max_epochs)
+    wait = max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / steps)) if patience is None else int(patience)
+    return Budget(batch_size=batch, max_epochs=epochs, patience=wait, steps_per_epoch=steps, auto=auto)
