@@ -119,3 +119,99 @@ def test_selection_with_a_topology_uses_the_first_frame(tmp_path):
     traj = read_trajectory(path, topology=top, dt="1fs", targets="prop z > 30")
     np.testing.assert_array_equal(traj.targets[:, 0], np.flatnonzero(frames[0, :, 2] > 30))
     assert len(np.flatnonzero(frames[1, :, 2] > 30)) > traj.n_targets  # the last frame would give more
+
+
+# ------------------------------------------------------------------ --select-on first|each (issue 11 items 2, 4)
+BAND = "prop z > 20 and prop z < 40"
+
+
+def _two_segments(tmp_path, n_frames: int = 24) -> tuple[list, np.ndarray, np.ndarray]:
+    """Two consecutive extxyz segments of one run of the slab: the Si drift up 3 Å per segment (with a
+    little noise), so the first frames of the two files put different atoms in BAND."""
+    numbers, frames = _slab()
+    rng = np.random.default_rng(3)
+    t = np.arange(2 * n_frames)[:, None]
+    drift = np.where(numbers == 14, 3.0 / n_frames, 0.0)[None, :] * t
+    run = frames[0][None] + rng.normal(0.0, 0.05, (2 * n_frames, len(numbers), 3))
+    run[..., 2] += drift
+    paths = [tmp_path / "part1.extxyz", tmp_path / "part2.extxyz"]
+    for path, segment in zip(paths, (run[:n_frames], run[n_frames:])):
+        _write_extxyz(path, numbers, segment)
+    return paths, run[0], run[n_frames]
+
+
+def _band(first_frame: np.ndarray) -> np.ndarray:
+    z = first_frame[:, 2]
+    return np.flatnonzero((z > 20) & (z < 40))
+
+
+def test_select_on_first_gives_every_file_the_targets_of_the_first(tmp_path):
+    from gdynet.pipeline.inputs import ReadOptions, read_all
+
+    paths, first_a, first_b = _two_segments(tmp_path)
+    assert len(_band(first_a)) != len(_band(first_b))           # the band's content moved between the files
+    each = read_all(paths, ReadOptions(dt="1fs", targets={"select": BAND}))
+    np.testing.assert_array_equal(each[0].targets[:, 0], _band(first_a))
+    np.testing.assert_array_equal(each[1].targets[:, 0], _band(first_b))
+    first = read_all(paths, ReadOptions(dt="1fs", targets={"select": BAND}, select_on="first"))
+    for traj in first:
+        np.testing.assert_array_equal(traj.targets[:, 0], _band(first_a))
+    np.testing.assert_array_equal(first[1].positions, each[1].positions)
+
+
+def test_select_on_first_refuses_files_of_other_atoms(tmp_path):
+    from gdynet.pipeline.inputs import ReadOptions, read_all
+
+    paths, first_a, _ = _two_segments(tmp_path)
+    numbers, _ = _slab()
+    fewer, swapped = tmp_path / "fewer.extxyz", tmp_path / "swapped.extxyz"
+    _write_extxyz(fewer, numbers[:-1], [first_a[:-1]] * 3)
+    au_inside = numbers.copy()
+    au_inside[_band(first_a)[2]] = 79                             # a target atom is Au in this file
+    _write_extxyz(swapped, au_inside, [first_a] * 3)
+    read = ReadOptions(dt="1fs", targets={"select": BAND}, select_on="first")
+    for other, fragment in ((fewer, "31 atoms here, 32 in part1.extxyz"),
+                            (swapped, f"target atom {_band(first_a)[2]} is Au here, Si in part1.extxyz")):
+        with pytest.raises(GdynetError, match=fragment) as info:
+            read_all([paths[0], other], read)
+        message = str(info.value)
+        assert message.startswith(str(other)) and "--select-on each" in message and "\n" not in message
+    with pytest.raises(GdynetError, match="--select-on must be each or first, got 'last'"):
+        read_all(paths, ReadOptions(dt="1fs", targets={"select": BAND}, select_on="last"))
+
+
+def test_select_on_first_through_the_cli_config_run_json_analyze_and_predict(tmp_path):
+    import json
+
+    import torch
+    from typer.testing import CliRunner
+
+    from gdynet.cli import app
+
+    runner = CliRunner()
+    paths, first_a, _ = _two_segments(tmp_path)
+    config = tmp_path / "fit.toml"
+    config.write_text('select-on = "first"\n')
+    out = tmp_path / "run"
+    common = ["--dt", "1fs", "--select", BAND, "--lag", "1", "--epochs", "1", "--batch-size", "8",
+              "--neighbors", "6", "--cutoff", "10", "--device", "cpu", "-q"]
+    result = runner.invoke(app, ["fit", str(paths[0]), "--test", str(paths[1]), "--out", str(out),
+                                 "--config", str(config), *common])
+    assert result.exit_code == 0, result.output
+    targets = _band(first_a)
+    assert json.loads((out / "run.json").read_text())["read"]["select_on"] == "first"
+    assert json.loads((out / "summary.json").read_text())["select_on"] == "first"
+    assert [np.load(out / "chi" / f"traj_{i:03d}.npy").shape[1] for i in range(2)] == [len(targets)] * 2
+    meta = torch.load(out / "model.pt", weights_only=True)["meta"]
+    np.testing.assert_array_equal(np.asarray(meta["shared_targets"]["sets"])[:, 0], targets)
+    again = runner.invoke(app, ["analyze", str(out), "--lags", "1,2"])
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "summary.json").read_text())["n_targets"] == 2 * len(targets)
+    probs = tmp_path / "probs.npy"
+    predicted = runner.invoke(app, ["predict", str(out), str(paths[1]), "-o", str(probs), "-q"])
+    assert predicted.exit_code == 0, predicted.output
+    np.testing.assert_allclose(np.load(probs), np.load(out / "chi" / "traj_001.npy"), atol=1e-5)
+    alone = runner.invoke(app, ["fit", str(paths[0]), "--out", str(tmp_path / "x"), "--dt", "1fs", "--target", "Si",
+                                "--select-on", "first"])
+    assert alone.exit_code == 2 and "--select-on first needs --select" in alone.output
+    assert not (tmp_path / "x").exists()

@@ -78,6 +78,10 @@ def _targets(target: Optional[str], target_index: Optional[str], select: Optiona
     return target
 
 
+_HELP_SELECT_ON = ("Where --select is evaluated: each (default): on the first frame of every file, for independent "
+                   "runs; first: on the first frame of the first training file only, and those same atoms are the "
+                   "targets of every file (--test too), for consecutive segments of one run (a region whose "
+                   "content moves); first needs the same atoms in every file.")
 _HELP_PROFILE = ("Density of each state along an axis (x, y, z, or cell vector a, b, c), in Å, plus a "
                  "snapshot figure, e.g. z for an interface normal to z.")
 _HELP_ORDER = ("Steinhardt order parameter per state: q6 (close-packed) or q3 (diamond-like), or the "
@@ -94,6 +98,7 @@ Examples:\n
   gdynet fit slab.lammpstrj --timestep 1fs --topology data.lmp --exclude "type 3" --target Li --out slab\n
   gdynet fit prod.dcd --topology system.pdb --select "resname SOL and name OW" --out water\n
   gdynet fit dump.lammpstrj --timestep 1fs --type-map 1=Si,2=Au --select "name Si and prop z > 20" --states 4 --out si\n
+  gdynet fit part1.lammpstrj --test part2.lammpstrj --timestep 1fs --type-map 1=Si,2=Au --select "name Si and prop z > 20" --select-on first --states 4 --out si  (same atoms in both parts)\n
   gdynet fit a.npz b.npz --dt 0.1ps --states 3 --lag 2ps --epochs 50 --device cuda --out run3
 """
 
@@ -142,6 +147,7 @@ def fit(
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
     select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection on the first frame, any format: \"name OW\", \"prop z > 20 and prop z < 40\", \"around 5 name Au\" (without --topology, names are element symbols)."),
+    select_on: Optional[str] = typer.Option(None, help=_HELP_SELECT_ON),
     topology: Optional[Path] = typer.Option(None, help="Topology (PDB, GRO, PSF, TPR, PRMTOP, LAMMPS data *.data/*.lmp/data.*): needed for DCD/XTC/TRR; adds names, masses, charges, selections to any format."),
     topology_format: Optional[str] = typer.Option(None, help="MDAnalysis topology format when the name does not tell, e.g. DATA, PSF, TPR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
@@ -205,7 +211,8 @@ def _fit_inputs(p: dict[str, Any]) -> tuple[Any, Any]:
     read = ReadOptions(dt=p["dt"], timestep=p["timestep"], format=p["format"],
                        topology=str(p["topology"]) if p["topology"] else None, topology_format=p["topology_format"],
                        targets=_targets(p["target"], p["target_index"], p["select"]), stride=p["stride"],
-                       exclude=p["exclude"], pbc=p["pbc"], extra={"type_map": p["type_map"]} if p["type_map"] else {})
+                       exclude=p["exclude"], pbc=p["pbc"], extra={"type_map": p["type_map"]} if p["type_map"] else {},
+                       select_on=_select_on(p["select_on"], p["select"]))
     options = FitOptions(model=p["model"], states=p["states"], lag=_lag_value(p["lag"]), neighbors=p["neighbors"],
                          seed=p["seed"], epochs=p["epochs"], device=p["device"], batch_size=p["batch_size"],
                          lr=p["lr"], patience=p["patience"], weight_decay=p["weight_decay"],
@@ -214,6 +221,14 @@ def _fit_inputs(p: dict[str, Any]) -> tuple[Any, Any]:
                          hidden=tuple(_numbers(p["hidden"], int, "--hidden")), cutoff=p["cutoff"],
                          batch_atoms=p["batch_atoms"], precision=p["precision"], compile=p["compile"])
     return read, options
+
+
+def _select_on(select_on: Optional[str], select: Optional[str]) -> str:
+    """``--select-on`` (default each); it only applies to ``--select``."""
+    if select_on is not None and select is None:
+        raise GdynetError(f"--select-on {select_on} needs --select (it says on which file's first frame the "
+                          "selection is evaluated)")
+    return select_on or "each"
 
 
 def _numbers(text: str, kind: type, flag: str) -> list[Any]:

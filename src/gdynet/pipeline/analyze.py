@@ -142,6 +142,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "n_targets": int(n_series),
         "n_trajectories": len(paths),
         "analysis_on": selection.analysis_on,
+        "select_on": record["read"].get("select_on", "each"),
         "analysis_data": selection.note,
         "n_frames_analysed": int(sum(len(c) for c in chis)),
         "dt_ps": dt,

@@ -4,9 +4,10 @@ The MD (LAMMPS, :mod:`gdynet.datasets.interface`) gives a crystal slab with its 
 {100} interfaces, as two consecutive production segments: the network is trained on the first and
 analysed on the second (held-out), like the paper's 12.5 ns + 12.5 ns split. The targets are, as in
 the paper, the liquid atoms and the first solid layers next to the interfaces: a geometric
-``--select`` that leaves out the core of the slab, evaluated on the first frame of each segment. Besides the usual run folder (``out/run``) the example writes an independent structural
-reference: every target is labelled solid or liquid in every frame by the ten Wolde–Frenkel q6
-solid-bond count, and
+``--select`` that leaves out the core of the slab, evaluated once, on the first frame of the training
+segment (``--select-on first``): the held-out segment follows the same atoms. Besides the usual run
+folder (``out/run``) the example writes an independent structural reference: every target is
+labelled solid or liquid in every frame by the ten Wolde–Frenkel q6 solid-bond count, and
 
 * the solid fraction of the whole system over time shows that the interface is stable;
 * each learned state's mean solid label and its density profile along the interface normal show
@@ -76,7 +77,7 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     dumps = _link_md(data, out / "md")
     positions, cell = _first_frame(dumps["train"])
     selection = interface_selection(positions[:, 2], data.solid("train")[0], 0.0, cell[2, 2], size.solid_layers_A)
-    read = ReadOptions(dt=size.params.frame_ps, targets=f"select:{selection}")
+    read = ReadOptions(dt=size.params.frame_ps, targets=f"select:{selection}", select_on="first")
 
     options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
                          neighbors=size.neighbors)
@@ -89,7 +90,7 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     from .rundir import RunDir
 
     chi_test = np.load(RunDir(out / "run").chi(1), mmap_mode="r")
-    targets = _selected(dumps["test"], read.targets, size.params.element)   # evaluated on each file's first frame
+    targets = _selected(dumps["train"], read.targets, size.params.element)  # as the fit: on the training file
     if chi_test.shape[1] != len(targets):
         raise GdynetError(f"the fit chose {chi_test.shape[1]} targets with --select '{selection}', "
                           f"the example {len(targets)}", out / "run")
@@ -353,7 +354,8 @@ def example_report(results: dict[str, Any]) -> str:
         f"MD {results['md_seconds']:.0f} s, fit + analysis {results['fit_seconds']:.0f} s.",
         "",
         "The same fit from the command line: `gdynet fit md/dump_train.lammpstrj --test md/dump_test.lammpstrj "
-        f"--dt {p['frame_ps']:g}ps --select '{results['selection']}' --states 4 --lag {results['size']['lag']}`",
+        f"--dt {p['frame_ps']:g}ps --select '{results['selection']}' --select-on first --states 4 "
+        f"--lag {results['size']['lag']}`",
         "",
         f"Solid fraction (all atoms): train {sf['train'][:10].mean():.3f} -> {sf['train'][-10:].mean():.3f}, "
         f"test {sf['test'][:10].mean():.3f} -> {sf['test'][-10:].mean():.3f}.",

@@ -15,7 +15,7 @@ from ..atomic import json_safe
 from ..errors import GdynetError, GdynetWarning
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
-from .inputs import ReadOptions, read_all
+from .inputs import ReadOptions, SharedTargets, read_all
 from .rundir import RunDir, save_model
 
 #: run.json entries that must agree for ``fit`` to resume in an existing folder
@@ -145,6 +145,8 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
                 "vamp2": dict(result.scores), "best_epoch": result.best_epoch, "seed": seed,
                 "history": json_safe(result.history), "training": result.budget.to_dict(),
                 "n_atoms": trajs[0].n_atoms, "n_states": options.states, "calibration": calibration.tolist()}
+        if read.select_on == "first":                 # what `gdynet predict` imposes on a new file
+            meta["shared_targets"] = SharedTargets.of(trajs[0]).to_dict()
         if len(trained) > 1:
             meta["seeds"] = _seed_entries(trained, best, sources, run, options, lag, dt_ps)
         save_model(run.model, kind=options.model, model=model, meta=meta)

@@ -11,7 +11,7 @@ from .. import atomic
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
 from .chi import predict_raw, write_calibrated
-from .inputs import ReadOptions, read_all
+from .inputs import ReadOptions, SharedTargets, read_all
 from .rundir import RunDir, load_model
 
 OUTPUT_SUFFIXES = (".npy", ".extxyz")
@@ -26,7 +26,8 @@ def predict(run_dir: str | Path, traj_path: str | Path, output: str | Path, *,
     per-atom properties ``state`` (most probable state, -1 for atoms that are not targets) and
     ``state_prob`` (S probabilities, 0 for non-targets) that OVITO and ASE can colour by.
     The read options default to those of the fit (same dt, targets, stride); ``read_overrides``
-    replaces some of them.
+    replaces some of them. A fit with ``select_on="first"`` gives the file the targets chosen on
+    the first frame of its first training file (the file must hold the same atoms).
     """
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
@@ -38,7 +39,10 @@ def predict(run_dir: str | Path, traj_path: str | Path, output: str | Path, *,
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
         given = {"dt": None, "timestep": None, **given}
     read = ReadOptions.from_dict({**meta["read"], **given})
-    (traj,) = read_all([traj_path], read)
+    if read.select_on == "first":       # the targets the fit chose on its first training file
+        traj = SharedTargets.from_dict(meta["shared_targets"]).read(traj_path, read)
+    else:
+        (traj,) = read_all([traj_path], read)
     A = np.asarray(meta["calibration"])
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".gdynet-predict-", dir=output.parent) as tmp:
