@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gdynet.errors import GdynetError
-from gdynet.pipeline.example_interface import (QUICK, interface_selection, slab_centre, slab_distance, state_checks,
+from gdynet.pipeline.example_interface import (QUICK, core_set_labels, interface_selection, slab_centre, slab_distance, state_checks,
                                                supported_analysis)
 from gdynet.trajectory.targets import select_targets
 
@@ -52,7 +52,8 @@ def test_interface_selection_needs_two_phases():
 def _results(solid_fraction, distance, pops, learned_t1=10.0, label_t1=(4.0, 8.0)):
     return {"states": {"solid_fraction": solid_fraction, "mean_distance_A": distance},
             "learned": {"populations": pops, "timescales_ps": [learned_t1, 1.0, 0.5], "lag_ps": 2.0},
-            "labels": {"lags_ps": [1.0, 2.0], "timescales_ps": list(label_t1)}}
+            "labels": {"lags_ps": [1.0, 2.0], "timescales_ps": list(label_t1),
+                       "core_timescales_ps": [2 * t for t in label_t1]}}
 
 
 def test_state_checks_known_answers():
@@ -60,9 +61,18 @@ def test_state_checks_known_answers():
     assert good["order_along_normal"] == [0, 2, 1, 3]
     assert good["ordered"] and good["populated"]
     assert good["slowest_ratio"] == pytest.approx(10.0 / 8.0)      # compared at the fit lag (2 ps)
+    assert good["slowest_core_ratio"] == pytest.approx(10.0 / 16.0)
     bad = state_checks(_results([0.2, 0.99, 0.7, 0.01], [3.0, 12.0, 7.0, 16.0], [0.5, 0.495, 0.004, 0.001]))
     assert not bad["ordered"] and not bad["populated"]
     assert bad["min_population"] == pytest.approx(0.001) and bad["n_populated"] == 2
+
+
+def test_core_set_labels_ignore_flicker_between_the_cores():
+    bonds = np.array([[12, 0, 6], [8, 2, 5], [5, 4, 11], [2, 9, 7], [9, 10, 3]])   # (frames, atoms)
+    labels = core_set_labels(bonds, solid_min=10, liquid_max=3)
+    # atom 0: solid, stays solid through 8 and 5 bonds, liquid at 2, stays liquid at 9
+    # atom 1: liquid until it reaches 10; atom 2: undecided at first (6 >= 6.5? no: liquid), solid at 11
+    assert labels.T.tolist() == [[1, 1, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 1, 1, 0]]
 
 
 def test_supported_analysis_drops_unknown_keywords():

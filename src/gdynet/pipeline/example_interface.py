@@ -41,22 +41,25 @@ from .inputs import ReadOptions
 
 @dataclass(frozen=True)
 class ExampleSize:
-    """How large the MD is and how long the model trains."""
+    """How large the MD is and how long the model trains (``None``: ``gdynet fit``'s automatic lengths)."""
 
     params: InterfaceParams
-    epochs: int
     lag: str
     lags: tuple[str, ...]
     solid_layers_A: float          # solid within this distance (Å) of the interface is a target too
-    batch_size: int = 4            # frame pairs per step (each holds every target: ~10^3 samples)
+    epochs: int | None = None
+    batch_size: int | None = None  # frame pairs per step (each holds every target: ~10^3 samples)
     neighbors: int = 20            # as the paper's Si-Au model: the first FCC shell (12) and its gap to the second
 
 
 FULL = ExampleSize(params=replace(InterfaceParams(), cells=(6, 6, 12), production_ps=120.0, frame_ps=0.4),
-                   epochs=15, lag="2ps", lags=("0.8ps", "2ps", "4ps", "8ps"), solid_layers_A=6.0, batch_size=4)
+                   lag="2ps", lags=("0.8ps", "2ps", "4ps", "8ps", "16ps"), solid_layers_A=6.0)
 QUICK = ExampleSize(params=replace(InterfaceParams(), cells=(4, 4, 16), crystal_ps=2.0, melt_ps=2.0, cool_ps=1.0,
                                    relax_ps=2.0, production_ps=24.0, frame_ps=0.4),
-                    epochs=4, lag="0.8ps", lags=("0.4ps", "0.8ps", "1.6ps"), solid_layers_A=4.0, batch_size=4)
+                    lag="0.8ps", lags=("0.4ps", "0.8ps", "1.6ps"), solid_layers_A=4.0, epochs=60)
+#: core sets of the structure-label reference (milestoning): an atom is solid from the frame it has at
+#: least CORE_SOLID_BONDS solid-like bonds until the frame it has at most CORE_LIQUID_BONDS, and so on
+CORE_SOLID_BONDS, CORE_LIQUID_BONDS = 10, 3
 #: bins of the profiles along the interface normal, Å
 PROFILE_BIN_A = 0.5
 
@@ -240,14 +243,40 @@ def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarra
     edges = np.arange(0.0, float(lz.max()) / 2 + PROFILE_BIN_A, PROFILE_BIN_A)
     density = [np.histogram(d_t.ravel(), edges, weights=chi[..., s].ravel())[0] / (2 * area * PROFILE_BIN_A * n)
                for s in range(chi.shape[2])]
-    onehot = np.stack([solid_t, 1.0 - solid_t], axis=2)
-    lags = sorted({lag_to_frames(x, params.frame_ps) for x in size.lags})
-    its = implied_timescales([onehot], lags, params.frame_ps, source="structure labels")
+    lags = sorted({lag_to_frames(x, params.frame_ps) for x in size.lags if lag_to_frames(x, params.frame_ps) < n - 1})
+    bonds = data.solid_bonds("test")[:n, targets]
+    core = core_set_labels(bonds, CORE_SOLID_BONDS, CORE_LIQUID_BONDS)
+
+    def slowest(labels: np.ndarray) -> list[float]:
+        onehot = np.stack([labels, 1.0 - labels], axis=2).astype(float)
+        its = implied_timescales([onehot], lags, params.frame_ps, source="structure labels")
+        return [float(row[0]) for row in np.asarray(its.timescales_ps, dtype=float)]
+
     return {"states": states,
             "profile": {"axis": "distance from the solid slab centre along z", "edges_A": edges.tolist(),
                         "density_per_A3": [x.tolist() for x in density]},
             "labels": {"target_solid_fraction": float(solid_t.mean()), "lags_ps": [x * params.frame_ps for x in lags],
-                       "timescales_ps": [float(row[0]) for row in np.asarray(its.timescales_ps, dtype=float)]}}
+                       "timescales_ps": slowest(solid_t), "core_timescales_ps": slowest(core),
+                       "core_bonds": [CORE_SOLID_BONDS, CORE_LIQUID_BONDS]}}
+
+
+def core_set_labels(bonds: np.ndarray, solid_min: int, liquid_max: int) -> np.ndarray:
+    """Solid (1) / liquid (0) labels with core sets (milestoning): ``(F, N)`` solid-bond counts ->
+    ``(F, N)`` int8.
+
+    An atom is solid from the first frame it has at least ``solid_min`` solid-like bonds until the
+    first frame it has at most ``liquid_max``, and liquid the other way round; in between it keeps its
+    last label (the first frame's undecided atoms take the nearer threshold). Unlike a single
+    threshold, a vibration that briefly breaks a bond of a solid atom is not a transition, which
+    would make the label Markov model relax faster than the atoms do.
+    """
+    bonds = np.asarray(bonds)
+    labels = np.empty(bonds.shape, dtype=np.int8)
+    current = (bonds[0] >= 0.5 * (solid_min + liquid_max)).astype(np.int8)
+    for f, row in enumerate(bonds):
+        current = np.where(row >= solid_min, 1, np.where(row <= liquid_max, 0, current)).astype(np.int8)
+        labels[f] = current
+    return labels
 
 
 def _z_positions(dump: Path, params: InterfaceParams) -> tuple[np.ndarray, np.ndarray, float]:
@@ -265,8 +294,8 @@ def state_checks(results: dict[str, Any]) -> dict[str, Any]:
     """Are there four populated states, ordered solid-bulk ... liquid-bulk along the normal?
 
     ``populated``: every state above 1 %; ``ordered``: the state closest to the slab centre is the
-    most solid and the farthest the most liquid; ``slowest_ratio``: learned slowest timescale over
-    the structure-label one at the fit lag.
+    most solid and the farthest the most liquid; ``slowest_ratio`` (``slowest_core_ratio``): learned
+    slowest timescale over the one of the structure labels (with core sets) at the fit lag.
     """
     states = results["states"]
     pops = np.asarray(results["learned"]["populations"], dtype=float)
@@ -281,7 +310,8 @@ def state_checks(results: dict[str, Any]) -> dict[str, Any]:
             "ordered": bool(order[0] == np.argmax(solid) and order[-1] == np.argmin(solid)),
             "slowest_learned_ps": float(results["learned"]["timescales_ps"][0]),
             "slowest_labels_ps": labels["timescales_ps"][at_lag],
-            "slowest_ratio": float(results["learned"]["timescales_ps"][0]) / labels["timescales_ps"][at_lag]}
+            "slowest_ratio": float(results["learned"]["timescales_ps"][0]) / labels["timescales_ps"][at_lag],
+            "slowest_core_ratio": float(results["learned"]["timescales_ps"][0]) / labels["core_timescales_ps"][at_lag]}
 
 
 def _figures(results: dict[str, Any], folder: Path) -> dict[str, Path]:
@@ -330,6 +360,8 @@ def _figures(results: dict[str, Any], folder: Path) -> dict[str, Path]:
         ax.plot(lags, ts[:, i], "o-", ms=3, color=state_color(i), label=f"learned t{i + 1}")
     labels = results["labels"]
     ax.plot(labels["lags_ps"], labels["timescales_ps"], "k--s", ms=3, label="solid/liquid labels (q6)")
+    ax.plot(labels["lags_ps"], labels["core_timescales_ps"], "k:^", ms=3,
+            label="labels with core sets (≥{} / ≤{} bonds)".format(*labels["core_bonds"]))
     ax.plot(lags, lags, color="0.5", lw=1, label="t = τ")
     ax.set(xscale="log", yscale="log", xlabel="lag time τ (ps)", ylabel="relaxation timescale (ps)",
            title="implied timescales")
@@ -371,9 +403,14 @@ def example_report(results: dict[str, Any]) -> str:
               + ", ".join(f"{t:.3g} ps" for t in results["learned"]["timescales_ps"] if t is not None) + ".",
               "Solid/liquid-label Markov model, slowest timescale: "
               + ", ".join(f"{t:.3g} ps at τ = {l:g} ps" for l, t in zip(lab["lags_ps"], lab["timescales_ps"])) + ".",
+              "The same with core sets (solid from ≥ {} to ≤ {} solid-like bonds): ".format(*lab["core_bonds"])
+              + ", ".join(f"{t:.3g} ps" for t in lab["core_timescales_ps"]) + ".",
+              "Learned implied timescales at the same lags: "
+              + ", ".join("—" if row[0] is None else f"{row[0]:.3g} ps"
+                          for row in results["learned"]["implied_timescales"]["timescales_ps"]) + ".",
               f"Checks: every state above 1 %: {chk['populated']} (smallest {100 * chk['min_population']:.1f} %); "
               f"states ordered solid -> liquid along the normal: {chk['ordered']}; learned / label slowest "
-              f"timescale: {chk['slowest_ratio']:.2f}.",
+              f"timescale: {chk['slowest_ratio']:.2f} (with core sets {chk['slowest_core_ratio']:.2f}).",
               *([] if chk["populated"] else [
                   f"Only {chk['n_populated']} states hold more than 1 % of the population: these data support "
                   f"fewer than 4 states (fit with --states {max(2, chk['n_populated'])})."]),
