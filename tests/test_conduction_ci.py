@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_conduction import CELL, _two_state_walkers, _wrap
 
 from gdynet import GdynetError, Trajectory
 from gdynet.analysis.conduction import transition_conduction
 from gdynet.analysis.msd import msd_sums
-from test_conduction import CELL, _two_state_walkers, _wrap
 
 TRUE_D = np.array([0.1, 1.0])   # Å^2/ps in states 0 and 1 (the generator's default)
 LAG = 10
