@@ -87,6 +87,7 @@ def test_analyze_reports_intervals_eigenvectors_resolution_and_pcca(three_states
     out, _ = three_states
     summary = analyze(out, coarse=2, ci_from="blocks", analyze_on="test", lags=[5, 10, 20])
     assert summary["ci_from"] == "blocks" and summary["populations_ci"]["from"] == "blocks"
+    assert summary["conduction"]["ci_from"] == "blocks" and summary["conduction"]["ci_blocks"] == 5
     ci = summary["populations_ci"]
     assert ci["confidence"] == 0.95 and len(ci["lower"]) == len(ci["upper"]) == 3
     assert all(lo <= p <= hi for p, lo, hi in zip(summary["populations"], ci["lower"], ci["upper"]))

@@ -55,6 +55,9 @@ def test_fit_writes_the_contract(fitted):
     # no charges given and none in the files: D_ij only, no conductivity on an assumed +1 charge
     assert summary["state_charges"] is None and summary["conduction"]["charges_e"] is None
     assert "sigma_nernst_einstein_S_cm" not in summary["conduction"] and "No charges were given" in report
+    # the conduction intervals come from the same pieces as the Koopman ones, and the report says which
+    assert summary["conduction"]["ci_from"] == summary["ci_from"] == "blocks"   # 2 trajectories, 1 target each
+    assert "± 95 %: confidence interval from 5 blocks (contiguous time blocks, --ci-from blocks)" in report
     assert not (out / "figures" / "conduction.png").exists()
 
 

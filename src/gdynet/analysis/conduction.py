@@ -61,15 +61,17 @@ used as they are. ``V`` is the cell volume, vacuum included, unless ``volume_A3`
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from scipy import constants
 
 from ..cache import cache_root
 from ..errors import GdynetError
+from ..koopman.covariance import Segment, confidence_blocks
 from ..koopman.estimator import KoopmanEstimator, spectrum
 from ..koopman.validation import confidence_half_width
 from ..trajectory.core import Trajectory
@@ -83,7 +85,7 @@ SIGMA_UNIT = constants.e ** 2 / constants.k * 1e-8 / 1e-30 * 1e-2
 DIFFUSION_CM2_S = 1e-4
 
 
-#: confidence level of the intervals over trajectories
+#: confidence level of the intervals of D_ij and percent_ij
 CONFIDENCE = 0.95
 #: unwrapped target centres larger than this go to a scratch memory map instead of RAM
 UNWRAP_IN_MEMORY_BYTES = 512 * 2**20
@@ -102,8 +104,12 @@ class Conduction:
         fit_offsets: offsets (frames) used for the slopes at ``tau``.
         D: ``(S, S)`` Å^2/ps (Eq. 14).
         D_ci, percent_ci: ``(S, S)`` half-widths of the 95 % confidence intervals of ``D`` and
-            ``percent`` over the trajectories (t-interval, as the paper's error bars); NaN for one
-            trajectory.
+            ``percent``: t-interval over the independent pieces of the data (as the paper's error
+            bars), each piece's ``D_ij`` and ``percent_ij`` computed from its own MSD sums; NaN where
+            a piece lacks the transition or (see ``ci_note``) no piece can be fitted.
+        ci_from: what the pieces are (:func:`gdynet.koopman.covariance.confidence_blocks`):
+            ``"trajectories"``, ``"targets"`` (random subsets of the target sets) or ``"blocks"``
+            (time blocks); ci_blocks: how many. ci_note: why there are no intervals ("" when there are).
         K: ``(S, S)`` Koopman matrix at ``tau``; stationary: ``(S,)`` pi.
         charges: ``(S,)`` state charges in e; z: ``(S, S)`` ``(z_i + z_j)/2``.
         sigma: ``(S, S)`` S/cm (Eq. 15); percent: ``(S, S)`` (Eq. 16).
@@ -136,6 +142,9 @@ class Conduction:
     temperature_K: float  # NaN when not given
     volume_A3: float
     n_targets: int
+    ci_from: str
+    ci_blocks: int
+    ci_note: str
 
     @property
     def n_states(self) -> int:
@@ -170,7 +179,7 @@ class Conduction:
             keep = ("transition", "pi_i", "K_ij", "D_A2_ps", "D_cm2_s", "D_ci_A2_ps")
             full = self.summary()
             return {**{k: full[k] for k in ("lag_frames", "lag_ps", "temperature_K", "volume_A3", "n_targets",
-                                            "fit_window_ps")},
+                                            "fit_window_ps", "ci_from", "ci_blocks", "ci_note")},
                     "charges_e": None, "transitions": [{k: row[k] for k in keep} for row in full["transitions"]]}
         return {"lag_frames": self.lag, "lag_ps": self.lag_ps, "temperature_K": self.temperature_K,
                 "volume_A3": self.volume_A3, "n_targets": self.n_targets,
@@ -179,22 +188,33 @@ class Conduction:
                                   float(self.fit_offsets.max() * self.lag_ps / self.lag)],
                 "sigma_nernst_einstein_S_cm": self.sigma_ne, "sigma_collective_S_cm": self.sigma_collective,
                 "sigma_self_S_cm": self.sigma_self, "sigma_cross_S_cm": self.sigma_cross,
+                "ci_from": self.ci_from, "ci_blocks": self.ci_blocks, "ci_note": self.ci_note,
                 "transitions": self.table()}
 
 
-def _msd_sums(traj: Trajectory, chi: np.ndarray, offsets: np.ndarray, charges: np.ndarray) -> MSDSums:
-    """:func:`msd_sums` of one trajectory; its unwrapped centres go to a scratch memory map on disk
-    (``$GDYNET_CACHE/scratch``) when they would take more than ``UNWRAP_IN_MEMORY_BYTES``."""
+@contextmanager
+def _unwrapped(traj: Trajectory) -> Iterator[np.ndarray]:
+    """The unwrapped target centres ``(F, n, 3)`` in Å of one trajectory, for the ``with`` block; they go
+    to a scratch memory map on disk (``$GDYNET_CACHE/scratch``) when they would take more than
+    ``UNWRAP_IN_MEMORY_BYTES``."""
     if traj.n_frames * traj.n_targets * 3 * 8 <= UNWRAP_IN_MEMORY_BYTES:
-        return msd_sums(unwrap_centers(traj), chi, offsets, charges)
+        yield unwrap_centers(traj)
+        return
     scratch = cache_root("scratch")
     scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch) as folder:
         out = np.lib.format.open_memmap(Path(folder) / "centers.npy", mode="w+", dtype=np.float64,
                                         shape=(traj.n_frames, traj.n_targets, 3))
-        sums = msd_sums(unwrap_centers(traj, out=out), chi, offsets, charges)
+        yield unwrap_centers(traj, out=out)
         del out
-    return sums
+
+
+def _piece_sums(centres: np.ndarray, chi: np.ndarray, segments: Sequence[Segment], window: np.ndarray,
+                charges: np.ndarray) -> list[MSDSums]:
+    """:func:`msd_sums` at the fit offsets ``window`` of each segment (its frames ``start:stop`` and its
+    target columns) long enough to hold the whole window; shorter segments are left out."""
+    return [msd_sums(centres[s.start:s.stop], chi[s.start:s.stop], window, charges, s.targets)
+            for s in segments if s.stop - s.start > window.max()]
 
 
 def _as_list(value: Any) -> list:
@@ -241,7 +261,8 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
                           lag: int | float | str, *, temperature_K: float | None, koopman: Any = None,
                           K: np.ndarray | None = None, stationary: np.ndarray | None = None,
                           charges: Sequence[float] | None = None, volume_A3: float | None = None,
-                          offsets: Sequence[int] | None = None, fit_width: float = 0.5) -> Conduction:
+                          offsets: Sequence[int] | None = None, fit_width: float = 0.5,
+                          ci_from: str = "auto") -> Conduction:
     """Transition-resolved conductivity (Eqs. 13-16) plus the collective conductivity with cross terms.
 
     Args:
@@ -260,6 +281,12 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         volume_A3: volume ``V`` in Å^3 (default: mean cell volume over all frames).
         offsets: frames at which to report the MSD curves (default log-spaced up to ``5 lag``).
         fit_width: the slope at ``tau`` is fitted on ``[tau (1 - w), tau (1 + w)]``.
+        ci_from: independent pieces for the intervals of ``D_ij`` and ``percent_ij``, by the rule of
+            the Koopman intervals (:func:`gdynet.koopman.covariance.confidence_blocks`):
+            ``"trajectories"`` (needs at least 2), ``"targets"`` (5 random subsets of the target
+            sets, over all frames), ``"blocks"`` (5 time blocks; a block shorter than the fit window
+            gives no intervals, ``Conduction.ci_note`` says so) or ``"auto"``. The totals (``D``,
+            ``sigma``, MSDs) always come from all the data.
 
     Returns:
         :class:`Conduction`.
@@ -298,7 +325,13 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     if curve.ndim != 1 or len(curve) == 0 or curve.min() < 1 or curve.max() >= shortest:
         raise GdynetError(f"offsets must be frame counts between 1 and {shortest - 1}")
     all_offsets = np.unique(np.concatenate([curve, window]))
-    parts = [_msd_sums(t, c, all_offsets, charges) for t, c in zip(trajs, chis)]
+    ci_from, blocks = confidence_blocks([t.n_frames for t in trajs], n_targets, ci_from)
+    parts, pieces = [], [[] for _ in blocks]         # per trajectory; per piece of the intervals
+    for k, (t, c) in enumerate(zip(trajs, chis)):
+        with _unwrapped(t) as centres:               # unwrapped once, used for both
+            parts.append(msd_sums(centres, c, all_offsets, charges))
+            for piece, block in zip(pieces, blocks):
+                piece += _piece_sums(centres, c, [s for s in block if s.traj == k], window, charges)
     sums = sum(parts[1:], parts[0])
     times = all_offsets * dt_ps
     in_window = np.isin(all_offsets, window)
@@ -306,18 +339,23 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     z = 0.5 * (charges[:, None] + charges[None, :])
 
     def diffusion_and_percent(s: MSDSums) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        D = slope(times[in_window], s.transition_msd[:, :, in_window]) / 6.0
+        fit = np.isin(s.offsets, window)
+        D = slope(s.offsets[fit] * dt_ps, s.transition_msd[:, :, fit]) / 6.0
         weight = stationary[:, None] * K * z ** 2 * np.nan_to_num(D)   # sigma_ij up to e^2 N / (V k_B T)
         with np.errstate(invalid="ignore", divide="ignore"):
             return D, weight, 100.0 * weight / weight.sum()
 
     D, weight, percent = diffusion_and_percent(sums)
-    if len(parts) >= 2:                    # spread over independent trajectories, as in the paper's Fig. 5
-        per_trajectory = [diffusion_and_percent(part) for part in parts]
-        D_ci = confidence_half_width(np.stack([d for d, _, _ in per_trajectory]), CONFIDENCE)
-        percent_ci = confidence_half_width(np.stack([p for _, _, p in per_trajectory]), CONFIDENCE)
+    if all(pieces):                        # spread over independent pieces, as the paper's error bars
+        per_piece = [diffusion_and_percent(sum(p[1:], p[0])) for p in pieces]
+        D_ci = confidence_half_width(np.stack([d for d, _, _ in per_piece]), CONFIDENCE)
+        percent_ci = confidence_half_width(np.stack([p for _, _, p in per_piece]), CONFIDENCE)
+        ci_note = ""
     else:
         D_ci = percent_ci = np.full_like(D, np.nan)
+        short = next(sum(s.stop - s.start for s in block) for block, piece in zip(blocks, pieces) if not piece)
+        ci_note = (f"no intervals: a time block of {short} frames cannot hold the fit window "
+                   f"({window.max() + 1} frames, about 1.5 lag); use --ci-from targets or trajectories")
     sigma = SIGMA_UNIT * n_targets / (volume_A3 * scale_T) * weight
     total = float(sigma.sum())
     per_target = SIGMA_UNIT / (6.0 * volume_A3 * scale_T)
@@ -328,4 +366,5 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
                       self_msd=sums.self_msd, fit_offsets=window, D=D, D_ci=D_ci, K=K, stationary=stationary,
                       charges=charges, z=z, sigma=sigma, percent=percent, percent_ci=percent_ci, sigma_ne=total,
                       sigma_collective=sigma_coll, sigma_self=sigma_self, sigma_cross=sigma_coll - sigma_self,
-                      temperature_K=scale_T, volume_A3=float(volume_A3), n_targets=n_targets)
+                      temperature_K=scale_T, volume_A3=float(volume_A3), n_targets=n_targets,
+                      ci_from=ci_from, ci_blocks=len(blocks), ci_note=ci_note)

@@ -14,6 +14,7 @@ set ``l`` averaged over the two ends (``q_l = sum_s p_s(l) z_s``), next to its s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -72,7 +73,8 @@ class MSDSums:
         return self.self_part / self.origins
 
 
-def msd_sums(positions: np.ndarray, chi: np.ndarray, offsets: np.ndarray, charges: np.ndarray) -> MSDSums:
+def msd_sums(positions: np.ndarray, chi: np.ndarray, offsets: np.ndarray, charges: np.ndarray,
+             targets: Sequence[int] | None = None) -> MSDSums:
     """Accumulate the sums of Eq. 13 and of the collective charge displacement for one trajectory.
 
     Args:
@@ -80,29 +82,37 @@ def msd_sums(positions: np.ndarray, chi: np.ndarray, offsets: np.ndarray, charge
         chi: ``(F, n, S)`` state probabilities (may be a memory map; read in chunks).
         offsets: ``(T,)`` positive offsets in frames, each ``< F``.
         charges: ``(S,)`` charge of each state in units of e.
+        targets: column indices (target sets) to use, e.g. a random subset for confidence
+            intervals; ``None``: all. Only these columns are copied, chunk by chunk.
 
     Returns:
-        :class:`MSDSums` for this trajectory.
+        :class:`MSDSums` for this trajectory (its ``n_targets`` is the number of columns used).
     """
-    n_frames, n_targets = positions.shape[:2]
+    def frames(x: np.ndarray, lo: int, hi: int) -> np.ndarray:
+        """Frames ``lo:hi`` of ``x``, only the chosen target columns (``np.take``: 4x faster than x[lo:hi, list])."""
+        return x[lo:hi] if targets is None else np.take(x[lo:hi], targets, axis=1)
+
+    n_frames = positions.shape[0]
+    n_targets = positions.shape[1] if targets is None else len(targets)
     n_states = chi.shape[2]
     offsets = np.asarray(offsets, dtype=np.int64)
     num = np.zeros((len(offsets), n_states, n_states))
     den = np.zeros_like(num)
     coll = np.zeros(len(offsets))
     self_part = np.zeros(len(offsets))
-    # origins outside, offsets inside: each origin chunk of chi is read (and its charges q_l(t') =
-    # sum_s p_s(l, t') z_s computed) once
+    # origins outside, offsets inside: each origin chunk of chi and positions is read (and its charges
+    # q_l(t') = sum_s p_s(l, t') z_s computed) once
     for a in range(0, n_frames - offsets.min(), _CHUNK):
-        p0_chunk = np.asarray(chi[a:a + _CHUNK], dtype=np.float64)  # (B, n, S)
-        q0_chunk = p0_chunk @ charges                                # (B, n)
+        p0_chunk = np.asarray(frames(chi, a, a + _CHUNK), dtype=np.float64)  # (B, n, S)
+        q0_chunk = p0_chunk @ charges                                        # (B, n)
+        x0_chunk = frames(positions, a, a + _CHUNK)                          # (B, n, 3)
         for index, t in enumerate(offsets):
             b = min(a + _CHUNK, n_frames - t)
             if b <= a:
                 continue
-            dr = positions[a + t:b + t] - positions[a:b]  # (B, n, 3)
+            dr = frames(positions, a + t, b + t) - x0_chunk[:b - a]  # (B, n, 3)
             d2 = dr[..., 0] ** 2 + dr[..., 1] ** 2 + dr[..., 2] ** 2
-            p0, p1 = p0_chunk[:b - a], np.asarray(chi[a + t:b + t], dtype=np.float64)
+            p0, p1 = p0_chunk[:b - a], np.asarray(frames(chi, a + t, b + t), dtype=np.float64)
             num[index] += sum_outer(p0 * d2[:, :, None], p1)
             den[index] += sum_outer(p0, p1)
             zbar = 0.5 * (q0_chunk[:b - a] + p1 @ charges)   # (B, n)

@@ -52,7 +52,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         analyze_on: ``"test"``: only frames the network was not trained on (the ``--test``
             trajectories, else the test block of each trajectory; :mod:`.selection`), as in the
             paper; ``"all"``: every frame. Default: as given to ``fit``, else ``"test"``.
-        ci_from: where the 95 % intervals of timescales, CK test and populations come from:
+        ci_from: where the 95 % intervals of timescales, CK test, populations and conduction come from:
             ``"trajectories"``, ``"targets"`` (5 random subsets of the target sets), ``"blocks"``
             (5 time blocks) or ``"auto"`` (:func:`gdynet.koopman.covariance.confidence_blocks`).
             Default: as given to ``fit``, else ``"auto"``.
@@ -129,7 +129,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
                                    shell_radius=shell_radius, charges=charges)
     charged = structure.charges is not None
     conduction = _conduction(trajs, chis, lag, koopman, structure.charges.charges_e if charged else None,
-                             temperature_K)
+                             temperature_K, ci_from)
 
     koopman_summary = result.summary()
     summary: dict[str, Any] = {
@@ -247,13 +247,15 @@ def _state_rdf(trajs, chis, z: int, r_max: float, stride: int):
     return state_rdf(trajs, chis, z, r_max=r_max, stride=stride)
 
 
-def _conduction(trajs, chis, lag, koopman, charges, temperature_K):
-    """Transition-resolved conduction when every trajectory has the same target sets (else None)."""
+def _conduction(trajs, chis, lag, koopman, charges, temperature_K, ci_from: str):
+    """Transition-resolved conduction when every trajectory has the same target sets (else None); its
+    intervals come from the same pieces (``ci_from``) as the Koopman ones."""
     from ..analysis.conduction import transition_conduction
 
     if len({t.n_targets for t in trajs}) > 1:
         return None
-    return transition_conduction(trajs, chis, lag, koopman=koopman, charges=charges, temperature_K=temperature_K)
+    return transition_conduction(trajs, chis, lag, koopman=koopman, charges=charges, temperature_K=temperature_K,
+                                 ci_from=ci_from)
 
 
 def _figures(run: RunDir, result, rdfs, conduction, charged: bool) -> dict[str, Path]:

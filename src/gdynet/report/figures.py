@@ -269,7 +269,7 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     labels = [f"{i}→{j}" for i in range(n) for j in range(n)]
     values = np.nan_to_num(percent.reshape(-1))
     errors = np.asarray(getattr(conduction, "percent_ci", np.full_like(percent, np.nan)), dtype=np.float64)
-    errors = errors.reshape(-1) if np.isfinite(errors).any() else None      # 95 % CI over trajectories
+    errors = errors.reshape(-1) if np.isfinite(errors).any() else None      # 95 % CI (Conduction.ci_from)
     bars = ax.bar(range(n * n), values, color=[state_color(i) for i in range(n) for _ in range(n)],
                   hatch=None, edgecolor="k", lw=0.5, yerr=errors, capsize=3 if errors is not None else 0,
                   error_kw={"lw": 0.8})
@@ -287,7 +287,9 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     spread = np.nan_to_num(errors) if errors is not None else 0.0
     low, high = min(0.0, (values - spread).min()), max((values + spread).max(), 1.0)
     ax.set_ylim(low * 1.15, high * 1.15)
-    ax.set_title(f"Cluster Nernst-Einstein contributions (τ = {conduction.lag_ps:g} ps)", fontsize=10)
+    source = getattr(conduction, "ci_from", None)
+    bars_from = "" if errors is None or source is None else f"; 95 % CI from {conduction.ci_blocks} {source}"
+    ax.set_title(f"Cluster Nernst-Einstein contributions (τ = {conduction.lag_ps:g} ps{bars_from})", fontsize=10)
     ax2 = fig.add_subplot(grid[1])
     names = ["Nernst-\nEinstein", "self\npart", "collective\n(+cross)"]
     totals = [conduction.sigma_ne, conduction.sigma_self, conduction.sigma_collective]

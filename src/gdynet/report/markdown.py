@@ -80,6 +80,20 @@ def _koopman_section(k: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+#: what the pieces behind the conduction intervals are, by ``ci_from``
+_CI_PIECES = {"trajectories": "independent trajectories", "targets": "random subsets of the target sets",
+              "blocks": "contiguous time blocks"}
+
+
+def _conduction_ci_line(c: Mapping[str, Any]) -> str:
+    """Where the ± 95 % columns of the conduction table come from (or why they are empty)."""
+    source = c["ci_from"]
+    if c.get("ci_note"):
+        return f"± 95 %: {c['ci_note']} (--ci-from {source})."
+    return (f"± 95 %: confidence interval from {c.get('ci_blocks')} {source} ({_CI_PIECES.get(source, source)}, "
+            f"--ci-from {source}): the spread of D_ij and % computed on each; – where a piece lacks the transition.")
+
+
 def _conduction_section(c: Mapping[str, Any]) -> list[str]:
     lines = ["## Conduction (Eqs. 13–16)", ""]
     if c.get("charges_e") is None:                 # Conduction.summary(charged=False)
@@ -89,7 +103,7 @@ def _conduction_section(c: Mapping[str, Any]) -> list[str]:
         lines += _table(["i→j", "π_i", "K_ij(τ)", "D_ij (Å²/ps)", "± 95 %", "D_ij (cm²/s)"],
                         [[r["transition"], r["pi_i"], r["K_ij"], r["D_A2_ps"], r.get("D_ci_A2_ps"), r["D_cm2_s"]]
                          for r in c.get("transitions", [])])
-        return lines
+        return lines + [_conduction_ci_line(c), ""]
     source = {"topology": "from the topology's partial charges (own charge + first-shell charge)",
               "--charge": "given with --charge"}.get(c.get("charges_source"), "")
     lines += [f"Koopman lag τ = {_fmt(c.get('lag_ps'))} ps, T = {_fmt(c.get('temperature_K'))} K, "
@@ -102,7 +116,7 @@ def _conduction_section(c: Mapping[str, Any]) -> list[str]:
                          "σ_ij (S/cm)", "%", "± 95 %"],
                         [[r["transition"], r["pi_i"], r["K_ij"], r["z_ij"], r["D_A2_ps"], r.get("D_ci_A2_ps"),
                           r["D_cm2_s"], r["sigma_S_cm"], r["percent"], r.get("percent_ci")] for r in rows])
-        lines += ["± 95 %: confidence interval over the independent trajectories (– for a single one).", ""]
+        lines += [_conduction_ci_line(c), ""]
     lines += _table(["conductivity", "S/cm", "what it is"], [
         ["Nernst–Einstein Σσ_ij", c.get("sigma_nernst_einstein_S_cm"),
          "Eq. 15 summed: independent target sets, cluster charges z_ij²"],
