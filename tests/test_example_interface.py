@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gdynet.errors import GdynetError
-from gdynet.pipeline.example_interface import (QUICK, core_set_labels, interface_selection, slab_centre, slab_distance, state_checks,
+from gdynet.pipeline.example_interface import (QUICK, core_set_labels, interface_selection, ordered_along_normal, slab_centre, slab_distance, state_checks,
                                                supported_analysis)
 from gdynet.trajectory.targets import select_targets
 
@@ -65,6 +65,13 @@ def test_state_checks_known_answers():
     bad = state_checks(_results([0.2, 0.99, 0.7, 0.01], [3.0, 12.0, 7.0, 16.0], [0.5, 0.495, 0.004, 0.001]))
     assert not bad["ordered"] and not bad["populated"]
     assert bad["min_population"] == pytest.approx(0.001) and bad["n_populated"] == 2
+
+
+def test_ordered_along_normal():
+    assert ordered_along_normal([0.89, 0.94, 0.34, 0.11])        # the two solid states may swap
+    assert not ordered_along_normal([0.4, 0.94, 0.34, 0.11])     # nearest state liquid
+    assert not ordered_along_normal([0.9, 0.3, 0.8, 0.1])        # a liquid state between solid ones
+    assert not ordered_along_normal([0.9, 0.8, 0.1, 0.3])        # the most liquid is not the farthest
 
 
 def test_core_set_labels_ignore_flicker_between_the_cores():

@@ -46,6 +46,8 @@ def test_fit_writes_the_contract(fitted):
     assert summary["n_frames"] == 1200 and summary["n_targets"] == 2
     assert summary["analysis_on"] == "all" and summary["n_frames_analysed"] == 1200
     assert summary["dt_source"] == "--dt"
+    assert summary["states_supported"] == 2 and summary["states_remark"] is None
+    assert set(summary["training"]) == {"batch_size", "epochs", "patience", "steps_per_epoch", "auto"}
     assert (out / "model.pt").is_file() and (out / "report.md").is_file()
     assert sorted(p.name for p in (out / "chi").iterdir()) == ["traj_000.npy", "traj_001.npy"]  # no temp files
     report = (out / "report.md").read_text()
@@ -260,3 +262,13 @@ def test_analyze_profile_order_parameter_and_charges_from_the_topology(fitted, t
     given = analyze(out, trajectories=trajs, charges=[1.0, 1.0], shell_radius=3.0)
     assert given["state_charges"] == {"charges_e": [1.0, 1.0], "source": "--charge", "shell_radius_A": None}
     assert "profile" not in given       # asked for in the earlier call only (fit recorded none)
+
+
+def test_states_below_one_percent_are_reported_as_unsupported():
+    from gdynet.pipeline.analyze import supported_states
+
+    assert supported_states([0.5, 0.3, 0.2]) == (3, None)
+    n, remark = supported_states([0.6, 0.395, 0.004, 0.001])
+    assert n == 2
+    assert remark.startswith("state(s) 2 (0.4 %), 3 (0.1 %) hold less than 1% of the population")
+    assert remark.endswith("these data support 2 states; refit with --states 2")

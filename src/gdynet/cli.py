@@ -397,6 +397,8 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
     table.add_row("populations", ", ".join(
         f"{p:.3f}" + ("" if lo is None or hi is None else f" [{lo:.3f}, {hi:.3f}]")
         for p, lo, hi in zip(pops, ci.get("lower") or [None] * len(pops), ci.get("upper") or [None] * len(pops))))
+    if summary.get("states_remark"):
+        table.add_row("", summary["states_remark"])
     if "analysis_on" in summary:
         table.add_row("analysed", "held-out frames only" if summary["analysis_on"] == "test" else "all frames")
     table.add_row("VAMP-2 train / val / test", " / ".join("–" if summary["vamp2"].get(k) is None else

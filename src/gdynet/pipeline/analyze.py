@@ -154,6 +154,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "history": meta.get("history"), "training": meta.get("training"),
         "seeds": meta.get("seeds"),
     }
+    summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
     inputs = {"trajectories": ", ".join(record["paths"]),
               "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
               "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
@@ -180,6 +181,23 @@ def _frames(traj: Trajectory, start: int, stop: int) -> Trajectory:
     return traj if (start, stop) == (0, traj.n_frames) else traj[start:stop]
 
 
+#: a state with less of the stationary population than this is not supported by the data
+MIN_POPULATION = 0.01
+
+
+def supported_states(populations: Sequence[float]) -> tuple[int, str | None]:
+    """How many states hold at least :data:`MIN_POPULATION` of the stationary population, and a
+    plain remark when that is fewer than were fitted (None otherwise)."""
+    pops = np.asarray(populations, dtype=float)
+    small = np.flatnonzero(~(pops >= MIN_POPULATION))
+    n = int(len(pops) - len(small))
+    if not len(small):
+        return n, None
+    states = ", ".join(f"{i} ({100 * pops[i]:.2g} %)" for i in small)
+    return n, (f"state(s) {states} hold less than {MIN_POPULATION:.0%} of the population: these data support "
+               f"{n} states; refit with --states {max(2, n)}")
+
+
 def _headlines(summary: dict[str, Any]) -> dict[str, str]:
     """Short text lines for the report: data size, implied timescales with CIs, CK verdict."""
     its, ck = summary["implied_timescales"], summary["ck_test"]
@@ -189,7 +207,8 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
 
     rows = [f"τ={lag:g}: " + ", ".join(f"{ps(t)} [{ps(lo)}, {ps(hi)}]" for t, lo, hi in zip(ts, low, up))
             for lag, ts, low, up in zip(its["lags_ps"], its["timescales_ps"], its["lower_ps"], its["upper_ps"])]
-    return {"data": f"{summary['n_frames']} frames in {summary['n_trajectories']} trajectories, "
+    remark = {"states": summary["states_remark"]} if summary.get("states_remark") else {}
+    return {**remark, "data": f"{summary['n_frames']} frames in {summary['n_trajectories']} trajectories, "
                     f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps; analysed: "
                     f"{summary['analysis_data']}",
             f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} {its['ci_from']})":

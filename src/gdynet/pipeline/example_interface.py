@@ -85,7 +85,7 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
                          neighbors=size.neighbors)
     analysis = supported_analysis({"lags": list(size.lags),
-                                   "profile": "z", "order_parameter": "q6", "analyze_on": "test",
+                                   "profile": "z", "order_parameter": "qbar6", "analyze_on": "test",
                                    "ci_from": "targets"})
     summary = _fit(dumps, out / "run", read, options, analysis, progress)
     fit_seconds = time.perf_counter() - start - md_seconds
@@ -293,8 +293,8 @@ def _z_positions(dump: Path, params: InterfaceParams) -> tuple[np.ndarray, np.nd
 def state_checks(results: dict[str, Any]) -> dict[str, Any]:
     """Are there four populated states, ordered solid-bulk ... liquid-bulk along the normal?
 
-    ``populated``: every state above 1 %; ``ordered``: the state closest to the slab centre is the
-    most solid and the farthest the most liquid; ``slowest_ratio`` (``slowest_core_ratio``): learned
+    ``populated``: every state above 1 %; ``ordered``: :func:`ordered_along_normal`; ``separated``:
+    one state is more than 80 % solid and one less than 20 %; ``slowest_ratio`` (``slowest_core_ratio``): learned
     slowest timescale over the one of the structure labels (with core sets) at the fit lag.
     """
     states = results["states"]
@@ -307,11 +307,26 @@ def state_checks(results: dict[str, Any]) -> dict[str, Any]:
     return {"populated": bool(np.all(pops > 0.01)), "min_population": float(pops.min()),
             "n_populated": int((pops > 0.01).sum()),
             "order_along_normal": order.tolist(),
-            "ordered": bool(order[0] == np.argmax(solid) and order[-1] == np.argmin(solid)),
+            "ordered": ordered_along_normal(solid[order]),
+            "separated": bool(solid.max() > 0.8 and solid.min() < 0.2),
             "slowest_learned_ps": float(results["learned"]["timescales_ps"][0]),
             "slowest_labels_ps": labels["timescales_ps"][at_lag],
             "slowest_ratio": float(results["learned"]["timescales_ps"][0]) / labels["timescales_ps"][at_lag],
             "slowest_core_ratio": float(results["learned"]["timescales_ps"][0]) / labels["core_timescales_ps"][at_lag]}
+
+
+def ordered_along_normal(solid: np.ndarray) -> bool:
+    """Do states sorted by distance from the slab centre go from solid to liquid?
+
+    ``solid``: each state's solid fraction, nearest state first. True when the nearest state is
+    mostly solid (> 0.5), the farthest is the most liquid, and every mostly solid state lies nearer
+    than every mostly liquid one (bulk solid, solid at the interface, liquid at the interface, bulk
+    liquid; the two solid states may swap, as their solid fractions are close).
+    """
+    solid = np.asarray(solid, dtype=float)
+    is_solid = solid > 0.5
+    return bool(is_solid[0] and np.argmin(solid) == len(solid) - 1
+                and not np.any(np.diff(is_solid.astype(int)) > 0))
 
 
 def _figures(results: dict[str, Any], folder: Path) -> dict[str, Path]:
@@ -409,7 +424,8 @@ def example_report(results: dict[str, Any]) -> str:
               + ", ".join("—" if row[0] is None else f"{row[0]:.3g} ps"
                           for row in results["learned"]["implied_timescales"]["timescales_ps"]) + ".",
               f"Checks: every state above 1 %: {chk['populated']} (smallest {100 * chk['min_population']:.1f} %); "
-              f"states ordered solid -> liquid along the normal: {chk['ordered']}; learned / label slowest "
+              f"states ordered solid -> liquid along the normal: {chk['ordered']}; one state > 80 % solid and "
+              f"one < 20 %: {chk['separated']}; learned / label slowest "
               f"timescale: {chk['slowest_ratio']:.2f} (with core sets {chk['slowest_core_ratio']:.2f}).",
               *([] if chk["populated"] else [
                   f"Only {chk['n_populated']} states hold more than 1 % of the population: these data support "
