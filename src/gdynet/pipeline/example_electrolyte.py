@@ -49,15 +49,16 @@ class ExampleSize:
     """How much MD the example runs and how long it trains (times with units, e.g. "5ps")."""
 
     md: ElectrolyteParams
-    epochs: int
+    epochs: int | None             # None: gdynet fit's automatic lengths (training.budget), as batch_size
     lag: str
     lags: tuple[str, ...]
+    batch_size: int | None = None
 
 
-FULL = ExampleSize(md=ElectrolyteParams(), epochs=15, lag="5ps",
+FULL = ExampleSize(md=ElectrolyteParams(), epochs=None, lag="5ps",
                    lags=("1ps", "2ps", "5ps", "10ps", "20ps"))
 QUICK = ExampleSize(md=ElectrolyteParams(n_chains=4, n_li=8, equil_ps=40.0, run_ps=100.0, n_trajectories=2),
-                    epochs=4, lag="5ps", lags=("2ps", "5ps", "10ps"))
+                    epochs=4, lag="5ps", lags=("2ps", "5ps", "10ps"), batch_size=256)
 
 
 def run_example(out: str | Path = "gdynet-electrolyte", *, quick: bool = False, device: str = "auto",
@@ -75,7 +76,7 @@ def run_example(out: str | Path = "gdynet-electrolyte", *, quick: bool = False, 
     train, tests = md.dumps[0], list(md.dumps[1:])
     # time from the dumps' TIMESTEP x the MD step; partial charges and elements from the data file
     read = ReadOptions(timestep=f"{size.md.timestep_fs}fs", topology=str(md.data_file), targets="Li")
-    options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=256)
+    options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size)
     analysis = {"lags": list(size.lags), "temperature_K": size.md.temperature_K, "analyze_on": "test",
                 "shell_radius": SHELL_RADIUS_A}
     summary = fit([train], out / "run", read, options, test_paths=tests, analysis=analysis, progress=progress)
@@ -90,7 +91,7 @@ def report_example(out: Path, md: Electrolyte, size: ExampleSize, summary: dict[
     first = 1 if len(md.dumps) > 1 else 0
     chis = [np.load(out / "run" / "chi" / f"traj_{i:03d}.npy", mmap_mode="r") for i in range(first, len(md.dumps))]
     results = {"md": asdict(size.md), "type_map": md.type_map, "data_file": str(md.data_file),
-               "dumps": [str(p) for p in md.dumps], "fit": {"states": 4, "lag": size.lag, "epochs": size.epochs},
+               "dumps": [str(p) for p in md.dumps], "fit": {"states": 4, "lag": size.lag, "training": summary.get("training")},
                "summary": _headline(summary), "physics": physics_checks(md, trajs, chis)}
     results["physics"]["einstein_S_cm"] = einstein_conductivity(md, trajs, summary["lag_ps"])
     atomic.write_json(out / "example.json", results)

@@ -7,7 +7,9 @@ gives fewer than one. The network needs a number of *steps*, not epochs. The def
 in samples and steps and converted to pairs and epochs once the training data are known:
 
 * ``batch_size``: enough frame pairs that a step holds about :data:`AUTO_BATCH_SAMPLES` samples (a
-  sample is one target set of one pair), between 4 and 256 pairs;
+  sample is one target set of one pair), between 4 and 256 pairs, but no more than leaves
+  :data:`MIN_STEPS_PER_EPOCH` steps per epoch (few frames of few targets: 270 training pairs of 16
+  Li ions would otherwise be one step per epoch);
 * ``max_epochs``: at least :data:`MIN_EPOCHS`, and enough for :data:`MIN_STEPS` steps;
 * ``patience``: at least :data:`MIN_PATIENCE` epochs, and enough for :data:`PATIENCE_STEPS` steps.
 
@@ -29,6 +31,8 @@ from ..errors import GdynetError
 AUTO_BATCH_SAMPLES = 4096
 #: automatic batch size limits, frame pairs
 MIN_BATCH, MAX_BATCH = 4, 256
+#: the automatic batch size leaves at least this many steps per epoch (down to MIN_BATCH pairs)
+MIN_STEPS_PER_EPOCH = 8
 #: the automatic epoch limit gives at least this many steps ...
 MIN_STEPS = 3000
 #: ... and at least this many epochs
@@ -55,11 +59,13 @@ class Budget:
                 "steps_per_epoch": self.steps_per_epoch, "auto": list(self.auto)}
 
 
-def auto_batch_size(n_targets: int) -> int:
-    """Frame pairs per step so that a step holds about :data:`AUTO_BATCH_SAMPLES` samples."""
+def auto_batch_size(n_pairs: int, n_targets: int) -> int:
+    """Frame pairs per step: about :data:`AUTO_BATCH_SAMPLES` samples, at least
+    :data:`MIN_STEPS_PER_EPOCH` steps per epoch, within ``[MIN_BATCH, MAX_BATCH]``."""
     if n_targets < 1:
         raise GdynetError(f"need at least one target set, got {n_targets}")
-    return min(MAX_BATCH, max(MIN_BATCH, math.ceil(AUTO_BATCH_SAMPLES / n_targets)))
+    by_samples = math.ceil(AUTO_BATCH_SAMPLES / n_targets)
+    return min(MAX_BATCH, max(MIN_BATCH, min(by_samples, n_pairs // MIN_STEPS_PER_EPOCH)))
 
 
 def training_budget(n_pairs: int, n_targets: int, *, batch_size: int | None = None,
@@ -68,7 +74,7 @@ def training_budget(n_pairs: int, n_targets: int, *, batch_size: int | None = No
     sets each (see the module docstring); given values are kept as they are."""
     auto = tuple(name for name, value in (("batch_size", batch_size), ("epochs", max_epochs),
                                           ("patience", patience)) if value is None)
-    batch = auto_batch_size(n_targets) if batch_size is None else int(batch_size)
+    batch = auto_batch_size(n_pairs, n_targets) if batch_size is None else int(batch_size)
     steps = max(1, n_pairs // batch)
     epochs = max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)) if max_epochs is None else int(max_epochs)
     wait = max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / steps)) if patience is None else int(patience)
