@@ -10,13 +10,13 @@ from gdynet.training.budget import training_budget
 def test_interface_many_targets_few_frames():
     b = training_budget(105, 1353)                # Cu interface example: 105 pairs of 1,353 targets
     assert b.batch_size == 4 and b.steps_per_epoch == 26
-    assert b.max_epochs == 116 and b.patience == 31   # 3,000 steps, 800 steps of patience
+    assert b.max_epochs == 193 and b.patience == 31   # 5,000 steps, 800 steps of patience
     assert b.auto == ("batch_size", "epochs", "patience")
 
 
 def test_few_targets_few_frames_keep_eight_steps_per_epoch():
     b = training_budget(270, 16)                  # 16 Li ions, 270 pairs: 256 pairs would be one step
-    assert b.batch_size == 33 and b.steps_per_epoch == 8 and b.max_epochs == 375
+    assert b.batch_size == 33 and b.steps_per_epoch == 8 and b.max_epochs == 625
 
 
 def test_toy_one_target_many_frames():

@@ -102,5 +102,5 @@ def test_tiny_interface_end_to_end(tmp_path):
     assert (tmp_path / "ex" / "figures" / "state_profile.png").is_file()
     assert len(results["learned"]["populations"]) == 4
     solid = np.asarray(results["states"]["solid_fraction"])
-    assert solid.max() > 1.5 * solid.min()                       # the states differ in structure
+    assert solid.max() > 0.75 and solid.min() < 0.3              # a solid state and a liquid state (q6 labels)
     assert results["checks"]["ordered"]                          # most solid nearest the slab centre, most liquid farthest

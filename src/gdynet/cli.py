@@ -159,7 +159,7 @@ def fit(
     lag: str = typer.Option("1ps", help="Lag time tau (a time, e.g. 1ps, or a whole number of frames)."),
     neighbors: int = typer.Option(12, help="Neighbours per atom in each graph (M)."),
     seed: int = typer.Option(0, help="Random seed (same seed, same weights on CPU)."),
-    epochs: Optional[int] = typer.Option(None, help="Maximum training epochs (early stopping on validation VAMP-2). Default: enough for 3,000 steps, at least 30."),
+    epochs: Optional[int] = typer.Option(None, help="Maximum training epochs (early stopping on validation VAMP-2). Default: enough for 5,000 steps, at least 30."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     model: str = typer.Option("gdynet", help="gdynet (graph network) or vampnet (global-coordinate baseline)."),
     batch_size: Optional[int] = typer.Option(None, help="Time-lagged frame pairs per mini-batch (every target set of a pair is a sample). Default: ~4,096 samples, 4 to 256 pairs."),

@@ -160,6 +160,9 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
               "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
               "charges (e)": structure.headlines["state charges"], "temperature (K)": temperature_K or "not given"}
+    for key in ("epochs", "patience", "batch_size"):
+        if inputs.get(key) is None and summary["training"]:
+            inputs[key] = f"automatic: {summary['training'][key]}"
     figures = {**_figures(run, result, rdfs, conduction, charged), **structure.figures}
     if summary["history"]:
         from ..report.figures import plot_learning_curve

@@ -17,7 +17,8 @@ Measured on the Cu interface example (1,353 targets, 105 training pairs at lag 2
 26 steps per epoch, issue 11): the validation VAMP-2 of a four-state model sat at 1.79 between steps
 ~400 and ~750 before the network found the solid/liquid process (2.08 at step 800, 2.37 at 1,300,
 2.49 at 2,600); the old fixed defaults (30 epochs, patience 5, which the example used as 15 epochs)
-stopped on that plateau. On the toy system every run converged within the first 100 steps, so the
+stopped on that plateau; with 3,000 steps the best epoch was still the last but four, hence 5,000.
+On the toy system every run converged within the first 100 steps, so the
 step minimums cost it nothing but a longer wait for early stopping.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ MIN_BATCH, MAX_BATCH = 4, 256
 #: the automatic batch size leaves at least this many steps per epoch (down to MIN_BATCH pairs)
 MIN_STEPS_PER_EPOCH = 8
 #: the automatic epoch limit gives at least this many steps ...
-MIN_STEPS = 3000
+MIN_STEPS = 5000
 #: ... and at least this many epochs
 MIN_EPOCHS = 30
 #: the automatic patience waits at least this many steps without a better validation score ...
