@@ -126,7 +126,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         except GdynetError:  # e.g. the only atoms of this element are the targets themselves
             continue
     structure = structure_analyses(trajs, chis, run.figures, profile=profile, order_parameter=order_parameter,
-                                   shell_radius=shell_radius, charges=charges)
+                                   shell_radius=shell_radius, charges=charges, timescales=result.its,
+                                   lag_ps=lag * dt)
     charged = structure.charges is not None
     conduction = _conduction(trajs, chis, lag, koopman, structure.charges.charges_e if charged else None,
                              temperature_K, ci_from)
@@ -159,7 +160,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
               "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
               **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
               "charges (e)": structure.headlines["state charges"], "temperature (K)": temperature_K or "not given"}
-    figures = {**_figures(run, result, rdfs, conduction, charged), **structure.figures}
+    figures = {**_figures(run, result, rdfs, conduction, charged, structure.summary.get("order_parameter")),
+               **structure.figures}
     if summary["history"]:
         from ..report.figures import plot_learning_curve
 
@@ -258,13 +260,18 @@ def _conduction(trajs, chis, lag, koopman, charges, temperature_K, ci_from: str)
                                  ci_from=ci_from)
 
 
-def _figures(run: RunDir, result, rdfs, conduction, charged: bool) -> dict[str, Path]:
+def _figures(run: RunDir, result, rdfs, conduction, charged: bool, order: dict[str, Any] | None) -> dict[str, Path]:
     from ..report import figures as fig
 
     d, koopman, populations = run.figures, result.model, result.populations
+    labels = (order or {}).get("labels")
+    references = [] if labels is None else [
+        (f"{order['name']} labels", labels["lags_ps"], labels["timescales_ps"]),
+        (f"{order['name']} labels, core sets", labels["lags_ps"], labels["core_timescales_ps"])]
     bars = np.nan_to_num(np.stack([populations.populations - populations.lower,
                                    populations.upper - populations.populations]))
-    paths = {"Implied timescales": fig.plot_implied_timescales(result.its, d / "implied_timescales"),
+    paths = {"Implied timescales": fig.plot_implied_timescales(result.its, d / "implied_timescales",
+                                                               references=references),
              "Chapman-Kolmogorov test": fig.plot_ck_test(result.ck, d / "ck_test"),
              "Stationary populations": fig.plot_populations(
                  koopman.stationary, d / "populations", errors=bars,
