@@ -138,9 +138,9 @@ def _order_analyses(out: MaterialsResults, trajs: Sequence[Trajectory], chis: Se
     chis = [c[:window] for c in chis]
     order = state_order_parameter(trajs, chis, l=l, average=average, cutoff=cutoff, progress=True)
     out.summary["order_parameter"] = json_safe(order.summary())
-    out.figures[f"Steinhardt {order.name} per state"] = fig.plot_order_parameter(order, figures_dir / "order_parameter")
     out.headlines[f"Steinhardt {order.name} (cut-off {order.cutoff_A:.3g} Å)"] = "mean per state " + ", ".join(
         f"{m:.3f}" for m in order.mean)
+    threshold = None
     if timescales is not None:
         from ..analysis.order_labels import labels_from_order
 
@@ -149,6 +149,9 @@ def _order_analyses(out: MaterialsResults, trajs: Sequence[Trajectory], chis: Se
         out.summary["order_parameter"]["labels"] = json_safe(labels.summary())
         out.headlines[f"{order.name} structure labels over time"] = labels.sentence(
             order.name, timescales, timescales.lags_ps[0] if lag_ps is None else lag_ps)
+        threshold = labels.threshold
+    out.figures[f"Steinhardt {order.name} per state"] = fig.plot_order_parameter(
+        order, figures_dir / "order_parameter", threshold=threshold)
 
 
 def _charge_text(charges: Any) -> str:

@@ -387,9 +387,11 @@ def plot_charge_integral(integral: Any, stem: str | Path, *, shell_radii: Sequen
     return save_figure(fig, stem)
 
 
-def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = None,
+                         threshold: float | None = None) -> tuple[Path, Path]:
     """Distribution of a Steinhardt order parameter in each state (Supp. Fig. 2): ``edges`` on [0, 1],
-    ``density`` ``(S, B)``; the dashed line of each colour marks the state's mean."""
+    ``density`` ``(S, B)``; the dashed line of each colour marks the state's mean, a black line the
+    ``threshold`` between disordered and ordered labels when given."""
     density = np.asarray(order.density, dtype=np.float64)
     edges = np.asarray(order.edges, dtype=np.float64)
     fig = Figure(figsize=(5.5, 3.8))
@@ -397,6 +399,8 @@ def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = No
     for s in range(density.shape[0]):
         ax.stairs(density[s], edges, color=state_color(s), lw=1.4, label=f"state {s}")
         ax.axvline(order.mean[s], color=state_color(s), ls="--", lw=0.9)
+    if threshold is not None:
+        ax.axvline(threshold, color="k", lw=1.2, label=f"ordered above {threshold:.3g}")
     ax.set_xlim(0, 1)
     ax.set_ylim(bottom=0)
     _finish(ax, f"{order.name} (neighbours within {order.cutoff_A:.3g} Å)", "probability density",
