@@ -69,7 +69,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         ``populations``, ``vamp2`` (train/validation/test), ``n_frames``, ``n_targets``, and the
         Koopman, implied-timescale, CK-test, RDF and conduction results; ``state_charges``
         (``charges_e``, ``source`` "topology" or "--charge", ``shell_radius_A``; None without charges),
-        ``charge_integral`` (with partial charges), ``profile`` and ``order_parameter`` (when asked for).
+        ``charge_integral`` (with partial charges), ``profile`` and ``order_parameter`` (when asked for;
+        with ``labels``, the structure labels over time of :mod:`gdynet.analysis.order_labels`).
     """
     from ..koopman.analysis import koopman_analysis
     from ..koopman.covariance import CI_SOURCES
