@@ -247,6 +247,13 @@ def test_analyze_profile_order_parameter_and_charges_from_the_topology(fitted, t
     profile = summary["profile"]
     assert profile["axis"] == "z" and len(profile["density"]) == 2 and len(profile["edges_A"]) == 101
     assert summary["order_parameter"]["name"] == "q6" and summary["order_parameter"]["cutoff_A"] == 3.6
+    labels = summary["order_parameter"]["labels"]      # structure labels over time, at the learned lags
+    assert set(labels) >= {"threshold", "class_means", "ordered_fraction", "agreement", "lags_ps", "timescales_ps",
+                           "core_timescales_ps", "core_thresholds"}
+    assert labels["lags_ps"] == pytest.approx(summary["implied_timescales"]["lags_ps"])
+    assert labels["class_means"][0] < labels["core_thresholds"][0] < labels["threshold"] < labels["core_thresholds"][1]
+    assert len(labels["ordered_fraction"]) == 2 and 0.5 <= labels["agreement"] <= 1.0
+    assert len(labels["timescales_ps"]) == len(labels["core_timescales_ps"]) == len(labels["lags_ps"])
     charges = summary["state_charges"]
     assert charges["source"] == "topology" and len(charges["shell_radius_A"]) == 2
     integral = summary["charge_integral"]
@@ -259,6 +266,7 @@ def test_analyze_profile_order_parameter_and_charges_from_the_topology(fitted, t
     report = (out / "report.md").read_text()
     for figure in ("profile", "snapshot", "order_parameter", "charge_integral", "conduction"):
         assert f"figures/{figure}.png" in report
+    assert "q6 labels (ordered at or above" in report and "labels with core sets" in report
     given = analyze(out, trajectories=trajs, charges=[1.0, 1.0], shell_radius=3.0)
     assert given["state_charges"] == {"charges_e": [1.0, 1.0], "source": "--charge", "shell_radius_A": None}
     assert "profile" not in given       # asked for in the earlier call only (fit recorded none)

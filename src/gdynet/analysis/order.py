@@ -26,8 +26,10 @@ up to ``CUTOFF_FRAMES`` frames (see :func:`default_cutoff`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -134,6 +136,9 @@ class StateOrderParameter:
         density: ``(S, B)`` probability density of ``q_l`` in each state (integrates to 1).
         mean: ``(S,)`` probability-weighted mean ``q_l`` of each state.
         n_frames: frames used.
+        series: per trajectory, ``(F_k, n)`` ``q_l`` of each target set in the frames used (every
+            ``stride``-th frame; NaN without neighbours): the input of the structure labels over time
+            (:func:`gdynet.analysis.order_labels.labels_from_order`). Not part of :meth:`summary`.
     """
 
     l: int
@@ -143,6 +148,7 @@ class StateOrderParameter:
     density: np.ndarray
     mean: np.ndarray
     n_frames: int
+    series: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -157,8 +163,12 @@ class StateOrderParameter:
 
 def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
                           l: int = 6, cutoff: float | None = None, average: bool = False, bins: int = 50,
-                          stride: int = 1, chunk_frames: int | None = None) -> StateOrderParameter:
+                          stride: int = 1, chunk_frames: int | None = None,
+                          progress: bool = False) -> StateOrderParameter:
     """Distribution of the Steinhardt ``q_l`` of the target sets in each state (module docstring).
+
+    One pass over the frames: the ``q_l`` of every target set in every frame used is kept in
+    ``series``, so labels over time come from the same computation as the histograms.
 
     Args:
         traj: trajectory with its target sets, or a list of them (with a list of ``chi``; pooled).
@@ -167,6 +177,7 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         cutoff: neighbour cut-off in Å (default: :func:`default_cutoff` of the first trajectory).
         average: Lechner-Dellago ``qbar_l`` instead of ``q_l`` (see :func:`steinhardt`).
         bins: histogram bins on [0, 1]; stride: use every ``stride``-th frame.
+        progress: a progress bar on a terminal's stderr.
 
     Returns:
         :class:`StateOrderParameter`.
@@ -178,37 +189,58 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     cutoff = default_cutoff(trajs[0]) if cutoff is None else float(cutoff)
     if not (np.isfinite(cutoff) and cutoff > 0):
         raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", source)
-    sums = [_histogram(t, check_chi(c, t), int(l), cutoff, average, int(bins), stride, chunk_frames)
-            for t, c in zip(trajs, chis)]
+    chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
+    series = []
+    with _bar(progress, sum(len(range(0, t.n_frames, int(stride))) for t in trajs), f"q{l}") as advance:
+        for t in trajs:
+            series.append(target_order(t, int(l), cutoff, average, stride, chunk_frames, advance))
+    sums = [_histogram(q, c[::int(stride)], int(bins)) for q, c in zip(series, chis)]
     hist, total, weight = (sum(part[k] for part in sums) for k in range(3))
     if np.any(weight <= 0):
         raise GdynetError(f"no target set with neighbours within {cutoff:g} Å in state(s) "
                           f"{np.flatnonzero(weight <= 0).tolist()}", source)
     return StateOrderParameter(l=int(l), cutoff_A=cutoff, average=bool(average), edges=np.linspace(0.0, 1.0, int(bins) + 1),
                                density=hist * int(bins) / weight[:, None], mean=total / weight,
-                               n_frames=sum(part[3] for part in sums))
+                               n_frames=sum(len(q) for q in series), series=tuple(series))
 
 
-def _histogram(traj: Trajectory, chi: np.ndarray, l: int, cutoff: float, average: bool, bins: int, stride: int,
-               chunk_frames: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Raw sums of one trajectory: ``sum p_s [q in bin]`` ``(S, B)``, ``sum p_s q`` and ``sum p_s``
-    ``(S,)`` over the target sets that have neighbours, and the frames used."""
+@contextmanager
+def _bar(enabled: bool, total: int, name: str) -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(n_frames)`` of a transient progress bar, shown when ``enabled`` and stderr is a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from ..progress import progress_bar
+
+    with progress_bar(TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      enabled=enabled and sys.stderr.isatty(), transient=True) as bar:
+        task = bar.add_task(name, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def target_order(traj: Trajectory, l: int, cutoff: float, average: bool = False, stride: int = 1,
+                 chunk_frames: int | None = None, advance: Callable[[int], None] | None = None) -> np.ndarray:
+    """``(F', n)`` ``q_l`` of each target set (mean over its atoms) in every ``stride``-th frame,
+    streamed in chunks with one neighbour-list calculator; NaN for a set with an atom without
+    neighbours within ``cutoff`` Å. ``advance(frames)`` is called after each chunk."""
     import vesin
 
     calculator = vesin.NeighborList(cutoff=cutoff, full_list=True)
     atoms = traj.targets.ravel()
-    n_states = chi.shape[2]
-    hist, total, weight, used = np.zeros((n_states, bins)), np.zeros(n_states), np.zeros(n_states), 0
+    out = []
     for frames, block, cells in strided_chunks(traj, stride, chunk_frames):
-        for f, frame in enumerate(frames):
-            q = steinhardt(block[f], cells[f], atoms, l, cutoff, traj.pbc, calculator, average=average)
-            q = q.reshape(traj.targets.shape).mean(axis=1)                   # per target set
-            p = np.asarray(chi[frame], dtype=np.float64)[np.isfinite(q)]
-            q = q[np.isfinite(q)]
-            index = np.clip((q * bins).astype(np.int64), 0, bins - 1)
-            for s in range(n_states):
-                hist[s] += np.bincount(index, weights=p[:, s], minlength=bins)
-            total += p.T @ q
-            weight += p.sum(axis=0)
-        used += len(frames)
-    return hist, total, weight, used
+        out += [steinhardt(block[f], cells[f], atoms, l, cutoff, traj.pbc, calculator,
+                           average=average).reshape(traj.targets.shape).mean(axis=1) for f in range(len(frames))]
+        if advance is not None:
+            advance(len(frames))
+    return np.array(out, dtype=np.float64).reshape(-1, traj.n_targets)
+
+
+def _histogram(q: np.ndarray, chi: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw sums of one trajectory from ``q`` ``(F, n)`` and ``chi`` ``(F, n, S)``: ``sum p_s [q in bin]``
+    ``(S, B)``, ``sum p_s q`` and ``sum p_s`` ``(S,)`` over the target sets that have neighbours."""
+    ok = np.isfinite(q)
+    p = np.asarray(chi, dtype=np.float64)[ok]                        # (m, S)
+    q = q[ok]
+    index = np.clip((q * bins).astype(np.int64), 0, bins - 1)
+    hist = np.stack([np.bincount(index, weights=p[:, s], minlength=bins) for s in range(p.shape[1])])
+    return hist, p.T @ q, p.sum(axis=0)

@@ -69,7 +69,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         ``populations``, ``vamp2`` (train/validation/test), ``n_frames``, ``n_targets``, and the
         Koopman, implied-timescale, CK-test, RDF and conduction results; ``state_charges``
         (``charges_e``, ``source`` "topology" or "--charge", ``shell_radius_A``; None without charges),
-        ``charge_integral`` (with partial charges), ``profile`` and ``order_parameter`` (when asked for).
+        ``charge_integral`` (with partial charges), ``profile`` and ``order_parameter`` (when asked for;
+        with ``labels``, the structure labels over time of :mod:`gdynet.analysis.order_labels`).
     """
     from ..koopman.analysis import koopman_analysis
     from ..koopman.covariance import CI_SOURCES
@@ -126,7 +127,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         except GdynetError:  # e.g. the only atoms of this element are the targets themselves
             continue
     structure = structure_analyses(trajs, chis, run.figures, profile=profile, order_parameter=order_parameter,
-                                   shell_radius=shell_radius, charges=charges)
+                                   shell_radius=shell_radius, charges=charges, timescales=result.its,
+                                   lag_ps=lag * dt)
     charged = structure.charges is not None
     conduction = _conduction(trajs, chis, lag, koopman, structure.charges.charges_e if charged else None,
                              temperature_K, ci_from)
@@ -163,7 +165,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     for key in ("epochs", "patience", "batch_size"):
         if inputs.get(key) is None and summary["training"]:
             inputs[key] = f"automatic: {summary['training'][key]}"
-    figures = {**_figures(run, result, rdfs, conduction, charged), **structure.figures}
+    figures = {**_figures(run, result, rdfs, conduction, charged, structure.summary.get("order_parameter")),
+               **structure.figures}
     if summary["history"]:
         from ..report.figures import plot_learning_curve
 
@@ -280,13 +283,18 @@ def _conduction(trajs, chis, lag, koopman, charges, temperature_K, ci_from: str)
                                  ci_from=ci_from)
 
 
-def _figures(run: RunDir, result, rdfs, conduction, charged: bool) -> dict[str, Path]:
+def _figures(run: RunDir, result, rdfs, conduction, charged: bool, order: dict[str, Any] | None) -> dict[str, Path]:
     from ..report import figures as fig
 
     d, koopman, populations = run.figures, result.model, result.populations
+    labels = (order or {}).get("labels")
+    references = [] if labels is None else [
+        (f"{order['name']} labels", labels["lags_ps"], labels["timescales_ps"]),
+        (f"{order['name']} labels, core sets", labels["lags_ps"], labels["core_timescales_ps"])]
     bars = np.nan_to_num(np.stack([populations.populations - populations.lower,
                                    populations.upper - populations.populations]))
-    paths = {"Implied timescales": fig.plot_implied_timescales(result.its, d / "implied_timescales"),
+    paths = {"Implied timescales": fig.plot_implied_timescales(result.its, d / "implied_timescales",
+                                                               references=references),
              "Chapman-Kolmogorov test": fig.plot_ck_test(result.ck, d / "ck_test"),
              "Stationary populations": fig.plot_populations(
                  koopman.stationary, d / "populations", errors=bars,

@@ -60,13 +60,16 @@ def _log_x_if_wide(ax: Axes, x: np.ndarray) -> None:
         ax.set_xscale("log")
 
 
-def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = None,
+                            references: Sequence[tuple[str, Any, Any]] = ()) -> tuple[Path, Path]:
     """Relaxation timescales ``t_i(tau)`` (Eq. 11) against the lag, with confidence bands.
 
     Args:
         its: ``ImpliedTimescales`` with ``lags_ps (L,)``, ``timescales_ps (L, S-1)`` and optional
             ``lower``/``upper`` of the same shape.
         stem: output path without suffix.
+        references: ``(name, lags_ps, timescales_ps)`` of independent estimates (e.g. the slowest
+            timescale of structure labels; None for unknown), drawn in black, dashed then dotted.
 
     The black line is ``t = tau``; processes in the grey region below it decay faster than the lag
     and are not resolved by the model. An infinite timescale (|λ| ≥ 1) is a triangle on the top edge,
@@ -79,7 +82,9 @@ def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = N
     if len(lags) == 0 or ts.shape[0] != len(lags):
         raise GdynetError("implied timescales: lags_ps and timescales_ps do not match", "plot")
     lower, upper = _band(getattr(its, "lower", None), ts.shape), _band(getattr(its, "upper", None), ts.shape)
-    finite = ts[np.isfinite(ts) & (ts > 0)]
+    refs = [(name, np.asarray(x, dtype=np.float64), np.array(y, dtype=np.float64)) for name, x, y in references]
+    every = np.concatenate([ts.ravel(), *[y for _, _, y in refs]])
+    finite = every[np.isfinite(every) & (every > 0)]
     top = max(finite.max() if finite.size else lags.max(), lags.max()) * 3
     bottom = min(finite.min() if finite.size else lags.min(), lags.min()) / 3
     fig = Figure(figsize=(5.5, 4.0))
@@ -92,6 +97,8 @@ def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = N
         if lower is not None and upper is not None:  # an unbounded interval (upper = inf) fills to the top
             ax.fill_between(lags, lower[:, i], np.where(np.isposinf(upper[:, i]), top, upper[:, i]),
                             color=color, alpha=0.25, lw=0)
+    for (name, x, y), style in zip(refs, ("k--s", "k:^", "k-.v")):
+        ax.plot(x, y, style, ms=4, lw=1.2, label=name)
     ax.plot(lags, lags, "k-", lw=1.2, label="t = τ")
     ax.fill_between(lags, bottom, lags, color="0.85", zorder=0)
     ax.set_yscale("log")
@@ -380,9 +387,11 @@ def plot_charge_integral(integral: Any, stem: str | Path, *, shell_radii: Sequen
     return save_figure(fig, stem)
 
 
-def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = None,
+                         threshold: float | None = None) -> tuple[Path, Path]:
     """Distribution of a Steinhardt order parameter in each state (Supp. Fig. 2): ``edges`` on [0, 1],
-    ``density`` ``(S, B)``; the dashed line of each colour marks the state's mean."""
+    ``density`` ``(S, B)``; the dashed line of each colour marks the state's mean, a black line the
+    ``threshold`` between disordered and ordered labels when given."""
     density = np.asarray(order.density, dtype=np.float64)
     edges = np.asarray(order.edges, dtype=np.float64)
     fig = Figure(figsize=(5.5, 3.8))
@@ -390,6 +399,8 @@ def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = No
     for s in range(density.shape[0]):
         ax.stairs(density[s], edges, color=state_color(s), lw=1.4, label=f"state {s}")
         ax.axvline(order.mean[s], color=state_color(s), ls="--", lw=0.9)
+    if threshold is not None:
+        ax.axvline(threshold, color="k", lw=1.2, label=f"ordered above {threshold:.3g}")
     ax.set_xlim(0, 1)
     ax.set_ylim(bottom=0)
     _finish(ax, f"{order.name} (neighbours within {order.cutoff_A:.3g} Å)", "probability density",
