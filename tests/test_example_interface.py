@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gdynet.errors import GdynetError
-from gdynet.pipeline.example_interface import (QUICK, core_set_labels, interface_selection, ordered_along_normal, slab_centre, slab_distance, state_checks,
+from gdynet.pipeline.example_interface import (QUICK, interface_selection, ordered_along_normal, slab_centre, slab_distance, state_checks,
                                                supported_analysis)
 from gdynet.trajectory.targets import select_targets
 
@@ -72,14 +72,6 @@ def test_ordered_along_normal():
     assert not ordered_along_normal([0.4, 0.94, 0.34, 0.11])     # nearest state liquid
     assert not ordered_along_normal([0.9, 0.3, 0.8, 0.1])        # a liquid state between solid ones
     assert not ordered_along_normal([0.9, 0.8, 0.1, 0.3])        # the most liquid is not the farthest
-
-
-def test_core_set_labels_ignore_flicker_between_the_cores():
-    bonds = np.array([[12, 0, 6], [8, 2, 5], [5, 4, 11], [2, 9, 7], [9, 10, 3]])   # (frames, atoms)
-    labels = core_set_labels(bonds, solid_min=10, liquid_max=3)
-    # atom 0: solid, stays solid through 8 and 5 bonds, liquid at 2, stays liquid at 9
-    # atom 1: liquid until it reaches 10; atom 2: undecided at first (6 >= 6.5? no: liquid), solid at 11
-    assert labels.T.tolist() == [[1, 1, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 1, 1, 0]]
 
 
 def test_supported_analysis_drops_unknown_keywords():

@@ -225,6 +225,7 @@ def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarra
     (the structure-label Markov model: solid fraction of the targets, implied timescales at the
     example's lags).
     """
+    from ..analysis.order_labels import core_set_labels
     from ..koopman.validation import implied_timescales
     from ..units import lag_to_frames
 
@@ -245,7 +246,7 @@ def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarra
                for s in range(chi.shape[2])]
     lags = sorted({lag_to_frames(x, params.frame_ps) for x in size.lags if lag_to_frames(x, params.frame_ps) < n - 1})
     bonds = data.solid_bonds("test")[:n, targets]
-    core = core_set_labels(bonds, CORE_SOLID_BONDS, CORE_LIQUID_BONDS)
+    core = core_set_labels(bonds, CORE_SOLID_BONDS, CORE_LIQUID_BONDS)   # solid from >= 10 to <= 3 bonds
 
     def slowest(labels: np.ndarray) -> list[float]:
         onehot = np.stack([labels, 1.0 - labels], axis=2).astype(float)
@@ -258,25 +259,6 @@ def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarra
             "labels": {"target_solid_fraction": float(solid_t.mean()), "lags_ps": [x * params.frame_ps for x in lags],
                        "timescales_ps": slowest(solid_t), "core_timescales_ps": slowest(core),
                        "core_bonds": [CORE_SOLID_BONDS, CORE_LIQUID_BONDS]}}
-
-
-def core_set_labels(bonds: np.ndarray, solid_min: int, liquid_max: int) -> np.ndarray:
-    """Solid (1) / liquid (0) labels with core sets (milestoning): ``(F, N)`` solid-bond counts ->
-    ``(F, N)`` int8.
-
-    An atom is solid from the first frame it has at least ``solid_min`` solid-like bonds until the
-    first frame it has at most ``liquid_max``, and liquid the other way round; in between it keeps its
-    last label (the first frame's undecided atoms take the nearer threshold). Unlike a single
-    threshold, a vibration that briefly breaks a bond of a solid atom is not a transition, which
-    would make the label Markov model relax faster than the atoms do.
-    """
-    bonds = np.asarray(bonds)
-    labels = np.empty(bonds.shape, dtype=np.int8)
-    current = (bonds[0] >= 0.5 * (solid_min + liquid_max)).astype(np.int8)
-    for f, row in enumerate(bonds):
-        current = np.where(row >= solid_min, 1, np.where(row <= liquid_max, 0, current)).astype(np.int8)
-        labels[f] = current
-    return labels
 
 
 def _z_positions(dump: Path, params: InterfaceParams) -> tuple[np.ndarray, np.ndarray, float]:
