@@ -12,8 +12,12 @@ labelled solid or liquid in every frame by the ten Wolde–Frenkel q6 solid-bond
 * the solid fraction of the whole system over time shows that the interface is stable;
 * each learned state's mean solid label and its density profile along the interface normal show
   which states are bulk solid, interface solid, interface liquid and bulk liquid (Fig. 3c);
-* a Markov model of the solid/liquid labels gives the solid <-> liquid relaxation timescale that
-  the learned slowest timescale is compared with.
+* Markov models of the solid/liquid labels, raw and with core sets (:data:`CORE_SOLID_BONDS`,
+  :data:`CORE_LIQUID_BONDS`), give the solid <-> liquid relaxation timescales that the learned
+  slowest timescale is compared with, at the same lags.
+
+The fit itself also runs gdynet's own structural baseline (``--order-parameter qbar6``: per-state
+distributions and qbar6 labels over time, in ``out/run/report.md``).
 
 Positions along the normal are measured as the distance ``d`` (Å) from the centre of the solid slab
 (minimum image along z), so both interfaces fold onto one: ``d`` small is bulk solid, ``d`` near
