@@ -37,7 +37,7 @@ class FitOptions:
     model: str = "gdynet"          # "gdynet" (graph network) or "vampnet" (global-coordinate baseline)
     states: int = 2
     lag: int | float | str = "1ps"
-    neighbors: int = 12
+    neighbors: int = 20             # M, as the paper for its real systems (Si-Au, PEO/LiTFSI); its toy used 12
     seed: int = 0
     epochs: int | None = None      # None: automatic (training.budget), as patience and batch_size
     patience: int | None = None
