@@ -69,6 +69,18 @@ def test_bonded_fragments_known_answer_triclinic():
     assert [g.tolist() for g in groups] == [[0, 1], [2]]
 
 
+def test_molecules_are_not_bonded_across_an_open_face():
+    """A water split by the z boundary of a slab box is one molecule only when z is periodic."""
+    cell = np.eye(3) * 10.0
+    numbers = np.array([8, 1, 1, 8, 1, 1])
+    pos = np.array([[5.0, 5.0, 0.3], [5.0, 5.76, 9.7], [5.0, 4.24, 9.7],      # split across z
+                    [2.0, 2.0, 5.0], [2.0, 2.76, 5.6], [2.0, 1.24, 5.6]])     # whole, mid-box
+    both = select_targets(numbers, "molecules:H2O", positions=pos, cell=cell)
+    np.testing.assert_array_equal(both, [[0, 1, 2], [3, 4, 5]])
+    slab = select_targets(numbers, "molecules:H2O", positions=pos, cell=cell, pbc=(True, True, False))
+    np.testing.assert_array_equal(slab, [[3, 4, 5]])
+
+
 @pytest.mark.parametrize("spec, message", [
     ("Xx", "unknown element 'Xx'"),
     ("li", "unknown element 'li'"),

@@ -188,7 +188,8 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
     options = dict(type_map=types, exclude=exclude, source=src)
 
     def choose_targets(choice: AtomChoice, universe: Any = None, file_targets: np.ndarray | None = None,
-                       frame: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray | None:
+                       frame: tuple[np.ndarray, np.ndarray] | None = None,
+                       frame_pbc: Any = (True, True, True)) -> np.ndarray | None:
         """Target sets (kept atoms' numbering); called before the frames are read (``frame=None``) to fail early."""
         numbers = choice.numbers
         if targets is None:
@@ -207,7 +208,7 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
                 full[choice.keep] = positions
                 positions = full
             sets = select_targets(numbers, targets, positions=positions, cell=cell, topology=universe, source=src,
-                                  keep=choice.keep)
+                                  keep=choice.keep, pbc=frame_pbc)
         return remap_targets(sets, choice.keep, src)
 
     def decide(facts: AtomFacts, n_atoms: int, universe: Any = None, file_targets: np.ndarray | None = None
@@ -242,13 +243,13 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
                               + ("" if pbc_given is None else "; --pbc needs a cell to be periodic, ignored"),
                               GdynetWarning, stacklevel=2)
                 pbc_given = None
-        target_sets = choose_targets(read.choice, universe, read.file_targets, (frames.positions[0], cells[0]))
+        pbc = pbc_given if pbc_given is not None else file_pbc
+        target_sets = choose_targets(read.choice, universe, read.file_targets, (frames.positions[0], cells[0]), pbc)
     finally:
         if universe is not None and fmt in _MDA_NAMES:
             universe.trajectory.close()  # the topology (for selections) is not needed any more
     return Trajectory(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
-                      targets=target_sets, source=src, pbc=pbc_given if pbc_given is not None else file_pbc,
-                      charges=read.choice.kept_charges, dt_source=dt_source)
+                      targets=target_sets, source=src, pbc=pbc, charges=read.choice.kept_charges, dt_source=dt_source)
 
 
 # ------------------------------------------------------------------ format and options

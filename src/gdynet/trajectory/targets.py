@@ -67,7 +67,7 @@ INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
 def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: TargetSpec, *,
                    positions: np.ndarray | None = None, cell: np.ndarray | None = None,
                    topology: Any = None, source: str | os.PathLike[str] | None = None,
-                   keep: np.ndarray | None = None) -> np.ndarray:
+                   keep: np.ndarray | None = None, pbc: Any = None) -> np.ndarray:
     """Turn a target spec into target sets (spellings in the module docstring).
 
     Args:
@@ -81,6 +81,8 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         keep: ``(N,)`` bool, the atoms that stay (massless particles and ``exclude`` are left out):
             selections, residues and molecules ignore the others. Indices are those of all ``N``
             atoms, the file's numbering.
+        pbc: periodicity per cell vector for the bonds of ``molecules:`` (default: the trajectory's,
+            else periodic along all three).
 
     Returns:
         ``(n, k)`` int64 atom indices; rows sorted by their first atom, each row ascending.
@@ -94,6 +96,8 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         positions = np.asarray(system.positions[0])
     if cell is None and hasattr(system, "cells"):
         cell = np.asarray(system.cells[0])
+    if pbc is None:
+        pbc = getattr(system, "pbc", (True, True, True))
     universe = _universe(topology, len(numbers), src)
     kept = np.ones(len(numbers), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
 
@@ -107,7 +111,7 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         text = spec.strip()
         head, _, rest = text.partition(":")
         if head.strip().lower() == "molecules" and rest.strip():
-            return _molecules(numbers, rest.strip(), positions, cell, universe, src, kept)
+            return _molecules(numbers, rest.strip(), positions, cell, universe, src, kept, pbc)
         if head.strip().lower() == "residues" and rest.strip():
             return _residues(_select(universe, rest.strip(), src, kept), rest.strip(), src)
         if head.strip().lower() == "select" and rest.strip():
@@ -396,7 +400,7 @@ def _equal_sets(sets: list[np.ndarray], what: str, src: str | None) -> np.ndarra
 
 # ------------------------------------------------------------------ molecules
 def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, cell: np.ndarray | None,
-               universe: Any, src: str | None, kept: np.ndarray) -> np.ndarray:
+               universe: Any, src: str | None, kept: np.ndarray, pbc: Any = (True, True, True)) -> np.ndarray:
     """Every molecule whose element counts equal ``formula`` (atoms not ``kept`` left out): residues,
     else bonded fragments."""
     from ase.formula import Formula
@@ -417,7 +421,7 @@ def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, 
         bond = np.array([z not in IONIC_NUMBERS for z in numbers])
         for symbol in wanted:
             bond |= numbers == to_atomic_number(symbol)
-        groups = bonded_fragments(numbers, positions, cell, include=bond & kept, source=src)
+        groups = bonded_fragments(numbers, positions, cell, include=bond & kept, source=src, pbc=pbc)
         groups = [g for g in groups if kept[g].all()]
         how = "bonded fragments of frame 0"
     from ase.data import chemical_symbols
@@ -459,12 +463,13 @@ def _warn_near_misses(groups: list, numbers: np.ndarray, wanted: Counter, formul
 
 
 def bonded_fragments(numbers: np.ndarray, positions: np.ndarray, cell: np.ndarray, *,
-                     include: np.ndarray | None = None, source: str | None = None) -> list[np.ndarray]:
-    """Connected groups of covalently bonded atoms in one periodic frame.
+                     include: np.ndarray | None = None, source: str | None = None,
+                     pbc: Any = (True, True, True)) -> list[np.ndarray]:
+    """Connected groups of covalently bonded atoms in one frame.
 
     Atoms ``i, j`` are bonded when ``|r_ij| < BOND_TOLERANCE * (R_i + R_j)`` with ``R`` the covalent
-    radii (``ase.data.covalent_radii``) and ``r_ij`` the minimum-image vector (periodic in all
-    directions). Atoms with ``include[i] == False`` form fragments of their own.
+    radii (``ase.data.covalent_radii``) and ``r_ij`` the minimum-image vector along the periodic
+    cell vectors (``pbc``, 3 bools). Atoms with ``include[i] == False`` form fragments of their own.
 
     Args:
         numbers: ``(N,)`` atomic numbers.
@@ -486,7 +491,8 @@ def bonded_fragments(numbers: np.ndarray, positions: np.ndarray, cell: np.ndarra
         raise GdynetError("NaN or infinite coordinates in frame 0", source)
     n_atoms = len(numbers)
     radii = BOND_TOLERANCE * covalent_radii[np.asarray(numbers)]
-    atoms = Atoms(numbers=numbers, positions=positions, cell=np.asarray(cell, dtype=np.float64), pbc=True)
+    atoms = Atoms(numbers=numbers, positions=positions, cell=np.asarray(cell, dtype=np.float64),
+                  pbc=[bool(p) for p in pbc])
     i, j = neighbor_list("ij", atoms, radii, self_interaction=False)
     if include is not None:
         bonded = include[i] & include[j]
