@@ -84,7 +84,8 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     dumps = _link_md(data, out / "md")
     positions, cell = _first_frame(dumps["train"])
     selection = interface_selection(positions[:, 2], data.solid("train")[0], 0.0, cell[2, 2], size.solid_layers_A)
-    read = ReadOptions(dt=size.params.frame_ps, targets=f"select:{selection}", select_on="first")
+    # time between frames from the dump's TIMESTEP x the MD step, as a user would read it
+    read = ReadOptions(timestep=f"{size.params.timestep_fs:g}fs", targets=f"select:{selection}", select_on="first")
 
     options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
                          neighbors=size.neighbors)
@@ -387,7 +388,7 @@ def example_report(results: dict[str, Any]) -> str:
         f"MD {results['md_seconds']:.0f} s, fit + analysis {results['fit_seconds']:.0f} s.",
         "",
         "The same fit from the command line: `gdynet fit md/dump_train.lammpstrj --test md/dump_test.lammpstrj "
-        f"--dt {p['frame_ps']:g}ps --select '{results['selection']}' --select-on first --states 4 "
+        f"--timestep {p['timestep_fs']:g}fs --select '{results['selection']}' --select-on first --states 4 "
         f"--lag {results['size']['lag']}`",
         "",
         f"Solid fraction (all atoms): train {sf['train'][:10].mean():.3f} -> {sf['train'][-10:].mean():.3f}, "
