@@ -49,7 +49,9 @@ def test_fit_writes_the_contract(fitted):
     assert summary["states_supported"] == 2 and summary["states_remark"] is None
     assert set(summary["training"]) == {"batch_size", "epochs", "patience", "steps_per_epoch", "auto"}
     assert (out / "model.pt").is_file() and (out / "report.md").is_file()
-    assert sorted(p.name for p in (out / "chi").iterdir()) == ["traj_000.npy", "traj_001.npy"]  # no temp files
+    assert sorted(p.name for p in (out / "chi").iterdir()) == ["targets_000.npy", "targets_001.npy",
+                                                               "traj_000.npy", "traj_001.npy"]  # no temp files
+    np.testing.assert_array_equal(np.load(out / "chi" / "targets_000.npy"), [[0]])  # the toy npz's one Li
     report = (out / "report.md").read_text()
     for figure in ("implied_timescales", "ck_test", "populations", "state_rdf", "transition_msd"):
         assert (out / "figures" / f"{figure}.png").is_file() and (out / "figures" / f"{figure}.svg").is_file()

@@ -185,6 +185,8 @@ def test_massless_particles_are_dropped_with_one_warning_and_targets_keep_file_n
         assert list(no_li.numbers) == [8, 1, 1]
         by_index = read_trajectory(path, timestep="1fs", targets=[4], exclude="1,2")
         assert list(by_index.numbers) == [8, 3] and by_index.targets.tolist() == [[1]]
+        assert by_index.file_targets().tolist() == [[4]]                 # the file's numbering, for chi/targets_*.npy
+        assert water.file_targets().tolist() == [[0, 1, 2]]
         with pytest.raises(GdynetError, match="neither elements .* nor atom indices"):
             read_trajectory(path, timestep="1fs", targets="O", exclude="name OW")
 

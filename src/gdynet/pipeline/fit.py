@@ -141,6 +141,8 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
         seed, result = trained[best]
         model = result.model
         calibration = _write_chi(model, sources, run, options)
+        for i, traj in enumerate(trajs):
+            atomic.save_npy(run.targets(i), traj.file_targets())
         meta = {"lag_frames": lag, "dt_ps": dt_ps, "neighbors": options.neighbors, "read": read.to_dict(),
                 "vamp2": dict(result.scores), "best_epoch": result.best_epoch, "seed": seed,
                 "history": json_safe(result.history), "training": result.budget.to_dict(),

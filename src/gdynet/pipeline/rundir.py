@@ -62,6 +62,10 @@ class RunDir:
         """State probabilities of trajectory ``index``, shape (frames, targets, S)."""
         return self.root / "chi" / f"traj_{index:03d}.npy"
 
+    def targets(self, index: int) -> Path:
+        """Atom indices (file numbering) of the target sets of trajectory ``index``, shape (targets, k)."""
+        return self.root / "chi" / f"targets_{index:03d}.npy"
+
     def read_run(self) -> dict[str, Any]:
         """The inputs recorded by ``fit``; a clear error when DIR holds no run."""
         if not self.run_json.is_file():

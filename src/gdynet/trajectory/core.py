@@ -40,6 +40,8 @@ class Trajectory:
         charges: ``(N,)`` partial charges in e (from a topology), or ``None`` when unknown.
         dt_source: where ``dt_ps`` came from, e.g. ``"--dt"``, ``"file time"``,
             ``"dump TIMESTEP x --timestep"`` (recorded in summary.json as ``dt_source``).
+        atom_ids: ``(N,)`` index of each atom in the file it was read from, when the reader left
+            atoms out (massless sites, ``exclude``); ``None``: the file's own numbering.
     """
 
     positions: np.ndarray
@@ -51,6 +53,7 @@ class Trajectory:
     pbc: tuple[bool, bool, bool] | np.ndarray = (True, True, True)
     charges: np.ndarray | None = None
     dt_source: str = "given"
+    atom_ids: np.ndarray | None = None
     #: the cached content hash; not an init field, so ``dataclasses.replace`` starts a new one
     _fingerprint: list = field(init=False, default_factory=list, repr=False, compare=False)
 
@@ -178,6 +181,10 @@ class Trajectory:
     def with_targets(self, targets: np.ndarray) -> "Trajectory":
         """The same trajectory with other target sets ``(n, k)``."""
         return replace(self, targets=np.asarray(targets))
+
+    def file_targets(self) -> np.ndarray:
+        """``(n, k)`` target atom indices in the numbering of the file the trajectory was read from."""
+        return self.targets if self.atom_ids is None else np.asarray(self.atom_ids)[self.targets]
 
     def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """Yield ``(start, positions[start:stop], cells[start:stop])`` blocks of frames (streams memmaps)."""

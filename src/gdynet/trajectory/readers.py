@@ -249,7 +249,8 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
         if universe is not None and fmt in _MDA_NAMES:
             universe.trajectory.close()  # the topology (for selections) is not needed any more
     return Trajectory(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
-                      targets=target_sets, source=src, pbc=pbc, charges=read.choice.kept_charges, dt_source=dt_source)
+                      targets=target_sets, source=src, pbc=pbc, charges=read.choice.kept_charges,
+                      atom_ids=None if read.choice.all_kept else np.flatnonzero(read.choice.keep), dt_source=dt_source)
 
 
 # ------------------------------------------------------------------ format and options
