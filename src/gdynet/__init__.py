@@ -18,13 +18,20 @@ Names are imported lazily so ``import gdynet`` stays fast (torch loads only when
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# OpenMP threads (torch, numba) that wait for work by sleeping instead of spinning: on a CPU shared with
+# other busy processes a training epoch took 5.3-6.5 s spinning and 2.4-2.5 s sleeping, and 1.8 vs 1.6 s
+# alone (benchmarks/bench_shared_cpu.py). It acts only when set before torch is first imported; a value
+# the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .errors import GdynetError
 from .trajectory.core import Trajectory
 from .units import parse_time
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "read_trajectory": "gdynet.trajectory.readers",
