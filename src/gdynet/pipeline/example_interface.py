@@ -385,7 +385,8 @@ def example_report(results: dict[str, Any]) -> str:
         f"{4 * int(np.prod(p['cells']))} atoms, {results['n_targets']} targets (liquid + solid within "
         f"{results['size']['solid_layers_A']:g} Å of the interfaces); {p['production_ps']:g} ps production, "
         f"frames every {p['frame_ps']:g} ps; first half trains, second half is analysed. "
-        f"MD {results['md_seconds']:.0f} s, fit + analysis {results['fit_seconds']:.0f} s.",
+        + ("MD reused from the cache" if results["md_seconds"] < 1 else f"MD {results['md_seconds']:.0f} s")
+        + f", fit + analysis {results['fit_seconds']:.0f} s.",
         "",
         "The same fit from the command line: `gdynet fit md/dump_train.lammpstrj --test md/dump_test.lammpstrj "
         f"--timestep {p['timestep_fs']:g}fs --select '{results['selection']}' --select-on first --states 4 "
