@@ -26,14 +26,13 @@ up to ``CUTOFF_FRAMES`` frames (see :func:`default_cutoff`).
 """
 from __future__ import annotations
 
-import sys
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..errors import GdynetError
+from ..progress import frame_counter
 from ..trajectory.core import Trajectory
 from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
 from .unwrap import check_chi
@@ -191,7 +190,7 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", source)
     chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
     series = []
-    with _bar(progress, sum(len(range(0, t.n_frames, int(stride))) for t in trajs), f"q{l}") as advance:
+    with frame_counter(f"q{l}", sum(len(range(0, t.n_frames, int(stride))) for t in trajs), enabled=progress) as advance:
         for t in trajs:
             series.append(target_order(t, int(l), cutoff, average, stride, chunk_frames, advance))
     sums = [_histogram(q, c[::int(stride)], int(bins)) for q, c in zip(series, chis)]
@@ -202,19 +201,6 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     return StateOrderParameter(l=int(l), cutoff_A=cutoff, average=bool(average), edges=np.linspace(0.0, 1.0, int(bins) + 1),
                                density=hist * int(bins) / weight[:, None], mean=total / weight,
                                n_frames=sum(len(q) for q in series), series=tuple(series))
-
-
-@contextmanager
-def _bar(enabled: bool, total: int, name: str) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n_frames)`` of a transient progress bar, shown when ``enabled`` and stderr is a terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-
-    from ..progress import progress_bar
-
-    with progress_bar(TextColumn(name), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      enabled=enabled and sys.stderr.isatty(), transient=True) as bar:
-        task = bar.add_task(name, total=total)
-        yield lambda n: bar.advance(task, n)
 
 
 def target_order(traj: Trajectory, l: int, cutoff: float, average: bool = False, stride: int = 1,

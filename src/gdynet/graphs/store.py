@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -39,7 +38,7 @@ from .. import __version__
 from ..atomic import save_npy, write_json
 from ..cache import cache_root
 from ..errors import GdynetError
-from ..progress import progress_bar
+from ..progress import frame_counter
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
 
@@ -201,7 +200,8 @@ def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress:
     if workers is None:
         workers = 1 if n_frames * n_atoms < SMALL_JOB else len(os.sched_getaffinity(0))
     workers = max(1, min(int(workers), len(starts)))
-    with _progress_bar(progress, n_frames, n_frames - sum(min(chunk, n_frames - s) for s in starts)) as advance:
+    with frame_counter("graphs", n_frames, enabled=progress,
+                       completed=n_frames - sum(min(chunk, n_frames - s) for s in starts)) as advance:
         if workers == 1:
             for start in starts:
                 stop = min(start + chunk, n_frames)
@@ -267,14 +267,3 @@ def _run_pool(traj: Trajectory, partial: Path, starts: list[int], chunk: int, m:
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
-
-
-@contextmanager
-def _progress_bar(enabled: bool, total: int, completed: int) -> Iterator:
-    """Yield ``advance(n_frames)``; a rich progress bar when ``enabled`` and stderr is a terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-
-    with progress_bar(TextColumn("graphs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      enabled=enabled and sys.stderr.isatty(), transient=True) as bar:
-        task = bar.add_task("graphs", total=total, completed=completed)
-        yield lambda n: bar.advance(task, n)
