@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import GdynetError
 from ..koopman.validation import ImpliedTimescales, implied_timescales
+from ..wording import join_words, state_list
 
 #: bins of the pooled histogram that Otsu's threshold is chosen on
 OTSU_BINS = 256
@@ -139,7 +140,7 @@ class OrderLabels:
         timescale of the learned model, the labels and the core-set labels at the lag nearest ``lag_ps``."""
         frac = np.nan_to_num(self.ordered_fraction)
         side = frac > 0.5
-        groups = [f"{_states(np.flatnonzero(side == s))} {_percent(frac[side == s])} ordered"
+        groups = [f"{state_list(np.flatnonzero(side == s))} {_percent(frac[side == s])} ordered"
                   for s in (True, False) if np.any(side == s)]
         i = int(np.argmin(np.abs(np.asarray(learned.lags_ps) - lag_ps)))
         j = int(np.argmin(np.abs(np.asarray(self.timescales.lags_ps) - learned.lags_ps[i])))
@@ -152,15 +153,9 @@ class OrderLabels:
                 f"{t[2]} (a label that flickers across the threshold relaxes faster than the atoms do)")
 
 
-def _states(indices: np.ndarray) -> str:
-    names = [str(int(s)) for s in indices]
-    return ("state " if len(names) == 1 else "states ") + (
-        names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
-
-
 def _percent(values: np.ndarray) -> str:
     text = [f"{100 * v:.0f} %" for v in values]
-    return ("is " if len(text) == 1 else "are ") + (text[0] if len(text) == 1 else ", ".join(text[:-1]) + " and " + text[-1])
+    return ("is " if len(text) == 1 else "are ") + join_words(text)
 
 
 def _ps(value: float, lag_ps: float) -> str:

@@ -14,9 +14,11 @@ largest |r_is| is positive. Complex pairs (non-reversible K) are reported by the
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
+
+from ..wording import state_list
 
 #: a state takes part in a process when |r_is| is at least this fraction of max_s |r_is|
 INVOLVED = 0.25
@@ -44,19 +46,12 @@ def exchanged_states(right: np.ndarray, threshold: float = INVOLVED) -> tuple[li
             [int(s) for s in np.flatnonzero((r < 0) & (r <= threshold * r.min()))])
 
 
-def _states(states: Sequence[int]) -> str:
-    names = [str(s) for s in states]
-    if len(names) == 1:
-        return f"state {names[0]}"
-    return "states " + ", ".join(names[:-1]) + " and " + names[-1]
-
-
 def describe_process(index: int, timescale_ps: float, right: np.ndarray, resolved: bool = True) -> str:
     """One sentence, e.g. ``"process 1 (t = 30.1 ps) exchanges state 0 with states 1 and 2"``."""
     t = "∞" if not np.isfinite(timescale_ps) else f"{timescale_ps:.3g}"
     plus, minus = sorted(exchanged_states(right), key=lambda side: min(side, default=len(right)))
-    what = (f"exchanges {_states(plus)} with {_states(minus)}" if plus and minus else
-            f"involves {_states(plus + minus)}" if plus or minus else "has no clear state pattern")
+    what = (f"exchanges {state_list(plus)} with {state_list(minus)}" if plus and minus else
+            f"involves {state_list(plus + minus)}" if plus or minus else "has no clear state pattern")
     return f"process {index} (t = {t} ps) {what}" + ("" if resolved else " (timescale not resolved)")
 
 

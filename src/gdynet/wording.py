@@ -1,0 +1,16 @@
+"""Plain-English lists for report sentences: "state 2", "states 0, 1 and 3"."""
+from __future__ import annotations
+
+from typing import Sequence
+
+
+def join_words(words: Sequence[str]) -> str:
+    """``["a"]`` -> ``"a"``; ``["a", "b", "c"]`` -> ``"a, b and c"``."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def state_list(states: Sequence[int]) -> str:
+    """``[2]`` -> ``"state 2"``; ``[0, 1, 3]`` -> ``"states 0, 1 and 3"``."""
+    names = [str(int(s)) for s in states]
+    return ("state " if len(names) == 1 else "states ") + join_words(names)
