@@ -230,8 +230,7 @@ def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarra
     (the structure-label Markov model: solid fraction of the targets, implied timescales at the
     example's lags).
     """
-    from ..analysis.order_labels import core_set_labels
-    from ..koopman.validation import implied_timescales
+    from ..analysis.order_labels import core_set_labels, label_timescales
     from ..units import lag_to_frames
 
     params = size.params
@@ -254,8 +253,7 @@ def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarra
     core = core_set_labels(bonds, CORE_SOLID_BONDS, CORE_LIQUID_BONDS)   # solid from >= 10 to <= 3 bonds
 
     def slowest(labels: np.ndarray) -> list[float]:
-        onehot = np.stack([labels, 1.0 - labels], axis=2).astype(float)
-        its = implied_timescales([onehot], lags, params.frame_ps, source="structure labels")
+        its = label_timescales([labels], lags, params.frame_ps)
         return [float(row[0]) for row in np.asarray(its.timescales_ps, dtype=float)]
 
     return {"states": states,
