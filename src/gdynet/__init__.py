@@ -57,6 +57,7 @@ _LAZY = {
     "state_charges": "gdynet.analysis.charge",
     "toy_li_fcc": "gdynet.datasets.toy",
     "reference_timescale": "gdynet.datasets.toy",
+    "StateProbabilities": "gdynet.states",
     "fit": "gdynet.pipeline.fit",
     "predict": "gdynet.pipeline.predict",
     "analyze": "gdynet.pipeline.analyze",

@@ -1,0 +1,126 @@
+"""State probabilities χ with their time step: :class:`StateProbabilities`.
+
+What a trained model gives for a trajectory (``GDyNetModel.transform``) and what every analysis
+accepts: the calibrated χ (frames, target sets, S) plus the frame spacing in ps, the atoms of each
+target set and where the frames came from, so no analysis has to be told ``dt_ps`` again. Plain
+arrays keep working wherever an explicit ``dt_ps`` is given (:func:`unpack_chi`).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import GdynetError
+
+
+@dataclass(frozen=True, eq=False)
+class StateProbabilities:
+    """Calibrated state probabilities of one trajectory.
+
+    Attributes:
+        values: ``(F, n, S)`` χ, float32 (may be a read-only ``np.memmap``); rows sum to 1.
+        dt_ps: time between frames in ps.
+        targets: ``(n, k)`` atom indices (the file's numbering) of each target set, or ``None``.
+        source: the trajectory the frames came from (a path or a short description).
+    """
+
+    values: np.ndarray
+    dt_ps: float
+    targets: np.ndarray | None = None
+    source: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        values = self.values if isinstance(self.values, np.ndarray) else np.asarray(self.values)
+        if values.ndim != 3 or values.shape[2] < 1:
+            raise GdynetError(f"values must have shape (frames, target sets, states), got {values.shape}",
+                              self.source)
+        object.__setattr__(self, "values", values)
+        if isinstance(self.dt_ps, bool) or not isinstance(self.dt_ps, (int, float, np.number)) \
+                or not math.isfinite(self.dt_ps) or self.dt_ps <= 0:
+            raise GdynetError(f"dt_ps must be a positive number of ps, got {self.dt_ps!r}", self.source)
+        object.__setattr__(self, "dt_ps", float(self.dt_ps))
+        if self.targets is not None:
+            targets = np.asarray(self.targets)
+            if targets.ndim == 1:
+                targets = targets[:, None]
+            if targets.ndim != 2 or targets.shape[0] != values.shape[1]:
+                raise GdynetError(f"targets must have shape ({values.shape[1]}, k) to match values, "
+                                  f"got {targets.shape}", self.source)
+            object.__setattr__(self, "targets", targets)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.values.shape)  # type: ignore[return-value]
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_targets(self) -> int:
+        return int(self.values.shape[1])
+
+    @property
+    def n_states(self) -> int:
+        return int(self.values.shape[2])
+
+    @property
+    def duration_ps(self) -> float:
+        """Time spanned by the frames, ``(F - 1) · dt_ps``."""
+        return (self.n_frames - 1) * self.dt_ps
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self.values, dtype=dtype)
+
+    def __len__(self) -> int:
+        return self.n_frames
+
+    def most_likely(self) -> np.ndarray:
+        """``(F, n)`` index of the most probable state of every target set in every frame."""
+        return np.asarray(self.values).argmax(-1)
+
+    def populations(self) -> np.ndarray:
+        """``(S,)`` mean probability of each state over all frames and target sets."""
+        return np.asarray(self.values, dtype=np.float64).mean(axis=(0, 1))
+
+    def __repr__(self) -> str:
+        return (f"StateProbabilities({self.n_frames} frames x {self.n_targets} target sets x "
+                f"{self.n_states} states, dt={self.dt_ps:g} ps, source={self.source!r})")
+
+
+def unpack_chi(chi: Any, dt_ps: float | str | None, *, name: str = "chi",
+               dt_name: str = "dt_ps") -> tuple[Any, float]:
+    """``(arrays, dt_ps)`` from a :class:`StateProbabilities`, a list of them, or plain arrays.
+
+    A ``StateProbabilities`` (or a list of them, which must share one frame spacing) gives its own
+    ``dt_ps``; a ``dt_ps`` passed as well must agree with it within 1e-9 relative. Plain arrays (one
+    ``(F, n, S)`` array or a list) need ``dt_ps``. The arrays come back in the form given (one array
+    or a list).
+    """
+    from .units import parse_time
+
+    items = chi if isinstance(chi, (list, tuple)) else None
+    probs = [c for c in (items if items is not None else [chi]) if isinstance(c, StateProbabilities)]
+    if not probs:
+        if dt_ps is None:
+            raise GdynetError(f"{dt_name} is needed with plain arrays for {name} (a StateProbabilities, "
+                              "from model.transform, carries its own)")
+        return chi, parse_time(dt_ps, name=dt_name)
+    if items is not None and len(probs) != len(items):
+        raise GdynetError(f"{name}: mix of StateProbabilities and plain arrays; pass one kind")
+    spacings = {p.dt_ps for p in probs}
+    if max(spacings) - min(spacings) > 1e-9 * max(spacings):
+        raise GdynetError(f"{name}: the trajectories have different frame spacings "
+                          f"({', '.join(f'{s:g}' for s in sorted(spacings))} ps)")
+    own = probs[0].dt_ps
+    if dt_ps is not None:
+        given = parse_time(dt_ps, name=dt_name)
+        if abs(given - own) > 1e-9 * own:
+            raise GdynetError(f"{dt_name}={given:g} ps disagrees with the {own:g} ps that {name} carries; "
+                              f"leave {dt_name} out")
+    arrays = [p.values for p in probs]
+    return (arrays if items is not None else arrays[0]), own
+
