@@ -5,10 +5,17 @@ import bz2
 import gzip
 import lzma
 import os
+import zlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO, Callable, Iterator
 
-_OPENERS: dict[str, Callable[..., IO[str]]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+from ..errors import GdynetError, exception_summary
+
+_OPENERS: dict[str, Callable[..., IO]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+#: what the decompressors raise on data that is not theirs or is damaged (bz2 raises a bare OSError);
+#: a stream that simply ends early raises EOFError, which the callers treat as a cut-off file
+_DAMAGED = (gzip.BadGzipFile, zlib.error, lzma.LZMAError, OSError)
 
 
 def compression(path: str | os.PathLike[str]) -> str | None:
@@ -29,3 +36,27 @@ def open_text(path: str | os.PathLike[str]) -> IO[str]:
     if opener is None:
         return open(path, errors="replace")
     return opener(path, "rt", errors="replace")
+
+
+def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open a file for reading bytes, decompressing it on the fly when its suffix says so (the
+    offsets of ``seek``/``tell`` are then those of the decompressed bytes)."""
+    return _OPENERS.get(compression(path) or "", open)(path, "rb")
+
+
+@contextmanager
+def damage_refused(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a decompressor's error (not that format, bad CRC, corrupt data) into one GdynetError line."""
+    suffix = compression(path)
+    try:
+        yield
+    except GdynetError:
+        raise
+    except _DAMAGED as exc:
+        if suffix is None:
+            raise GdynetError(f"cannot read the file ({exception_summary(exc)})", path) from exc
+        raise GdynetError(f"not a valid {suffix} file, or a damaged one ({exception_summary(exc)}); check it with "
+                          f"'{_TOOLS[suffix]} -t' or decompress it again", path) from exc
+
+
+_TOOLS = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}

@@ -16,10 +16,34 @@ from ..errors import GdynetError
 
 #: frames per chunk when streaming over positions (about 100 MB for 1,000 atoms in float64)
 CHUNK_FRAMES = 4096
+#: cell lengths an atom may be outside the cell along a periodic axis (unwrapped coordinates of a fast
+#: ion over a microsecond in a 20 Å cell reach a few hundred)
+MAX_CELLS_AWAY = 1000
+#: Å an atom may be from the origin along any axis (a sane bound on any simulation)
+MAX_COORDINATE = 1e6
 
 
 def _chunk_frames(n_atoms: int) -> int:
     return max(1, min(CHUNK_FRAMES, 4_000_000 // max(n_atoms, 1)))
+
+
+def _check_bounds(block: np.ndarray, cells: np.ndarray, pbc: np.ndarray, start: int, atom_ids: np.ndarray | None,
+                  src: str) -> None:
+    """Refuse coordinates beyond :data:`MAX_CELLS_AWAY` cell lengths along a periodic axis (the
+    cell's extent along the Cartesian axis) or :data:`MAX_COORDINATE` Å (one max per frame and axis)."""
+    extent = np.abs(cells).sum(axis=1)                               # (F, 3) the cell's size along x, y, z
+    limit = np.where(np.asarray(pbc, dtype=bool)[None, :] & (extent > 0),
+                     np.minimum(MAX_COORDINATE, (MAX_CELLS_AWAY + 1) * extent), MAX_COORDINATE)
+    reach = np.abs(block).max(axis=1)                                # (F, 3)
+    if np.all(reach <= limit):
+        return
+    frame, axis = np.argwhere(reach > limit)[0]
+    atom = int(np.argmax(np.abs(block[frame, :, axis])))
+    value = float(block[frame, atom, axis])
+    named = atom if atom_ids is None else int(np.asarray(atom_ids)[atom])
+    raise GdynetError(f"atom {named} of frame {start + frame} is at {'xyz'[axis]} = {value:.6g} Å, beyond "
+                      f"{limit[frame, axis]:.6g} Å ({MAX_CELLS_AWAY} cell lengths, or {MAX_COORDINATE:g} Å): a corrupt "
+                      "file or an exploded run", src)
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +66,14 @@ class Trajectory:
             ``"dump TIMESTEP x --timestep"`` (recorded in summary.json as ``dt_source``).
         atom_ids: ``(N,)`` index of each atom in the file it was read from, when the reader left
             atoms out (massless sites, ``exclude``); ``None``: the file's own numbering.
+        frames_dropped: frames of the file the reader left out because a restarted run wrote their
+            steps again, or a frame was written twice (summary.json ``frames_dropped``).
+        truncated_tail: bytes at the end of the file the reader ignored because its last frame was
+            cut off, as when a run is stopped while writing (summary.json ``truncated_tail``).
+
+    Coordinates further than :data:`MAX_CELLS_AWAY` cell lengths outside the cell along a periodic
+    axis, or than :data:`MAX_COORDINATE` Å from the origin, are refused naming the frame and atom:
+    they come from a corrupt file or an exploded run, and wrapping them would put an atom anywhere.
     """
 
     positions: np.ndarray
@@ -54,6 +86,8 @@ class Trajectory:
     charges: np.ndarray | None = None
     dt_source: str = "given"
     atom_ids: np.ndarray | None = None
+    frames_dropped: int = 0
+    truncated_tail: int = 0
     #: the cached content hash; not an init field, so ``dataclasses.replace`` starts a new one
     _fingerprint: list = field(init=False, default_factory=list, repr=False, compare=False)
 
@@ -115,6 +149,7 @@ class Trajectory:
             if not np.all(np.isfinite(block)):
                 frame = start + int(np.argmax(~np.isfinite(block).all(axis=(1, 2))))
                 raise GdynetError(f"NaN or infinite coordinates at frame {frame}", src)
+            _check_bounds(block, cells[start:start + chunk], pbc, start, self.atom_ids, src)
         object.__setattr__(self, "cells", cells)
         object.__setattr__(self, "numbers", numbers.astype(np.int64))
         object.__setattr__(self, "targets", targets.astype(np.int64))

@@ -9,18 +9,23 @@ Atoms are sorted by ``id``. Positions come from the first of the column sets x/x
 order LAMMPS, ASE and MDAnalysis use) and are shifted so that the box starts at the origin (as
 MDAnalysis does); they are in the run's length unit (Å for ``units real`` and ``metal``). The cell
 rows are ``(lx, 0, 0), (xy, ly, 0), (xz, yz, lz)``.
+
+A dump is read in two passes: :func:`scan` finds each frame's byte range and TIMESTEP without parsing
+atom lines (so the frames to keep are known before any is parsed: restart overlaps, a cut-off last
+frame), then :func:`read_frames` parses only the frames asked for.
 """
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from itertools import islice
-from typing import IO, Iterator
+from typing import IO, Iterable, Iterator
 
 import numpy as np
 
 from ..errors import GdynetError
-from .compressed import open_text
+from .compressed import damage_refused, open_binary
 
 #: coordinate column sets, in the order they are preferred, and whether they are fractional
 COORDINATES = (("x", "y", "z", False), ("xs", "ys", "zs", True), ("xu", "yu", "zu", False),
@@ -31,9 +36,10 @@ LABELS = ("type", "element", "mass", "q", "mol")
 
 @dataclass(frozen=True)
 class DumpFrame:
-    """One frame of a dump: MD step, positions ``(N, 3)`` Å, cell ``(3, 3)`` Å, periodicity and the
+    """One frame of a dump: its number in the file (from 0), MD step, positions ``(N, 3)`` Å, cell ``(3, 3)`` Å, periodicity and the
     per-atom :data:`LABELS` columns the dump has (sorted by atom id like the positions)."""
 
+    number: int
     step: int
     positions: np.ndarray
     cell: np.ndarray
@@ -41,30 +47,142 @@ class DumpFrame:
     labels: dict[str, np.ndarray]
 
 
-def iter_frames(path: str | os.PathLike[str], stride: int = 1) -> Iterator[DumpFrame]:
-    """Every ``stride``-th frame of the dump; errors name the frame (counted from 0 in the file)."""
-    with open_text(path) as fh:
-        index = 0
-        for line in iter(fh.readline, ""):
-            if not line.strip():
-                continue
-            if not line.startswith("ITEM: TIMESTEP"):
-                raise GdynetError(f"not a LAMMPS text dump: frame {index} starts with {line.strip()[:40]!r} "
-                                  "instead of 'ITEM: TIMESTEP'", path)
-            frame = _read_frame(fh, index, index % stride == 0, path)
-            if frame is not None:
-                yield frame
-            index += 1
+@dataclass(frozen=True)
+class Cut:
+    """The end of a dump cut off inside its last frame (a run killed while writing it)."""
+
+    frame: int            # number of the cut frame in the file (counted from 0), = the whole frames before it
+    bytes_ignored: int    # bytes (of text, after decompression) from that frame's start to the end
+    early_end: bool       # the compressed stream itself ends early (no end-of-stream marker)
 
 
-def _read_frame(fh: IO[str], index: int, keep: bool, path: os.PathLike[str] | str) -> DumpFrame | None:
+@dataclass(frozen=True)
+class DumpIndex:
+    """Where each whole frame of a dump lies: byte ``offsets`` and ``lengths`` (of the decompressed
+    text) and the ``steps`` (TIMESTEP, int64) of frames ``0 .. F-1``; ``cut`` when the file ends inside
+    frame ``F``."""
+
+    offsets: np.ndarray
+    lengths: np.ndarray
+    steps: np.ndarray
+    cut: Cut | None
+
+
+def scan(path: str | os.PathLike[str], max_frames: int | None = None) -> DumpIndex:
+    """Find the frames of a dump without parsing its atom lines (one fast pass over the bytes).
+
+    A file that ends inside its last frame (or whose compressed stream ends early) gives the whole
+    frames before it and a :class:`Cut`; an earlier frame with fewer atom lines than it announces,
+    a frame without atoms, bad TIMESTEP / NUMBER OF ATOMS lines and damaged compressed data are
+    refused naming the frame. ``max_frames`` stops after that many frames.
+    """
+    offsets: list[int] = []
+    lengths: list[int] = []
+    steps: list[int] = []
+    cut, position, previous = None, 0, None
+    with open_binary(path) as fh, damage_refused(path):
+        try:
+            line = fh.readline()
+            while line and (max_frames is None or len(steps) < max_frames):
+                if not line.strip():
+                    position += len(line)
+                    line = fh.readline()
+                    continue
+                index = len(steps)
+                if not line.endswith(b"\n"):  # the file ends inside the first line of a frame
+                    cut = Cut(index, len(line), early_end=False)
+                    break
+                if not line.startswith(b"ITEM: TIMESTEP"):
+                    if previous is not None and any(row.startswith(b"ITEM: TIMESTEP") for row in previous):
+                        raise GdynetError(f"frame {index - 1}: it has fewer atom lines than its NUMBER OF ATOMS "
+                                          "(a frame cut short inside the file)", path)
+                    raise GdynetError(f"not a LAMMPS text dump: frame {index} starts with "
+                                      f"{line.strip()[:40].decode(errors='replace')!r} instead of 'ITEM: TIMESTEP'",
+                                      path)
+                size, step, rows = _measure(fh, line, index, path)
+                if rows is None:
+                    cut = Cut(index, size, early_end=False)
+                    break
+                offsets.append(position)
+                lengths.append(size)
+                steps.append(step)
+                position += size
+                previous = rows
+                line = fh.readline()
+        except EOFError:  # the compressed stream ends early: the frame being read is cut off, if any
+            bytes_read = fh.tell()
+            cut = Cut(len(steps), bytes_read - position, early_end=True)
+    return DumpIndex(np.asarray(offsets, dtype=np.int64), np.asarray(lengths, dtype=np.int64),
+                     np.asarray(steps, dtype=np.int64), cut)
+
+
+def _measure(fh: IO[bytes], first: bytes, index: int, path: os.PathLike[str] | str
+             ) -> tuple[int, int | None, list[bytes] | None]:
+    """``(bytes, TIMESTEP, atom lines)`` of the frame whose ``ITEM: TIMESTEP`` line ``first`` was just
+    read; atom lines ``None`` when the file ends inside the frame."""
+    def fail(problem: str) -> GdynetError:
+        return GdynetError(f"frame {index}: {problem}", path)
+
+    size, step, n_atoms = len(first), None, None
+    line = fh.readline()
+    size += len(line)
+    if not line.endswith(b"\n"):
+        return size, None, None
+    try:
+        step = int(line.split()[0])
+    except (ValueError, IndexError):
+        raise fail("the TIMESTEP line is not a whole number") from None
+    while True:
+        line = fh.readline()
+        size += len(line)
+        if not line.endswith(b"\n"):
+            return size, step, None
+        if line.startswith(b"ITEM: ATOMS"):
+            break
+        if line.startswith(b"ITEM: TIMESTEP"):
+            raise fail("it ends before its 'ITEM: ATOMS' line (a frame cut short inside the file)")
+        if line.startswith(b"ITEM: NUMBER OF ATOMS"):
+            line = fh.readline()
+            size += len(line)
+            if not line.endswith(b"\n"):
+                return size, step, None
+            try:
+                n_atoms = int(line.split()[0])
+            except (ValueError, IndexError):
+                raise fail("the NUMBER OF ATOMS line is not a whole number") from None
+    if n_atoms is None:
+        raise fail("no NUMBER OF ATOMS before 'ITEM: ATOMS'")
+    if n_atoms < 1:
+        raise fail(f"the frame has no atoms (NUMBER OF ATOMS {n_atoms}); gdynet needs the same atoms in every frame")
+    rows = list(islice(fh, n_atoms))
+    size += sum(map(len, rows))
+    if len(rows) < n_atoms or not rows[-1].endswith(b"\n"):
+        if any(row.startswith(b"ITEM: TIMESTEP") for row in rows):
+            raise fail("it has fewer atom lines than its NUMBER OF ATOMS (a frame cut short inside the file)")
+        return size, step, None
+    return size, step, rows
+
+
+def read_frames(path: str | os.PathLike[str], index: DumpIndex, numbers: Iterable[int]) -> Iterator[DumpFrame]:
+    """Parse the frames ``numbers`` (increasing, counted from 0 in the file) found by :func:`scan`;
+    errors name the frame."""
+    with open_binary(path) as fh, damage_refused(path):
+        for number in numbers:
+            fh.seek(int(index.offsets[number]))  # forward only: a compressed stream is read, not searched
+            text = fh.read(int(index.lengths[number])).decode("utf-8", errors="replace")
+            lines = io.StringIO(text, newline=None)
+            lines.readline()  # ITEM: TIMESTEP
+            yield _read_frame(lines, int(number), path)
+
+
+def _read_frame(fh: IO[str], index: int, path: os.PathLike[str] | str) -> DumpFrame:
     def fail(problem: str) -> GdynetError:
         return GdynetError(f"frame {index}: {problem}", path)
 
     def next_line() -> str:
         line = fh.readline()
         if not line:
-            raise fail("the file ends inside this frame (truncated dump)")
+            raise fail("the file ends inside this frame (truncated dump, or the file changed while being read)")
         return line
 
     try:
@@ -92,10 +210,8 @@ def _read_frame(fh: IO[str], index: int, keep: bool, path: os.PathLike[str] | st
         raise fail(f"no coordinate columns (x y z, xs ys zs, xu yu zu or xsu ysu zsu); the columns are "
                    f"{' '.join(columns) or 'none'}")
     rows = list(islice(fh, n_atoms))
-    if len(rows) != n_atoms or not rows[-1].endswith("\n") and len(rows[-1].split()) != len(columns):
-        raise fail("the file ends inside this frame (truncated dump)")
-    if not keep:
-        return None
+    if len(rows) != n_atoms or not rows[-1].endswith("\n"):
+        raise fail("the file ends inside this frame (truncated dump, or the file changed while being read)")
     table = _table(rows, columns)
     if table is None:
         raise fail(f"the {n_atoms} atom lines do not all have the {len(columns)} numbers or words of the columns "
@@ -104,7 +220,7 @@ def _read_frame(fh: IO[str], index: int, keep: bool, path: os.PathLike[str] | st
     order = np.argsort(table["id"].astype(np.int64), kind="stable") if "id" in table else slice(None)
     positions = _positions(table, order, cell, origin)
     labels = {name: table[name][order] for name in LABELS if name in table}
-    return DumpFrame(step, positions, cell, pbc, labels)
+    return DumpFrame(index, step, positions, cell, pbc, labels)
 
 
 def _table(rows: list[str], columns: list[str]) -> dict[str, np.ndarray] | None:

@@ -64,7 +64,7 @@ import numpy as np
 
 from ..errors import GdynetError, GdynetWarning, exception_summary
 from ..units import parse_time
-from . import cache, lammps_dump
+from . import cache, lammps_dump, restarts
 from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_numbers, facts_from_universe, parse_pbc, \
     remap_targets
 from .compressed import compression, stem_name
@@ -250,7 +250,9 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
             universe.trajectory.close()  # the topology (for selections) is not needed any more
     return Trajectory(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
                       targets=target_sets, source=src, pbc=pbc, charges=read.choice.kept_charges,
-                      atom_ids=None if read.choice.all_kept else np.flatnonzero(read.choice.keep), dt_source=dt_source)
+                      atom_ids=None if read.choice.all_kept else np.flatnonzero(read.choice.keep), dt_source=dt_source,
+                      frames_dropped=frames.notes.get("frames_dropped", 0),
+                      truncated_tail=frames.notes.get("truncated_tail", 0))
 
 
 # ------------------------------------------------------------------ format and options
@@ -333,19 +335,30 @@ def _parse_type_map(type_map: TypeMap | None, src: str) -> dict[str, int] | None
 # ------------------------------------------------------------------ frame spacing
 def _frame_spacing(frames: cache.Frames, fmt: str, dt_ps: float | None, step_ps: float | None, stride: int,
                    dcd_header: dict | None, src: str) -> tuple[float, str]:
-    """``(dt_ps, dt_source)``: the spacing of the stored (strided) frames and where it came from."""
+    """``(dt_ps, dt_source)``: the spacing of the stored (strided) frames and where it came from.
+
+    The file's step numbers and frame times are checked to be evenly spaced whatever gives the
+    spacing (``dt=`` too), unless they are all equal (no time at all, e.g. every TIMESTEP 0).
+    """
+    numbers = np.arange(len(frames.positions)) * stride
+    steps = frames.steps if fmt in _STEP_WORDS else None
+    times = frames.times_ps if fmt in _TIMED else None
+    word = _STEP_WORDS.get(fmt, "step")
+    if step_ps is None and _varies(steps):
+        _even_spacing(steps, numbers, word, src)
+    if step_ps is None and _varies(times):
+        file_dt = _file_dt(times, fmt, src, stride)
     from_steps, what = None, None
     if step_ps is not None:
-        if frames.steps is None or fmt not in _STEP_WORDS:
+        if steps is None:
             raise GdynetError(f"timestep= (--timestep) needs the MD step number of each frame, and this {fmt} file "
                               "has none; pass dt= (--dt, the time between stored frames) instead", src)
-        word = _STEP_WORDS[fmt]
-        from_steps = _even_spacing(frames.steps, stride, word, src) * step_ps
+        from_steps = _even_spacing(steps, numbers, word, src) * step_ps
         what = f"{word} x --timestep"
         if fmt == "lammps-dcd":
             _check_lammps_delta(dcd_header, step_ps, src)
-        if frames.times_ps is not None and fmt in _TIMED:
-            file_dt = _file_dt(frames.times_ps, fmt, src, stride)
+        if times is not None:
+            file_dt = _file_dt(times, fmt, src, stride)
             if not _close(file_dt, from_steps):
                 raise GdynetError(f"the file's frame times are {file_dt:g} ps apart but {what} gives {from_steps:g} "
                                   f"ps (frames 0 and {stride}); check --timestep", src)
@@ -356,15 +369,25 @@ def _frame_spacing(frames: cache.Frames, fmt: str, dt_ps: float | None, step_ps:
         return dt_ps * stride, "--dt"
     if from_steps is not None:
         return from_steps, what
-    return _file_dt(frames.times_ps, fmt, src, stride), "file time"
+    if not _varies(times):
+        _file_dt(times, fmt, src, stride)  # says why there is no spacing
+    return file_dt, "file time"
+
+
+def _varies(values: np.ndarray | None) -> bool:
+    """True when there are at least two values and not all equal (step numbers or times that mean something)."""
+    return values is not None and len(values) > 1 and not np.all(values == values[0])
 
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= SPACING_TOLERANCE * max(abs(a), abs(b))
 
 
-def _even_spacing(steps: np.ndarray, stride: int, word: str, src: str) -> float:
-    """The constant difference of the frames' MD step numbers; refuses uneven or repeated steps."""
+def _even_spacing(steps: np.ndarray, numbers: np.ndarray, word: str, src: str) -> float:
+    """The constant difference of the frames' MD step numbers; refuses uneven or repeated steps.
+
+    ``numbers``: the frames' numbers in the file, for the message.
+    """
     if len(steps) < 2:
         raise GdynetError(f"only one frame: {word} gives no spacing; pass dt= (--dt)", src)
     diffs = np.diff(steps)
@@ -372,10 +395,10 @@ def _even_spacing(steps: np.ndarray, stride: int, word: str, src: str) -> float:
     bad = np.flatnonzero(diffs != first)
     if first <= 0 or bad.size:
         i = int(bad[0]) if first > 0 else 0
-        raise GdynetError(f"{word} is not evenly spaced: {steps[0]:.0f} -> {steps[1]:.0f} between frames 0 and "
-                          f"{stride} but {steps[i]:.0f} -> {steps[i + 1]:.0f} between frames {i * stride} and "
-                          f"{(i + 1) * stride}; pass dt= (--dt) only if the frames are really evenly spaced in time",
-                          src)
+        raise GdynetError(f"{word} is not evenly spaced: {steps[0]:.0f} -> {steps[1]:.0f} between frames "
+                          f"{numbers[0]} and {numbers[1]} but {steps[i]:.0f} -> {steps[i + 1]:.0f} between frames "
+                          f"{numbers[i]} and {numbers[i + 1]}; gdynet needs evenly spaced frames (a run restarted "
+                          "into the same file is read when the step goes back; other gaps must be cut out)", src)
     return float(first)
 
 
@@ -404,12 +427,12 @@ def _file_dt(times: np.ndarray | None, fmt: str, src: str, stride: int = 1) -> f
     bad = np.flatnonzero(np.abs(steps - dt) > SPACING_TOLERANCE * abs(dt) + 1e-9 + rounding)
     if not dt > 0:
         raise GdynetError(f"frame times do not increase (frames 0 and {(len(times) - 1) * stride} at {times[0]:g} and "
-                          f"{times[-1]:g} ps); pass dt= (--dt) or timestep= (--timestep)", src)
+                          f"{times[-1]:g} ps); gdynet needs evenly spaced frames", src)
     if bad.size:
         i = int(bad[0])
         raise GdynetError(f"frame times are not evenly spaced ({steps[0]:g} ps between frames 0 and {stride}, "
-                          f"{steps[i]:g} ps between frames {i * stride} and {(i + 1) * stride}); pass dt= to override",
-                          src)
+                          f"{steps[i]:g} ps between frames {i * stride} and {(i + 1) * stride}); gdynet needs evenly "
+                          "spaced frames", src)
     return dt
 
 
@@ -603,12 +626,21 @@ def _ase_frame_tuples(images: Iterable, numbers: np.ndarray, keep: np.ndarray | 
 def _read_dump(path: Path, stride: int, cache_dir: Any, decide: Callable[..., AtomChoice], topology: Path | None,
                exclude: Any, types: dict[str, int] | None) -> _Read:
     """A LAMMPS text dump (:mod:`gdynet.trajectory.lammps_dump`): step numbers, boundary flags and the
-    type / element / mass / q columns of frame 0 (checked to stay the same in every frame)."""
+    type / element / mass / q columns of frame 0 (checked to stay the same in every frame).
+
+    The whole file is scanned first (byte ranges and TIMESTEPs, no atom lines parsed): a cut-off last
+    frame and the frames a restarted run wrote again (:mod:`~gdynet.trajectory.restarts`) are left
+    out, with a warning each, and the TIMESTEPs kept must be evenly spaced, before any frame is parsed
+    or cached. ``stride`` counts the frames kept. A cache hit skips the scan (the entry keeps its notes).
+    """
     src = str(path)
-    stream = lammps_dump.iter_frames(path, stride)
-    first = next(stream, None)
-    if first is None:
-        raise GdynetError("not a LAMMPS text dump: no 'ITEM: TIMESTEP' line", src)
+    head = lammps_dump.scan(path, max_frames=1)
+    if not len(head.steps):
+        if head.cut is None:
+            raise GdynetError("not a LAMMPS text dump: no 'ITEM: TIMESTEP' line", src)
+        raise GdynetError("no whole frame: the file ends inside its first frame"
+                          + _EARLY_END * head.cut.early_end, src)
+    first = next(lammps_dump.read_frames(path, head, [0]))
     labels = first.labels
     if types is not None and "type" not in labels and topology is None:
         raise GdynetError("type_map (--type-map) needs a 'type' column, and this dump has none", src)
@@ -624,16 +656,46 @@ def _read_dump(path: Path, stride: int, cache_dir: Any, decide: Callable[..., At
                    exclude=exclude, topology=topology)
     frames = None if entry is None else cache.load_entry(entry)
     if frames is None:
-        frames = cache.collect_frames(_dump_frame_tuples(chain([first], stream), labels, keep, stride, src),
-                                      choice.kept_numbers, entry=entry, source=src)
+        index = lammps_dump.scan(path)
+        kept, notes = _kept_dump_frames(index, src)
+        stream = lammps_dump.read_frames(path, index, kept[::stride])
+        frames = cache.collect_frames(_dump_frame_tuples(stream, labels, keep, src), choice.kept_numbers,
+                                      entry=entry, source=src, notes=notes)
     return _Read(frames, choice, _file_pbc(frames.cells, first.pbc, src, stride))
 
 
+def _kept_dump_frames(index: lammps_dump.DumpIndex, src: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """The numbers of the dump's frames to read and the notes on those left out (warned here)."""
+    kept, overlaps = restarts.resolve(index.steps)
+    notes: dict[str, Any] = {"frames_dropped": int(len(index.steps) - len(kept)),
+                             "truncated_tail": 0 if index.cut is None else int(index.cut.bytes_ignored),
+                             "warnings": []}
+    cut = index.cut
+    if cut is not None and cut.bytes_ignored:
+        notes["warnings"].append(f"{src}: the last frame (frame {cut.frame}) is cut off: the file ends inside it, "
+                                 f"as when a run is stopped while writing{_EARLY_END * cut.early_end}; read the "
+                                 f"{cut.frame} whole frames before it and ignored its {cut.bytes_ignored} bytes")
+    elif cut is not None:
+        notes["warnings"].append(f"{src}: the compressed stream ends early (no end-of-stream marker), after "
+                                 f"{cut.frame} whole frames; read them")
+    if overlaps:
+        notes["warnings"].append(f"{src}: {restarts.warning_text(overlaps, 'TIMESTEP')}")
+    for text in notes["warnings"]:
+        warnings.warn(text, GdynetWarning, stacklevel=4)
+    steps = index.steps[kept]
+    if len(steps) > 1 and not np.all(steps == steps[0]):
+        _even_spacing(steps.astype(np.float64), kept, _STEP_WORDS["lammps-dump"], src)
+    return kept, notes
+
+
+_EARLY_END = " (the compressed stream ends early)"
+
+
 def _dump_frame_tuples(frames: Iterable[lammps_dump.DumpFrame], labels: dict[str, np.ndarray],
-                       keep: np.ndarray | None, stride: int, src: str
-                       ) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
+                       keep: np.ndarray | None, src: str) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
     n_atoms = len(next(iter(labels.values())))
-    for index, frame in zip(range(0, sys.maxsize, stride), frames):
+    for frame in frames:
+        index = frame.number
         if len(frame.positions) != n_atoms:
             raise GdynetError(f"frame {index} has {len(frame.positions)} atoms but frame 0 has {n_atoms}; "
                               "gdynet needs a fixed number of atoms", src)
