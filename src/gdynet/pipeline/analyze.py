@@ -102,6 +102,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
                               largest_lag=None if lag_list is None else max(lag_list))
     trajs = (list(trajectories) if trajectories is not None
              else read_all(paths, ReadOptions.from_dict(record["read"])))
+    left_out = {"frames_dropped": sum(t.frames_dropped for t in trajs),  # restart overlaps, repeated frames
+                "truncated_tail": sum(t.truncated_tail for t in trajs)}  # bytes of cut-off last frames
     trajs = [_frames(trajs[k], start, stop) for k, start, stop in selection.segments]
     chis = [chis[k][start:stop] for k, start, stop in selection.segments]
     longest = selection.longest
@@ -149,6 +151,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         "n_frames_analysed": int(sum(len(c) for c in chis)),
         "dt_ps": dt,
         "dt_source": "; ".join(sorted({t.dt_source for t in trajs})),  # e.g. "dump TIMESTEP x --timestep"
+        **left_out,
         **koopman_summary,
         "conduction": None if conduction is None else json_safe(
             {**conduction.summary(charged=charged), "charges_source": structure.charges.source if charged else None}),

@@ -24,8 +24,12 @@ pdb           PDB MODELs (its own topology)                MDAnalysis          `
 **Time.** ``dt=`` is the time between the frames stored in the file; ``timestep=`` is the MD
 integration step, and the frame spacing is then the difference of the frames' MD step numbers (the
 dump's ``TIMESTEP``, the DCD header's step interval, the XTC/TRR step) times ``timestep``. Step
-numbers must be evenly spaced, and a ``dt=`` or a file time that disagrees with steps x timestep is
-refused, naming the frames. ``Trajectory.dt_source`` says where the spacing came from (``"--dt"``,
+numbers and file times must be evenly spaced whichever option gives the spacing (``dt=`` too;
+all-equal steps or times, e.g. every TIMESTEP 0, count as none), and a ``dt=`` or a file time that
+disagrees with steps x timestep is refused, naming the frames. A dump whose TIMESTEP goes back (a
+restarted run appended to it) or repeats keeps the later frames (:mod:`~gdynet.trajectory.restarts`),
+and one whose last frame is cut off (a run killed while writing) loses that frame, each with one
+warning and counted in ``Trajectory.frames_dropped`` / ``truncated_tail``. ``Trajectory.dt_source`` says where the spacing came from (``"--dt"``,
 ``"file time"``, ``"dump TIMESTEP x --timestep"``, ...). A DCD is a LAMMPS DCD when its header says
 so or its topology is a LAMMPS data file: its time is in the run's unit (fs or ps), so it needs
 ``timestep=`` (checked against the header's step) or ``dt=``. An ASE frame ``time``
@@ -42,9 +46,10 @@ non-periodic: it gets a bounding cell (the atoms' extent in each frame plus :dat
 on every side, which nothing periodic uses) and one warning. ``pbc=`` overrides the file.
 
 Files of at least ``cache.STREAM_THRESHOLD_BYTES`` (256 MiB) are streamed frame by frame into a
-memory-mapped ``.npy`` cache (positions float32, see :mod:`gdynet.trajectory.cache`) and reused on
-the next read; smaller ones are read into memory (positions in the file's precision: float64 from
-ASE, npz and dumps, float32 from MDAnalysis). A DCD/XTC/TRR file that ends inside a frame (a run
+memory-mapped ``.npy`` cache (checksummed, keyed by content, see :mod:`gdynet.trajectory.cache`)
+and reused on the next read; smaller ones are read into memory. Either way positions keep the file's
+precision (float64 from ASE, npz and dumps, float32 from MDAnalysis), so a file gives the same
+numbers whatever its size. A DCD/XTC/TRR file that ends inside a frame (a run
 stopped while writing) is refused, where MDAnalysis alone would drop that frame without a word.
 """
 from __future__ import annotations
