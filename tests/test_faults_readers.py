@@ -103,9 +103,11 @@ def test_cut_off_last_frame_is_dropped_with_a_warning(tmp_path):
     assert len(messages) == 1 and "the last frame (frame 9) is cut off" in messages[0]
     assert f"ignored its {last_frame - 15} bytes" in messages[0]
     np.testing.assert_array_equal(_x0(traj), range(9))
-    path.write_text(whole[:-1])   # cut inside the last number of the last line: not a whole frame either
+    path.write_text(whole[:-5])   # the last line lacks a number: not a whole frame either
     with pytest.warns(GdynetWarning, match="frame 9"):
         assert read_trajectory(path, dt="10fs", **LI_S).n_frames == 9
+    path.write_text(whole[:-1])   # only the final newline missing (files not written by LAMMPS): whole
+    assert read_trajectory(path, dt="10fs", **LI_S).n_frames == 10
 
 
 @pytest.mark.parametrize("lines, message", [

@@ -52,7 +52,7 @@ def test_uneven_or_repeated_dump_steps_are_refused_naming_the_frames(tmp_path):
         read_trajectory(path, timestep="1fs", type_map="1=Li,2=S", targets="Li")
     _one_line(info, path)
     path.write_text(_dump([0, 0, 0]))
-    with pytest.raises(GdynetError, match="not evenly spaced"):
+    with pytest.raises(GdynetError, match="every frame has dump TIMESTEP 0: the steps give no spacing; pass dt="):
         read_trajectory(path, timestep="1fs", type_map="1=Li,2=S", targets="Li")
     with pytest.raises(GdynetError, match="a LAMMPS dump stores the MD step .* timestep= \\(--timestep"):
         read_trajectory(path, type_map="1=Li,2=S", targets="Li")

@@ -146,10 +146,13 @@ class Trajectory:
         chunk = _chunk_frames(n_atoms)
         for start in range(0, n_frames, chunk):
             block = np.asarray(pos[start:start + chunk])
-            if not np.all(np.isfinite(block)):
+            high, low = block.max(), block.min()     # NaN when any is NaN; two fast passes, no temporary
+            if not (np.isfinite(high) and np.isfinite(low)):
                 frame = start + int(np.argmax(~np.isfinite(block).all(axis=(1, 2))))
                 raise GdynetError(f"NaN or infinite coordinates at frame {frame}", src)
-            _check_bounds(block, cells[start:start + chunk], pbc, start, self.atom_ids, src)
+            smallest_cell = np.abs(cells[start:start + chunk]).sum(axis=1).min()
+            if max(high, -low) > min(MAX_COORDINATE, MAX_CELLS_AWAY * smallest_cell):
+                _check_bounds(block, cells[start:start + chunk], pbc, start, self.atom_ids, src)
         object.__setattr__(self, "cells", cells)
         object.__setattr__(self, "numbers", numbers.astype(np.int64))
         object.__setattr__(self, "targets", targets.astype(np.int64))

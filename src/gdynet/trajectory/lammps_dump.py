@@ -138,6 +138,7 @@ def _measure(fh: IO[bytes], first: bytes, index: int, path: os.PathLike[str] | s
         if not line.endswith(b"\n"):
             return size, step, None
         if line.startswith(b"ITEM: ATOMS"):
+            n_columns = len(line.split()) - 2
             break
         if line.startswith(b"ITEM: TIMESTEP"):
             raise fail("it ends before its 'ITEM: ATOMS' line (a frame cut short inside the file)")
@@ -156,11 +157,17 @@ def _measure(fh: IO[bytes], first: bytes, index: int, path: os.PathLike[str] | s
         raise fail(f"the frame has no atoms (NUMBER OF ATOMS {n_atoms}); gdynet needs the same atoms in every frame")
     rows = list(islice(fh, n_atoms))
     size += sum(map(len, rows))
-    if len(rows) < n_atoms or not rows[-1].endswith(b"\n"):
+    if len(rows) < n_atoms or not _whole_line(rows[-1], n_columns):
         if any(row.startswith(b"ITEM: TIMESTEP") for row in rows):
             raise fail("it has fewer atom lines than its NUMBER OF ATOMS (a frame cut short inside the file)")
         return size, step, None
     return size, step, rows
+
+
+def _whole_line(line: bytes | str, n_columns: int) -> bool:
+    """Is the last atom line of a frame whole? It ends with a newline, or, at the very end of a file
+    written without a final newline, has a word for every column."""
+    return line.endswith(b"\n" if isinstance(line, bytes) else "\n") or len(line.split()) == n_columns
 
 
 def read_frames(path: str | os.PathLike[str], index: DumpIndex, numbers: Iterable[int]) -> Iterator[DumpFrame]:
@@ -210,7 +217,7 @@ def _read_frame(fh: IO[str], index: int, path: os.PathLike[str] | str) -> DumpFr
         raise fail(f"no coordinate columns (x y z, xs ys zs, xu yu zu or xsu ysu zsu); the columns are "
                    f"{' '.join(columns) or 'none'}")
     rows = list(islice(fh, n_atoms))
-    if len(rows) != n_atoms or not rows[-1].endswith("\n"):
+    if len(rows) != n_atoms or not _whole_line(rows[-1], len(columns)):
         raise fail("the file ends inside this frame (truncated dump, or the file changed while being read)")
     table = _table(rows, columns)
     if table is None:

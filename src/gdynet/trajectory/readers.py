@@ -395,6 +395,9 @@ def _even_spacing(steps: np.ndarray, numbers: np.ndarray, word: str, src: str) -
     """
     if len(steps) < 2:
         raise GdynetError(f"only one frame: {word} gives no spacing; pass dt= (--dt)", src)
+    if not _varies(steps):
+        raise GdynetError(f"every frame has {word} {steps[0]:.0f}: the steps give no spacing; pass dt= (--dt, the "
+                          "time between stored frames)", src)
     diffs = np.diff(steps)
     first = diffs[0]
     bad = np.flatnonzero(diffs != first)
