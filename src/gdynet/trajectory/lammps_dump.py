@@ -123,15 +123,23 @@ def _measure(fh: IO[bytes], first: bytes, index: int, path: os.PathLike[str] | s
     def fail(problem: str) -> GdynetError:
         return GdynetError(f"frame {index}: {problem}", path)
 
-    size, step, n_atoms = len(first), None, None
-    line = fh.readline()
-    size += len(line)
-    if not line.endswith(b"\n"):
+    size, n_atoms = len(first), None
+
+    def whole_number(what: str) -> int | None:
+        """The number on the next line; ``None`` when the file ends inside it."""
+        nonlocal size
+        line = fh.readline()
+        size += len(line)
+        if not line.endswith(b"\n"):
+            return None
+        try:
+            return int(line.split()[0])
+        except (ValueError, IndexError):
+            raise fail(f"the {what} line is not a whole number") from None
+
+    step = whole_number("TIMESTEP")
+    if step is None:
         return size, None, None
-    try:
-        step = int(line.split()[0])
-    except (ValueError, IndexError):
-        raise fail("the TIMESTEP line is not a whole number") from None
     while True:
         line = fh.readline()
         size += len(line)
@@ -143,14 +151,9 @@ def _measure(fh: IO[bytes], first: bytes, index: int, path: os.PathLike[str] | s
         if line.startswith(b"ITEM: TIMESTEP"):
             raise fail("it ends before its 'ITEM: ATOMS' line (a frame cut short inside the file)")
         if line.startswith(b"ITEM: NUMBER OF ATOMS"):
-            line = fh.readline()
-            size += len(line)
-            if not line.endswith(b"\n"):
+            n_atoms = whole_number("NUMBER OF ATOMS")
+            if n_atoms is None:
                 return size, step, None
-            try:
-                n_atoms = int(line.split()[0])
-            except (ValueError, IndexError):
-                raise fail("the NUMBER OF ATOMS line is not a whole number") from None
     if n_atoms is None:
         raise fail("no NUMBER OF ATOMS before 'ITEM: ATOMS'")
     if n_atoms < 1:
