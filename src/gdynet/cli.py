@@ -142,7 +142,7 @@ def _config_error(message: str) -> None:
 def fit(
     traj: List[Path] = typer.Argument(..., help="Trajectory files (extxyz, .traj, XDATCAR, LAMMPS dump, DCD/XTC/TRR with --topology, GDyNet .npz)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder for model.pt, summary.json, figures, report.md."),
-    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (overrides the file's time)."),
+    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (overrides the file's time; its step numbers and times must still be evenly spaced)."),
     timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs: frame spacing = step numbers in the file (dump TIMESTEP, DCD/XTC step) x timestep."),
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),

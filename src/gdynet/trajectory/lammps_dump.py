@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import os
+from array import array
 from dataclasses import dataclass
 from itertools import islice
 from typing import IO, Iterable, Iterator
@@ -76,9 +77,7 @@ def scan(path: str | os.PathLike[str], max_frames: int | None = None) -> DumpInd
     a frame without atoms, bad TIMESTEP / NUMBER OF ATOMS lines and damaged compressed data are
     refused naming the frame. ``max_frames`` stops after that many frames.
     """
-    offsets: list[int] = []
-    lengths: list[int] = []
-    steps: list[int] = []
+    offsets, lengths, steps = array("q"), array("q"), array("q")   # compact for a million frames
     cut, position, previous = None, 0, None
     with open_binary(path) as fh, damage_refused(path):
         try:
@@ -112,8 +111,8 @@ def scan(path: str | os.PathLike[str], max_frames: int | None = None) -> DumpInd
         except EOFError:  # the compressed stream ends early: the frame being read is cut off, if any
             bytes_read = fh.tell()
             cut = Cut(len(steps), bytes_read - position, early_end=True)
-    return DumpIndex(np.asarray(offsets, dtype=np.int64), np.asarray(lengths, dtype=np.int64),
-                     np.asarray(steps, dtype=np.int64), cut)
+    return DumpIndex(np.frombuffer(offsets, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64),
+                     np.frombuffer(steps, dtype=np.int64), cut)
 
 
 def _measure(fh: IO[bytes], first: bytes, index: int, path: os.PathLike[str] | str
