@@ -46,6 +46,7 @@ def test_fit_writes_the_contract(fitted):
     assert summary["n_frames"] == 1200 and summary["n_targets"] == 2
     assert summary["analysis_on"] == "all" and summary["n_frames_analysed"] == 1200
     assert summary["dt_source"] == "--dt"
+    assert summary["frames_dropped"] == 0 and summary["truncated_tail"] == 0   # nothing left out of the files
     assert summary["states_supported"] == 2 and summary["states_remark"] is None
     assert set(summary["training"]) == {"batch_size", "epochs", "patience", "steps_per_epoch", "auto"}
     assert (out / "model.pt").is_file() and (out / "report.md").is_file()

@@ -29,8 +29,9 @@ all-equal steps or times, e.g. every TIMESTEP 0, count as none), and a ``dt=`` o
 disagrees with steps x timestep is refused, naming the frames. A dump whose TIMESTEP goes back (a
 restarted run appended to it) or repeats keeps the later frames (:mod:`~gdynet.trajectory.restarts`),
 and one whose last frame is cut off (a run killed while writing) loses that frame, each with one
-warning and counted in ``Trajectory.frames_dropped`` / ``truncated_tail``. ``Trajectory.dt_source`` says where the spacing came from (``"--dt"``,
-``"file time"``, ``"dump TIMESTEP x --timestep"``, ...). A DCD is a LAMMPS DCD when its header says
+warning and counted in ``Trajectory.frames_dropped`` / ``truncated_tail``. ``Trajectory.dt_source``
+says where the spacing came from (``"--dt"``, ``"file time"``, ``"dump TIMESTEP x --timestep"``,
+...). A DCD is a LAMMPS DCD when its header says
 so or its topology is a LAMMPS data file: its time is in the run's unit (fs or ps), so it needs
 ``timestep=`` (checked against the header's step) or ``dt=``. An ASE frame ``time``
 (``atoms.info["time"]``) is in ASE time units, as ASE's own readers store it.
@@ -49,8 +50,8 @@ Files of at least ``cache.STREAM_THRESHOLD_BYTES`` (256 MiB) are streamed frame 
 memory-mapped ``.npy`` cache (checksummed, keyed by content, see :mod:`gdynet.trajectory.cache`)
 and reused on the next read; smaller ones are read into memory. Either way positions keep the file's
 precision (float64 from ASE, npz and dumps, float32 from MDAnalysis), so a file gives the same
-numbers whatever its size. A DCD/XTC/TRR file that ends inside a frame (a run
-stopped while writing) is refused, where MDAnalysis alone would drop that frame without a word.
+numbers whatever its size. A DCD/XTC/TRR file that ends inside a frame (a run stopped while
+writing) is refused, where MDAnalysis alone would drop that frame without a word.
 """
 from __future__ import annotations
 
@@ -113,6 +114,7 @@ _NPZ_KEYS = ("traj_coords", "lattices", "atom_types", "target_index")
 SPACING_TOLERANCE = 1e-3
 #: Å added on each side of the atoms' extent to make the cell of a file without one
 BOUNDING_PAD = 10.0
+_EARLY_END = " (the compressed stream ends early)"
 
 TypeMap = Mapping[int | str, str | int] | str
 
@@ -691,12 +693,9 @@ def _kept_dump_frames(index: lammps_dump.DumpIndex, src: str) -> tuple[np.ndarra
     for text in notes["warnings"]:
         warnings.warn(text, GdynetWarning, stacklevel=4)
     steps = index.steps[kept]
-    if len(steps) > 1 and not np.all(steps == steps[0]):
+    if _varies(steps):  # all of them, before any frame is parsed
         _even_spacing(steps.astype(np.float64), kept, _STEP_WORDS["lammps-dump"], src)
     return kept, notes
-
-
-_EARLY_END = " (the compressed stream ends early)"
 
 
 def _dump_frame_tuples(frames: Iterable[lammps_dump.DumpFrame], labels: dict[str, np.ndarray],
