@@ -132,6 +132,19 @@ def test_frame_without_atoms_is_one_line(tmp_path):
     _one_line(info, path)
 
 
+@pytest.mark.parametrize("name", ["empty.xyz", "empty.npz"])
+def test_other_formats_without_atoms_say_so(tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".xyz"):
+        path.write_text('0\nLattice="5 0 0 0 5 0 0 0 5" Properties=species:S:1:pos:R:3 pbc="T T T"\n' * 3)
+    else:
+        np.savez(path, traj_coords=np.zeros((3, 0, 3)), lattices=np.eye(3) * 5, atom_types=np.zeros(0, int),
+                 target_index=np.zeros(0, int))
+    with pytest.raises(GdynetError, match="the file's first frame has no atoms") as info:
+        read_trajectory(path, dt="10fs", targets="Li" if name.endswith(".xyz") else None)
+    _one_line(info, path)
+
+
 # ------------------------------------------------------------------ compressed files
 def test_truncated_compressed_dump_keeps_its_whole_frames(tmp_path):
     noise = np.random.default_rng(0).random((10, 4))   # numbers that do not compress away

@@ -44,6 +44,16 @@ def test_dump_timestep_times_step_difference_gives_the_frame_spacing(tmp_path):
     _one_line(info, path)
 
 
+def test_dump_units_and_time_items_before_each_timestep_are_skipped(tmp_path):
+    path = tmp_path / "md.lammpstrj"
+    frames = _dump([0, 10, 20]).split("ITEM: TIMESTEP\n")[1:]
+    path.write_text("ITEM: UNITS\nreal\n" + "".join(f"ITEM: TIME\n{0.5 * k}\nITEM: TIMESTEP\n{text}"
+                                                     for k, text in enumerate(frames)))
+    traj = read_trajectory(path, timestep="1fs", type_map="1=Li,2=S", targets="Li")
+    assert traj.n_frames == 3 and traj.dt_ps == pytest.approx(0.01)
+    np.testing.assert_allclose(traj.positions[:, 0, 0], [1.0, 1.1, 1.2])
+
+
 def test_uneven_or_repeated_dump_steps_are_refused_naming_the_frames(tmp_path):
     path = tmp_path / "md.lammpstrj"
     path.write_text(_dump([0, 100, 200, 250]))

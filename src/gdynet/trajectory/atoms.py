@@ -136,8 +136,10 @@ def choose_atoms(facts: AtomFacts, n_atoms: int, *, type_map: dict[str, int] | N
 
     Raises:
         GdynetError: an atom that is kept has no element (the message shows the ``--type-map`` that
-            fixes it), a type_map without types, or a bad ``exclude``.
+            fixes it), a type_map without types, a bad ``exclude``, or no atoms at all.
     """
+    if n_atoms < 1:
+        raise GdynetError("the file's first frame has no atoms; gdynet needs the same atoms in every frame", source)
     numbers = _resolve_elements(facts, n_atoms, type_map, source)
     virtual = facts.virtual if facts.virtual is not None else _massless(facts, n_atoms)
     excluded = _excluded(exclude, numbers, universe, n_atoms, source)

@@ -3,7 +3,8 @@
 A frame is ``ITEM: TIMESTEP`` (the MD step number), ``ITEM: NUMBER OF ATOMS``, ``ITEM: BOX BOUNDS
 [xy xz yz] xx yy zz`` (bounds, tilts and the boundary flags: ``pp`` periodic; ``f``, ``s``, ``m``
 not periodic; a dump without flags, from old LAMMPS versions, is taken as periodic) and
-``ITEM: ATOMS <columns>``; other items (``UNITS``, ``TIME``) are skipped.
+``ITEM: ATOMS <columns>``; the ``UNITS`` and ``TIME`` items LAMMPS writes before ``TIMESTEP``
+(``dump_modify units yes`` / ``time yes``) are skipped.
 
 Atoms are sorted by ``id``. Positions come from the first of the column sets x/xs/xu/xsu (the
 order LAMMPS, ASE and MDAnalysis use) and are shifted so that the box starts at the origin (as
@@ -88,6 +89,10 @@ def scan(path: str | os.PathLike[str], max_frames: int | None = None) -> DumpInd
                     line = fh.readline()
                     continue
                 index = len(steps)
+                if line.split()[:2] in ([b"ITEM:", b"UNITS"], [b"ITEM:", b"TIME"]) and line.endswith(b"\n"):
+                    position += len(line) + len(fh.readline())  # dump_modify units/time: before TIMESTEP
+                    line = fh.readline()
+                    continue
                 if not line.endswith(b"\n"):  # the file ends inside the first line of a frame
                     cut = Cut(index, len(line), early_end=False)
                     break
