@@ -20,7 +20,7 @@ from gdynet import GdynetError, read_trajectory
 from gdynet.errors import GdynetWarning
 from gdynet.trajectory import cache, lammps_dump
 from test_readers import _entries, _one_line
-from test_readers_md import _dump
+from test_readers_md import _dump, _xtc_with_steps
 
 LI_S = dict(type_map="1=Li,2=S", targets="Li")
 
@@ -294,20 +294,7 @@ def test_second_reader_of_one_file_waits_for_the_first_and_uses_its_entry(tmp_pa
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 def test_uneven_xtc_steps_are_refused_with_dt_too(tmp_path):
-    import MDAnalysis as mda
-    from MDAnalysis.coordinates.memory import MemoryReader
-
-    u = mda.Universe.empty(2, trajectory=True)
-    u.add_TopologyAttr("name", ["LI", "S"])
-    u.add_TopologyAttr("element", ["Li", "S"])
-    coords = np.random.default_rng(0).random((4, 2, 3)).astype(np.float32) * 9
-    u.load_new(coords, format=MemoryReader, dimensions=np.tile([9.0, 9, 9, 90, 90, 90], (4, 1)), dt=0.5)
-    top, path = tmp_path / "two.pdb", tmp_path / "run.xtc"
-    u.atoms.write(str(top))
-    with mda.Writer(str(path), 2) as writer:
-        for ts, step in zip(u.trajectory, [0, 250, 500, 1000]):   # a gap the even file times hide
-            ts.data["step"] = step
-            writer.write(u.atoms)
+    top, path = _xtc_with_steps(tmp_path, [0, 250, 500, 1000])   # a gap the even file times hide
     with pytest.raises(GdynetError, match=r"XTC step is not evenly spaced: .* 500 -> 1000 between frames 2 and 3") as info:
         read_trajectory(path, topology=top, targets="Li", dt="0.5ps")
     _one_line(info, path)

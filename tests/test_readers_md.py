@@ -68,8 +68,8 @@ def test_uneven_or_repeated_dump_steps_are_refused_naming_the_frames(tmp_path):
         read_trajectory(path, type_map="1=Li,2=S", targets="Li")
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
-def test_xtc_step_times_timestep_is_checked_against_the_file_time(tmp_path):
+def _xtc_with_steps(tmp_path, steps):
+    """``(topology, xtc)``: 4 frames of Li + S, 0.5 ps apart, with the MD step numbers ``steps``."""
     import MDAnalysis as mda
     from MDAnalysis.coordinates.memory import MemoryReader
 
@@ -81,9 +81,15 @@ def test_xtc_step_times_timestep_is_checked_against_the_file_time(tmp_path):
     top, path = tmp_path / "two.pdb", tmp_path / "run.xtc"
     u.atoms.write(str(top))
     with mda.Writer(str(path), 2) as writer:
-        for ts in u.trajectory:
-            ts.data["step"] = 250 * ts.frame          # 0.5 ps = 250 steps of 2 fs
+        for ts, step in zip(u.trajectory, steps):
+            ts.data["step"] = step
             writer.write(u.atoms)
+    return top, path
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+def test_xtc_step_times_timestep_is_checked_against_the_file_time(tmp_path):
+    top, path = _xtc_with_steps(tmp_path, [0, 250, 500, 750])   # 0.5 ps = 250 steps of 2 fs
     assert read_trajectory(path, topology=top, targets="Li").dt_source == "file time"
     traj = read_trajectory(path, topology=top, targets="Li", timestep="2fs")
     assert traj.dt_ps == pytest.approx(0.5) and traj.dt_source == "XTC step x --timestep"
