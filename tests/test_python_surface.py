@@ -10,20 +10,14 @@ from matplotlib.figure import Figure
 
 import gdynet
 from gdynet import GdynetError, StateProbabilities, Trajectory
+from koopman_chains import P3, one_hot, simulate
 
 DT = 0.1
-P3 = np.array([[0.96, 0.04, 0.0], [0.02, 0.96, 0.02], [0.0, 0.04, 0.96]])
 
 
 def _chain(P, frames=1500, n=12, seed=0):
-    """One-hot chi ``(F, n, S)`` of independent Markov chains with transition matrix ``P``."""
-    rng = np.random.default_rng(seed)
-    cum = np.cumsum(P, axis=1)
-    states = np.zeros((frames, n), dtype=np.int64)
-    u = rng.random((frames, n))
-    for t in range(1, frames):
-        states[t] = np.minimum((u[t, :, None] > cum[states[t - 1]]).sum(axis=1), len(P) - 1)
-    return np.eye(len(P))[states]
+    """One-hot chi ``(F, n, S)`` of ``n`` independent Markov chains with transition matrix ``P``."""
+    return one_hot(simulate(P, frames, n, seed), len(P))
 
 
 @pytest.fixture(scope="module")
