@@ -49,7 +49,8 @@ def _public(draw: Callable[..., Figure], name: str) -> Callable[..., Figure]:
 
     signature = inspect.signature(draw)
     path = inspect.Parameter("path", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="str | Path | None")
-    plot.__signature__ = signature.replace(parameters=[*signature.parameters.values(), path])  # type: ignore[attr-defined]
+    parameters = [*signature.parameters.values(), path]
+    plot.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     plot.__name__ = plot.__qualname__ = name
     plot.__module__ = __name__
     plot.__doc__ = (f"{inspect.getdoc(draw)}\n\nReturns the matplotlib Figure; writes ``path`` only when given "

@@ -204,7 +204,8 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     if np.any(weight <= 0):
         raise GdynetError(f"no target set with neighbours within {cutoff:g} Å in state(s) "
                           f"{np.flatnonzero(weight <= 0).tolist()}", source)
-    return StateOrderParameter(l=int(l), cutoff_A=cutoff, average=bool(average), edges=np.linspace(0.0, 1.0, int(n_bins) + 1),
+    return StateOrderParameter(l=int(l), cutoff_A=cutoff, average=bool(average),
+                               edges=np.linspace(0.0, 1.0, int(n_bins) + 1),
                                density=hist * int(n_bins) / weight[:, None], mean=total / weight,
                                n_frames=sum(len(q) for q in series), series=tuple(series))
 

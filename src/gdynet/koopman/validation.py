@@ -196,9 +196,9 @@ def _prepare(chi: Any, dt_ps: float | str | None, n_blocks: int | None, confiden
     return dt_ps, trajs, blocks, _check_confidence(confidence), ci_from
 
 
-def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str | None = None, *, n_blocks: int | None = None,
-                       confidence: float = 0.95, reversible: bool = False, epsilon: float = EPSILON,
-                       source: str = "chi", ci_from: str = "auto") -> ImpliedTimescales:
+def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str | None = None, *,
+                       n_blocks: int | None = None, confidence: float = 0.95, reversible: bool = False,
+                       epsilon: float = EPSILON, source: str = "chi", ci_from: str = "auto") -> ImpliedTimescales:
     """Relaxation timescales t_i(τ) = −τ / ln|λ_i(τ)| (Eq. 11) for every lag τ in ``lags``.
 
     Args:
