@@ -143,7 +143,7 @@ def results(system):
         "coarse": gdynet.coarse_grain(model3, 2),
         "rdf": gdynet.state_rdf(traj, probs, "O", r_max=4.0, n_bins=20, stride=20),
         "profile": profile,
-        "snapshot": gdynet.state_snapshot(traj, chi),
+        "snapshot": gdynet.state_snapshot(traj, probs),
         "order": gdynet.state_order_parameter(traj, probs, cutoff=3.0, n_bins=10, stride=30),
         "charge": gdynet.state_charge_integral(traj, probs, r_max=3.0, n_bins=10, stride=30),
         "conduction": gdynet.transition_conduction(traj, probs, koopman=model, temperature_K=300.0),

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
 from ..wording import number_list
-from .pairs import as_lists, periodic_fractions, strided_chunks
+from .pairs import as_lists, chi_values, periodic_fractions, strided_chunks
 from .unwrap import check_chi, target_centers, target_masses
 
 AXES = ("x", "y", "z", "a", "b", "c")
@@ -183,8 +183,9 @@ class StateSnapshot:
 
 def state_snapshot(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", frame: int | None = None) -> StateSnapshot:
     """Atoms of one frame (default: the middle one) coloured by their most likely state, projected
-    along a periodic cell vector other than the profile ``axis`` (Fig. 3b of Xie et al., 2019)."""
-    chi = check_chi(chi, traj)
+    along a periodic cell vector other than the profile ``axis`` (Fig. 3b of Xie et al., 2019); ``chi``
+    an ``(F, n, S)`` array or the :class:`~gdynet.states.StateProbabilities` of ``traj``."""
+    chi = check_chi(chi_values(chi, traj), traj)
     m = cell_axis(traj.cells, axis, traj.source)
     frame = traj.n_frames // 2 if frame is None else int(frame)
     if not 0 <= frame < traj.n_frames:
