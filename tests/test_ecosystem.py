@@ -72,7 +72,7 @@ def test_frame_times_that_cannot_be_trusted_need_dt():
     _same(read_trajectory(lammps, targets="O", dt="0.5ps"),
           read_trajectory(data.LAMMPSdcd2, topology=data.LAMMPSdata2, targets="O", timestep="2fs"))
     pdb = mda.Universe(data.PDB_small)                          # no time at all
-    with pytest.raises(GdynetError, match=r"no frame times; pass dt="):
+    with pytest.raises(GdynetError, match=r"not from PDBReader; pass dt="):
         read_trajectory(pdb, targets="name CA")
     from MDAnalysis.coordinates.memory import MemoryReader
 
@@ -80,7 +80,7 @@ def test_frame_times_that_cannot_be_trusted_need_dt():
                                                          .trajectory.timeseries(order="fac")), format=MemoryReader)
     with pytest.raises(GdynetError, match="MemoryReader"):
         read_trajectory(memory, targets="name OH2")
-    with pytest.raises(GdynetError, match="timestep only apply to files"):
+    with pytest.raises(GdynetError, match="not used for an MDAnalysis object: timestep; leave it out"):
         read_trajectory(memory, targets="name OH2", timestep="1fs")
     with pytest.raises(GdynetError, match="targets needed"):
         read_trajectory(memory, dt=1.0)
@@ -127,6 +127,8 @@ def test_ase_frames_are_checked():
         read_trajectory(frames[:2] + [frames[2][[1, 0, 2, 3]][[0, 2, 1, 3]]], targets="Li", dt=1.0)
     with pytest.raises(GdynetError, match="expected ase.Atoms frames, got int"):
         read_trajectory([1, 2], targets="Li", dt=1.0)
+    with pytest.raises(GdynetError, match="not used for ase.Atoms frames: type_map"):
+        read_trajectory(frames, targets="Li", dt=1.0, type_map="1=Li")
     with pytest.raises(GdynetError, match="no frames given"):
         read_trajectory([], targets="Li", dt=1.0)
 

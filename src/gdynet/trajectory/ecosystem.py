@@ -47,13 +47,17 @@ def read_objects(obj: Any, *, dt: float | str | None = None, targets: TargetSpec
                  type_map: Any = None, exclude: Any = None, pbc: Any = None, source: str | None = None,
                  **file_options: Any) -> Trajectory:
     """``read_trajectory`` of an object (module docstring): ``file_options`` (``timestep``, ``format``,
-    ``topology``, ``topology_format``, ``cache_dir``) belong to files and must be left unset."""
+    ``topology``, ``topology_format``, ``cache_dir``) belong to files, and ``type_map`` to atom types
+    (MDAnalysis); given where they do not apply they are refused."""
+    mdanalysis = is_mdanalysis(obj)
+    if not mdanalysis:
+        file_options["type_map"] = type_map                 # ASE frames have atomic numbers, not types
     given = sorted(name for name, value in file_options.items() if value is not None)
-    what = "an MDAnalysis object" if is_mdanalysis(obj) else "ase.Atoms frames"
+    what = "an MDAnalysis object" if mdanalysis else "ase.Atoms frames"
     if given:
-        raise GdynetError(f"{', '.join(given)} only apply to files, not to {what}; leave them out "
-                          "(use dt= for the frame spacing)", source or f"<{what}>")
-    if is_mdanalysis(obj):
+        raise GdynetError(f"not used for {what}: {', '.join(given)}; leave it out (dt= gives the frame spacing)",
+                          source or f"<{what}>")
+    if mdanalysis:
         return from_mdanalysis(obj, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
                                pbc=pbc, source=source)
     return from_ase(obj, dt=dt, targets=targets, stride=stride, exclude=exclude, pbc=pbc, source=source)
@@ -259,7 +263,8 @@ def _untimed_reason(reader: Any, fmt: str) -> str:
         return "a LAMMPS DCD stores its time in the run's unit (fs for units real, ps for units metal)"
     if type(reader).__name__ == "MemoryReader":
         return "an in-memory MDAnalysis trajectory (MemoryReader) has no frame times of its own (dt defaults to 1 ps)"
-    return f"this MDAnalysis trajectory ({type(reader).__name__}) has no frame times"
+    return (f"gdynet takes frame times only from MDAnalysis' DCD, XTC, TRR and NetCDF readers, not from "
+            f"{type(reader).__name__}")
 
 
 def _mdanalysis_frames(group: Any, reader: Any, choice: AtomChoice, stride: int, timed: bool, src: str):
