@@ -163,6 +163,7 @@ def test_every_result_prints_in_a_line_or_two(results):
 
 
 PLOTS = [("plot_implied_timescales", "its"), ("plot_ck_test", "ck"), ("plot_populations", "model"),
+         ("plot_populations", "populations"),
          ("plot_populations", "probs"), ("plot_eigenvectors", "model"), ("plot_state_rdf", "rdf"),
          ("plot_transition_msd", "conduction"), ("plot_conduction", "conduction"),
          ("plot_state_profile", "profile"), ("plot_state_snapshot", "snapshot"),

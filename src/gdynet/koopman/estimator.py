@@ -230,7 +230,7 @@ class KoopmanEstimator:
                  epsilon: float = EPSILON) -> None:
         self.dt_ps = None if dt_ps is None else parse_time(dt_ps, name="dt_ps")
         self._lag = lag
-        #: τ in frames; ``None`` until :meth:`fit` when it is a time and the frame spacing comes with χ
+        #: τ in frames; ``None`` when it is a time and the frame spacing comes with χ (the model has it)
         self.lag = lag_to_frames(lag, self.dt_ps) if self.dt_ps is not None or _is_frames(lag) else None
         self.reversible = bool(reversible)
         if not (0 <= epsilon < 1):
@@ -256,7 +256,6 @@ class KoopmanEstimator:
         m = lagged_moments(trajs, [lag], source=source)
         self._model = KoopmanModel.from_moments(m.C00[0, 0], m.C0t[0, 0], m.Ctt[0, 0], int(m.n_pairs[0, 0]),
                                                 lag, dt_ps, reversible=self.reversible, epsilon=self.epsilon)
-        self.lag = lag
         return self
 
     def fetch_model(self) -> KoopmanModel:

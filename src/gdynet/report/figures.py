@@ -214,13 +214,19 @@ def draw_populations(populations: Any, *, ax: Axes | None = None, errors: Sequen
     """Bar chart of the state populations (in %).
 
     Args:
-        populations: ``(S,)`` fractions summing to 1, a ``KoopmanModel`` (its ``stationary``) or a
-            ``StateProbabilities`` (its mean over frames and target sets).
+        populations: ``(S,)`` fractions summing to 1, a ``KoopmanModel`` (its ``stationary``), a
+            ``PopulationIntervals`` (its populations, with its confidence interval as the error bars
+            unless ``errors`` are given) or a ``StateProbabilities`` (its mean over frames and targets).
         ax: axes to draw into (default: a new figure).
         errors: optional error bars (fractions): ``(S,)`` symmetric, or ``(2, S)`` distances below and
             above each population (e.g. a confidence interval clipped at 0 and 1).
         labels: optional state names.
     """
+    if hasattr(populations, "lower") and hasattr(populations, "upper"):      # PopulationIntervals
+        if errors is None:
+            errors = np.nan_to_num(np.stack([populations.populations - populations.lower,
+                                             populations.upper - populations.populations]))
+        populations = populations.populations
     pops = getattr(populations, "stationary", populations)
     pops = np.asarray(pops.populations() if callable(getattr(pops, "populations", None)) else pops,
                       dtype=np.float64).reshape(-1)
