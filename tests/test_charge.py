@@ -21,7 +21,7 @@ def test_fixed_shells_give_the_charge_within_each_radius_per_state():
     traj = Trajectory(positions=np.stack(frames), cells=np.eye(3) * 30.0, numbers=np.array([3] + [8] * 10),
                       dt_ps=1.0, targets=[[0]], charges=np.array([1.0] + [-0.5] * 4 + [0.25] * 6))
     chi = np.array([[[1.0, 0.0]], [[0.0, 1.0]], [[0.5, 0.5]]])
-    res = state_charge_integral(traj, chi, r_max=6.0, nbins=60)
+    res = state_charge_integral(traj, chi, r_max=6.0, n_bins=60)
     expected = {0: {1.9: 0.0, 2.1: -2.0, 3.9: -2.0, 4.1: -0.5},
                 1: {1.9: 0.0, 2.1: -2 / 3, 2.6: -2.0, 3.6: -1.0, 4.1: -0.5}}   # weights 1.5 and 1.5
     for s, values in expected.items():
@@ -34,7 +34,7 @@ def test_fixed_shells_give_the_charge_within_each_radius_per_state():
     assert z.charges_e[0] == pytest.approx(-1.0)                    # Li+ with -2 e in its first shell
     assert state_charges(res, shell_radius=5.0).charges_e == pytest.approx([0.5, 0.5])
     assert z.summary()["source"] == "topology" and given_charges([1, -1]).summary()["source"] == "--charge"
-    with pytest.raises(GdynetError, match="--shell-radius"):
+    with pytest.raises(GdynetError, match="shell_radius must be between"):
         state_charges(res, shell_radius=9.0)
 
 
@@ -45,7 +45,7 @@ def test_states_weight_different_environments():
     traj = Trajectory(positions=np.stack([pos] * 2), cells=np.eye(3) * 30.0, numbers=np.array([3, 3] + [9] * 4),
                       dt_ps=1.0, targets=[[0], [1]], charges=np.array([1, 1, -1, -1, -1, -1.0]))
     chi = np.array([[[1, 0], [0, 1]], [[1, 0], [0, 1]]], dtype=float)
-    res = state_charge_integral(traj, chi, r_max=4.0, nbins=40)
+    res = state_charge_integral(traj, chi, r_max=4.0, n_bins=40)
     assert res.at(0, 3.0) == pytest.approx(-4.0) and res.at(1, 3.0) == pytest.approx(0.0)
     assert res.summary()["Q"][1][-1] == pytest.approx(0.0)
 
@@ -60,7 +60,7 @@ def test_own_atoms_excluded_and_images_only_along_periodic_axes():
     for pbc, expected in (((True, True, True), -8.0), ((True, True, False), -4.0)):
         traj = Trajectory(positions=pos[None], cells=cell, numbers=np.array([6, 6, 8]), dt_ps=1.0,
                           targets=[[0, 1]], charges=np.array([1.0, -1.0, -1.0]), pbc=pbc)
-        res = state_charge_integral(traj, np.ones((1, 1, 1)), r_max=3.6, nbins=36)
+        res = state_charge_integral(traj, np.ones((1, 1, 1)), r_max=3.6, n_bins=36)
         assert res.at(0, 3.2) == pytest.approx(0.0)
         assert res.at(0, 3.6) == pytest.approx(expected)
         assert res.own_charge == pytest.approx([0.0])
@@ -81,8 +81,8 @@ def test_pooled_trajectories_and_figure(tmp_path):
     traj = Trajectory(positions=pos[None], cells=np.eye(3) * 20.0, numbers=np.array([3] + [8] * 6), dt_ps=1.0,
                       targets=[[0]], charges=np.array([1.0] + [-0.5] * 6))
     chi = np.ones((1, 1, 1))
-    one = state_charge_integral(traj, chi, r_max=4.0, nbins=40)
-    two = state_charge_integral([traj, traj], [chi, chi], r_max=4.0, nbins=40)
+    one = state_charge_integral(traj, chi, r_max=4.0, n_bins=40)
+    two = state_charge_integral([traj, traj], [chi, chi], r_max=4.0, n_bins=40)
     assert two.Q == pytest.approx(one.Q) and two.n_frames == 2 and one.at(0, 3.0) == pytest.approx(-3.0)
     png, svg = plot_charge_integral(one, tmp_path / "q", shell_radii=[3.0])
     assert png.stat().st_size > 1000 and svg.is_file()

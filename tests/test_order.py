@@ -63,10 +63,10 @@ def test_states_separate_a_crystal_from_a_gas_and_honour_non_periodic_axes():
                       targets=np.arange(2 * n)[:, None], pbc=(True, True, False))
     chi = np.zeros((4, 2 * n, 2))
     chi[:, :n, 0] = chi[:, n:, 1] = 1.0
-    op = state_order_parameter(traj, chi, l=6, cutoff=3.4, bins=20)
+    op = state_order_parameter(traj, chi, l=6, cutoff=3.4, n_bins=20)
     assert op.mean[0] == pytest.approx(0.5745, abs=0.06)
     assert op.mean[1] < 0.45
-    averaged = state_order_parameter(traj, chi, l=6, cutoff=3.4, bins=20, average=True)
+    averaged = state_order_parameter(traj, chi, l=6, cutoff=3.4, n_bins=20, average=True)
     assert averaged.name == "qbar6" and averaged.mean[0] > 0.45 and averaged.mean[1] < 0.25
     assert op.density.sum(axis=1) / 20 == pytest.approx([1.0, 1.0])
     assert op.summary()["name"] == "q6" and op.cutoff_A == 3.4

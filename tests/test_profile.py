@@ -23,7 +23,7 @@ def _slab(frames=6, n=200, pbc=(True, True, True), cell=None, seed=0):
 
 def test_profile_counts_each_target_once_per_slab_volume():
     traj, chi = _slab()
-    prof = state_profile(traj, chi, axis="z", bins=8)
+    prof = state_profile(traj, chi, axis="z", n_bins=8)
     assert prof.edges == pytest.approx(np.linspace(0, 40, 9))
     slab = 10 * 12 * 5.0
     # exact: density summed over states, integrated over slabs = number of targets per frame
@@ -38,21 +38,21 @@ def test_wrapping_cartesian_tilted_and_non_periodic_axes():
     traj, chi = _slab()
     shifted = Trajectory(positions=traj.positions + np.array([0, 0, 40.0]), cells=traj.cells,
                          numbers=traj.numbers, dt_ps=0.5, targets=traj.targets)
-    assert state_profile(shifted, chi, axis="c", bins=8).density == pytest.approx(
-        state_profile(traj, chi, axis="z", bins=8).density)
+    assert state_profile(shifted, chi, axis="c", n_bins=8).density == pytest.approx(
+        state_profile(traj, chi, axis="z", n_bins=8).density)
     # a and b tilted in the xy plane: z slabs still follow c
     cell = np.array([[10.0, 0, 0], [3.0, 12.0, 0], [0, 0, 40.0]])
     tilted, chi2 = _slab(cell=cell)
-    assert state_profile(tilted, chi2, axis="z", bins=4).density.sum() > 0
+    assert state_profile(tilted, chi2, axis="z", n_bins=4).density.sum() > 0
     with pytest.raises(GdynetError, match="tilted"):
         state_profile(tilted, chi2, axis="x")
-    with pytest.raises(GdynetError, match="--profile must be one of"):
+    with pytest.raises(GdynetError, match="axis must be one of"):
         state_profile(tilted, chi2, axis="q")
     # non-periodic z: positions not wrapped, bins span the data
     slab, chi3 = _slab(pbc=(True, True, False))
     out = Trajectory(positions=slab.positions + np.array([0, 0, 40.0]), cells=slab.cells, numbers=slab.numbers,
                      dt_ps=0.5, targets=slab.targets, pbc=(True, True, False))
-    prof = state_profile(out, chi3, axis="z", bins=4)
+    prof = state_profile(out, chi3, axis="z", n_bins=4)
     assert prof.edges[0] > 39.0 and prof.edges[-1] < 81.0
 
 
@@ -70,7 +70,7 @@ def test_figures(tmp_path):
     from gdynet.report.figures import plot_state_profile, plot_state_snapshot
 
     traj, chi = _slab(frames=2, n=50)
-    png, svg = plot_state_profile(state_profile(traj, chi, bins=10), tmp_path / "profile")
+    png, svg = plot_state_profile(state_profile(traj, chi, n_bins=10), tmp_path / "profile")
     assert png.stat().st_size > 1000 and svg.is_file()
     png, _ = plot_state_snapshot(state_snapshot(traj, chi), tmp_path / "snapshot")
     assert png.stat().st_size > 1000
@@ -79,6 +79,6 @@ def test_figures(tmp_path):
 def test_pooled_trajectories_average_their_frames():
     traj, chi = _slab(frames=2, seed=1)
     other, chi2 = _slab(frames=4, seed=2)
-    pooled = state_profile([traj, other], [chi, chi2], axis="z", bins=8)
-    a, b = state_profile(traj, chi, bins=8), state_profile(other, chi2, bins=8)
+    pooled = state_profile([traj, other], [chi, chi2], axis="z", n_bins=8)
+    a, b = state_profile(traj, chi, n_bins=8), state_profile(other, chi2, n_bins=8)
     assert pooled.density == pytest.approx((2 * a.density + 4 * b.density) / 6)

@@ -200,10 +200,14 @@ def test_write_npz_gdynet_layout(data, tmp_path):
 def test_write_extxyz_round_trip(data, tmp_path):
     from ase.io import read
 
+    from gdynet import read_trajectory
+
     traj = data.trajectories[1][:5]
     frames = read(write_extxyz(traj, tmp_path / "toy.extxyz"), index=":")
     assert len(frames) == 5
     np.testing.assert_allclose(frames[3].positions, traj.positions[3], atol=1e-5)
     np.testing.assert_allclose(frames[3].cell[:], CELL)
     assert frames[3].get_chemical_symbols() == ["Li", "S", "S", "S", "S"]
-    assert frames[3].info["time_ps"] == pytest.approx(0.3)
+    assert frames[3].info["time"] == pytest.approx(0.3 * 1000 * units.fs)
+    back = read_trajectory(tmp_path / "toy.extxyz", targets="Li")        # the frame time round-trips
+    assert back.dt_ps == pytest.approx(traj.dt_ps) and back.dt_source == "file time"

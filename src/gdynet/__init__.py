@@ -9,11 +9,12 @@ Pipeline, one sub-package per stage::
     koopman/     KoopmanEstimator, implied_timescales, ck_test     (K(tau), timescales, CK test)
     analysis/    state_rdf, transition_conduction, state_profile,  (structure and transport)
                  state_order_parameter, state_charge_integral
-    report/      figures and the Markdown report
+    report/      figures and the Markdown report; plot_* (gdynet.plots) for notebooks
     datasets/    toy_li_fcc, reference_timescale                   (the paper's toy system)
     pipeline/    fit / predict / analyze / demo, used by the ``gdynet`` CLI
 
-Names are imported lazily so ``import gdynet`` stays fast (torch loads only when needed).
+Names are imported lazily so ``import gdynet`` stays fast (torch loads only when needed);
+``dir(gdynet)`` and ``gdynet.__all__`` list them all.
 """
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ _LAZY = {
     "KoopmanModel": "gdynet.koopman.estimator",
     "implied_timescales": "gdynet.koopman.validation",
     "ck_test": "gdynet.koopman.validation",
+    "population_intervals": "gdynet.koopman.validation",
+    "coarse_grain": "gdynet.koopman.pcca",
     "state_rdf": "gdynet.analysis.rdf",
     "transition_conduction": "gdynet.analysis.conduction",
     "state_profile": "gdynet.analysis.profile",
@@ -58,15 +61,28 @@ _LAZY = {
     "toy_li_fcc": "gdynet.datasets.toy",
     "reference_timescale": "gdynet.datasets.toy",
     "StateProbabilities": "gdynet.states",
+    **{name: "gdynet.plots" for name in ("plot_implied_timescales", "plot_ck_test", "plot_populations",
+                                         "plot_eigenvectors", "plot_state_rdf", "plot_transition_msd",
+                                         "plot_conduction", "plot_state_profile", "plot_state_snapshot",
+                                         "plot_charge_integral", "plot_order_parameter", "plot_learning_curve")},
     "fit": "gdynet.pipeline.fit",
     "predict": "gdynet.pipeline.predict",
     "analyze": "gdynet.pipeline.analyze",
 }
 
-__all__ = ["GdynetError", "Trajectory", "parse_time", "__version__", *_LAZY]
+#: sub-packages reachable as attributes before they are imported (``gdynet.datasets.toy_li_fcc(...)``)
+_SUBMODULES = ("datasets", "plots")
+
+__all__ = ["GdynetError", "Trajectory", "parse_time", "__version__", *_LAZY, *_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"gdynet.{name}")
     raise AttributeError(f"module 'gdynet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
+from ..wording import number_list
 from .pairs import as_lists, first_minimum, reference_pairs, strided_chunks
 from .unwrap import check_chi, target_centers, target_masses
 
@@ -58,6 +59,10 @@ class ChargeIntegral:
         """``(B,)`` radii in Å at which ``Q`` and ``count`` are given."""
         return self.edges[1:]
 
+    def __repr__(self) -> str:
+        return (f"ChargeIntegral({self.Q.shape[0]} states, r up to {self.edges[-1]:g} Å in {len(self.r)} bins, "
+                f"{self.n_frames} frames; Q at {self.edges[-1]:g} Å {number_list(self.Q[:, -1])} e)")
+
     def at(self, s: int, radius: float) -> float:
         """``Q_s(radius)`` in e, linear between the tabulated radii (``Q_s(0) = 0``)."""
         return float(np.interp(radius, self.edges, np.concatenate([[0.0], self.Q[s]])))
@@ -68,7 +73,7 @@ class ChargeIntegral:
         try:
             return first_minimum(centres, self.g[s], smooth=SHELL_SMOOTH_BINS)
         except GdynetError as exc:
-            raise GdynetError(f"state {s}: {exc}; raise r_max or pass --shell-radius") from None
+            raise GdynetError(f"state {s}: {exc}; raise r_max or give shell_radius (--shell-radius)") from None
 
     def summary(self) -> dict[str, Any]:
         """JSON numbers: ``r_A`` (B) and ``Q`` (S lists, e), plus the counts and the own charge."""
@@ -77,7 +82,7 @@ class ChargeIntegral:
 
 
 def state_charge_integral(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
-                          r_max: float = 6.0, nbins: int = 120, stride: int = 1,
+                          r_max: float = 6.0, n_bins: int = 120, stride: int = 1,
                           chunk_frames: int | None = None) -> ChargeIntegral:
     """Charge integral ``Q_s(r)`` of every state (module docstring; Fig. 4c), from ``traj.charges``.
 
@@ -85,23 +90,23 @@ def state_charge_integral(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         traj: trajectory with partial charges (``traj.charges``, e; read from a topology that has
             them, e.g. a LAMMPS data file with atom_style full, PSF, TPR, PRMTOP), or a list of them
             (with a list of ``chi``; the sums are pooled).
-        chi: ``(F, n, S)`` state probabilities.
-        r_max: largest radius in Å; nbins: number of radii (``r = r_max b / nbins``).
+        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.states.StateProbabilities` of ``traj``.
+        r_max: largest radius in Å; n_bins: number of radii (``r = r_max b / n_bins``).
         stride: use every ``stride``-th frame; chunk_frames: frames read at a time.
 
     Returns:
         :class:`ChargeIntegral`.
     """
     trajs, chis = as_lists(traj, chi)
-    if not (np.isfinite(r_max) and r_max > 0) or int(nbins) < 1:
-        raise GdynetError(f"r_max must be a positive distance in Å and nbins a positive integer, "
-                          f"got {r_max!r} and {nbins!r}", trajs[0].source)
-    sums = [_charge_sums(t, c, float(r_max), int(nbins), stride, chunk_frames) for t, c in zip(trajs, chis)]
+    if not (np.isfinite(r_max) and r_max > 0) or int(n_bins) < 1:
+        raise GdynetError(f"r_max must be a positive distance in Å and n_bins a positive integer, "
+                          f"got {r_max!r} and {n_bins!r}", trajs[0].source)
+    sums = [_charge_sums(t, c, float(r_max), int(n_bins), stride, chunk_frames) for t, c in zip(trajs, chis)]
     counts, charge, weight, density_weight = (sum(part[k] for part in sums) for k in range(4))
     if np.any(weight <= 0):
         raise GdynetError(f"state(s) {np.flatnonzero(weight <= 0).tolist()} have zero probability in every "
                           "frame; no charge integral for them", trajs[0].source)
-    edges = np.linspace(0.0, float(r_max), int(nbins) + 1)
+    edges = np.linspace(0.0, float(r_max), int(n_bins) + 1)
     shell_volume = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
     return ChargeIntegral(edges=edges, Q=np.cumsum(charge, axis=1) / weight[:, None],
                           count=np.cumsum(counts, axis=1) / weight[:, None],
@@ -110,7 +115,7 @@ def state_charge_integral(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
                           weight=weight, n_frames=sum(part[4] for part in sums))
 
 
-def _charge_sums(traj: Trajectory, chi: np.ndarray, r_max: float, nbins: int, stride: int,
+def _charge_sums(traj: Trajectory, chi: np.ndarray, r_max: float, n_bins: int, stride: int,
                  chunk_frames: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """Raw sums of one trajectory: weighted counts and charges per shell ``(S, B)``, the weight
     ``sum p_s`` and the weighted partner density ``sum p_s (N - k) / V`` ``(S,)``, frames used."""
@@ -126,7 +131,7 @@ def _charge_sums(traj: Trajectory, chi: np.ndarray, r_max: float, nbins: int, st
     masses = target_masses(traj.numbers, targets)
     own = np.sort((np.arange(n_ref)[:, None] * n_atoms + targets).ravel())   # (reference, own atom) keys
     calculator = vesin.NeighborList(cutoff=r_max, full_list=False)
-    sums = np.zeros((2, n_states, nbins))                  # weighted counts and charges per shell
+    sums = np.zeros((2, n_states, n_bins))                  # weighted counts and charges per shell
     weight, density_weight, used = np.zeros(n_states), np.zeros(n_states), 0
     for frames, block, cells in strided_chunks(traj, stride, chunk_frames):
         centers = target_centers(block, cells, targets, masses, traj.pbc)
@@ -136,9 +141,9 @@ def _charge_sums(traj: Trajectory, chi: np.ndarray, r_max: float, nbins: int, st
                                               cells[f], traj.pbc)
             keep = (dist < r_max) & ~np.isin(ref * n_atoms + atom, own)
             ref, atom = ref[keep], atom[keep]
-            key = ref * nbins + np.minimum((dist[keep] * (nbins / r_max)).astype(np.int64), nbins - 1)
+            key = ref * n_bins + np.minimum((dist[keep] * (n_bins / r_max)).astype(np.int64), n_bins - 1)
             for k, w in enumerate((None, charges[atom])):
-                per_ref = np.bincount(key, weights=w, minlength=n_ref * nbins).reshape(n_ref, nbins)
+                per_ref = np.bincount(key, weights=w, minlength=n_ref * n_bins).reshape(n_ref, n_bins)
                 sums[k] += probs[f].T @ per_ref
             weight += probs[f].sum(axis=0)
             density_weight += probs[f].sum(axis=0) * (n_atoms - targets.shape[1]) / abs(np.linalg.det(cells[f]))
@@ -164,7 +169,7 @@ def state_charges(integral: ChargeIntegral, shell_radius: float | None = None) -
     the charge within the first shell, ``r_s`` = ``shell_radius`` (Å) or the first minimum of ``g_s``."""
     n_states = integral.Q.shape[0]
     if shell_radius is not None and not (np.isfinite(shell_radius) and 0 < shell_radius <= integral.edges[-1]):
-        raise GdynetError(f"--shell-radius must be between 0 and {integral.edges[-1]:g} Å, got {shell_radius!r}")
+        raise GdynetError(f"shell_radius must be between 0 and {integral.edges[-1]:g} Å, got {shell_radius!r}")
     radii = [float(shell_radius) if shell_radius is not None else integral.shell_radius(s) for s in range(n_states)]
     own = float(np.mean(integral.own_charge))
     return StateCharges(charges_e=[own + integral.at(s, r) for s, r in enumerate(radii)], source="topology",

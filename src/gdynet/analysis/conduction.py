@@ -76,7 +76,9 @@ from ..koopman.estimator import KoopmanEstimator, spectrum
 from ..koopman.validation import confidence_half_width
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
+from ..wording import number_list
 from .msd import MSDSums, msd_sums, slope
+from .pairs import as_lists
 from .unwrap import check_chi, unwrap_centers
 
 #: S/cm for e^2 * (Å^2/ps) / (Å^3 * k_B * K): e^2 / k_B * 1e-8 m^2/s / 1e-30 m^3 * 1e-2 (S/m -> S/cm)
@@ -151,6 +153,17 @@ class Conduction:
         """Number of states ``S``."""
         return int(self.D.shape[0])
 
+    def __repr__(self) -> str:
+        if np.isfinite(self.sigma_ne):
+            totals = (f"σ Nernst-Einstein {self.sigma_ne:.3g}, self {self.sigma_self:.3g}, "
+                      f"collective {self.sigma_collective:.3g} S/cm")
+        else:
+            totals = "no absolute σ (temperature_K not given)"
+        top = np.unravel_index(np.nanargmax(np.nan_to_num(self.percent, nan=-np.inf)), self.percent.shape)
+        return (f"Conduction({self.n_states} states, lag {self.lag_ps:g} ps, {self.n_targets} target sets; {totals}; "
+                f"largest contribution {top[0]}→{top[1]} {self.percent[top]:.3g} %; "
+                f"D_ii {number_list(np.diag(self.D))} Å²/ps)")
+
     @property
     def D_cm2_s(self) -> np.ndarray:
         """``(S, S)`` diffusion coefficients in cm^2/s."""
@@ -217,10 +230,6 @@ def _piece_sums(centres: np.ndarray, chi: np.ndarray, segments: Sequence[Segment
             for s in segments if s.stop - s.start > window.max()]
 
 
-def _as_list(value: Any) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
 def default_offsets(lag: int, n_frames: int, *, n_points: int = 24) -> np.ndarray:
     """Log-spaced offsets (frames) from 1 to ``min(5 lag, F - 1)`` for the MSD curves."""
     top = max(2, min(5 * lag, n_frames - 1))
@@ -258,7 +267,7 @@ def _koopman_inputs(koopman: Any, K: Any, stationary: Any, chis: list, lag: int,
 
 
 def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray],
-                          lag: int | float | str, *, temperature_K: float | None, koopman: Any = None,
+                          lag: int | float | str | None = None, *, temperature_K: float | None, koopman: Any = None,
                           K: np.ndarray | None = None, stationary: np.ndarray | None = None,
                           charges: Sequence[float] | None = None, volume_A3: float | None = None,
                           offsets: Sequence[int] | None = None, fit_width: float = 0.5,
@@ -268,8 +277,10 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     Args:
         traj: one trajectory or a list (pooled: the sums of Eq. 13 run over all of them); all must
             have the same frame spacing and number of target sets.
-        chi: ``(F, n, S)`` state probabilities for each trajectory.
-        lag: Koopman lag ``tau``: frames (int) or a time (``"0.8ns"``, float ps).
+        chi: ``(F, n, S)`` state probabilities for each trajectory, or their
+            :class:`~gdynet.states.StateProbabilities`.
+        lag: Koopman lag ``tau``: frames (int) or a time (``"0.8ns"``, float ps); default: the lag of
+            ``koopman``.
         temperature_K: temperature ``T`` in K. ``None``: absolute conductivities are NaN, while the
             diffusion coefficients and the percentage contributions (Eq. 16, independent of T) are kept.
         koopman: a ``KoopmanModel`` at this lag (its ``K`` and ``stationary`` are used); or give
@@ -291,9 +302,7 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     Returns:
         :class:`Conduction`.
     """
-    trajs, chis = _as_list(traj), _as_list(chi)
-    if len(trajs) != len(chis) or not trajs:
-        raise GdynetError(f"got {len(trajs)} trajectories but {len(chis)} chi arrays")
+    trajs, chis = as_lists(traj, chi)
     dt_ps = trajs[0].dt_ps
     n_targets = trajs[0].n_targets
     chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
@@ -304,7 +313,9 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     n_states = chis[0].shape[2]
     if any(c.shape[2] != n_states for c in chis):
         raise GdynetError("all chi arrays must have the same number of states")
-    lag = lag_to_frames(lag, dt_ps)
+    if lag is None and koopman is None:
+        raise GdynetError("give lag (frames or a time such as '2ps') or koopman (a KoopmanModel, whose lag is used)")
+    lag = int(koopman.lag) if lag is None else lag_to_frames(lag, dt_ps)
     shortest = min(t.n_frames for t in trajs)
     if lag >= shortest - 1:
         raise GdynetError(f"lag {lag} frames is too long for a trajectory of {shortest} frames", trajs[0].source)

@@ -34,6 +34,7 @@ import numpy as np
 from ..errors import GdynetError
 from ..progress import frame_counter
 from ..trajectory.core import Trajectory
+from ..wording import number_list
 from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
 from .unwrap import check_chi
 
@@ -121,7 +122,7 @@ def default_cutoff(traj: Trajectory, frames: int | None = None) -> float:
     try:
         return first_minimum(centres, counts / centres ** 2, smooth=2)
     except GdynetError as exc:
-        raise GdynetError(f"order parameter cut-off: {exc} (give one, e.g. --order-parameter q6:3.5)",
+        raise GdynetError(f"order parameter cut-off: {exc} (give cutoff=, or --order-parameter q6:3.5 in the CLI)",
                           traj.source) from None
 
 
@@ -153,6 +154,10 @@ class StateOrderParameter:
     def name(self) -> str:
         return f"qbar{self.l}" if self.average else f"q{self.l}"
 
+    def __repr__(self) -> str:
+        return (f"StateOrderParameter({self.name}, neighbours within {self.cutoff_A:.3g} Å, {len(self.mean)} states, "
+                f"{self.n_frames} frames; mean {self.name} {number_list(self.mean)})")
+
     def summary(self) -> dict[str, Any]:
         """JSON numbers: ``name`` (q6, qbar6, ...), ``l``, ``average``, ``cutoff_A``, ``edges``,
         ``density`` (S lists), ``mean`` (S)."""
@@ -161,7 +166,7 @@ class StateOrderParameter:
 
 
 def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
-                          l: int = 6, cutoff: float | None = None, average: bool = False, bins: int = 50,
+                          l: int = 6, cutoff: float | None = None, average: bool = False, n_bins: int = 50,
                           stride: int = 1, chunk_frames: int | None = None,
                           progress: bool = False) -> StateOrderParameter:
     """Distribution of the Steinhardt ``q_l`` of the target sets in each state (module docstring).
@@ -171,11 +176,11 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
 
     Args:
         traj: trajectory with its target sets, or a list of them (with a list of ``chi``; pooled).
-        chi: ``(F, n, S)`` state probabilities.
+        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.states.StateProbabilities` of ``traj``.
         l: degree of the order parameter (6 for close-packed, 3 for diamond-like solids).
         cutoff: neighbour cut-off in Å (default: :func:`default_cutoff` of the first trajectory).
         average: Lechner-Dellago ``qbar_l`` instead of ``q_l`` (see :func:`steinhardt`).
-        bins: histogram bins on [0, 1]; stride: use every ``stride``-th frame.
+        n_bins: histogram bins on [0, 1]; stride: use every ``stride``-th frame.
         progress: a progress bar on a terminal's stderr.
 
     Returns:
@@ -183,8 +188,9 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     """
     trajs, chis = as_lists(traj, chi)
     source = trajs[0].source
-    if int(l) < 1 or int(bins) < 1:
-        raise GdynetError(f"the order parameter degree l and bins must be positive, got {l!r} and {bins!r}", source)
+    if int(l) < 1 or int(n_bins) < 1:
+        raise GdynetError(f"the order parameter degree l and n_bins must be positive, got {l!r} and {n_bins!r}",
+                          source)
     cutoff = default_cutoff(trajs[0]) if cutoff is None else float(cutoff)
     if not (np.isfinite(cutoff) and cutoff > 0):
         raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", source)
@@ -193,13 +199,14 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     with frame_counter(f"q{l}", sum(len(range(0, t.n_frames, int(stride))) for t in trajs), enabled=progress) as advance:
         for t in trajs:
             series.append(target_order(t, int(l), cutoff, average, stride, chunk_frames, advance))
-    sums = [_histogram(q, c[::int(stride)], int(bins)) for q, c in zip(series, chis)]
+    sums = [_histogram(q, c[::int(stride)], int(n_bins)) for q, c in zip(series, chis)]
     hist, total, weight = (sum(part[k] for part in sums) for k in range(3))
     if np.any(weight <= 0):
         raise GdynetError(f"no target set with neighbours within {cutoff:g} Å in state(s) "
                           f"{np.flatnonzero(weight <= 0).tolist()}", source)
-    return StateOrderParameter(l=int(l), cutoff_A=cutoff, average=bool(average), edges=np.linspace(0.0, 1.0, int(bins) + 1),
-                               density=hist * int(bins) / weight[:, None], mean=total / weight,
+    return StateOrderParameter(l=int(l), cutoff_A=cutoff, average=bool(average),
+                               edges=np.linspace(0.0, 1.0, int(n_bins) + 1),
+                               density=hist * int(n_bins) / weight[:, None], mean=total / weight,
                                n_frames=sum(len(q) for q in series), series=tuple(series))
 
 

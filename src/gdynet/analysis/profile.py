@@ -31,17 +31,18 @@ import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
-from .pairs import as_lists, periodic_fractions, strided_chunks
+from ..wording import number_list
+from .pairs import as_lists, chi_values, periodic_fractions, strided_chunks
 from .unwrap import check_chi, target_centers, target_masses
 
 AXES = ("x", "y", "z", "a", "b", "c")
 
 
-def cell_axis(cells: np.ndarray, axis: str, source: str = "--profile") -> int:
-    """Index of the cell vector whose slabs the profile ``axis`` (x/y/z/a/b/c) bins."""
+def cell_axis(cells: np.ndarray, axis: str, source: str | None = None) -> int:
+    """Index of the cell vector whose slabs the profile ``axis`` (x/y/z/a/b/c) bins (``--profile`` in the CLI)."""
     name = str(axis).strip().lower()
     if name not in AXES:
-        raise GdynetError(f"--profile must be one of {', '.join(AXES)}, got {axis!r}", source)
+        raise GdynetError(f"axis must be one of {', '.join(AXES)}, got {axis!r}", source)
     if name in "abc":
         return "abc".index(name)
     k = "xyz".index(name)
@@ -50,8 +51,8 @@ def cell_axis(cells: np.ndarray, axis: str, source: str = "--profile") -> int:
     owners = np.flatnonzero(along.any(axis=0))
     if len(owners) != 1:
         names = " and ".join("abc"[i] for i in owners)
-        raise GdynetError(f"--profile {name}: cell vectors {names} all have a {name} component (a tilted cell), "
-                          f"so {name} slabs do not follow the cell; use a cell vector, --profile a, b or c", source)
+        raise GdynetError(f"axis {name}: cell vectors {names} all have a {name} component (a tilted cell), "
+                          f"so {name} slabs do not follow the cell; use a cell vector, axis a, b or c", source)
     return int(owners[0])
 
 
@@ -84,6 +85,12 @@ class StateProfile:
         """``(B,)`` bin centres in Å."""
         return 0.5 * (self.edges[1:] + self.edges[:-1])
 
+    def __repr__(self) -> str:
+        densest = self.centers[np.argmax(self.density, axis=1)]
+        return (f"StateProfile({len(self.density)} states along {self.axis}, {len(self.centers)} slabs "
+                f"{self.edges[0]:.4g}–{self.edges[-1]:.4g} Å, {self.n_frames} frames; densest at "
+                f"{number_list(densest)} Å)")
+
     def summary(self) -> dict[str, Any]:
         """JSON numbers: ``axis``, ``edges_A``, ``density`` (S lists, target sets per Å^3)."""
         return {"axis": self.axis, "edges_A": self.edges.tolist(), "density": self.density.tolist(),
@@ -104,16 +111,17 @@ def _fractions(traj: Trajectory, m: int, stride: int,
 
 
 def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
-                  axis: str = "z", bins: int = 100, stride: int = 1, chunk_frames: int | None = None) -> StateProfile:
+                  axis: str = "z", n_bins: int = 100, stride: int = 1,
+                  chunk_frames: int | None = None) -> StateProfile:
     """Probability-weighted density of each state in slabs along ``axis`` (module docstring), averaged
     over the frames (Fig. 3c of Xie et al., 2019).
 
     Args:
         traj: trajectory with its target sets (positions may be a memory map, streamed), or a list
             of them (with a list of ``chi``): one profile averaged over all their frames.
-        chi: ``(F, n, S)`` state probabilities.
+        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.states.StateProbabilities` of ``traj``.
         axis: ``"x"``, ``"y"``, ``"z"`` (Cartesian) or ``"a"``, ``"b"``, ``"c"`` (cell vectors).
-        bins: number of slabs across the cell.
+        n_bins: number of slabs across the cell.
         stride: use every ``stride``-th frame.
         chunk_frames: frames read at a time.
 
@@ -122,12 +130,13 @@ def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Seq
     """
     trajs, chis = as_lists(traj, chi)
     chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
-    if int(bins) < 1 or int(stride) < 1:
-        raise GdynetError(f"bins and stride must be positive integers, got {bins!r} and {stride!r}", trajs[0].source)
-    bins, stride = int(bins), int(stride)
+    if int(n_bins) < 1 or int(stride) < 1:
+        raise GdynetError(f"n_bins and stride must be positive integers, got {n_bins!r} and {stride!r}",
+                          trajs[0].source)
+    bins, stride = int(n_bins), int(stride)
     m = cell_axis(trajs[0].cells, axis, trajs[0].source)
     if any(cell_axis(t.cells, axis, t.source) != m or t.pbc[m] != trajs[0].pbc[m] for t in trajs):
-        raise GdynetError(f"--profile {axis}: the trajectories' cells or periodicity differ along that axis")
+        raise GdynetError(f"axis {axis}: the trajectories' cells or periodicity differ along that axis")
     low, high = 0.0, 1.0
     if not trajs[0].pbc[m]:                              # bins span the range the targets visit
         spans = [(f.min(), f.max()) for t in trajs for _, f, _ in _fractions(t, m, stride, chunk_frames)]
@@ -167,11 +176,16 @@ class StateSnapshot:
     frame: int
     time_ps: float
 
+    def __repr__(self) -> str:
+        return (f"StateSnapshot(frame {self.frame}, t = {self.time_ps:g} ps, {len(self.state)} atoms, "
+                f"{int((self.state >= 0).sum())} in target sets, seen along {self.labels[2]})")
+
 
 def state_snapshot(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", frame: int | None = None) -> StateSnapshot:
     """Atoms of one frame (default: the middle one) coloured by their most likely state, projected
-    along a periodic cell vector other than the profile ``axis`` (Fig. 3b of Xie et al., 2019)."""
-    chi = check_chi(chi, traj)
+    along a periodic cell vector other than the profile ``axis`` (Fig. 3b of Xie et al., 2019); ``chi``
+    an ``(F, n, S)`` array or the :class:`~gdynet.states.StateProbabilities` of ``traj``."""
+    chi = check_chi(chi_values(chi, traj), traj)
     m = cell_axis(traj.cells, axis, traj.source)
     frame = traj.n_frames // 2 if frame is None else int(frame)
     if not 0 <= frame < traj.n_frames:

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..errors import GdynetError
 from ..trajectory.core import Trajectory
-from .pairs import reference_pairs
+from ..wording import number_list
+from .pairs import as_lists, reference_pairs
 from .unwrap import check_chi, target_centers, target_masses
 
 
@@ -71,6 +72,11 @@ class StateRDF:
     def label(self) -> str:
         """Partner species as text, e.g. ``"O"`` or ``"O+N"``."""
         return "+".join(self.species)
+
+    def __repr__(self) -> str:
+        peaks = self.r[np.argmax(self.g, axis=1)]
+        return (f"StateRDF({self.n_states} states, {self.label} partners up to {self.edges[-1]:g} Å in {len(self.r)} "
+                f"bins, {self.n_frames} frames; highest peak at {number_list(peaks)} Å)")
 
 
 def _species_numbers(species: str | int | Sequence[str | int], source: str) -> list[int]:
@@ -120,7 +126,8 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
     Args:
         traj: trajectory with its target sets ``(n, k)``; positions may be a memory map (streamed).
             A list of trajectories (with a list of ``chi``) gives one pooled RDF (:func:`pool_rdfs`).
-        chi: ``(F, n, S)`` state probabilities of every target set (rows sum to 1).
+        chi: ``(F, n, S)`` state probabilities of every target set (rows sum to 1), or the
+            :class:`~gdynet.states.StateProbabilities` of ``traj``.
         species: partner element(s): a symbol, an atomic number or a list of them (pooled).
         r_max: largest distance in Å (periodic images are included, so any value works).
             Along a non-periodic axis of ``traj.pbc`` no images are used (see the module docstring
@@ -134,14 +141,12 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
     """
     import vesin
 
+    trajs, chis = as_lists(traj, chi)
     if not isinstance(traj, Trajectory):
-        trajs, chis = list(traj), list(chi)
-        if len(trajs) != len(chis) or not trajs:
-            raise GdynetError(f"got {len(trajs)} trajectories but {len(chis)} chi arrays")
         return pool_rdfs([state_rdf(t, c, species, r_max=r_max, n_bins=n_bins, stride=stride,
                                     chunk_frames=chunk_frames) for t, c in zip(trajs, chis)])
     src = traj.source
-    chi = check_chi(chi, traj)
+    chi = check_chi(chis[0], traj)
     if not (np.isfinite(r_max) and r_max > 0):
         raise GdynetError(f"r_max must be a positive distance in Å, got {r_max!r}", src)
     if int(n_bins) < 1 or int(stride) < 1:

@@ -454,13 +454,15 @@ def write_npz(traj: Trajectory, path: str | PathLike[str]) -> Path:
 
 
 def write_extxyz(traj: Trajectory, path: str | PathLike[str]) -> Path:
-    """Write ``traj`` as extended XYZ (ASE, atomically), one periodic frame per block, ``time_ps`` in each header."""
-    from ase import Atoms
+    """Write ``traj`` as extended XYZ (ASE, atomically), one frame per block with its cell, pbc and
+    ``time`` (ASE time units, as ASE's readers store it), so ``read_trajectory`` reads the frame
+    spacing back without ``dt``."""
     from ase.io import write
 
+    from ..trajectory.ecosystem import ase_atoms
+
     path = Path(path)
-    frames = (Atoms(numbers=traj.numbers, positions=traj.positions[i], cell=traj.cells[i], pbc=True,
-                    info={"time_ps": i * traj.dt_ps}) for i in range(traj.n_frames))
+    frames = (ase_atoms(traj, i) for i in range(traj.n_frames))
     with atomic_path(path) as tmp:
         write(tmp, frames, format="extxyz")
     return path

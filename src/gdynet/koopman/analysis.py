@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..atomic import json_safe
+from ..states import unpack_chi
 from .covariance import as_trajectories
 from .estimator import KoopmanEstimator, KoopmanModel
 from .pcca import CoarseModel, coarse_grain
@@ -77,14 +78,16 @@ class KoopmanAnalysis:
         return lines
 
 
-def koopman_analysis(chi: Any, lag: int, lags: Sequence[int], dt_ps: float, *, ck_steps: int = 5,
+def koopman_analysis(chi: Any, lag: int, lags: Sequence[int], dt_ps: float | None = None, *, ck_steps: int = 5,
                      ci_from: str = "auto", coarse: int | None = None, source: str = "chi") -> KoopmanAnalysis:
     """Koopman model K(τ) (Eq. 2), implied timescales at ``lags`` (Eq. 11), CK test with up to
     ``ck_steps`` multiples of τ (Eq. 6, as many as the longest trajectory allows), population
     intervals (all with intervals from ``ci_from``), and PCCA+ lumping into ``coarse`` sets.
 
-    ``chi``: one ``(F, n, S)`` array or a list of them (every trajectory or held-out piece); lags in frames.
+    ``chi``: one ``(F, n, S)`` array or a list of them (every trajectory or held-out piece), or
+    :class:`~gdynet.states.StateProbabilities` (then ``dt_ps`` may be left out); lags in frames.
     """
+    chi, dt_ps = unpack_chi(chi, dt_ps, name=source)
     trajs = as_trajectories(chi, source)
     longest = max(len(x) for x in trajs)
     model = KoopmanEstimator(lag, dt_ps).fit(trajs, source=source).fetch_model()
@@ -94,4 +97,4 @@ def koopman_analysis(chi: Any, lag: int, lags: Sequence[int], dt_ps: float, *, c
         ck=ck_test(trajs, lag, steps, dt_ps, source=source, ci_from=ci_from),
         populations=population_intervals(trajs, lag, dt_ps, source=source, ci_from=ci_from),
         duration_ps=sum(len(x) - 1 for x in trajs) * dt_ps,
-        coarse=None if coarse is None else coarse_grain(model, coarse))
+        coarse=None if coarse is None else coarse_grain(model, coarse, name="--coarse"))

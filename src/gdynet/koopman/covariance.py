@@ -129,7 +129,7 @@ def target_subsets(n_targets: int, n_subsets: int, seed: int = 0) -> list[tuple[
     """
     if n_targets < n_subsets:
         raise GdynetError(f"{n_subsets} random subsets of the target sets need at least {n_subsets} of "
-                          f"them, there are {n_targets}; use --ci-from trajectories or blocks",
+                          f"them, there are {n_targets}; use ci_from='trajectories' or 'blocks' (--ci-from)",
                           "confidence intervals")
     order = np.random.default_rng(seed).permutation(n_targets)
     return [tuple(sorted(int(i) for i in part)) for part in np.array_split(order, n_subsets)]
@@ -150,7 +150,7 @@ def confidence_blocks(lengths: Sequence[int], n_targets: int, ci_from: str = "au
       target sets, otherwise time blocks.
     """
     if ci_from not in CI_SOURCES:
-        raise GdynetError(f"--ci-from must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
+        raise GdynetError(f"ci_from (--ci-from) must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
     n_traj = len(lengths)
     if ci_from == "auto":
         if n_blocks is not None:
@@ -160,7 +160,7 @@ def confidence_blocks(lengths: Sequence[int], n_targets: int, ci_from: str = "au
     if ci_from == "trajectories":
         if n_traj < 2:
             raise GdynetError("confidence intervals over trajectories need at least 2 trajectories, got 1; "
-                              "use --ci-from targets or blocks", "--ci-from trajectories")
+                              "use ci_from='targets' or 'blocks' (--ci-from)", "ci_from='trajectories'")
         return ci_from, split_blocks(lengths, n_traj)
     if ci_from == "targets":
         subsets = target_subsets(n_targets, n_blocks or DEFAULT_BLOCKS, seed)

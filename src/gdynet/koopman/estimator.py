@@ -14,11 +14,13 @@ Relaxation timescales (Eq. 11): t_i(τ) = −τ / ln|λ_i(τ)|, i = 1 … S−1,
 
 Usage (deeptime style)::
 
-    model = KoopmanEstimator(lag=100, dt_ps=0.1).fit(chi).fetch_model()
+    model = KoopmanEstimator(lag=100).fit(chi).fetch_model()        # chi: a StateProbabilities
+    model = KoopmanEstimator(lag=100, dt_ps=0.1).fit(array).fetch_model()   # a plain (F, n, S) array
     model.timescales_ps, model.stationary, model.propagate(p0, 10)
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,9 @@ import scipy.linalg
 
 from ..atomic import json_safe
 from ..errors import GdynetError
+from ..states import unpack_chi
 from ..units import lag_to_frames, parse_time
+from ..wording import number_list
 from .covariance import as_trajectories, lagged_moments
 from .processes import eigenvector_summary
 
@@ -171,6 +175,12 @@ class KoopmanModel:
     def n_states(self) -> int:
         return self.K.shape[0]
 
+    def __repr__(self) -> str:
+        kind = ", reversible" if self.reversible else ""
+        return (f"KoopmanModel({self.n_states} states, lag {self.lag_ps:g} ps = {self.lag} frames{kind}; "
+                f"timescales {number_list(self.timescales_ps, '.4g')} ps; "
+                f"populations {number_list(self.stationary)})")
+
     def propagate(self, p0: np.ndarray, n: int = 1) -> np.ndarray:
         """State distribution after ``n`` lags: ``p_n = p0 Kⁿ`` (the transpose of Eq. 2, Eq. 6).
 
@@ -209,31 +219,43 @@ class KoopmanEstimator:
     """Estimates a :class:`KoopmanModel` from state probabilities χ (deeptime-style estimator).
 
     Args:
-        lag: τ in frames (int), or a time such as ``"10ps"`` converted with ``dt_ps``.
-        dt_ps: time between frames in ps.
+        lag: τ in frames (int), or a time such as ``"10ps"`` converted with the frame spacing.
+        dt_ps: time between frames in ps; leave it out when fitting a
+            :class:`~gdynet.states.StateProbabilities`, which carries its own (plain arrays need it).
         reversible: enforce detailed balance (symmetrised moments, real spectrum).
         epsilon: relative eigenvalue cut-off of the pseudo-inverse of C00 (default 1e-10).
     """
 
-    def __init__(self, lag: int | str, dt_ps: float, reversible: bool = False, epsilon: float = EPSILON) -> None:
-        self.dt_ps = parse_time(dt_ps, name="dt_ps")
-        self.lag = lag_to_frames(lag, self.dt_ps)
+    def __init__(self, lag: int | str, dt_ps: float | str | None = None, reversible: bool = False,
+                 epsilon: float = EPSILON) -> None:
+        self.dt_ps = None if dt_ps is None else parse_time(dt_ps, name="dt_ps")
+        self._lag = lag
+        #: τ in frames; ``None`` when it is a time and the frame spacing comes with χ (the model has it)
+        self.lag = lag_to_frames(lag, self.dt_ps) if self.dt_ps is not None or _is_frames(lag) else None
         self.reversible = bool(reversible)
         if not (0 <= epsilon < 1):
             raise GdynetError(f"epsilon must be in [0, 1), got {epsilon!r}", "KoopmanEstimator")
         self.epsilon = float(epsilon)
         self._model: KoopmanModel | None = None
 
+    def __repr__(self) -> str:
+        lag = f"{self.lag} frames" if self.lag is not None else repr(self._lag)
+        dt = "" if self.dt_ps is None else f", dt={self.dt_ps:g} ps"
+        state = "fitted" if self._model is not None else "not fitted"
+        return f"KoopmanEstimator(lag={lag}{dt}, reversible={self.reversible}; {state})"
+
     def fit(self, chi: Any, *, source: str = "chi") -> "KoopmanEstimator":
-        """Estimate K(τ) from ``chi``: one array ``(F, n, S)`` or a list of them (one per trajectory).
+        """Estimate K(τ) from ``chi``: a :class:`~gdynet.states.StateProbabilities`, one array
+        ``(F, n, S)``, or a list of either (one per trajectory).
 
         ``source`` names the data in error messages (e.g. the file χ was read from).
         """
-        trajs = as_trajectories(chi, source)
-        m = lagged_moments(trajs, [self.lag], source=source)
+        arrays, dt_ps = unpack_chi(chi, self.dt_ps, name=source)
+        lag = lag_to_frames(self._lag, dt_ps)
+        trajs = as_trajectories(arrays, source)
+        m = lagged_moments(trajs, [lag], source=source)
         self._model = KoopmanModel.from_moments(m.C00[0, 0], m.C0t[0, 0], m.Ctt[0, 0], int(m.n_pairs[0, 0]),
-                                                self.lag, self.dt_ps, reversible=self.reversible,
-                                                epsilon=self.epsilon)
+                                                lag, dt_ps, reversible=self.reversible, epsilon=self.epsilon)
         return self
 
     def fetch_model(self) -> KoopmanModel:
@@ -241,3 +263,8 @@ class KoopmanEstimator:
         if self._model is None:
             raise GdynetError("call fit(chi) before fetch_model()", "KoopmanEstimator")
         return self._model
+
+
+def _is_frames(lag: Any) -> bool:
+    """Whether ``lag`` is a number of frames (an integer), which needs no frame spacing."""
+    return isinstance(lag, numbers.Integral) and not isinstance(lag, bool)

@@ -103,6 +103,9 @@ class CoarseModel:
         """The states assigned to each set."""
         return [[int(s) for s in np.flatnonzero(self.assignment == j)] for j in range(self.memberships.shape[1])]
 
+    def __repr__(self) -> str:
+        return f"CoarseModel({self.memberships.shape[0]} states -> {self.memberships.shape[1]} sets: {self.describe()})"
+
     def describe(self) -> str:
         """One line: which states went where, with the lumped populations and timescales."""
         parts = [f"set {j} = state{'s' if len(states) != 1 else ''} {', '.join(map(str, states)) or '–'} "
@@ -120,14 +123,16 @@ class CoarseModel:
                 "description": self.describe()}
 
 
-def coarse_grain(model: KoopmanModel, n_sets: int) -> CoarseModel:
+def coarse_grain(model: KoopmanModel, n_sets: int, *, name: str = "n_sets") -> CoarseModel:
     """Lump the states of ``model`` into ``n_sets`` metastable sets by PCCA+ (module docstring).
 
+    ``model`` carries its moments, lag and frame spacing, so nothing else is needed. ``name`` is what
+    errors call ``n_sets`` (the CLI passes ``"--coarse"``).
     Sets are numbered by their lowest state, so set 0 holds state 0.
     """
     n_states = model.n_states
     if isinstance(n_sets, bool) or not isinstance(n_sets, (int, np.integer)) or not 2 <= n_sets < n_states:
-        raise GdynetError(f"--coarse must be an integer from 2 to {n_states - 1} (fewer than the "
+        raise GdynetError(f"{name} must be an integer from 2 to {n_states - 1} (fewer than the "
                           f"{n_states} states), got {n_sets!r}")
     K_rev, _ = estimate_koopman_matrix(model.C00, model.C0t, model.Ctt, reversible=True, epsilon=model.epsilon)
     _, _, right = spectrum(K_rev)

@@ -27,7 +27,9 @@ import numpy as np
 import scipy.stats
 
 from ..errors import GdynetError
-from ..units import lag_to_frames, parse_time
+from ..states import unpack_chi
+from ..units import lag_to_frames
+from ..wording import number_list
 from .covariance import Moments, as_trajectories, confidence_blocks, lagged_moments
 from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
                         timescales_from_eigenvalues)
@@ -61,6 +63,12 @@ class ImpliedTimescales:
     dt_ps: float
     reversible: bool = False
     ci_from: str = "blocks"
+
+    def __repr__(self) -> str:
+        first, last = self.timescales_ps[0, 0], self.timescales_ps[-1, 0]
+        return (f"ImpliedTimescales({len(self.lags)} lags {self.lags_ps[0]:g}–{self.lags_ps[-1]:g} ps, "
+                f"{self.timescales_ps.shape[1]} processes; slowest t1 {first:.4g} → {last:.4g} ps; "
+                f"{self.confidence:.0%} CI from {self.n_blocks} {self.ci_from})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (inf/NaN as ``None``)."""
@@ -121,6 +129,11 @@ class CKTest:
         overlap = (self.predicted_lower <= self.estimated_upper) & (self.estimated_lower <= self.predicted_upper)
         return float(overlap[1:][known].mean())
 
+    def __repr__(self) -> str:
+        return (f"CKTest(lag {self.lag_ps:g} ps x {len(self.lags_ps) - 1} steps, {self.predicted.shape[1]} states; "
+                f"max |predicted − estimated| {self.max_error:.3g}; {self.fraction_consistent:.0%} of the "
+                f"entries consistent ({self.confidence:.0%} CI from {self.n_blocks} {self.ci_from}))")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (inf/NaN as ``None``)."""
         return {"lag_ps": self.lag_ps, "lags_ps": _json_list(self.lags_ps),
@@ -175,22 +188,24 @@ def _block_matrices(m: Moments, reversible: bool, epsilon: float) -> np.ndarray:
     return np.array(out)
 
 
-def _prepare(chi: Any, dt_ps: float, n_blocks: int | None, confidence: float, source: str, ci_from: str):
-    dt_ps = parse_time(dt_ps, name="dt_ps")
+def _prepare(chi: Any, dt_ps: float | str | None, n_blocks: int | None, confidence: float, source: str,
+             ci_from: str):
+    chi, dt_ps = unpack_chi(chi, dt_ps, name=source)
     trajs = as_trajectories(chi, source)
     ci_from, blocks = confidence_blocks([len(x) for x in trajs], trajs[0].shape[1], ci_from, n_blocks)
     return dt_ps, trajs, blocks, _check_confidence(confidence), ci_from
 
 
-def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_blocks: int | None = None,
-                       confidence: float = 0.95, reversible: bool = False, epsilon: float = EPSILON,
-                       source: str = "chi", ci_from: str = "auto") -> ImpliedTimescales:
+def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str | None = None, *,
+                       n_blocks: int | None = None, confidence: float = 0.95, reversible: bool = False,
+                       epsilon: float = EPSILON, source: str = "chi", ci_from: str = "auto") -> ImpliedTimescales:
     """Relaxation timescales t_i(τ) = −τ / ln|λ_i(τ)| (Eq. 11) for every lag τ in ``lags``.
 
     Args:
-        chi: state probabilities, one array ``(F, n, S)`` or a list of them (one per trajectory).
+        chi: state probabilities: a :class:`~gdynet.states.StateProbabilities`, one array
+            ``(F, n, S)``, or a list of either (one per trajectory).
         lags: lags in frames (or times such as ``"5ps"``); sorted and de-duplicated.
-        dt_ps: time between frames in ps.
+        dt_ps: time between frames in ps; only for plain arrays (a ``StateProbabilities`` carries it).
         n_blocks: number of independent blocks for the confidence intervals (see module docstring).
         confidence: confidence level of the intervals.
         reversible: estimate every K(τ) with detailed balance.
@@ -223,14 +238,15 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float, *, n_b
                              ci_from=ci_from)
 
 
-def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float, *, confidence: float = 0.95,
+def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = None, *, confidence: float = 0.95,
             n_blocks: int | None = None, reversible: bool = False, epsilon: float = EPSILON,
             source: str = "chi", ci_from: str = "auto") -> CKTest:
     """Chapman–Kolmogorov test (Eq. 6): compare K(τ)ⁿ with K(nτ) estimated directly, n = 0 … n_steps.
 
     Both are estimated from all data, with confidence intervals from the same blocks (module
     docstring): the block intervals of the prediction use the blocks' K(τ)ⁿ. A Markovian model has
-    the predicted curves inside the estimated intervals.
+    the predicted curves inside the estimated intervals. ``chi`` and ``dt_ps`` as in
+    :func:`implied_timescales` (a ``StateProbabilities`` carries its frame spacing).
     """
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
@@ -277,19 +293,23 @@ class PopulationIntervals:
     n_blocks: int
     ci_from: str
 
+    def __repr__(self) -> str:
+        return (f"PopulationIntervals({number_list(self.populations)}; {self.confidence:.0%} CI from "
+                f"{self.n_blocks} {self.ci_from}: lower {number_list(self.lower)}, upper {number_list(self.upper)})")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``{lower, upper, confidence, from, n_blocks}`` (NaN as ``None``)."""
         return {"lower": _json_list(self.lower), "upper": _json_list(self.upper), "confidence": self.confidence,
                 "from": self.ci_from, "n_blocks": self.n_blocks}
 
 
-def population_intervals(chi: Any, lag: int | str, dt_ps: float, *, confidence: float = 0.95,
+def population_intervals(chi: Any, lag: int | str, dt_ps: float | str | None = None, *, confidence: float = 0.95,
                          n_blocks: int | None = None, ci_from: str = "auto", reversible: bool = False,
                          epsilon: float = EPSILON, source: str = "chi") -> PopulationIntervals:
     """Stationary populations π (π K(τ) = π, Σ π = 1) with batch-means intervals (module docstring).
 
     Every block gives its own K(τ) and π_b; the interval is π̂ ± t_{(1+c)/2, B−1} s_B / √B around
-    the estimate π̂ from all data, clipped to [0, 1].
+    the estimate π̂ from all data, clipped to [0, 1]. ``chi`` and ``dt_ps`` as in :func:`implied_timescales`.
     """
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)

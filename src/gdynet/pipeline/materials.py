@@ -109,7 +109,7 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
     if parsed is not None:
         _order_analyses(out, trajs, chis, figures_dir, parsed, timescales, lag_ps)
     if all(t.charges is not None for t in trajs):
-        integral = state_charge_integral(trajs, chis, r_max=CHARGE_R_MAX, nbins=CHARGE_BINS,
+        integral = state_charge_integral(trajs, chis, r_max=CHARGE_R_MAX, n_bins=CHARGE_BINS,
                                          stride=_stride(trajs, CHARGE_FRAMES))
         out.summary["charge_integral"] = json_safe(integral.summary())
         out.charges = given_charges(charges) if charges is not None else state_charges(integral, shell_radius)

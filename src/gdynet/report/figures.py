@@ -1,8 +1,15 @@
 """Figures of a gdynet analysis (matplotlib, no pyplot state: safe in scripts, threads and servers).
 
-Every function takes a result object and a path stem, writes ``<stem>.png`` (150 dpi) and
-``<stem>.svg`` atomically and returns ``(png_path, svg_path)``. States keep the same colour in every
-figure (matplotlib's ``tab10`` cycle).
+One drawing function per figure, ``draw_<name>(result, *, ax=None, ...)``, returns the matplotlib
+``Figure`` and writes nothing: without ``ax`` it makes a new figure, with ``ax`` it draws into that
+axes (a multi-panel figure fills the axes' place with its grid of panels). Two users:
+
+* ``plot_<name>(result, stem, ...)`` here, for the report: draws and writes ``<stem>.png`` (150 dpi)
+  and ``<stem>.svg`` atomically (:func:`save_figure`), returning ``(png_path, svg_path)``;
+* ``gdynet.plot_<name>(result, ax=None, path=None)`` (:mod:`gdynet.plots`), for notebooks: returns
+  the figure and writes files only when given ``path``.
+
+States keep the same colour in every figure (matplotlib's ``tab10`` cycle).
 
 Inputs are the Koopman results of :mod:`gdynet.koopman` (``ImpliedTimescales``, ``CKTest``,
 ``KoopmanModel``) and the analysis results :class:`~gdynet.analysis.rdf.StateRDF` and
@@ -16,6 +23,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.gridspec import GridSpecBase
 
 from ..atomic import atomic_path
 from ..errors import GdynetError
@@ -43,6 +51,33 @@ def save_figure(fig: Figure, stem: str | Path) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
+def _single(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """``(figure, axes)`` to draw one panel in: ``ax`` and its figure, or a new figure of ``figsize`` inches."""
+    if ax is not None:
+        return ax.get_figure(root=True), ax
+    fig = Figure(figsize=figsize)
+    return fig, fig.add_subplot()
+
+
+def _grid(ax: Axes | None, figsize: tuple[float, float], rows: int, cols: int,
+          **kwargs: Any) -> tuple[Figure, GridSpecBase]:
+    """``(figure, grid spec)`` for a ``rows x cols`` panel grid: in the place of ``ax`` (removed), or on
+    a new figure of ``figsize`` inches."""
+    if ax is None:
+        fig = Figure(figsize=figsize)
+        return fig, fig.add_gridspec(rows, cols, **kwargs)
+    fig, spec = ax.get_figure(root=True), ax.get_subplotspec()
+    ax.remove()
+    return fig, spec.subgridspec(rows, cols, **kwargs)
+
+
+def _headline(fig: Figure, own: bool, title: str) -> None:
+    """The figure title and a tight layout, on a figure made here only (``own``)."""
+    if own:
+        fig.suptitle(title)
+        fig.tight_layout()
+
+
 def _band(values: Any, shape: tuple[int, ...]) -> np.ndarray | None:
     """A CI bound as a float array of ``shape``, or None if absent / all NaN."""
     if values is None:
@@ -60,14 +95,19 @@ def _log_x_if_wide(ax: Axes, x: np.ndarray) -> None:
         ax.set_xscale("log")
 
 
-def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = None,
-                            references: Sequence[tuple[str, Any, Any]] = ()) -> tuple[Path, Path]:
+def plot_implied_timescales(its: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_implied_timescales` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_implied_timescales(its, **kwargs), stem)
+
+
+def draw_implied_timescales(its: Any, *, ax: Axes | None = None, title: str | None = None,
+                            references: Sequence[tuple[str, Any, Any]] = ()) -> Figure:
     """Relaxation timescales ``t_i(tau)`` (Eq. 11) against the lag, with confidence bands.
 
     Args:
         its: ``ImpliedTimescales`` with ``lags_ps (L,)``, ``timescales_ps (L, S-1)`` and optional
             ``lower``/``upper`` of the same shape.
-        stem: output path without suffix.
+        ax: axes to draw into (default: a new figure).
         references: ``(name, lags_ps, timescales_ps)`` of independent estimates (e.g. the slowest
             timescale of structure labels; None for unknown), drawn in black, dashed then dotted.
 
@@ -87,8 +127,7 @@ def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = N
     finite = every[np.isfinite(every) & (every > 0)]
     top = max(finite.max() if finite.size else lags.max(), lags.max()) * 3
     bottom = min(finite.min() if finite.size else lags.min(), lags.min()) / 3
-    fig = Figure(figsize=(5.5, 4.0))
-    ax = fig.add_subplot()
+    fig, ax = _single(ax, (5.5, 4.0))
     for i in range(ts.shape[1]):
         color = state_color(i)
         ax.plot(lags, ts[:, i], "o-", color=color, ms=4, label=f"process {i + 1}")
@@ -109,16 +148,21 @@ def plot_implied_timescales(its: Any, stem: str | Path, *, title: str | None = N
     ax.set_title(title or "Implied relaxation timescales")
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3, which="both")
-    return save_figure(fig, stem)
+    return fig
 
 
-def plot_ck_test(ck: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+def plot_ck_test(ck: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_ck_test` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_ck_test(ck, **kwargs), stem)
+
+
+def draw_ck_test(ck: Any, *, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Chapman-Kolmogorov test: an ``S x S`` grid, panel ``(i, j)`` = probability ``i -> j`` vs time.
 
     Args:
         ck: ``CKTest`` with ``lags_ps (m,)``, ``predicted`` and ``estimated`` ``(m, S, S)`` and
             optional ``predicted_lower/upper``, ``estimated_lower/upper``.
-        stem: output path without suffix.
+        ax: axes whose place the grid takes (default: a new figure).
 
     Lines: the Koopman model's prediction ``K(tau)^n`` (band: its CI); points with error bars: the
     transition probabilities estimated directly at ``n tau``.
@@ -132,8 +176,9 @@ def plot_ck_test(ck: Any, stem: str | Path, *, title: str | None = None) -> tupl
     bands = {name: _band(getattr(ck, name, None), pred.shape)
              for name in ("predicted_lower", "predicted_upper", "estimated_lower", "estimated_upper")}
     size = min(2.2, 9.0 / n) * n
-    fig = Figure(figsize=(size + 0.6, size))
-    axes = fig.subplots(n, n, sharex=True, sharey=True, squeeze=False)
+    own = ax is None
+    fig, grid = _grid(ax, (size + 0.6, size), n, n)
+    axes = grid.subplots(sharex=True, sharey=True, squeeze=False)
     for i in range(n):
         for j in range(n):
             ax = axes[i, j]
@@ -155,32 +200,44 @@ def plot_ck_test(ck: Any, stem: str | Path, *, title: str | None = None) -> tupl
             if j == 0:
                 ax.set_ylabel("probability")
     axes[0, n - 1].legend(fontsize=7, loc="center right")
-    fig.suptitle(title or "Chapman-Kolmogorov test")
-    fig.tight_layout()
-    return save_figure(fig, stem)
+    _headline(fig, own, title or "Chapman-Kolmogorov test")
+    return fig
 
 
-def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[float] | None = None,
-                     labels: Sequence[str] | None = None, title: str | None = None) -> tuple[Path, Path]:
+def plot_populations(populations: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_populations` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_populations(populations, **kwargs), stem)
+
+
+def draw_populations(populations: Any, *, ax: Axes | None = None, errors: Sequence[float] | None = None,
+                     labels: Sequence[str] | None = None, title: str | None = None) -> Figure:
     """Bar chart of the state populations (in %).
 
     Args:
-        populations: ``(S,)`` fractions summing to 1, or a ``KoopmanModel`` (its ``stationary``).
-        stem: output path without suffix.
+        populations: ``(S,)`` fractions summing to 1, a ``KoopmanModel`` (its ``stationary``), a
+            ``PopulationIntervals`` (its populations, with its confidence interval as the error bars
+            unless ``errors`` are given) or a ``StateProbabilities`` (its mean over frames and targets).
+        ax: axes to draw into (default: a new figure).
         errors: optional error bars (fractions): ``(S,)`` symmetric, or ``(2, S)`` distances below and
             above each population (e.g. a confidence interval clipped at 0 and 1).
         labels: optional state names.
     """
-    pops = np.asarray(getattr(populations, "stationary", populations), dtype=np.float64).reshape(-1)
+    if hasattr(populations, "lower") and hasattr(populations, "upper"):      # PopulationIntervals
+        if errors is None:
+            errors = np.nan_to_num(np.stack([populations.populations - populations.lower,
+                                             populations.upper - populations.populations]))
+        populations = populations.populations
+    pops = getattr(populations, "stationary", populations)
+    pops = np.asarray(pops.populations() if callable(getattr(pops, "populations", None)) else pops,
+                      dtype=np.float64).reshape(-1)
     n = len(pops)
     labels = list(labels) if labels is not None else [f"state {i}" for i in range(n)]
     if len(labels) != n:
         raise GdynetError(f"{len(labels)} labels for {n} states", "plot")
-    fig = Figure(figsize=(max(3.5, 1.0 + 0.9 * n), 3.5))
-    ax = fig.add_subplot()
     yerr = np.zeros(n) if errors is None else 100 * np.asarray(errors, dtype=np.float64)
     if yerr.shape not in ((n,), (2, n)):
         raise GdynetError(f"error bars of shape {yerr.shape} for {n} states", "plot")
+    fig, ax = _single(ax, (max(3.5, 1.0 + 0.9 * n), 3.5))
     bars = ax.bar(range(n), 100 * pops, yerr=yerr if errors is not None else None, capsize=3,
                   color=[state_color(i) for i in range(n)])
     above = yerr if yerr.ndim == 1 else yerr[1]
@@ -191,21 +248,27 @@ def plot_populations(populations: Any, stem: str | Path, *, errors: Sequence[flo
     ax.set_ylabel("population (%)")
     ax.set_ylim(0, max(np.max(100 * pops + above), 1) * 1.18)
     ax.set_title(title or "State populations")
-    return save_figure(fig, stem)
+    return fig
 
 
-def plot_state_rdf(rdfs: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+def plot_state_rdf(rdfs: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_state_rdf` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_state_rdf(rdfs, **kwargs), stem)
+
+
+def draw_state_rdf(rdfs: Any, *, ax: Axes | None = None, title: str | None = None) -> Figure:
     """State-weighted RDFs (Eq. 12): one panel per partner species, one curve per state.
 
     Args:
         rdfs: a ``StateRDF`` or a mapping ``name -> StateRDF`` (e.g. ``{"Li-O": ..., "Li-N": ...}``).
-        stem: output path without suffix.
+        ax: axes to draw into; several RDFs share its place side by side (default: a new figure).
     """
     items = list(rdfs.items()) if isinstance(rdfs, Mapping) else [(getattr(rdfs, "label", "partners"), rdfs)]
     if not items:
         raise GdynetError("no RDFs to plot", "plot")
-    fig = Figure(figsize=(4.6 * len(items), 3.6))
-    axes = fig.subplots(1, len(items), squeeze=False)[0]
+    own = ax is None
+    fig, grid = _grid(ax, (4.6 * len(items), 3.6), 1, len(items))
+    axes = grid.subplots(squeeze=False)[0]
     for ax, (name, rdf) in zip(axes, items):
         g = np.asarray(rdf.g)
         for s in range(g.shape[0]):
@@ -217,13 +280,18 @@ def plot_state_rdf(rdfs: Any, stem: str | Path, *, title: str | None = None) -> 
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle(title or "State-weighted radial distribution functions")
-    fig.tight_layout()
-    return save_figure(fig, stem)
+    _headline(fig, own, title or "State-weighted radial distribution functions")
+    return fig
 
 
-def plot_transition_msd(conduction: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
-    """Transition-resolved MSDs ``E[d^2(t)|i->j]`` (Eq. 13), one panel per initial state ``i``.
+def plot_transition_msd(conduction: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_transition_msd` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_transition_msd(conduction, **kwargs), stem)
+
+
+def draw_transition_msd(conduction: Any, *, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Transition-resolved MSDs ``E[d^2(t)|i->j]`` (Eq. 13), one panel per initial state ``i``
+    (in the place of ``ax`` when given, else on a new figure).
 
     Curves are coloured by the final state ``j`` (solid for ``i -> i``, dashed otherwise); the dotted
     vertical line marks the lag ``tau`` and the shaded span the window used to fit ``D_ij`` (Eq. 14).
@@ -235,8 +303,9 @@ def plot_transition_msd(conduction: Any, stem: str | Path, *, title: str | None 
     fit = np.asarray(conduction.fit_offsets) * (conduction.lag_ps / conduction.lag)
     cols = n if n <= 3 else int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / cols))
-    fig = Figure(figsize=(3.6 * cols + 0.4, 3.2 * rows + 0.3))
-    grid = fig.subplots(rows, cols, sharey=True, squeeze=False)
+    own = ax is None
+    fig, spec = _grid(ax, (3.6 * cols + 0.4, 3.2 * rows + 0.3), rows, cols)
+    grid = spec.subplots(sharey=True, squeeze=False)
     for ax in grid.ravel()[n:]:
         ax.set_visible(False)
     axes = grid.ravel()[:n]
@@ -256,13 +325,18 @@ def plot_transition_msd(conduction: Any, stem: str | Path, *, title: str | None 
         ax.grid(alpha=0.3, which="both")
         if i % cols == 0:
             ax.set_ylabel("E[d² | i→j] (Å²)")
-    fig.suptitle(title or f"Transition-resolved MSD (τ = {conduction.lag_ps:g} ps)")
-    fig.tight_layout()
-    return save_figure(fig, stem)
+    _headline(fig, own, title or f"Transition-resolved MSD (τ = {conduction.lag_ps:g} ps)")
+    return fig
 
 
-def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
-    """Contribution of every transition ``i -> j`` to the conductivity (Eq. 16, in %), plus totals.
+def plot_conduction(conduction: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_conduction` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_conduction(conduction, **kwargs), stem)
+
+
+def draw_conduction(conduction: Any, *, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Contribution of every transition ``i -> j`` to the conductivity (Eq. 16, in %), plus totals
+    (two panels, in the place of ``ax`` when given, else on a new figure).
 
     Left: percentage bars annotated with their value (bar colour = initial state, hatched when
     ``i != j``). Right: the Nernst-Einstein sum (Eq. 15), the self part of the collective Einstein
@@ -270,8 +344,9 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
     """
     percent = np.asarray(conduction.percent, dtype=np.float64)
     n = percent.shape[0]
-    fig = Figure(figsize=(min(12.0, max(6.5, 5.0 + 0.4 * n * n)), 3.8))
-    grid = fig.add_gridspec(1, 2, width_ratios=[max(2, n * n), max(3.0, 0.35 * n * n)])
+    own = ax is None
+    fig, grid = _grid(ax, (min(12.0, max(6.5, 5.0 + 0.4 * n * n)), 3.8), 1, 2,
+                      width_ratios=[max(2, n * n), max(3.0, 0.35 * n * n)])
     ax = fig.add_subplot(grid[0])
     labels = [f"{i}→{j}" for i in range(n) for j in range(n)]
     values = np.nan_to_num(percent.reshape(-1))
@@ -316,9 +391,8 @@ def plot_conduction(conduction: Any, stem: str | Path, *, title: str | None = No
         top = max(max(totals), 0)
         ax2.set_ylim(min(0, min(totals)) * 1.2, top * 1.2 if top > 0 else 1)
     ax2.set_title("Totals", fontsize=10)
-    fig.suptitle(title or "Contributions to ionic conductivity")
-    fig.tight_layout()
-    return save_figure(fig, stem)
+    _headline(fig, own, title or "Contributions to ionic conductivity")
+    return fig
 
 
 def _finish(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
@@ -330,13 +404,17 @@ def _finish(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
     ax.grid(alpha=0.3)
 
 
-def plot_state_profile(profile: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+def plot_state_profile(profile: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_state_profile` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_state_profile(profile, **kwargs), stem)
+
+
+def draw_state_profile(profile: Any, *, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Density of every state along an axis (Fig. 3c): ``StateProfile`` (``edges`` Å, ``density``
     ``(S, B)`` per Å^3) as filled step curves, one colour per state, plus their sum (dashed)."""
     density = np.asarray(profile.density, dtype=np.float64)
     edges = np.asarray(profile.edges, dtype=np.float64)
-    fig = Figure(figsize=(6.0, 3.6))
-    ax = fig.add_subplot()
+    fig, ax = _single(ax, (6.0, 3.6))
     for s in range(density.shape[0]):
         ax.stairs(density[s], edges, color=state_color(s), fill=True, alpha=0.35)
         ax.stairs(density[s], edges, color=state_color(s), lw=1.3, label=f"state {s}")
@@ -345,16 +423,20 @@ def plot_state_profile(profile: Any, stem: str | Path, *, title: str | None = No
     ax.set_ylim(bottom=0)
     _finish(ax, f"position along {profile.axis} (Å)", "density (target sets / Å³)",
             title or f"State densities along {profile.axis}")
-    return save_figure(fig, stem)
+    return fig
 
 
-def plot_state_snapshot(snapshot: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+def plot_state_snapshot(snapshot: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_state_snapshot` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_state_snapshot(snapshot, **kwargs), stem)
+
+
+def draw_state_snapshot(snapshot: Any, *, ax: Axes | None = None, title: str | None = None) -> Figure:
     """One frame (Fig. 3b): every atom at its (``horizontal``, ``vertical``) position in Å, target
     atoms coloured by their most likely state, other atoms small and grey."""
     state = np.asarray(snapshot.state)
     other = state < 0
-    fig = Figure(figsize=(7.0, 3.8))
-    ax = fig.add_subplot()
+    fig, ax = _single(ax, (7.0, 3.8))
     ax.scatter(snapshot.horizontal[other], snapshot.vertical[other], s=4, color="0.75", lw=0, label="other atoms")
     for s in np.unique(state[~other]):
         mine = state == s
@@ -366,17 +448,21 @@ def plot_state_snapshot(snapshot: Any, stem: str | Path, *, title: str | None = 
     ax.set_ylabel(f"{vertical} (Å)")
     ax.set_title(title or f"Most likely state at t = {snapshot.time_ps:g} ps (seen along {view})", fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=1.5)
-    return save_figure(fig, stem)
+    return fig
 
 
-def plot_charge_integral(integral: Any, stem: str | Path, *, shell_radii: Sequence[float] | None = None,
-                         title: str | None = None) -> tuple[Path, Path]:
+def plot_charge_integral(integral: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_charge_integral` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_charge_integral(integral, **kwargs), stem)
+
+
+def draw_charge_integral(integral: Any, *, ax: Axes | None = None, shell_radii: Sequence[float] | None = None,
+                         title: str | None = None) -> Figure:
     """Charge within ``r`` of a target set in each state, ``Q_s(r)`` in e (Fig. 4c); dotted vertical
     lines mark each state's first-shell radius when ``shell_radii`` are given."""
     Q = np.asarray(integral.Q, dtype=np.float64)
     r = np.asarray(integral.r, dtype=np.float64)
-    fig = Figure(figsize=(5.5, 3.8))
-    ax = fig.add_subplot()
+    fig, ax = _single(ax, (5.5, 3.8))
     for s in range(Q.shape[0]):
         ax.plot(r, Q[s], color=state_color(s), lw=1.4, label=f"state {s}")
         if shell_radii is not None:
@@ -384,18 +470,22 @@ def plot_charge_integral(integral: Any, stem: str | Path, *, shell_radii: Sequen
     ax.axhline(0.0, color="0.5", lw=0.8)
     ax.set_xlim(0, float(r[-1]))
     _finish(ax, "r (Å)", "charge within r, Q(r) (e)", title or "Charge integral around the targets per state")
-    return save_figure(fig, stem)
+    return fig
 
 
-def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = None,
-                         threshold: float | None = None) -> tuple[Path, Path]:
+def plot_order_parameter(order: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_order_parameter` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_order_parameter(order, **kwargs), stem)
+
+
+def draw_order_parameter(order: Any, *, ax: Axes | None = None, title: str | None = None,
+                         threshold: float | None = None) -> Figure:
     """Distribution of a Steinhardt order parameter in each state (Supp. Fig. 2): ``edges`` on [0, 1],
     ``density`` ``(S, B)``; the dashed line of each colour marks the state's mean, a black line the
     ``threshold`` between disordered and ordered labels when given."""
     density = np.asarray(order.density, dtype=np.float64)
     edges = np.asarray(order.edges, dtype=np.float64)
-    fig = Figure(figsize=(5.5, 3.8))
-    ax = fig.add_subplot()
+    fig, ax = _single(ax, (5.5, 3.8))
     for s in range(density.shape[0]):
         ax.stairs(density[s], edges, color=state_color(s), lw=1.4, label=f"state {s}")
         ax.axvline(order.mean[s], color=state_color(s), ls="--", lw=0.9)
@@ -405,15 +495,20 @@ def plot_order_parameter(order: Any, stem: str | Path, *, title: str | None = No
     ax.set_ylim(bottom=0)
     _finish(ax, f"{order.name} (neighbours within {order.cutoff_A:.3g} Å)", "probability density",
             title or f"Steinhardt {order.name} per state")
-    return save_figure(fig, stem)
+    return fig
 
 
-def plot_eigenvectors(koopman: Any, stem: str | Path, *, title: str | None = None) -> tuple[Path, Path]:
+def plot_eigenvectors(koopman: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_eigenvectors` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_eigenvectors(koopman, **kwargs), stem)
+
+
+def draw_eigenvectors(koopman: Any, *, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Left and right Koopman eigenvectors of every process as bars per state (paper Fig. 3e).
 
     Args:
         koopman: ``KoopmanModel`` (``left_eigenvectors``, ``right_eigenvectors``, ``timescales_ps``).
-        stem: output path without suffix.
+        ax: axes whose place the panels take (default: a new figure).
 
     One column per process i = 1 … S−1 (slowest first), the left eigenvector above, the right one
     below (signs as in :func:`gdynet.koopman.processes.oriented_eigenvectors`): the process moves
@@ -424,8 +519,9 @@ def plot_eigenvectors(koopman: Any, stem: str | Path, *, title: str | None = Non
     left, right = oriented_eigenvectors(koopman.left_eigenvectors, koopman.right_eigenvectors)
     ts = np.asarray(koopman.timescales_ps, dtype=np.float64)
     n_proc, n_states = left.shape
-    fig = Figure(figsize=(max(3.2, 2.6 * n_proc), 4.6))
-    axes = fig.subplots(2, n_proc, squeeze=False, sharex=True)
+    own = ax is None
+    fig, grid = _grid(ax, (max(3.2, 2.6 * n_proc), 4.6), 2, n_proc)
+    axes = grid.subplots(squeeze=False, sharex=True)
     colors = [state_color(s) for s in range(n_states)]
     for i in range(n_proc):
         t = "∞" if not np.isfinite(ts[i]) else f"{ts[i]:.3g} ps"
@@ -438,28 +534,31 @@ def plot_eigenvectors(koopman: Any, stem: str | Path, *, title: str | None = Non
                 ax.set_ylabel(f"{name} eigenvector")
         axes[0, i].set_title(f"process {i + 1}, t = {t}", fontsize=9)
         axes[1, i].set_xlabel("state")
-    fig.suptitle(title or "Koopman eigenvectors")
-    fig.tight_layout()
-    return save_figure(fig, stem)
+    _headline(fig, own, title or "Koopman eigenvectors")
+    return fig
 
 
-def plot_learning_curve(history: Sequence[Mapping[str, Any]], stem: str | Path, *,
-                        title: str | None = None) -> tuple[Path, Path]:
+def plot_learning_curve(history: Sequence[Mapping[str, Any]], stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+    """:func:`draw_learning_curve` written to ``<stem>.png`` and ``<stem>.svg``."""
+    return save_figure(draw_learning_curve(history, **kwargs), stem)
+
+
+def draw_learning_curve(history: Sequence[Mapping[str, Any]], *, ax: Axes | None = None,
+                        title: str | None = None) -> Figure:
     """Training (mean batch) and validation VAMP-2 per epoch; epochs undone by the collapse guard
     are marked with a red x.
 
     Args:
         history: summary.json ``history``: dicts with ``epoch``, ``train``, ``validation`` (and
             optionally ``collapse``).
-        stem: output path without suffix.
+        ax: axes to draw into (default: a new figure).
     """
     from matplotlib.ticker import MaxNLocator
 
     if not history:
         raise GdynetError("no training history to plot", "plot")
     epochs = np.array([h["epoch"] for h in history])
-    fig = Figure(figsize=(4.5, 3.2))
-    ax = fig.add_subplot()
+    fig, ax = _single(ax, (4.5, 3.2))
     for key, style in (("train", "o-"), ("validation", "s-")):
         ax.plot(epochs, [np.nan if h[key] is None else h[key] for h in history], style, ms=3, label=key)
     collapsed = [h for h in history if h.get("collapse")]
@@ -471,4 +570,4 @@ def plot_learning_curve(history: Sequence[Mapping[str, Any]], stem: str | Path, 
     ax.set_ylabel("VAMP-2")
     ax.legend(fontsize=8)
     ax.set_title(title or "Learning curve")
-    return save_figure(fig, stem)
+    return fig

@@ -16,8 +16,8 @@ stated by the file or topology, or MDAnalysis' type ``DUMMY``, which it gives to
 the atoms of ``exclude``. Guessed topology attributes (MDAnalysis guesses types and masses from
 names) are never taken for stated ones.
 
-Partial charges (e) are those the topology (LAMMPS data ``full``/``charge``, PSF, TPR, PRMTOP) or a
-dump's ``q`` column states. A massless particle's charge is moved onto the heaviest kept atom of its
+Partial charges (e) are those the topology (LAMMPS data ``full``/``charge``, PSF, TPR, PRMTOP), a
+dump's ``q`` column or an ASE frame's initial charges (extxyz ``initial_charges``) state. A massless particle's charge is moved onto the heaviest kept atom of its
 residue (TIP4P's M charge onto the O), so molecules keep their total charge; without residues it is
 lost, with a warning. Atoms left out by ``exclude`` take their charges with them.
 """
@@ -94,6 +94,12 @@ def facts_from_numbers(numbers: np.ndarray) -> AtomFacts:
     from ase.data import chemical_symbols
 
     return AtomFacts(elements=np.array(["" if z == 0 else chemical_symbols[int(z)] for z in numbers]))
+
+
+def facts_from_atoms(atoms: Any) -> AtomFacts:
+    """Facts of an ``ase.Atoms`` frame: its atomic numbers and, when set, its initial charges (e)."""
+    charges = atoms.get_initial_charges() if atoms.has("initial_charges") else None
+    return replace(facts_from_numbers(atoms.numbers), charges=charges)
 
 
 def facts_from_universe(universe: Any) -> AtomFacts:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 
@@ -57,7 +57,9 @@ class Trajectory:
         numbers: ``(N,)`` atomic numbers (int).
         dt_ps: time between stored frames in ps.
         targets: ``(n, k)`` atom indices: ``n`` target sets of ``k`` atoms each (Eq. 10 pools each
-            set; ``k = 1`` for single atoms such as Li ions, ``k = 3`` for water molecules).
+            set; ``k = 1`` for single atoms such as Li ions, ``k = 3`` for water molecules). Also
+            given as an element (``"Li"``), an atomic number, ``"molecules:H2O"`` or a selection on
+            frame 0 (:func:`~gdynet.trajectory.targets.select_targets`), stored as indices.
         source: where the data came from (a path, or a short description).
         pbc: ``(3,)`` bools: is the cell periodic along lattice vector ``i``? Neighbours, RDFs,
             unwrapping and conduction use no periodic images across a non-periodic axis.
@@ -122,7 +124,17 @@ class Trajectory:
             raise GdynetError(f"dt_ps must be a number of ps, got {self.dt_ps!r}", src) from None
         if not np.isfinite(dt) or dt <= 0:
             raise GdynetError(f"time step must be positive, got {self.dt_ps!r} ps", src)
-        targets = np.asarray(self.targets)
+        pbc = np.asarray(self.pbc)
+        if pbc.shape != (3,) or pbc.dtype.kind not in "biu":
+            raise GdynetError(f"pbc must be three booleans (one per cell vector), got {self.pbc!r}", src)
+        targets = self.targets
+        named = isinstance(targets, (int, np.integer)) and not isinstance(targets, bool)
+        if named or isinstance(targets, (str, Mapping)):
+            from .targets import select_targets   # an element, atomic number or selection, on frame 0
+
+            targets = select_targets(numbers, targets, positions=np.asarray(pos[0]), cell=cells[0],
+                                     pbc=tuple(bool(b) for b in pbc), source=src)
+        targets = np.asarray(targets)
         if targets.ndim == 1:
             targets = targets[:, None]
         if targets.ndim != 2 or targets.shape[0] < 1 or targets.shape[1] < 1:
@@ -132,9 +144,6 @@ class Trajectory:
         if targets.min() < 0 or targets.max() >= n_atoms:
             raise GdynetError(f"target index out of range: atoms are 0..{n_atoms - 1}, got "
                               f"{int(targets.min())}..{int(targets.max())}", src)
-        pbc = np.asarray(self.pbc)
-        if pbc.shape != (3,) or pbc.dtype.kind not in "biu":
-            raise GdynetError(f"pbc must be three booleans (one per cell vector), got {self.pbc!r}", src)
         charges = self.charges
         if charges is not None:
             charges = np.asarray(charges, dtype=np.float64)
@@ -215,6 +224,24 @@ class Trajectory:
             raise GdynetError("frame step must be positive", self.source)
         return replace(self, positions=self.positions[start:stop:step], cells=self.cells[start:stop:step],
                        dt_ps=self.dt_ps * step)
+
+    @classmethod
+    def from_mdanalysis(cls, atoms: Any, **options: Any) -> "Trajectory":
+        """A trajectory of an MDAnalysis ``Universe`` or ``AtomGroup``: ``dt``, ``targets`` (any
+        MDAnalysis selection), ``stride``, ``type_map``, ``exclude``, ``pbc``, ``source``
+        (:func:`gdynet.trajectory.ecosystem.from_mdanalysis`)."""
+        from .ecosystem import from_mdanalysis
+
+        return from_mdanalysis(atoms, **options)
+
+    @classmethod
+    def from_ase(cls, images: Any, **options: Any) -> "Trajectory":
+        """A trajectory of ``ase.Atoms`` frames (a list, an iterator such as ``ase.io.iread``, or one
+        ``Atoms``): ``dt`` (default: their ``info["time"]``), ``targets``, ``stride``, ``exclude``,
+        ``pbc``, ``source`` (:func:`gdynet.trajectory.ecosystem.from_ase`)."""
+        from .ecosystem import from_ase
+
+        return from_ase(images, **options)
 
     def with_targets(self, targets: np.ndarray) -> "Trajectory":
         """The same trajectory with other target sets ``(n, k)``."""

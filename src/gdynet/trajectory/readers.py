@@ -71,8 +71,8 @@ import numpy as np
 from ..errors import GdynetError, GdynetWarning, exception_summary
 from ..units import parse_time
 from . import cache, lammps_dump, restarts
-from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_numbers, facts_from_universe, parse_pbc, \
-    remap_targets
+from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_atoms, facts_from_numbers, facts_from_universe, \
+    parse_pbc, remap_targets
 from .compressed import compression, stem_name
 from .core import Trajectory
 from .targets import (LAMMPS_TOPOLOGY_FORMATS, TargetSpec, element_counts, is_lammps_data, load_topology,
@@ -130,7 +130,7 @@ class _Read:
     dcd_header: dict | None = None
 
 
-def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = None,
+def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | None = None,
                     timestep: float | str | None = None, format: str | None = None,
                     topology: str | os.PathLike[str] | None = None, topology_format: str | None = None,
                     targets: TargetSpec | None = None, stride: int = 1,
@@ -139,7 +139,10 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
     """Read an MD trajectory file (formats, time, atoms and periodicity: see the module docstring).
 
     Args:
-        path: the trajectory file.
+        path: the trajectory file; or an MDAnalysis ``Universe``/``AtomGroup``, or ``ase.Atoms``
+            frames (a list or an iterator such as ``ase.io.iread``), read by
+            :mod:`gdynet.trajectory.ecosystem` with ``dt``, ``targets``, ``stride``, ``type_map``,
+            ``exclude`` and ``pbc``.
         dt: time between the frames *in the file*, in ps (float) or with a unit ("100fs", "0.1ps");
             overrides a file time.
         timestep: the MD integration step (ps or with a unit, "2fs"); the frame spacing is then the
@@ -169,6 +172,12 @@ def read_trajectory(path: str | os.PathLike[str], *, dt: float | str | None = No
         GdynetError: one line naming the file and the problem (missing file, unknown format,
             missing or inconsistent time, unresolved elements, unreadable data, bad targets).
     """
+    if not isinstance(path, (str, os.PathLike)):   # an MDAnalysis Universe/AtomGroup or ase.Atoms frames
+        from .ecosystem import read_objects
+
+        return read_objects(path, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
+                            pbc=pbc, timestep=timestep, format=format, topology=topology,
+                            topology_format=topology_format, cache_dir=cache_dir)
     path = Path(path).expanduser()
     src = str(path)
     if not path.exists():
@@ -603,7 +612,7 @@ def _read_ase(path: Path, fmt: str, stride: int, cache_dir: Any, decide: Callabl
     if need_time and "time" not in first.info:
         raise GdynetError(f"no time step in this {fmt} file (no 'time' in the frame info); pass dt= "
                           "(--dt, e.g. '2fs' or 0.002 in ps)", src)
-    choice = decide(facts_from_numbers(first.numbers), len(first))
+    choice = decide(facts_from_atoms(first), len(first))
     keep = None if choice.all_kept else choice.keep
     entry = _entry(path, cache_dir, format=fmt, stride=stride, exclude=exclude, topology=topology)
     frames = None if entry is None else cache.load_entry(entry)

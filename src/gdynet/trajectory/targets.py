@@ -71,7 +71,9 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
     """Turn a target spec into target sets (spellings in the module docstring).
 
     Args:
-        system: a :class:`Trajectory` (gives numbers, frame 0 and the source), or ``(N,)`` atomic numbers.
+        system: a :class:`Trajectory` (gives numbers, frame 0 and the source), an MDAnalysis
+            ``Universe``/``AtomGroup`` (its atoms and current frame; also the topology), or ``(N,)``
+            atomic numbers.
         spec: the target spec.
         positions: ``(N, 3)`` Å of one frame, for ``molecules:`` without a topology (default: frame 0
             of ``system``).
@@ -91,6 +93,12 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
         GdynetError: unknown element, empty selection, index out of range, duplicate atoms,
             molecules of unequal size, a selection without topology.
     """
+    if is_mdanalysis(system):
+        from .ecosystem import mdanalysis_frame
+
+        system, own_topology, own_keep = mdanalysis_frame(system, source)
+        topology = own_topology if topology is None else topology
+        keep = own_keep if keep is None else keep
     numbers, src = _numbers_and_source(system, source)
     if positions is None and hasattr(system, "positions"):
         positions = np.asarray(system.positions[0])
@@ -125,6 +133,11 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
                               "e.g. 'Li', 'Cl')", src)
         return _select_in_frame(universe, text, numbers, positions, cell, src, kept)
     return _by_indices(spec, len(numbers), src)
+
+
+def is_mdanalysis(obj: Any) -> bool:
+    """True for an MDAnalysis ``Universe`` or ``AtomGroup``."""
+    return type(obj).__module__.startswith("MDAnalysis") and hasattr(obj, "universe") and hasattr(obj, "atoms")
 
 
 def needs_coordinates(spec: TargetSpec, topology: Any = None) -> bool:

@@ -1,0 +1,280 @@
+"""Trajectories from objects of the ecosystem: an MDAnalysis ``Universe``/``AtomGroup`` or ``ase.Atoms`` frames.
+
+``read_trajectory(obj, ...)`` comes here when ``obj`` is not a path; so do
+``Trajectory.from_mdanalysis`` and ``Trajectory.from_ase``. The same rules as for files apply
+(:mod:`gdynet.trajectory.readers`): elements, virtual sites, ``exclude`` and charges by
+:mod:`gdynet.trajectory.atoms`, ``targets`` by :func:`~gdynet.trajectory.targets.select_targets`,
+the frame spacing from ``dt`` or the frames' own times, periodicity from the box.
+
+**MDAnalysis**: the positions of every ``stride``-th frame of ``obj.universe.trajectory`` (the
+group's atoms; Å, float32 as MDAnalysis holds them, so they equal what ``read_trajectory`` gives for
+the same file), the box as the cell (none: non-periodic, a bounding cell as for files), the elements,
+masses, names and charges the topology states, and the frame times (ps) when the reader has them
+(DCD, XTC, TRR, NetCDF). A DCD written by LAMMPS (time in the run's unit) and an in-memory trajectory
+(``MemoryReader``, whose ``dt`` defaults to 1 ps) need ``dt``. ``targets`` may be any MDAnalysis
+selection (``"name OW"``, ``"resname LI"``), evaluated on the first frame, with indices within the
+group. The universe's current frame is restored afterwards.
+
+**ASE**: a list, tuple or iterator (``ase.io.iread``) of ``ase.Atoms``, or one ``Atoms``: positions,
+cell, ``pbc``, atomic numbers, ``info["time"]`` (ASE time units, as ASE's readers store it; the
+frame spacing when ``dt`` is not given) and initial charges (e) when set. Every frame must have the
+same atoms in the same order.
+"""
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..errors import GdynetError, GdynetWarning
+from ..units import parse_time
+from . import cache
+from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_atoms, facts_from_universe, parse_pbc, \
+    remap_targets
+from .core import Trajectory
+from .readers import (_ase_frame_tuples, _bounding_cells, _cell_checked, _file_pbc, _frame_spacing,
+                      _parse_type_map, _written_by_lammps)
+from .targets import TargetSpec, element_counts, is_mdanalysis, quiet_mdanalysis, select_targets
+
+#: MDAnalysis reader formats whose frame times gdynet trusts -> the readers' format name
+_TIMED_READERS = {"DCD": "dcd", "XTC": "xtc", "TRR": "trr", "NCDF": "ncdf"}
+
+
+def read_objects(obj: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
+                 type_map: Any = None, exclude: Any = None, pbc: Any = None, source: str | None = None,
+                 **file_options: Any) -> Trajectory:
+    """``read_trajectory`` of an object (module docstring): ``file_options`` (``timestep``, ``format``,
+    ``topology``, ``topology_format``, ``cache_dir``) belong to files, and ``type_map`` to atom types
+    (MDAnalysis); given where they do not apply they are refused."""
+    mdanalysis = is_mdanalysis(obj)
+    if not mdanalysis:
+        file_options["type_map"] = type_map                 # ASE frames have atomic numbers, not types
+    given = sorted(name for name, value in file_options.items() if value is not None)
+    what = "an MDAnalysis object" if mdanalysis else "ase.Atoms frames"
+    if given:
+        raise GdynetError(f"not used for {what}: {', '.join(given)}; leave it out (dt= gives the frame spacing)",
+                          source or f"<{what}>")
+    if mdanalysis:
+        return from_mdanalysis(obj, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
+                               pbc=pbc, source=source)
+    return from_ase(obj, dt=dt, targets=targets, stride=stride, exclude=exclude, pbc=pbc, source=source)
+
+
+def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None,
+                    stride: int = 1, type_map: Any = None, exclude: Any = None, pbc: Any = None,
+                    source: str | None = None) -> Trajectory:
+    """A :class:`Trajectory` of an MDAnalysis ``Universe`` or ``AtomGroup`` (module docstring).
+
+    Args:
+        atoms: the Universe (all atoms) or an AtomGroup (its atoms, in its order).
+        dt: time between the universe's frames (ps or with a unit); default: the frames' own times.
+        targets: an element (``"Li"``), indices within the group, an MDAnalysis selection
+            (``"name OW"``), ``"molecules:H2O"`` or ``"residues:resname EC"``.
+        stride: keep every ``stride``-th frame.
+        type_map, exclude, pbc: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
+        source: name in messages and ``Trajectory.source`` (default: the trajectory file's name).
+    """
+    src = source or _mdanalysis_source(atoms)
+    stride = _stride(stride, src)
+    dt_ps = None if dt is None else _dt(dt, src)
+    reader = atoms.universe.trajectory
+    fmt, timed = _mdanalysis_format(reader)
+    current = reader.frame
+    with quiet_mdanalysis():
+        group, topology, choice = _group_atoms(atoms, type_map, exclude, src)
+        _check_targets_given(targets, choice, src)
+        if dt_ps is None and not timed:
+            raise GdynetError(f"{_untimed_reason(reader, fmt)}; pass dt= (the time between the universe's frames, "
+                              "e.g. '2fs' or 0.002 in ps)", src)
+        try:
+            frames = cache.collect_frames(_mdanalysis_frames(group, reader, choice, stride, timed, src),
+                                          choice.kept_numbers, entry=None, source=src)
+        finally:
+            reader[current]
+    return _assemble(frames, choice, _file_pbc(frames.cells, (True, True, True), src, stride), fmt, dt_ps, stride,
+                     targets, topology, pbc, src)
+
+
+def from_ase(images: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
+             exclude: Any = None, pbc: Any = None, source: str | None = None) -> Trajectory:
+    """A :class:`Trajectory` of ``ase.Atoms`` frames (module docstring).
+
+    Args:
+        images: one ``Atoms``, or a list, tuple or iterator of them (e.g. ``ase.io.iread(...)``).
+        dt: time between the frames (ps or with a unit); default: their ``info["time"]``.
+        targets: an element (``"Li"``), indices, a selection on element symbols (``"prop z > 20"``)
+            or ``"molecules:H2O"`` (see :func:`~gdynet.trajectory.targets.select_targets`).
+        stride: keep every ``stride``-th frame.
+        exclude, pbc: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
+        source: name in messages and ``Trajectory.source`` (default ``"<ase.Atoms frames>"``).
+    """
+    from ase import Atoms
+
+    src = source or "<ase.Atoms frames>"
+    stride = _stride(stride, src)
+    dt_ps = None if dt is None else _dt(dt, src)
+    frames_in = iter([images] if isinstance(images, Atoms) else _iterable(images, src))
+    first = next(frames_in, None)
+    if first is None:
+        raise GdynetError("no frames given (an empty list of ase.Atoms)", src)
+    if not isinstance(first, Atoms):
+        raise GdynetError(f"expected ase.Atoms frames, got {type(first).__name__}", src)
+    if dt_ps is None and "time" not in first.info:
+        raise GdynetError("the frames carry no time (no 'time' in atoms.info); pass dt= (e.g. '2fs' or 0.002 "
+                          "in ps)", src)
+    choice = choose_atoms(facts_from_atoms(first), len(first), exclude=exclude, source=src)
+    _check_targets_given(targets, choice, src)
+    keep = None if choice.all_kept else choice.keep
+    images = itertools.islice(itertools.chain([first], frames_in), 0, None, stride)
+    frames = cache.collect_frames(_ase_frame_tuples(images, first.numbers.copy(), keep, stride, src),
+                                  choice.kept_numbers, entry=None, source=src)
+    return _assemble(frames, choice, _file_pbc(frames.cells, tuple(bool(b) for b in first.pbc), src, stride),
+                     "traj", dt_ps, stride, targets, None, pbc, src)
+
+
+def ase_atoms(traj: Trajectory, frame: int) -> Any:
+    """Frame ``frame`` of ``traj`` as ``ase.Atoms``: positions, cell, pbc, numbers, ``info["time"]`` (ASE
+    time units, as ASE's readers store it) and the charges as initial charges; the inverse of
+    :func:`from_ase` for one frame."""
+    from ase import Atoms
+    from ase.units import fs
+
+    atoms = Atoms(numbers=traj.numbers, positions=np.asarray(traj.positions[frame]), cell=traj.cells[frame],
+                  pbc=traj.pbc, charges=traj.charges)
+    atoms.info["time"] = frame * traj.dt_ps * 1000.0 * fs
+    return atoms
+
+
+# ------------------------------------------------------------------ shared steps
+def _stride(stride: Any, src: str) -> int:
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise GdynetError(f"stride must be a positive whole number of frames, got {stride!r}", src)
+    return int(stride)
+
+
+def _dt(dt: Any, src: str) -> float:
+    try:
+        return parse_time(dt, name="dt")
+    except GdynetError as exc:
+        raise GdynetError(str(exc), src) from None
+
+
+def _iterable(images: Any, src: str) -> Iterable:
+    if isinstance(images, (str, bytes, Path)) or not hasattr(images, "__iter__"):
+        raise GdynetError(f"expected a path, an MDAnalysis Universe/AtomGroup or ase.Atoms frames, got "
+                          f"{type(images).__name__}", src)
+    return images
+
+
+def _check_targets_given(targets: TargetSpec | None, choice: AtomChoice, src: str) -> None:
+    if targets is None:
+        counts = ", ".join(f"{sym} x{n}" for sym, n in element_counts(choice.kept_numbers).items())
+        raise GdynetError(f"targets needed: pass targets= (an element such as 'Li', indices, a selection such as "
+                          f"'name OW', or 'molecules:H2O'); atoms present: {counts}", src)
+
+
+def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, bool, bool] | None, fmt: str,
+              dt_ps: float | None, stride: int, targets: TargetSpec, topology: Any, pbc: Any,
+              src: str) -> Trajectory:
+    """The Trajectory of the frames: spacing, periodicity (a bounding cell without a box, as for files)
+    and the target sets, selected on the first frame."""
+    dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, None, stride, None, src)
+    pbc_given = parse_pbc(pbc, src)
+    cells = frames.cells
+    if found_pbc is None:
+        cells, found_pbc = _bounding_cells(frames.positions), (False, False, False)
+        if pbc_given is None or any(pbc_given):
+            warnings.warn(f"{src}: no box: read as non-periodic (a molecule or cluster in vacuum)"
+                          + ("" if pbc_given is None else "; pbc= needs a box to be periodic, ignored"),
+                          GdynetWarning, stacklevel=3)
+            pbc_given = None
+    periodic = pbc_given if pbc_given is not None else found_pbc
+    first = np.zeros((len(choice.numbers), 3))
+    first[choice.keep] = frames.positions[0]
+    sets = select_targets(choice.numbers, targets, positions=first, cell=cells[0], topology=topology, source=src,
+                          keep=choice.keep, pbc=periodic)
+    return Trajectory(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
+                      targets=remap_targets(sets, choice.keep, src), source=src, pbc=periodic,
+                      charges=choice.kept_charges, dt_source=dt_source,
+                      atom_ids=None if choice.all_kept else np.flatnonzero(choice.keep))
+
+
+# ------------------------------------------------------------------ MDAnalysis
+def mdanalysis_frame(atoms: Any, source: str | None = None) -> tuple[Any, Any, np.ndarray]:
+    """The current frame of a ``Universe``/``AtomGroup`` for :func:`select_targets`: ``(frame, topology,
+    keep)``, ``frame`` having ``numbers``, ``positions`` ``(1, N, 3)`` Å, ``cells`` (when it has a box)
+    and ``source``; ``topology`` a Universe of exactly these atoms; ``keep`` the atoms with mass."""
+    from types import SimpleNamespace
+
+    from MDAnalysis.lib.mdamath import triclinic_vectors
+
+    src = source or _mdanalysis_source(atoms)
+    with quiet_mdanalysis():
+        group, topology, choice = _group_atoms(atoms, None, None, src)
+    frame = SimpleNamespace(numbers=choice.numbers, positions=group.positions[None].astype(np.float64), source=src)
+    dims = atoms.universe.trajectory.ts.dimensions
+    if dims is not None and np.all(np.asarray(dims[:3]) > 0):
+        frame.cells = triclinic_vectors(dims)[None]
+    return frame, topology, choice.keep
+
+
+def _mdanalysis_source(atoms: Any) -> str:
+    filename = getattr(atoms.universe.trajectory, "filename", None)
+    return str(filename) if isinstance(filename, (str, Path)) else "<MDAnalysis Universe>"
+
+
+def _group_atoms(atoms: Any, type_map: Any, exclude: Any, src: str) -> tuple[Any, Any, AtomChoice]:
+    """``(group, topology, choice)``: the group's atoms, a Universe of exactly them (the universe itself
+    for all its atoms in order, else a merged copy) and their elements, kept atoms and charges."""
+    import MDAnalysis as mda
+
+    universe, group = atoms.universe, atoms.atoms
+    whole = group.n_atoms == universe.atoms.n_atoms and np.array_equal(group.indices, np.arange(group.n_atoms))
+    if not whole and len(np.unique(group.indices)) != group.n_atoms:
+        raise GdynetError("the AtomGroup holds an atom more than once", src)
+    facts = facts_from_universe(universe)
+    if not whole:
+        facts = AtomFacts(**{name: None if value is None else value[group.indices]
+                             for name, value in vars(facts).items()})
+    topology = universe if whole else mda.Merge(group)
+    choice = choose_atoms(facts, group.n_atoms, type_map=_parse_type_map(type_map, src),
+                          exclude=exclude, universe=topology, source=src)
+    return group, topology, choice
+
+
+def _mdanalysis_format(reader: Any) -> tuple[str, bool]:
+    """``(format name, whether its frame times are trusted)`` of an MDAnalysis reader."""
+    name = str(getattr(reader, "format", type(reader).__name__))
+    if isinstance(getattr(reader, "format", None), (list, tuple)):
+        name = str(reader.format[0])
+    name = name.upper()
+    if name not in _TIMED_READERS:
+        return f"MDAnalysis {name}", False
+    if name == "DCD" and (type(reader).__module__.endswith("LAMMPS") or _written_by_lammps(Path(reader.filename))):
+        return "lammps-dcd", False
+    return _TIMED_READERS[name], True
+
+
+def _untimed_reason(reader: Any, fmt: str) -> str:
+    if fmt == "lammps-dcd":
+        return "a LAMMPS DCD stores its time in the run's unit (fs for units real, ps for units metal)"
+    if type(reader).__name__ == "MemoryReader":
+        return "an in-memory MDAnalysis trajectory (MemoryReader) has no frame times of its own (dt defaults to 1 ps)"
+    return (f"gdynet takes frame times only from MDAnalysis' DCD, XTC, TRR and NetCDF readers, not from "
+            f"{type(reader).__name__}")
+
+
+def _mdanalysis_frames(group: Any, reader: Any, choice: AtomChoice, stride: int, timed: bool, src: str):
+    """``(positions, cell, time_ps, nan)`` of every ``stride``-th frame, as the MDAnalysis file reader."""
+    from MDAnalysis.lib.mdamath import triclinic_vectors
+
+    keep = None if choice.all_kept else choice.keep
+    for ts in reader[::stride]:
+        dims = ts.dimensions
+        cell = None if dims is None or not np.all(np.asarray(dims[:3]) > 0) else triclinic_vectors(dims)
+        positions = group.positions
+        yield (positions if keep is None else positions[keep]), _cell_checked(cell, ts.frame, src), \
+            float(ts.time) if timed else np.nan, np.nan
