@@ -23,20 +23,19 @@ same atoms in the same order.
 from __future__ import annotations
 
 import itertools
-import warnings
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
-from ..errors import GdynetError, GdynetWarning
+from ..errors import GdynetError
 from ..units import parse_time
 from . import cache
 from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_atoms, facts_from_universe, parse_pbc, \
     remap_targets
 from .core import Trajectory
-from .readers import (_ase_frame_tuples, _bounding_cells, _cell_checked, _file_pbc, _frame_spacing,
-                      _parse_type_map, _written_by_lammps)
+from .readers import (_ase_frame_tuples, _cell_checked, _file_pbc, _frame_spacing, _parse_type_map,
+                      _written_by_lammps, resolve_periodicity)
 from .targets import TargetSpec, element_counts, is_mdanalysis, quiet_mdanalysis, select_targets
 
 #: MDAnalysis reader formats whose frame times gdynet trusts -> the readers' format name
@@ -182,16 +181,7 @@ def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, b
     """The Trajectory of the frames: spacing, periodicity (a bounding cell without a box, as for files)
     and the target sets, selected on the first frame."""
     dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, None, stride, None, src)
-    pbc_given = parse_pbc(pbc, src)
-    cells = frames.cells
-    if found_pbc is None:
-        cells, found_pbc = _bounding_cells(frames.positions), (False, False, False)
-        if pbc_given is None or any(pbc_given):
-            warnings.warn(f"{src}: no box: read as non-periodic (a molecule or cluster in vacuum)"
-                          + ("" if pbc_given is None else "; pbc= needs a box to be periodic, ignored"),
-                          GdynetWarning, stacklevel=3)
-            pbc_given = None
-    periodic = pbc_given if pbc_given is not None else found_pbc
+    cells, periodic = resolve_periodicity(frames, found_pbc, parse_pbc(pbc, src), src, "in the frames", "pbc=")
     first = np.zeros((len(choice.numbers), 3))
     first[choice.keep] = frames.positions[0]
     sets = select_targets(choice.numbers, targets, positions=first, cell=cells[0], topology=topology, source=src,

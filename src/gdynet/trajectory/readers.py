@@ -250,16 +250,7 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
                              need_time=dt_ps is None and step_ps is None)
         frames = read.frames
         dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src)
-        cells, file_pbc = frames.cells, read.pbc
-        if file_pbc is None:
-            cells = _bounding_cells(frames.positions)
-            file_pbc = (False, False, False)
-            if pbc_given is None or any(pbc_given):
-                warnings.warn(f"{src}: no cell in the file: read as non-periodic (a molecule or cluster in vacuum)"
-                              + ("" if pbc_given is None else "; --pbc needs a cell to be periodic, ignored"),
-                              GdynetWarning, stacklevel=2)
-                pbc_given = None
-        pbc = pbc_given if pbc_given is not None else file_pbc
+        cells, pbc = resolve_periodicity(frames, read.pbc, pbc_given, src, "in the file", "--pbc")
         target_sets = choose_targets(read.choice, universe, read.file_targets, (frames.positions[0], cells[0]), pbc)
     finally:
         if universe is not None and fmt in _MDA_NAMES:
@@ -496,6 +487,23 @@ def _file_pbc(cells: np.ndarray, pbc: tuple[bool, bool, bool], src: str, stride:
         raise GdynetError(f"frame {int(np.argmax(missing)) * stride} has no periodic cell but frame "
                           f"{int(np.argmin(missing)) * stride} has one", src)
     return tuple(bool(b) for b in pbc)  # type: ignore[return-value]
+
+
+def resolve_periodicity(frames: cache.Frames, found: tuple[bool, bool, bool] | None,
+                        given: tuple[bool, bool, bool] | None, src: str, where: str, option: str
+                        ) -> tuple[np.ndarray, tuple[bool, bool, bool]]:
+    """``(cells, pbc)`` of the frames: ``given`` (``pbc=``) over ``found`` (the source's own); a source
+    without a cell (``found`` None) is non-periodic in its atoms' bounding cells, with one warning
+    (``where``: "in the file" or "in the frames"; ``option``: how the user spells pbc=)."""
+    cells = frames.cells
+    if found is None:
+        cells, found = _bounding_cells(frames.positions), (False, False, False)
+        if given is None or any(given):
+            warnings.warn(f"{src}: no cell {where}: read as non-periodic (a molecule or cluster in vacuum)"
+                          + ("" if given is None else f"; {option} needs a cell to be periodic, ignored"),
+                          GdynetWarning, stacklevel=4)
+            given = None
+    return cells, (given if given is not None else found)
 
 
 def _bounding_cells(positions: np.ndarray) -> np.ndarray:
