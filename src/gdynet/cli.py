@@ -259,7 +259,8 @@ def _scan(
     summary = run_scan(traj, out, read, fit_options, states=_numbers(states, int, "--states"),
                        lags=_lag_list(lags) or [], progress=not options["quiet"])
     rec = summary["recommended"]
-    typer.echo(f"recommended: {rec['states']} states at lag {rec['lag_ps']:g} ps (see {Path(out) / 'report.md'})")
+    seeds = f"; seeds {rec['seeds_remark']}" if rec.get("seeds_remark") else ""
+    typer.echo(f"recommended: {rec['states']} states at lag {rec['lag_ps']:g} ps{seeds} (see {Path(out) / 'report.md'})")
 
 
 def _with_fit_options(command: Callable[..., Any]) -> Callable[..., Any]:

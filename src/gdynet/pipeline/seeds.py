@@ -32,6 +32,10 @@ from .chi import CHUNK_FRAMES, calibration_sample, predict_raw, remove, write_ca
 
 #: frames per trajectory (evenly strided) on which each seed's states are described
 DESCRIBE_FRAMES = 200
+#: probability added to every state before the description (a state absent from one trajectory has no
+#: RDF there); states holding less than EMPTY_STATE of the sampled target-frames are not described
+FLOOR = 1e-9
+EMPTY_STATE = 1e-4
 #: seeds whose matched states agree with the kept seed's on fewer target-frames than this are not robust
 MIN_AGREEMENT = 0.9
 #: the slowest timescale may vary over the seeds by at most this fraction ((max - min) / min)
@@ -119,7 +123,9 @@ def describe_states(trajs: Sequence[Any], chis: Sequence[Sequence[np.ndarray]],
     ``trajs``: the (strided) trajectories; ``chis[k][i]``: seed k's chi of trajectory i on the same
     frames, states in the kept seed's order. One neighbour search serves every seed: the seeds' chi
     are put side by side as ``K·S`` states (scaled by 1/K, so every row still sums to 1; the
-    state-weighted means do not change). Data without a first-shell minimum get no coordination
+    state-weighted means do not change; every entry gets :data:`FLOOR` first, so a state that one
+    trajectory never visits leaves no empty curve). A state with less than :data:`EMPTY_STATE` of the
+    sampled target-frames gets None. Data without a first-shell minimum get no coordination
     (``shell_radius_A`` None), nor an order parameter unless its cut-off was given.
     """
     from ase.data import chemical_symbols
@@ -129,7 +135,10 @@ def describe_states(trajs: Sequence[Any], chis: Sequence[Sequence[np.ndarray]],
     from .materials import parse_order_parameter
 
     n_seeds, n_states = len(chis), chis[0][0].shape[-1]
-    side = [np.concatenate([c[i] for c in chis], axis=-1) / n_seeds for i in range(len(trajs))]
+    side = [np.concatenate([c[i] for c in chis], axis=-1).astype(np.float64) for i in range(len(trajs))]
+    weight = sum(c.sum(axis=(0, 1)) for c in side)
+    empty = (weight < EMPTY_STATE * sum(c.shape[0] * c.shape[1] for c in side)).reshape(n_seeds, n_states)
+    side = [(c + FLOOR) / (n_seeds + c.shape[-1] * FLOOR) for c in side]
     try:
         radius: float | None = default_cutoff(trajs[0])
     except GdynetError:
@@ -141,7 +150,8 @@ def describe_states(trajs: Sequence[Any], chis: Sequence[Sequence[np.ndarray]],
                 rdf = state_rdf(trajs, side, z, r_max=radius, n_bins=1)
             except GdynetError:           # e.g. the only atoms of this element are the targets themselves
                 continue
-            coordination[chemical_symbols[z]] = rdf.coordination[:, 0].reshape(n_seeds, n_states)
+            values = rdf.coordination[:, 0].reshape(n_seeds, n_states)
+            coordination[chemical_symbols[z]] = np.where(empty, np.nan, values)
     q_mean = None
     parsed = parse_order_parameter(order_parameter)
     if parsed is not None and (parsed[2] or radius):     # the order parameter's cut-off, as in the analysis
@@ -151,7 +161,7 @@ def describe_states(trajs: Sequence[Any], chis: Sequence[Sequence[np.ndarray]],
         weight = sum(np.einsum("fn,fns->s", m.astype(np.float64), c) for m, c in zip(ok, side))
         total = sum(np.einsum("fn,fns->s", np.where(m, x, 0.0), c) for m, x, c in zip(ok, q, side))
         with np.errstate(invalid="ignore", divide="ignore"):
-            q_mean = (total / weight).reshape(n_seeds, n_states)
+            q_mean = np.where(empty, np.nan, (total / weight).reshape(n_seeds, n_states))
     return [json_safe({"shell_radius_A": radius, "coordination": {e: v[k] for e, v in coordination.items()},
                        "order_parameter_mean": None if q_mean is None else q_mean[k]}) for k in range(n_seeds)]
 
