@@ -78,6 +78,8 @@ def test_the_issue_measurements_are_flagged():
     assert check.resolved and check.rising is False and check.reason is None
     (check,) = check_timescales(_its([2, 4], [30, 31]), [31.0], 4.0, 200.0)
     assert check.resolved and check.rising is None                # no analysed lag above tau to tell
+    (check,) = check_timescales(_its([2, 4, 8], [np.inf, np.inf, np.inf]), [np.inf], 4.0, 200.0)
+    assert check.lower_bound and check.data_needed_ps is None and check.reason.startswith("t1 = ∞ is longer than")
 
 
 def _seed(k, chi, reference, validation):

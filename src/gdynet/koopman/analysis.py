@@ -79,9 +79,11 @@ class KoopmanAnalysis:
             describe_process(i + 1, t, r, c.resolved, c.lower_bound)
             for i, (t, r, c) in enumerate(zip(self.model.timescales_ps, right, checks)))
         notes = [c.reason for c in checks if c.reason]
+        rise = ("no analysed lag above τ tells whether they rise with the lag" if self.markovian is None else
+                f"none rises by more than {RISE_LIMIT:.0%} up to {RISE_SPAN}τ")
         lines["resolved timescales"] = (
-            "all timescales lie between the lag and half the analysed trajectory time, and none rises by more "
-            f"than {RISE_LIMIT:.0%} up to {RISE_SPAN}τ" if not notes else "not resolved: " + "; ".join(notes))
+            f"all timescales lie between the lag and half the analysed trajectory time, and {rise}"
+            if not notes else "not resolved: " + "; ".join(notes))
         if self.coarse is not None:
             lines[f"PCCA+ lumping into {self.coarse.memberships.shape[1]} sets"] = self.coarse.describe()
         return lines

@@ -409,7 +409,8 @@ def check_timescales(its: ImpliedTimescales, timescales_ps: Any, lag_ps: float,
         lower = bool(near_end or rising)
         fast = bool(np.isfinite(ti) and ti <= lag_ps)
         lag_needed = float(lags[measured].max()) if rising else None
-        data_needed = DATA_FACTOR * longest if lower and DATA_FACTOR * longest >= duration_ps else None
+        data_needed = (DATA_FACTOR * longest if lower and np.isfinite(longest) and DATA_FACTOR * longest >= duration_ps
+                       else None)
         name, notes = f"t{i + 1} = {_ps(ti)}", []
         if fast:
             notes.append(f"{name} is shorter than the lag τ = {lag_ps:g} ps (it decays within one lag)")
