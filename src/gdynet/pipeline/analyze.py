@@ -70,7 +70,10 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         Koopman, implied-timescale, CK-test, RDF and conduction results; ``state_charges``
         (``charges_e``, ``source`` "topology" or "--charge", ``shell_radius_A``; None without charges),
         ``charge_integral`` (with partial charges), ``profile`` and ``order_parameter`` (when asked for;
-        with ``labels``, the structure labels over time of :mod:`gdynet.analysis.order_labels`).
+        with ``labels``, the structure labels over time of :mod:`gdynet.analysis.order_labels`);
+        ``timescales_markovian`` and ``timescales_checks`` (which timescales are lower bounds and why,
+        :func:`gdynet.koopman.validation.check_timescales`); ``seeds``, ``seeds_agreement``, ``robust``,
+        ``seeds_spread`` and ``seeds_remark`` (whether ``--seeds`` agree, :mod:`.seeds`; None with one seed).
     """
     from ..koopman.analysis import koopman_analysis
     from ..koopman.covariance import CI_SOURCES

@@ -167,10 +167,13 @@ def describe_states(trajs: Sequence[Any], chis: Sequence[Sequence[np.ndarray]],
 
 
 def _spread(values: Any) -> dict[str, Any]:
-    """min, max and (max − min) / |min| over the seeds (axis 0), per column; None where unknown."""
+    """min, max and (max − min) / |min| over the seeds (axis 0) that know each column (None: none does)."""
+    import warnings
+
     x = np.asarray([[np.nan if v is None else v for v in row] for row in values], dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        low, high = np.min(x, axis=0), np.max(x, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)           # a column no seed knows: NaN, as wanted
+        low, high = np.nanmin(x, axis=0), np.nanmax(x, axis=0)
         relative = np.where(low != 0, (high - low) / np.abs(low), np.nan)
     return json_safe({"min": low, "max": high, "relative": relative})
 
