@@ -166,6 +166,12 @@ def _seeds_section(seeds: Mapping[str, Any]) -> list[str]:
     elements = sorted(spread.get("coordination") or {})
     radius = entries[0].get("shell_radius_A")
     q = "order_parameter_mean" in spread
+    described = [f"the neighbours of each element within {_fmt(radius, 3)} Å (the first shell)"] * bool(elements) \
+        + ["the mean order parameter"] * q
+    lines += ["Each seed's timescales and populations come from its own Koopman model at τ on all frames (training "
+              "frames included, so they can differ from the headline numbers above)"
+              + (f"; its states are described by {' and '.join(described)} on a few hundred frames per trajectory"
+                 if described else "") + ".", ""]
     lines += _table(["seed", "validation VAMP-2", "states agree with the kept seed", "timescales (ps)",
                      "populations (%)", *(f"{z} within {_fmt(radius, 3)} Å" for z in elements),
                      *(["mean order parameter"] if q else [])],
