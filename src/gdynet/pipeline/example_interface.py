@@ -411,8 +411,8 @@ def example_report(results: dict[str, Any]) -> str:
               "Learned implied timescales at the same lags: "
               + ", ".join("—" if row[0] is None else f"{row[0]:.3g} ps"
                           for row in results["learned"]["implied_timescales"]["timescales_ps"]) + ".",
-              *[f"Not pinned down by the data: {c['reason']}." for c in results["learned"].get("timescales_checks") or []
-                if c.get("lower_bound")],
+              *[f"Not pinned down by the data: {c['reason']}."
+                for c in results["learned"].get("timescales_checks") or [] if c.get("lower_bound")],
               f"Checks: every state above 1 %: {chk['populated']} (smallest {100 * chk['min_population']:.1f} %); "
               f"states ordered solid -> liquid along the normal: {chk['ordered']}; one state > 80 % solid and "
               f"one < 20 %: {chk['separated']}; learned / label slowest "

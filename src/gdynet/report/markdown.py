@@ -150,10 +150,12 @@ def _rdf_section(rdfs: Mapping[str, Any]) -> list[str]:
 
 
 def _range(spread: Mapping[str, Any], i: int, scale: float = 1.0, digits: int = 3) -> str:
+    """``"min – max"`` of column ``i`` of a seeds spread (``{"min", "max", ...}``), times ``scale``."""
     low, high = spread["min"][i], spread["max"][i]
     if low is None and high is None:
         return "–"
-    return f"{_fmt(None if low is None else scale * low, digits)} – {_fmt(None if high is None else scale * high, digits)}"
+    low, high = (None if v is None else scale * v for v in (low, high))
+    return f"{_fmt(low, digits)} – {_fmt(high, digits)}"
 
 
 def _seeds_section(seeds: Mapping[str, Any]) -> list[str]:
