@@ -96,3 +96,6 @@ def test_tiny_interface_end_to_end(tmp_path):
     solid = np.asarray(results["states"]["solid_fraction"])
     assert solid.max() > 0.75 and solid.min() < 0.3              # a solid state and a liquid state (q6 labels)
     assert results["checks"]["ordered"]                          # most solid nearest the slab centre, most liquid farthest
+    checks = results["learned"]["timescales_checks"]              # timescales the data do not pin down are named
+    report = (tmp_path / "ex" / "example.md").read_text()
+    assert len(checks) == 3 and all(c["reason"] in report for c in checks if c["lower_bound"])

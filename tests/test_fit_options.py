@@ -64,6 +64,19 @@ def test_history_and_seeds_in_the_summary_and_the_report(seeded_run):
     report = (out / "report.md").read_text()
     assert "figures/learning_curve.png" in report and "2 seeds" in report
     assert not list((out / "chi").glob(".seed*"))                 # scratch files removed
+    # issue 18: whether the seeds agree, what their states are, how the other seed differs
+    assert summary["seeds_agreement"] == pytest.approx(min(s["match"] for s in seeds))
+    assert summary["robust"] is (summary["seeds_agreement"] >= 0.9 and summary["seeds_spread"]["timescales_ps"]
+                                 ["relative"][0] <= 0.25)
+    for s in seeds:
+        assert 3.3 < s["shell_radius_A"] < 5.3 and all(3.5 < n < 6.5 for n in s["coordination"]["S"])
+    spread = summary["seeds_spread"]
+    assert spread["populations"]["min"][0] == min(s["populations"][0] for s in seeds)
+    assert set(spread) == {"populations", "timescales_ps", "coordination"}
+    assert "## 2 seeds: do the initialisations agree?" in report and summary["seeds_remark"] in report
+    assert "How the other seeds differ from the kept one:" in report and "- seed " in report
+    assert isinstance(summary["timescales_markovian"], (bool, type(None)))
+    assert len(summary["timescales_checks"]) == len(summary["timescales_resolved"]) == 1
 
 
 def test_config_mistakes_are_one_line_errors(seeded_run, tmp_path):
@@ -94,6 +107,14 @@ def test_a_warning_when_the_mth_neighbour_lies_beyond_the_gaussian_range():
         assert check_gaussian_range([near], 7.0) == 0.0
     with pytest.warns(GdynetWarning, match=r"beyond the Gaussian range \(7 Å\) for 50% .*7.50 Å.*--cutoff"):
         check_gaussian_range([near, far], 7.0)
+
+
+def test_the_cli_table_says_whether_the_seeds_agree(seeded_run, capsys, monkeypatch):
+    out, _, _ = seeded_run
+    summary = json.loads((out / "summary.json").read_text())
+    monkeypatch.setenv("COLUMNS", "400")
+    _print_summary(summary, out)
+    assert summary["seeds_remark"] in capsys.readouterr().out
 
 
 def test_an_infinite_timescale_prints_without_a_traceback(capsys):

@@ -32,6 +32,21 @@ def test_scan_recommends_two_states_on_the_two_site_toy(tmp_path):
     assert (out / "states_2_lag_20" / "model.pt").is_file()            # each fit is a run folder
 
 
+def test_scan_with_seeds_says_whether_each_fit_is_robust(tmp_path):
+    toy = toy_li_fcc(n_trajectories=2, n_frames=400, seed=6)
+    paths = [str(write_npz(t, tmp_path / f"toy_{i}.npz")) for i, t in enumerate(toy.trajectories)]
+    out = tmp_path / "scan"
+    result = runner.invoke(app, ["scan", *paths, "--dt", "0.1ps", "--states", "2", "--lags", "1ps", "--seeds", "2",
+                                 "--out", str(out), "--epochs", "1", "--batch-size", "32", "--hidden", "8",
+                                 "--atom-features", "8", "-q", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    scan = json.loads((out / "scan.json").read_text())
+    (entry,) = scan["results"]
+    assert 0.5 <= entry["seeds_agreement"] <= 1.0 and isinstance(entry["robust"], bool)
+    assert scan["recommended"]["robust"] is entry["robust"] and entry["seeds_remark"] in result.output
+    assert entry["seeds_remark"] in (out / "report.md").read_text()
+
+
 def _entry(states, lag_ps, vamp2, timescales, passed=True):
     return {"states": states, "lag_ps": lag_ps, "lag_frames": int(lag_ps * 10), "vamp2": vamp2,
             "timescales_ps": np.array(timescales, dtype=float), "ck": {"passed": passed}}

@@ -167,7 +167,7 @@ def fit(
     patience: Optional[int] = typer.Option(None, help="Stop after this many epochs without a better validation VAMP-2 (0: never). Default: 800 steps, at least 5 epochs."),
     weight_decay: float = typer.Option(0.0, help="L2 penalty on the weights (Adam weight_decay)."),
     split: str = typer.Option("0.7,0.15,0.15", help="Train,validation,test fractions of each trajectory (contiguous time blocks)."),
-    seeds: int = typer.Option(1, help="Train N initialisations (seed, seed+1, ...) and keep the best by validation VAMP-2."),
+    seeds: int = typer.Option(1, help="Train N initialisations (seed, seed+1, ...) and keep the best by validation VAMP-2; the report says whether they agree (robust: matched states agree on >= 90 % of target-frames and t1 varies by <= 25 %)."),
     atom_features: int = typer.Option(16, help="Width of the atom features (F)."),
     conv_layers: int = typer.Option(3, help="Number of graph convolutions (K)."),
     hidden: str = typer.Option("32,32", help="Widths of the hidden layers of the output MLP, e.g. 64,32."),
@@ -259,7 +259,8 @@ def _scan(
     summary = run_scan(traj, out, read, fit_options, states=_numbers(states, int, "--states"),
                        lags=_lag_list(lags) or [], progress=not options["quiet"])
     rec = summary["recommended"]
-    typer.echo(f"recommended: {rec['states']} states at lag {rec['lag_ps']:g} ps (see {Path(out) / 'report.md'})")
+    seeds = f"; seeds {rec['seeds_remark']}" if rec.get("seeds_remark") else ""
+    typer.echo(f"recommended: {rec['states']} states at lag {rec['lag_ps']:g} ps{seeds} (see {Path(out) / 'report.md'})")
 
 
 def _with_fit_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -386,11 +387,17 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
     from rich.table import Table
 
     resolved = summary.get("timescales_resolved") or [True] * len(summary["timescales_ps"])
+    checks = summary.get("timescales_checks") or [{}] * len(resolved)
     table = Table(title=f"gdynet run {out}", show_header=False)
     table.add_row("lag", f"{summary['lag_ps']:g} ps")
-    table.add_row("timescales", ", ".join(("∞" if t is None else f"{t:.4g} ps") + ("" if ok else " (not resolved)")
-                                          for t, ok in zip(summary["timescales_ps"], resolved)))
-    if not all(resolved):
+    table.add_row("timescales", ", ".join(
+        ("∞" if t is None else f"{t:.4g} ps")
+        + ("" if ok else " (lower bound)" if check.get("lower_bound") else " (not resolved)")
+        for t, ok, check in zip(summary["timescales_ps"], resolved, checks)))
+    reasons = [check["reason"] for check in checks if check.get("reason")]
+    for reason in reasons:
+        table.add_row("", reason)
+    if not all(resolved) and not reasons:
         table.add_row("", f"not resolved: shorter than the lag or longer than the "
                           f"{summary.get('analysed_time_ps', float('nan')):.4g} ps of trajectory analysed")
     ci, pops = summary.get("populations_ci") or {}, summary["populations"]
@@ -404,6 +411,8 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
     table.add_row("VAMP-2 train / val / test", " / ".join("–" if summary["vamp2"].get(k) is None else
                                                           f"{summary['vamp2'][k]:.3f}"
                                                           for k in ("train", "validation", "test")))
+    if summary.get("seeds_remark"):
+        table.add_row("seeds", summary["seeds_remark"])
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
     table.add_row("report", str(Path(out) / "report.md"))
     Console(stderr=False).print(table)

@@ -8,6 +8,7 @@ report's sentences.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Sequence
 
 import numpy as np
@@ -18,8 +19,8 @@ from .covariance import as_trajectories
 from .estimator import KoopmanEstimator, KoopmanModel
 from .pcca import CoarseModel, coarse_grain
 from .processes import describe_process
-from .validation import (CKTest, ImpliedTimescales, PopulationIntervals, ck_test, implied_timescales,
-                         population_intervals, resolved_timescales)
+from .validation import (RISE_LIMIT, RISE_SPAN, CKTest, ImpliedTimescales, PopulationIntervals, TimescaleCheck,
+                         check_timescales, ck_test, implied_timescales, population_intervals, resolved_timescales)
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,20 +34,35 @@ class KoopmanAnalysis:
     duration_ps: float
     coarse: CoarseModel | None = None
 
+    @cached_property
+    def checks(self) -> list[TimescaleCheck]:
+        """Per process: resolved, or a lower bound and why (:func:`~.validation.check_timescales`)."""
+        return check_timescales(self.its, self.model.timescales_ps, self.model.lag_ps, self.duration_ps)
+
     @property
     def resolved(self) -> np.ndarray:
-        """``(S-1,)`` bools: τ < t_i < analysed time (:func:`~.validation.resolved_timescales`)."""
-        return resolved_timescales(self.model.timescales_ps, self.model.lag_ps, self.duration_ps)
+        """``(S-1,)`` bools: τ < t_i < analysed time / 2 and not rising with the lag."""
+        return np.array([c.resolved for c in self.checks], dtype=bool)
+
+    @property
+    def markovian(self) -> bool | None:
+        """False when some timescale keeps rising with the lag, True when none does, None when no
+        analysed lag above τ could tell (:class:`~.validation.TimescaleCheck` ``rising``)."""
+        rising = [c.rising for c in self.checks if c.rising is not None]
+        return None if not rising else not any(rising)
 
     def summary(self) -> dict[str, Any]:
         """summary.json entries: ``timescales_ps``, ``populations``, ``analysed_time_ps``, ``ci_from``,
-        ``populations_ci``, ``timescales_resolved``, ``koopman``, ``implied_timescales`` (with
-        ``resolved`` per lag and process), ``ck_test``, ``coarse``."""
+        ``populations_ci``, ``timescales_resolved`` (per process), ``timescales_markovian``,
+        ``timescales_checks`` (per process: lower bound, rise with the lag, lag and data needed, reason),
+        ``koopman``, ``implied_timescales`` (with ``resolved`` per lag and process), ``ck_test``, ``coarse``."""
         its_resolved = resolved_timescales(self.its.timescales_ps, self.its.lags_ps[:, None], self.duration_ps)
+        checks = self.checks
         return {"timescales_ps": json_safe(self.model.timescales_ps), "populations": json_safe(self.model.stationary),
                 "analysed_time_ps": self.duration_ps, "ci_from": self.its.ci_from,
                 "populations_ci": self.populations.to_dict(),
-                "timescales_resolved": [bool(r) for r in self.resolved], "koopman": self.model.to_dict(),
+                "timescales_resolved": [bool(c.resolved) for c in checks], "timescales_markovian": self.markovian,
+                "timescales_checks": [c.to_dict() for c in checks], "koopman": self.model.to_dict(),
                 "implied_timescales": {**self.its.to_dict(), "resolved": its_resolved.tolist()},
                 "ck_test": json_safe(self.ck.to_dict()),
                 "coarse": None if self.coarse is None else self.coarse.to_dict()}
@@ -59,20 +75,16 @@ class KoopmanAnalysis:
             f"state {s}: {100 * p:.1f} %" + ("" if np.isnan(lo) else f" [{100 * lo:.1f}, {100 * hi:.1f}]")
             for s, (p, lo, hi) in enumerate(zip(pops.populations, pops.lower, pops.upper)))}
         right = np.real(self.model.right_eigenvectors).T[1:]
+        checks = self.checks
         lines["processes (Koopman eigenvectors)"] = "; ".join(
-            describe_process(i + 1, t, r, ok)
-            for i, (t, r, ok) in enumerate(zip(self.model.timescales_ps, right, self.resolved)))
-        lag, notes = self.model.lag_ps, []
-        for i, (t, ok) in enumerate(zip(self.model.timescales_ps, self.resolved)):
-            if ok:
-                continue
-            if t <= lag:
-                notes.append(f"t{i + 1} = {t:.3g} ps is shorter than the lag τ = {lag:g} ps (it decays within one lag)")
-            else:
-                notes.append(f"t{i + 1} = {'∞' if not np.isfinite(t) else f'{t:.3g} ps'} is longer than the "
-                             f"{self.duration_ps:.3g} ps of trajectory analysed (never seen to relax)")
-        lines["resolved timescales"] = ("all timescales lie between the lag and the analysed trajectory time"
-                                        if not notes else "not resolved: " + "; ".join(notes))
+            describe_process(i + 1, t, r, c.resolved, c.lower_bound)
+            for i, (t, r, c) in enumerate(zip(self.model.timescales_ps, right, checks)))
+        notes = [c.reason for c in checks if c.reason]
+        rise = ("no analysed lag above τ tells whether they rise with the lag" if self.markovian is None else
+                f"none rises by more than {RISE_LIMIT:.0%} up to {RISE_SPAN}τ")
+        lines["resolved timescales"] = (
+            f"all timescales lie between the lag and half the analysed trajectory time, and {rise}"
+            if not notes else "not resolved: " + "; ".join(notes))
         if self.coarse is not None:
             lines[f"PCCA+ lumping into {self.coarse.memberships.shape[1]} sets"] = self.coarse.describe()
         return lines

@@ -46,13 +46,16 @@ def exchanged_states(right: np.ndarray, threshold: float = INVOLVED) -> tuple[li
             [int(s) for s in np.flatnonzero((r < 0) & (r <= threshold * r.min()))])
 
 
-def describe_process(index: int, timescale_ps: float, right: np.ndarray, resolved: bool = True) -> str:
-    """One sentence, e.g. ``"process 1 (t = 30.1 ps) exchanges state 0 with states 1 and 2"``."""
+def describe_process(index: int, timescale_ps: float, right: np.ndarray, resolved: bool = True,
+                     lower_bound: bool = False) -> str:
+    """One sentence, e.g. ``"process 1 (t = 30.1 ps) exchanges state 0 with states 1 and 2"``; a
+    timescale the data do not pin down is marked "(timescale not resolved)" or "(timescale: a lower bound)"."""
     t = "∞" if not np.isfinite(timescale_ps) else f"{timescale_ps:.3g}"
     plus, minus = sorted(exchanged_states(right), key=lambda side: min(side, default=len(right)))
     what = (f"exchanges {state_list(plus)} with {state_list(minus)}" if plus and minus else
             f"involves {state_list(plus + minus)}" if plus or minus else "has no clear state pattern")
-    return f"process {index} (t = {t} ps) {what}" + ("" if resolved else " (timescale not resolved)")
+    mark = "" if resolved else " (timescale: a lower bound)" if lower_bound else " (timescale not resolved)"
+    return f"process {index} (t = {t} ps) {what}{mark}"
 
 
 def eigenvector_summary(model: Any) -> dict[str, Any]:

@@ -324,14 +324,127 @@ def population_intervals(chi: Any, lag: int | str, dt_ps: float | str | None = N
                                confidence=confidence, n_blocks=len(blocks), ci_from=ci_from)
 
 
+#: a timescale closer than this factor to the analysed trajectory time was seen to relax too few times
+DATA_FACTOR = 2.0
+#: a timescale that grows by more than this fraction from the lag τ to the longest analysed lag up to
+#: ``RISE_SPAN`` τ still rises with the lag: χ is not Markovian at τ and the value is a lower bound
+RISE_LIMIT = 0.25
+RISE_SPAN = 4
+#: an implied timescale is compared only where its eigenvalue |λ_i(L)| = exp(−L/t_i) exceeds this (below,
+#: the estimate sinks into the statistical noise, whose floor makes any timescale rise with the lag)
+MIN_EIGENVALUE = 0.05
+
+
 def resolved_timescales(timescales_ps: Any, lag_ps: Any, duration_ps: float) -> np.ndarray:
-    """Which timescales the data can support: ``τ < t_i < T`` (bool array, the shape of ``timescales_ps``).
+    """Which timescales the data can support: ``τ < t_i < T / DATA_FACTOR`` (bool array, the shape of
+    ``timescales_ps``).
 
     A relaxation faster than the lag τ (``lag_ps``, broadcast against ``timescales_ps``) has decayed
-    before the first step of the model; one slower than the analysed trajectory time ``T``
-    (``duration_ps``, the summed duration of the analysed trajectories; target sets do not add time)
-    was never seen to relax. Infinite or NaN timescales are not resolved.
+    before the first step of the model; one within a factor :data:`DATA_FACTOR` of the analysed
+    trajectory time ``T`` (``duration_ps``, the summed duration of the analysed trajectories; target
+    sets do not add time) was seen to relax too few times to be measured. Infinite or NaN timescales
+    are not resolved.
     """
     t = np.asarray(timescales_ps, dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        return np.isfinite(t) & (t > np.asarray(lag_ps, dtype=np.float64)) & (t < float(duration_ps))
+        return (np.isfinite(t) & (t > np.asarray(lag_ps, dtype=np.float64))
+                & (t < float(duration_ps) / DATA_FACTOR))
+
+
+@dataclass(frozen=True)
+class TimescaleCheck:
+    """Whether the data pin one relaxation timescale down (:func:`check_timescales`); times in ps.
+
+    Attributes:
+        timescale_ps: t_i at the lag τ of the model.
+        resolved: τ < t_i < T / :data:`DATA_FACTOR` and not rising with the lag.
+        lower_bound: the true timescale is probably longer (it rises with the lag, or it is near or
+            beyond the analysed time T).
+        rising: t_i grew by more than :data:`RISE_LIMIT` from τ to ``rise_lags_ps[1]`` (beyond its
+            confidence interval); None when no analysed lag in (τ, RISE_SPAN·τ] measures t_i.
+        rise: t_i(L) / t_i(τ) − 1 (None: not checked).
+        rise_lags_ps: the two lags compared (τ, L), or None.
+        lag_needed_ps: when rising: lags beyond this one (the longest analysed lag with a measured t_i) are needed.
+        data_needed_ps: for a lower bound, when the analysed time T falls short of it: the data
+            should be longer than this (:data:`DATA_FACTOR` × the longest t_i measured at any analysed lag).
+        reason: one sentence when not resolved, else None.
+    """
+
+    timescale_ps: float
+    resolved: bool
+    lower_bound: bool
+    rising: bool | None
+    rise: float | None
+    rise_lags_ps: tuple[float, float] | None
+    lag_needed_ps: float | None
+    data_needed_ps: float | None
+    reason: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (inf/NaN as ``None``)."""
+        from ..atomic import json_safe
+
+        return json_safe({"timescale_ps": self.timescale_ps, "resolved": self.resolved,
+                          "lower_bound": self.lower_bound, "rising": self.rising, "rise": self.rise,
+                          "rise_lags_ps": None if self.rise_lags_ps is None else list(self.rise_lags_ps),
+                          "lag_needed_ps": self.lag_needed_ps, "data_needed_ps": self.data_needed_ps,
+                          "reason": self.reason})
+
+
+def _ps(t: float) -> str:
+    return "∞" if not np.isfinite(t) else f"{t:.3g} ps"
+
+
+def check_timescales(its: ImpliedTimescales, timescales_ps: Any, lag_ps: float,
+                     duration_ps: float) -> list[TimescaleCheck]:
+    """One :class:`TimescaleCheck` per process of a model at lag τ = ``lag_ps`` (``timescales_ps``,
+    slowest first), against its implied timescales over the analysed lags ``its`` and the analysed
+    trajectory time ``duration_ps``.
+
+    A timescale is a *lower bound* when (i) it keeps rising with the lag: at the longest analysed lag
+    L ≤ :data:`RISE_SPAN` τ where it is still measured (|λ_i(L)| > :data:`MIN_EIGENVALUE`), t_i(L)
+    exceeds t_i(τ) by more than :data:`RISE_LIMIT` and the lower end of its confidence interval lies
+    above t_i(τ) (a Markovian χ gives the same t_i at every lag; the interval keeps noise from
+    counting as a rise); or (ii) it is longer than 1 / :data:`DATA_FACTOR` of the analysed time, or
+    infinite. A timescale shorter than τ is not resolved either (it decays within one lag), but is
+    no lower bound.
+    """
+    t = np.asarray(timescales_ps, dtype=np.float64)
+    lags = np.asarray(its.lags_ps, dtype=np.float64)
+    grid = np.asarray(its.timescales_ps, dtype=np.float64)
+    checks = []
+    for i, ti in enumerate(t):
+        column = grid[:, i] if i < grid.shape[1] else np.full(len(lags), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            measured = np.isfinite(column) & (np.exp(-lags / column) > MIN_EIGENVALUE)
+            later = measured & (lags > lag_ps * (1 + 1e-9)) & (lags <= RISE_SPAN * lag_ps * (1 + 1e-9))
+        rising = rise = pair = None
+        if np.isfinite(ti) and later.any():
+            k = int(np.flatnonzero(later)[-1])
+            rise, pair = float(column[k] / ti - 1), (float(lag_ps), float(lags[k]))
+            low = float(its.lower[k, i])
+            rising = bool(rise > RISE_LIMIT and not low <= ti)           # NaN interval: the rise alone
+        longest = float(max([ti, *column[measured]]))
+        near_end = not np.isfinite(ti) or ti >= duration_ps / DATA_FACTOR
+        lower = bool(near_end or rising)
+        fast = bool(np.isfinite(ti) and ti <= lag_ps)
+        lag_needed = float(lags[measured].max()) if rising else None
+        data_needed = (DATA_FACTOR * longest if lower and np.isfinite(longest) and DATA_FACTOR * longest >= duration_ps
+                       else None)
+        name, notes = f"t{i + 1} = {_ps(ti)}", []
+        if fast:
+            notes.append(f"{name} is shorter than the lag τ = {lag_ps:g} ps (it decays within one lag)")
+        if rising:
+            notes.append(f"{name} keeps rising with the lag (to {_ps(column[k])} at {pair[1]:g} ps, +{rise:.0%} "
+                         f"from τ = {pair[0]:g} ps): a lower bound, χ is not Markovian at τ; try lags beyond "
+                         f"{lag_needed:g} ps")
+        if near_end:
+            notes.append(f"{name} is {'longer than' if ti >= duration_ps else 'more than half of'} the "
+                         f"{duration_ps:.3g} ps of trajectory analysed (seen to relax too few times): a lower bound")
+        if data_needed is not None:
+            notes[-1] += f"; the data would need to be longer than {data_needed:.3g} ps"
+        checks.append(TimescaleCheck(
+            timescale_ps=float(ti), resolved=not (lower or fast or not np.isfinite(ti)), lower_bound=lower,
+            rising=rising, rise=rise, rise_lags_ps=pair, lag_needed_ps=lag_needed, data_needed_ps=data_needed,
+            reason="; ".join(notes) or None))
+    return checks

@@ -70,7 +70,10 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         Koopman, implied-timescale, CK-test, RDF and conduction results; ``state_charges``
         (``charges_e``, ``source`` "topology" or "--charge", ``shell_radius_A``; None without charges),
         ``charge_integral`` (with partial charges), ``profile`` and ``order_parameter`` (when asked for;
-        with ``labels``, the structure labels over time of :mod:`gdynet.analysis.order_labels`).
+        with ``labels``, the structure labels over time of :mod:`gdynet.analysis.order_labels`);
+        ``timescales_markovian`` and ``timescales_checks`` (which timescales are lower bounds and why,
+        :func:`gdynet.koopman.validation.check_timescales`); ``seeds``, ``seeds_agreement``, ``robust``,
+        ``seeds_spread`` and ``seeds_remark`` (whether ``--seeds`` agree, :mod:`.seeds`; None with one seed).
     """
     from ..koopman.analysis import koopman_analysis
     from ..koopman.covariance import CI_SOURCES
@@ -87,6 +90,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     order_parameter = given.get("order_parameter") if order_parameter is None else order_parameter
     shell_radius = given.get("shell_radius") if shell_radius is None else shell_radius
     from .materials import check_options, structure_analyses
+    from .seeds import seeds_robustness
 
     check_options(profile, order_parameter, shell_radius)
     analyze_on = (given.get("analyze_on") or "test") if analyze_on is None else analyze_on
@@ -158,6 +162,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         **structure.summary,
         "history": meta.get("history"), "training": meta.get("training"),
         "seeds": meta.get("seeds"),
+        **seeds_robustness(meta.get("seeds"), meta.get("seed")),
     }
     summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
     inputs = {"trajectories": ", ".join(record["paths"]),
@@ -178,7 +183,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
                "rdf": rdfs, **_headlines(summary), **result.text(), **structure.headlines,
-               **_training_lines(summary)}
+               **_training_lines(summary), "seeds": _seeds_report(summary, meta.get("seed"))}
     write_report(run.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
     atomic.write_json(run.summary, summary)
@@ -229,7 +234,7 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
 
 
 def _training_lines(summary: dict[str, Any]) -> dict[str, str]:
-    """Report lines on training: best epoch, collapses undone, and the spread over seeds."""
+    """Report lines on training: best epoch, collapses undone, the budget used."""
     lines = {}
     history = summary.get("history") or []
     if history:
@@ -243,15 +248,19 @@ def _training_lines(summary: dict[str, Any]) -> dict[str, str]:
             auto = f" ({', '.join(budget['auto'])} automatic)" if budget["auto"] else ""
             lines["training"] += (f"; {budget['steps_per_epoch']} steps of {budget['batch_size']} frame pairs per "
                                   f"epoch, at most {budget['epochs']} epochs, patience {budget['patience']}{auto}")
-    seeds = summary.get("seeds") or []
-    if seeds:
-        vamp = [s["vamp2_validation"] for s in seeds]
-        t1 = [s["timescales_ps"][0] for s in seeds if s["timescales_ps"] and s["timescales_ps"][0] is not None]
-        lines[f"{len(seeds)} seeds"] = (
-            f"validation VAMP-2 {min(vamp):.4f} to {max(vamp):.4f}; slowest timescale "
-            + (f"{min(t1):.3g} to {max(t1):.3g} ps" if t1 else "n/a")
-            + f"; states agree with the kept seed's on {min(s['match'] for s in seeds):.1%} of target-frames or more")
     return lines
+
+
+def _seeds_report(summary: dict[str, Any], kept: int | None) -> dict[str, Any] | None:
+    """The report's seeds section (:func:`gdynet.report.markdown._seeds_section`); None with one seed."""
+    from .seeds import kept_seed, seed_differences
+
+    entries = summary.get("seeds") or []
+    if len(entries) < 2 or summary.get("seeds_spread") is None:
+        return None
+    kept = kept_seed(entries, kept)
+    return {"remark": summary["seeds_remark"], "robust": summary["robust"], "kept": kept, "entries": entries,
+            "spread": summary["seeds_spread"], "differences": seed_differences(entries, kept)}
 
 
 def _target_label(trajs) -> str:

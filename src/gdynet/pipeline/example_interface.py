@@ -109,7 +109,9 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
                "learned": {"populations": summary["populations"], "timescales_ps": summary["timescales_ps"],
                            "lag_ps": summary["lag_ps"], "vamp2": summary["vamp2"],
                            "populations_ci": summary.get("populations_ci"),
-                           "implied_timescales": summary["implied_timescales"]},
+                           "implied_timescales": summary["implied_timescales"],
+                           "timescales_markovian": summary.get("timescales_markovian"),
+                           "timescales_checks": summary.get("timescales_checks")},
                "solid_fraction": {seg: solid_fraction(data.solid(seg)).tolist() for seg in ("train", "test")},
                "production_temperature_K": _mean_std(np.concatenate([data.temperature(s) for s in ("train", "test")])),
                **reference}
@@ -409,6 +411,8 @@ def example_report(results: dict[str, Any]) -> str:
               "Learned implied timescales at the same lags: "
               + ", ".join("—" if row[0] is None else f"{row[0]:.3g} ps"
                           for row in results["learned"]["implied_timescales"]["timescales_ps"]) + ".",
+              *[f"Not pinned down by the data: {c['reason']}."
+                for c in results["learned"].get("timescales_checks") or [] if c.get("lower_bound")],
               f"Checks: every state above 1 %: {chk['populated']} (smallest {100 * chk['min_population']:.1f} %); "
               f"states ordered solid -> liquid along the normal: {chk['ordered']}; one state > 80 % solid and "
               f"one < 20 %: {chk['separated']}; learned / label slowest "

@@ -150,7 +150,8 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
         if read.select_on == "first":                 # what `gdynet predict` imposes on a new file
             meta["shared_targets"] = SharedTargets.of(trajs[0]).to_dict()
         if len(trained) > 1:
-            meta["seeds"] = _seed_entries(trained, best, sources, run, options, lag, dt_ps)
+            meta["seeds"] = _seed_entries(trained, best, sources, run, options, lag, dt_ps, trajs,
+                                          (analysis or {}).get("order_parameter"))
         save_model(run.model, kind=options.model, model=model, meta=meta)
     except GdynetError:
         if created:
@@ -241,14 +242,16 @@ def _train(sources: Sequence[Any], run: RunDir, options: FitOptions, lag: int, p
 
 
 def _seed_entries(trained: Sequence[tuple[int, Any]], best: int, sources: Sequence[Any], run: RunDir,
-                  options: FitOptions, lag: int, dt_ps: float) -> list[dict[str, Any]]:
-    """summary.json ``seeds`` (see :mod:`.seeds`), against the kept seed's calibrated chi files."""
+                  options: FitOptions, lag: int, dt_ps: float, trajs: Sequence[Trajectory],
+                  order_parameter: str | None) -> list[dict[str, Any]]:
+    """summary.json ``seeds`` (see :mod:`.seeds`), against the kept seed's calibrated chi files; each
+    seed's states described on ``trajs`` (coordination, and the ``order_parameter`` when given)."""
     from .seeds import seed_entries
 
     best_chi = [np.load(run.chi(i), mmap_mode="r") for i in range(len(sources))]
     models = [(seed, result.model, result.scores["validation"]) for seed, result in trained]
     return seed_entries(models, best, sources, best_chi, run.chi(0).parent, options.states, lag, dt_ps,
-                        options.device)
+                        options.device, trajectories=trajs, order_parameter=order_parameter)
 
 
 def _write_chi(model: Any, sources: Sequence[Any], run: RunDir, options: FitOptions) -> np.ndarray:

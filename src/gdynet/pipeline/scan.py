@@ -1,5 +1,9 @@
 """``gdynet scan``: choose the number of states S and the lag τ from a few fits.
 
+With ``--seeds N`` every fit trains N initialisations (the best by validation VAMP-2 is kept) and each
+result carries ``seeds_agreement`` and ``robust`` of that fit (:func:`gdynet.pipeline.seeds.seeds_robustness`;
+None with one seed).
+
 Cost: one fit per S, at one lag (the middle of ``lags``), in ``DIR/states_S_lag_L`` (L in frames; a
 ``gdynet fit`` run folder without the analysis: resumable, and ``gdynet analyze`` completes it). Features learned at one lag describe the slow processes
 at neighbouring lags too, so the implied timescales, the held-out VAMP-2 and the CK test at every
@@ -32,7 +36,7 @@ from ..errors import GdynetError
 from ..units import lag_to_frames
 from .fit import FitOptions, train
 from .inputs import ReadOptions, read_all
-from .rundir import RunDir
+from .rundir import RunDir, load_model
 
 PLATEAU_TOLERANCE = 0.1
 MIN_VAMP2_GAIN = 0.05
@@ -67,6 +71,9 @@ def scan(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions, op
         by_states[n], taus[n] = sorted(entries, key=lambda e: e["lag_frames"]), tau
         results += by_states[n]
     recommended = recommend(by_states, taus, longest * dt)
+    chosen = next(e for e in by_states[recommended["states"]] if e["lag_frames"] == taus[recommended["states"]])
+    recommended.update(robust=chosen["robust"], seeds_agreement=chosen["seeds_agreement"],
+                       seeds_remark=chosen["seeds_remark"])
     summary = json_safe({"results": results, "recommended": recommended, "dt_ps": dt,
                          "fit_lag_ps": fit_lag * dt, "n_frames_longest": longest})
     out.mkdir(parents=True, exist_ok=True)
@@ -83,10 +90,14 @@ def _fit_and_evaluate(paths: Sequence[Any], out: Path, read: ReadOptions, option
     from ..koopman.estimator import KoopmanEstimator
     from ..koopman.validation import ck_test
 
+    from .seeds import seeds_robustness
+
     folder = out / f"states_{n}_lag_{fit_lag}"
     train(paths, folder, read, replace(options, states=n, lag=fit_lag), progress=progress)
     run = RunDir(folder)
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(n_trajs)]
+    meta = load_model(run.model)[1]
+    seeds = seeds_robustness(meta.get("seeds"), meta.get("seed"))      # None with one seed
     entries = []
     for lag in frames:
         koopman = KoopmanEstimator(lag, dt).fit(chis).fetch_model()
@@ -97,7 +108,9 @@ def _fit_and_evaluate(paths: Sequence[Any], out: Path, read: ReadOptions, option
                         "vamp2": held_out_vamp2(chis, lag, options.split),
                         "timescales_ps": np.asarray(koopman.timescales_ps, dtype=float),
                         "ck": {"fraction_consistent": fraction,
-                               "passed": None if fraction is None else bool(fraction >= CK_PASS_FRACTION)}})
+                               "passed": None if fraction is None else bool(fraction >= CK_PASS_FRACTION)},
+                        "seeds_agreement": seeds["seeds_agreement"], "robust": seeds["robust"],
+                        "seeds_remark": seeds["seeds_remark"]})
     return entries
 
 
@@ -194,6 +207,7 @@ def _report(out: Path, summary: dict[str, Any], figures: dict[str, Any], paths: 
         ck = e["ck"]["fraction_consistent"]
         numbers[f"S={e['states']}, τ={e['lag_ps']:g} ps"] = (
             f"VAMP-2 {e['vamp2']:.3f}; timescales {ts} ps; CK "
-            + ("n/a" if ck is None else f"{ck:.0%} consistent") + f" (fitted at τ={e['fit_lag_ps']:g} ps)")
+            + ("n/a" if ck is None else f"{ck:.0%} consistent") + f" (fitted at τ={e['fit_lag_ps']:g} ps)"
+            + (f"; seeds {e['seeds_remark']}" if e.get("seeds_remark") else ""))
     write_report(out, summary=numbers, figures=figures,
                  inputs={"trajectories": ", ".join(str(p) for p in paths)}, title="gdynet scan: S and τ")

@@ -8,6 +8,9 @@
 * ``"conduction"``: ``Conduction.summary()`` (or the ``Conduction`` itself);
 * ``"rdf"``: ``{name: StateRDF}`` or ``{name: {"first_peak_A": [...], ...}}`` -- first-peak positions
   and coordination numbers per state are tabulated;
+* ``"seeds"``: ``{"remark", "kept", "entries", "spread", "differences"}`` from
+  :mod:`gdynet.pipeline.seeds` -- the verdict, each seed's numbers, the spread per state and process,
+  and how each other seed differs from the kept one;
 * anything else is listed under "Other results".
 """
 from __future__ import annotations
@@ -146,6 +149,53 @@ def _rdf_section(rdfs: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _range(spread: Mapping[str, Any], i: int, scale: float = 1.0, digits: int = 3) -> str:
+    """``"min – max"`` of column ``i`` of a seeds spread (``{"min", "max", ...}``), times ``scale``."""
+    low, high = spread["min"][i], spread["max"][i]
+    if low is None and high is None:
+        return "–"
+    low, high = (None if v is None else scale * v for v in (low, high))
+    return f"{_fmt(low, digits)} – {_fmt(high, digits)}"
+
+
+def _seeds_section(seeds: Mapping[str, Any]) -> list[str]:
+    """Seeds: the robustness verdict, each seed's numbers, the spread over seeds, and the differences."""
+    entries, spread, kept = seeds["entries"], seeds["spread"], seeds["kept"]
+    lines = [f"## {len(entries)} seeds: do the initialisations agree?", "",
+             f"The kept model is seed {kept} (best validation VAMP-2). States of the other seeds are matched to "
+             "its states (Hungarian assignment on the overlap of the most probable states); "
+             + ("**" + seeds["remark"] + "**." if not seeds.get("robust") else seeds["remark"] + "."), ""]
+    elements = sorted(spread.get("coordination") or {})
+    radius = entries[0].get("shell_radius_A")
+    q = "order_parameter_mean" in spread
+    described = [f"the neighbours of each element within {_fmt(radius, 3)} Å (the first shell)"] * bool(elements) \
+        + ["the mean order parameter"] * q
+    lines += ["Each seed's timescales and populations come from its own Koopman model at τ on all frames (training "
+              "frames included, so they can differ from the headline numbers above)"
+              + (f"; its states are described by {' and '.join(described)} on a few hundred frames per trajectory"
+                 if described else "") + ".", ""]
+    lines += _table(["seed", "validation VAMP-2", "states agree with the kept seed", "timescales (ps)",
+                     "populations (%)", *(f"{z} within {_fmt(radius, 3)} Å" for z in elements),
+                     *(["mean order parameter"] if q else [])],
+                    [[f"{e['seed']} (kept)" if e["seed"] == kept else e["seed"], f"{e['vamp2_validation']:.4f}",
+                      f"{100 * e['match']:.1f} %", e["timescales_ps"], [100 * p for p in e["populations"]],
+                      *(e["coordination"][z] for z in elements), *([e["order_parameter_mean"]] if q else [])]
+                     for e in entries])
+    pops = spread["populations"]
+    lines += ["Spread over the seeds (min – max) per state:", ""]
+    lines += _table(["state", "population (%)", *(f"{z} neighbours" for z in elements),
+                     *(["mean order parameter"] if q else [])],
+                    [[s, _range(pops, s, 100), *(_range(spread["coordination"][z], s) for z in elements),
+                      *([_range(spread["order_parameter_mean"], s)] if q else [])] for s in range(len(pops["min"]))])
+    ts = spread["timescales_ps"]
+    lines += _table(["process", "timescale min – max (ps)", "relative spread"],
+                    [[i + 1, _range(ts, i), "–" if r is None else f"{r:.0%}"] for i, r in enumerate(ts["relative"])])
+    if seeds.get("differences"):
+        lines += ["How the other seeds differ from the kept one:", ""]
+        lines += [f"- {line}" for line in seeds["differences"]] + [""]
+    return lines
+
+
 def write_report(out_dir: str | os.PathLike[str], *, summary: Mapping[str, Any],
                  figures: Mapping[str, Any], inputs: Mapping[str, Any],
                  title: str = "gdynet analysis report") -> Path:
@@ -167,7 +217,7 @@ def write_report(out_dir: str | os.PathLike[str], *, summary: Mapping[str, Any],
     lines = [f"# {title}", ""]
     lines += ["## Inputs", ""]
     lines += _table(["input", "value"], [[key, value] for key, value in inputs.items()])
-    handled = {"koopman", "vamp2", "conduction", "rdf"}
+    handled = {"koopman", "vamp2", "conduction", "rdf", "seeds"}
     vamp = summary.get("vamp2")
     if vamp:
         lines += ["## VAMP-2 scores", "", "Higher is better; the maximum is the number of states.", ""]
@@ -178,6 +228,8 @@ def write_report(out_dir: str | os.PathLike[str], *, summary: Mapping[str, Any],
         lines += _rdf_section(summary["rdf"])
     if summary.get("conduction") is not None:
         lines += _conduction_section(_as_dict(summary["conduction"]))
+    if summary.get("seeds"):
+        lines += _seeds_section(summary["seeds"])
     other = {k: v for k, v in summary.items() if k not in handled}
     if other:
         lines += ["## Other results", ""]
