@@ -8,6 +8,7 @@ states everywhere). Everything streams through memory maps, one trajectory at a 
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -62,8 +63,8 @@ def seed_entries(trained: Sequence[tuple[int, Any, float]], best: int, sources: 
         if k == best:
             entries.append(seed_entry(seed, validation, best_chi, best_chi, lag, dt_ps))
             continue
-        raw_paths = [scratch / f".seed_{seed}_raw_{i:03d}.npy" for i in range(len(sources))]
-        paths = [scratch / f".seed_{seed}_{i:03d}.npy" for i in range(len(sources))]
+        raw_paths = [scratch / f".seed_{seed}_raw_{i:03d}.{os.getpid()}.npy" for i in range(len(sources))]
+        paths = [scratch / f".seed_{seed}_{i:03d}.{os.getpid()}.npy" for i in range(len(sources))]
         raws = [predict_raw(model, s, n_states, p, device) for s, p in zip(sources, raw_paths)]
         A = calibration_matrix(calibration_sample(raws))
         chi = [np.load(write_calibrated(r, A, p), mmap_mode="r") for r, p in zip(raws, paths)]
