@@ -95,7 +95,7 @@ class RunDir:
         except (OSError, ValueError) as exc:
             raise GdynetError(f"unreadable run.json ({exception_summary(exc)}); re-run `gdynet fit ... --force` "
                               "to start this run over", self.run_json) from None
-        if not isinstance(record, dict) or "paths" not in record:
+        if not isinstance(record, dict):
             raise GdynetError("run.json does not describe a gdynet run; re-run `gdynet fit ... --force` to "
                               "start this run over", self.run_json)
         return record
