@@ -89,9 +89,9 @@ def run(fitted, tmp_path):
     shutil.copytree(original, tmp_path / "run")
     record = json.loads((tmp_path / "run" / "run.json").read_text())
     record["paths"] = [str(tmp_path / "md.npz")]
-    record["inputs"][0]["path"] = str(tmp_path / "md.npz")
+    for entry in record.get("inputs", []):
+        entry["path"] = str(tmp_path / "md.npz")
     (tmp_path / "run" / "run.json").write_text(json.dumps(record))
-    os.utime(tmp_path / "md.npz", ns=(record["inputs"][0]["mtime_ns"],) * 2)
     return tmp_path / "md.npz", tmp_path / "run"
 
 

@@ -75,7 +75,10 @@ def disk_error(exc: BaseException, path: str | os.PathLike[str] | None = None) -
         return GdynetError(f"cannot write here ({os.strerror(code)}); choose a writable folder "
                            "(--out, -o or GDYNET_CACHE) or fix its permissions", where)
     if isinstance(exc, RuntimeError) and path is not None and "write" in str(exc).lower():
-        free = shutil.disk_usage(Path(path).parent).free
+        try:
+            free = shutil.disk_usage(Path(path).parent).free
+        except OSError:
+            return exc
         if free < 2 ** 20:                  # torch.save reports a full disk as a RuntimeError
             return GdynetError("the disk is full (no space left on device); free some space or choose a "
                                "folder on another disk", path)

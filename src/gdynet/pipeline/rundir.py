@@ -169,12 +169,13 @@ def run_lock(root: Path, *, create: bool = False, shared: bool = False) -> Itera
 @contextmanager
 def writing_run(root: Path) -> Iterator[None]:
     """:func:`run_lock` for ``fit``: creates the folder, and removes it again when this call created it
-    and a :class:`GdynetError` (a user mistake) ends the run."""
+    and a :class:`GdynetError` (a user mistake) ends the run before a model was saved (a trained
+    model is kept: ``gdynet analyze`` can still be run with other options)."""
     with run_lock(root, create=True) as created:
         try:
             yield
         except GdynetError:
-            if created:
+            if created and not RunDir(root).model.exists():
                 shutil.rmtree(root, ignore_errors=True)
             raise
 
