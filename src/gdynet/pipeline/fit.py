@@ -84,7 +84,8 @@ def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = Re
     ``test_paths``: trajectories read with the same options but never trained on (the test split);
     their state probabilities are written too, and the analysis uses them (``analyze_on="test"``).
 
-    Every user mistake is detected before ``out_dir`` is touched. Re-running the same call after a
+    Every user mistake is detected before anything is written to ``out_dir`` (a folder made for the
+    run is removed again). Re-running the same call after a
     kill resumes from the last checkpoint in ``out_dir/checkpoints``, unless an input file changed
     since (refused); ``force``: delete the run in ``out_dir`` and start over. One process at a time
     writes ``out_dir`` (:func:`.rundir.run_lock`). Under ``torchrun`` every process trains on its

@@ -132,7 +132,7 @@ def run_lock(root: Path, *, create: bool = False, shared: bool = False) -> Itera
     """
     root = Path(root)
     key = str(root.resolve())
-    if key in _HELD or int(os.environ.get("RANK", "0") or 0) != 0:
+    if key in _HELD or not _main_rank():
         yield False
         return
     created = False
@@ -166,6 +166,11 @@ def run_lock(root: Path, *, create: bool = False, shared: bool = False) -> Itera
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _main_rank() -> bool:
+    """False in torchrun processes other than rank 0 (they neither lock nor delete anything)."""
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
 @contextmanager
 def writing_run(root: Path) -> Iterator[None]:
     """:func:`run_lock` for ``fit``: creates the folder, and removes it again when this call created it
@@ -186,13 +191,13 @@ def claim(run: RunDir, record: dict[str, Any], same: Sequence[str], force: bool)
     An empty folder is taken; a folder with the same run (``record``'s ``same`` entries equal, the
     input files unchanged, :mod:`gdynet.fingerprint`) is resumed; any other run is refused, or with
     ``force`` deleted to start over. A non-empty folder without run.json is never touched.
-    Scratch files of killed processes are swept.
+    Scratch files of killed processes are swept (both only by torchrun's rank 0).
     """
     from ..fingerprint import require_same_inputs
 
     if run.run_json.exists():
         if force:
-            for entry in run.root.iterdir():
+            for entry in run.root.iterdir() if _main_rank() else ():
                 if entry.name != LOCK_NAME:
                     shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
             return
@@ -203,7 +208,8 @@ def claim(run: RunDir, record: dict[str, Any], same: Sequence[str], force: bool)
         require_same_inputs(previous, run.root, "fit")
     elif any(entry.name != LOCK_NAME for entry in run.root.iterdir()):
         raise GdynetError("output folder exists and is not empty; choose another --out", run.root)
-    sweep_scratch(run)
+    if _main_rank():
+        sweep_scratch(run)
 
 
 def sweep_scratch(run: RunDir) -> None:
