@@ -55,6 +55,14 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
         except GdynetError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except OSError as exc:                    # a full disk or a folder without write permission
+            from .diskspace import disk_error
+
+            error = disk_error(exc)
+            if not isinstance(error, GdynetError):
+                raise
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("interrupted; re-run the same command to resume", err=True)
             raise typer.Exit(130) from None
@@ -187,6 +195,7 @@ def fit(
     shell_radius: Optional[float] = typer.Option(None, help=_HELP_SHELL),
     ci_from: str = typer.Option("auto", help="95 % intervals from: trajectories, targets (5 random subsets of the target sets), blocks (5 time blocks) or auto."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    force: bool = typer.Option(False, "--force", help="Start over: delete the run in --out (even one whose input files changed since), and allow --states above 20."),
 ) -> None:
     """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
     from .pipeline.fit import fit as run_fit
@@ -198,7 +207,7 @@ def fit(
     analysis = {"lags": _lag_list(lags), "charges": _charges(charge), "temperature_K": temperature,
                 "analyze_on": analyze_on, "ci_from": ci_from, "profile": profile,
                 "order_parameter": order_parameter, "shell_radius": shell_radius}
-    summary = run_fit(traj, out, read, options, test_paths=test, analysis=analysis, progress=not quiet)
+    summary = run_fit(traj, out, read, options, test_paths=test, analysis=analysis, progress=not quiet, force=force)
     if summary:                                   # empty on torchrun ranks other than 0
         _print_summary(summary, out)
 
@@ -241,7 +250,7 @@ def _numbers(text: str, kind: type, flag: str) -> list[Any]:
 
 #: fit's options that make no sense for scan (analysis of one run, or replaced by scan's own)
 _NOT_SCAN_OPTIONS = {"out", "states", "lag", "lags", "charge", "temperature", "test", "analyze_on", "ci_from",
-                     "profile", "order_parameter", "shell_radius"}
+                     "profile", "order_parameter", "shell_radius", "force"}
 
 
 def _scan(

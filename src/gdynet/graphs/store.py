@@ -7,7 +7,7 @@ An entry of the cache is a folder ``graphs-m{m}-{key}`` holding
     distances.npy  (F, N, m) float32  distances in Å, each row nearest first
     numbers.npy    (N,) int64         atomic numbers
     targets.npy    (n, k) int64       target sets of the last trajectory that used the entry
-    meta.json      sizes, dt_ps, source, fingerprint, code version
+    meta.json      sizes, dt_ps, source, fingerprint, code version, CRC-32 checksums
     COMPLETE       marker written last
 
 6 bytes per edge (10 when N > 65,535; see benchmarks/RESULTS.md for the measured alternatives:
@@ -17,6 +17,11 @@ changed input or kernel never reuses a stale entry. A build writes into a hidden
 ``.graphs-...partial`` folder (one ``done/`` marker per finished chunk of frames) and is renamed
 onto the entry only once complete: a killed build is resumed from its finished chunks, never
 trusted. A lock file serialises concurrent builds of the same entry.
+
+``meta.json`` holds a CRC-32 of every chunk of frames of both arrays (and of ``numbers.npy``),
+checked when the store is opened (about 3 GB/s): a damaged entry (a zero-filled or truncated
+file) is refused by :meth:`GraphStore.open` with one line naming the file, and rebuilt by
+:func:`build_graphs` with a warning -- never read as data.
 """
 from __future__ import annotations
 
@@ -25,6 +30,8 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
+import zlib
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -37,7 +44,8 @@ import numpy as np
 from .. import __version__
 from ..atomic import save_npy, write_json
 from ..cache import cache_root
-from ..errors import GdynetError
+from ..diskspace import open_memmap, require_free
+from ..errors import GdynetError, GdynetWarning
 from ..progress import frame_counter
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
@@ -95,8 +103,9 @@ class GraphStore:
                 f"path={str(self.path)!r})")
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> "GraphStore":
-        """Open a complete entry written by :func:`build_graphs` (arrays memory-mapped read-only)."""
+    def open(cls, path: str | os.PathLike[str], *, verify: bool = True) -> "GraphStore":
+        """Open a complete entry written by :func:`build_graphs` (arrays memory-mapped read-only);
+        ``verify``: check its checksums first (:func:`verify_checksums`)."""
         path = Path(path)
         if not (path / _COMPLETE).is_file():
             problem = "is not a graph store" if not path.is_dir() else "is an incomplete graph store (interrupted build)"
@@ -112,8 +121,35 @@ class GraphStore:
             raise GdynetError(f"unreadable graph store ({exc!r})", path) from None
         if indices.shape != shape or distances.shape != shape or numbers.shape != shape[1:2]:
             raise GdynetError(f"graph store arrays do not match meta.json {shape}", path)
+        if verify:
+            verify_checksums(path, meta, {"indices.npy": indices, "distances.npy": distances, "numbers.npy": numbers})
         return cls(path=path, indices=indices, distances=distances, numbers=numbers.astype(np.int64),
                    targets=targets.astype(np.int64), dt_ps=float(meta["dt_ps"]), source=str(meta["source"]))
+
+
+def checksums(arrays: dict[str, np.ndarray], chunk_frames: int) -> dict[str, list[int]]:
+    """CRC-32 of every ``chunk_frames`` frames of each (F, N, m) array, of the whole of other arrays."""
+    out = {}
+    for name, array in arrays.items():
+        step = chunk_frames if array.ndim == 3 else max(len(array), 1)
+        out[name] = [zlib.crc32(np.ascontiguousarray(array[start:start + step]))
+                     for start in range(0, max(len(array), 1), step)]
+    return out
+
+
+def verify_checksums(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Raise a one-line :class:`GdynetError` naming the file (and frames) whose content does not match
+    the checksums in ``meta`` (``meta.json`` of the store at ``path``)."""
+    expected = meta.get("checksums")
+    if not isinstance(expected, dict):
+        raise GdynetError("graph store without checksums (an older gdynet wrote it); delete it to rebuild it", path)
+    chunk = int(meta["chunk_frames"])
+    for name, array in arrays.items():
+        for k, (got, want) in enumerate(zip(checksums({name: array}, chunk)[name], expected.get(name, []))):
+            if got != want:
+                frames = f" (frames {k * chunk}–{min((k + 1) * chunk, len(array)) - 1})" if array.ndim == 3 else ""
+                raise GdynetError(f"damaged graph store: content does not match its checksum{frames}; delete "
+                                  "the entry or rerun to rebuild it", path / name)
 
 
 def index_dtype(n_atoms: int) -> type:
@@ -150,12 +186,25 @@ def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str
     try:
         root.mkdir(parents=True, exist_ok=True)
         with _locked(root / f".{final.name}.lock"):
-            if not (final / _COMPLETE).is_file():
+            store = _reuse(final)
+            if store is None:
                 _build(traj, m, final, workers, progress)
-            return _with_labels(GraphStore.open(final), traj)
+                store = GraphStore.open(final, verify=False)    # its checksums were just computed from it
+            return _with_labels(store, traj)
     except OSError as exc:  # a read-only cache folder (lock file), a full disk, ...
         raise GdynetError(f"cannot write the graph cache ({exc.strerror or exc}); pass cache_dir= or set "
                           "GDYNET_CACHE to a writable folder", root) from None
+
+
+def _reuse(final: Path) -> GraphStore | None:
+    """The complete, intact entry ``final``, or None (absent, interrupted, or damaged: with a warning)."""
+    if not (final / _COMPLETE).is_file():
+        return None
+    try:
+        return GraphStore.open(final)
+    except GdynetError as exc:
+        warnings.warn(GdynetWarning(f"{exc.args[0].split('; ')[0]}; rebuilding it"), stacklevel=3)
+        return None
 
 
 @contextmanager
@@ -193,8 +242,10 @@ def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress:
     if not _resumable(partial, spec):
         shutil.rmtree(partial, ignore_errors=True)
         (partial / "done").mkdir(parents=True)
+        require_free(partial, n_frames * n_atoms * m * (np.dtype(index_dtype(n_atoms)).itemsize + 4),
+                     "the neighbour graphs")
         for name, dtype in (("indices.npy", index_dtype(n_atoms)), ("distances.npy", np.float32)):
-            np.lib.format.open_memmap(partial / name, "w+", dtype, (n_frames, n_atoms, m)).flush()
+            open_memmap(partial / name, dtype, (n_frames, n_atoms, m)).flush()
         (partial / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     starts = [s for s in range(0, n_frames, chunk) if not (partial / "done" / str(s)).exists()]
     if workers is None:
@@ -212,7 +263,10 @@ def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress:
             _run_pool(traj, partial, starts, chunk, m, workers, advance)
     np.save(partial / "numbers.npy", traj.numbers)
     np.save(partial / "targets.npy", traj.targets)
-    meta = {**spec, "dt_ps": traj.dt_ps, "source": traj.source}
+    arrays = {name: np.load(partial / name, mmap_mode="r") for name in ("indices.npy", "distances.npy")}
+    meta = {**spec, "dt_ps": traj.dt_ps, "source": traj.source,
+            "checksums": checksums({**arrays, "numbers.npy": np.asarray(traj.numbers)}, chunk)}
+    del arrays
     (partial / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     (partial / _COMPLETE).touch()
     shutil.rmtree(final, ignore_errors=True)  # a stale incomplete entry, never a complete one

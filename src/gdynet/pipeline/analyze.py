@@ -12,7 +12,9 @@ from ..errors import GdynetError
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
-from .rundir import RunDir, load_model
+from .limits import FIGURE_STATES, figure_note
+from .outputs import staged_outputs
+from .rundir import RunDir, load_model, run_lock
 from .selection import select_frames, split_fractions
 
 #: default lags for implied timescales, as multiples of the fit lag
@@ -74,13 +76,32 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         ``timescales_markovian`` and ``timescales_checks`` (which timescales are lower bounds and why,
         :func:`gdynet.koopman.validation.check_timescales`); ``seeds``, ``seeds_agreement``, ``robust``,
         ``seeds_spread`` and ``seeds_remark`` (whether ``--seeds`` agree, :mod:`.seeds`; None with one seed).
+
+    figures/, report.md and summary.json are written as one set (:mod:`.outputs`): a kill leaves the
+    old ones or the new ones. Refused when an input file changed since the fit (:mod:`gdynet.fingerprint`).
     """
+    run = RunDir(Path(run_dir))
+    run.require_model()
+    with run_lock(run.root), staged_outputs(run) as out:
+        return _analyze(run, out, lags=lags, charges=charges, temperature_K=temperature_K, ck_steps=ck_steps,
+                        rdf_r_max=rdf_r_max, trajectories=trajectories, analyze_on=analyze_on, ci_from=ci_from,
+                        coarse=coarse, profile=profile, order_parameter=order_parameter,
+                        shell_radius=shell_radius)
+
+
+def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | None,
+             charges: Sequence[float] | None, temperature_K: float | None, ck_steps: int, rdf_r_max: float,
+             trajectories: Sequence[Trajectory] | None, analyze_on: str | None, ci_from: str | None,
+             coarse: int | None, profile: str | None, order_parameter: str | None,
+             shell_radius: float | None) -> dict[str, Any]:
+    """:func:`analyze` of the run in ``run``, its figures, report and summary written into ``out``."""
+    from ..fingerprint import require_same_inputs
     from ..koopman.analysis import koopman_analysis
     from ..koopman.covariance import CI_SOURCES
 
-    run = RunDir(Path(run_dir))
-    run.require_model()
     record = run.read_run()
+    if trajectories is None:                   # fit passes the trajectories it has just read and checked
+        require_same_inputs(record, run.root, "analyze")
     _, meta = load_model(run.model)
     dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
     given = record.get("analysis", {})
@@ -98,7 +119,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     if ci_from not in CI_SOURCES:
         raise GdynetError(f"--ci-from must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
     paths = list(record["paths"]) + list(record.get("test_paths", []))
-    chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(paths))]
+    chis = [run.load_chi(i) for i in range(len(paths))]
     lag_list = None if lags is None else sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
     n_frames, n_series = sum(len(c) for c in chis), sum(c.shape[1] for c in chis)
     selection = select_frames([len(c) for c in chis], n_train=len(record["paths"]), lag=lag,
@@ -132,9 +153,9 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             rdfs[f"{centre}–{_symbol(z)}"] = _state_rdf(trajs, chis, z, rdf_r_max, stride)
         except GdynetError:  # e.g. the only atoms of this element are the targets themselves
             continue
-    structure = structure_analyses(trajs, chis, run.figures, profile=profile, order_parameter=order_parameter,
+    structure = structure_analyses(trajs, chis, out.figures, profile=profile, order_parameter=order_parameter,
                                    shell_radius=shell_radius, charges=charges, timescales=result.its,
-                                   lag_ps=lag * dt)
+                                   lag_ps=lag * dt, figures=koopman.n_states <= FIGURE_STATES)
     charged = structure.charges is not None
     conduction = _conduction(trajs, chis, lag, koopman, structure.charges.charges_e if charged else None,
                              temperature_K, ci_from)
@@ -173,20 +194,22 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     for key in ("epochs", "patience", "batch_size"):
         if inputs.get(key) is None and summary["training"]:
             inputs[key] = f"automatic: {summary['training'][key]}"
-    figures = {**_figures(run, result, rdfs, conduction, charged, structure.summary.get("order_parameter")),
+    figures = {**_figures(out, result, rdfs, conduction, charged, structure.summary.get("order_parameter")),
                **structure.figures}
     if summary["history"]:
         from ..report.figures import plot_learning_curve
 
-        figures["Learning curve"] = plot_learning_curve(summary["history"], run.figures / "learning_curve")
+        figures["Learning curve"] = plot_learning_curve(summary["history"], out.figures / "learning_curve")
     from ..report.markdown import write_report
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
                "rdf": rdfs, **_headlines(summary), **result.text(), **structure.headlines,
                **_training_lines(summary), "seeds": _seeds_report(summary, meta.get("seed"))}
-    write_report(run.root, summary=numbers, figures=figures, inputs=inputs,
+    if figure_note(koopman.n_states):
+        numbers["figures"] = figure_note(koopman.n_states)
+    write_report(out.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
-    atomic.write_json(run.summary, summary)
+    atomic.write_json(out.summary, summary)
     return summary
 
 
@@ -307,11 +330,13 @@ def _figures(run: RunDir, result, rdfs, conduction, charged: bool, order: dict[s
                                    populations.upper - populations.populations]))
     paths = {"Implied timescales": fig.plot_implied_timescales(result.its, d / "implied_timescales",
                                                                references=references),
-             "Chapman-Kolmogorov test": fig.plot_ck_test(result.ck, d / "ck_test"),
              "Stationary populations": fig.plot_populations(
                  koopman.stationary, d / "populations", errors=bars,
-                 title=f"State populations ({populations.confidence:.0%} CI from {populations.ci_from})"),
-             "Koopman eigenvectors": fig.plot_eigenvectors(koopman, d / "eigenvectors")}
+                 title=f"State populations ({populations.confidence:.0%} CI from {populations.ci_from})")}
+    if koopman.n_states > FIGURE_STATES:                 # figures that grow with S: see .limits
+        return paths
+    paths["Chapman-Kolmogorov test"] = fig.plot_ck_test(result.ck, d / "ck_test")
+    paths["Koopman eigenvectors"] = fig.plot_eigenvectors(koopman, d / "eigenvectors")
     if rdfs:
         paths["State-weighted RDFs"] = fig.plot_state_rdf(rdfs, d / "state_rdf")
     if conduction is not None:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .. import atomic
+from ..diskspace import open_memmap, require_free
 
 #: frames per chunk when calibrating a chi file
 CHUNK_FRAMES = 65_536
@@ -24,8 +25,9 @@ def predict_raw(model: Any, source: Any, n_states: int, path: Path, device: str)
     from ..training.trainer import predict
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32,
-                                    shape=(source.n_frames, source.n_targets, n_states))
+    shape = (source.n_frames, source.n_targets, n_states)
+    require_free(path.parent, 2 * 4 * int(np.prod(shape)), "the state probabilities (raw and calibrated)")
+    out = open_memmap(path, np.float32, shape)
     predict(model, source, device=device, out=out)
     out.flush()
     return out
@@ -43,7 +45,7 @@ def write_calibrated(raw: np.ndarray, A: np.ndarray, path: Path) -> Path:
     from ..model.calibration import apply_calibration
 
     with atomic.atomic_path(path) as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=raw.shape)
+        out = open_memmap(tmp, np.float32, raw.shape)
         for start in range(0, raw.shape[0], CHUNK_FRAMES):
             out[start:start + CHUNK_FRAMES] = apply_calibration(np.asarray(raw[start:start + CHUNK_FRAMES]), A)
         out.flush()

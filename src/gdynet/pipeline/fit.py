@@ -1,8 +1,7 @@
 """``gdynet fit``: trajectories -> graphs -> trained model -> chi -> analysis, in one run folder."""
 from __future__ import annotations
 
-import json
-import shutil
+import os
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from ..errors import GdynetError, GdynetWarning
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .inputs import ReadOptions, SharedTargets, read_all
-from .rundir import RunDir, save_model
+from .rundir import RunDir, claim, save_model, writing_run
 
 #: run.json entries that must agree for ``fit`` to resume in an existing folder
 _SAME_RUN = ("paths", "test_paths", "read", "fit")
@@ -79,28 +78,33 @@ class FitOptions:
 
 def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
         options: FitOptions = FitOptions(), *, test_paths: Sequence[str | Path] = (),
-        analysis: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
+        analysis: dict[str, Any] | None = None, progress: bool = True, force: bool = False) -> dict[str, Any]:
     """Train a model on the trajectories in ``paths`` and analyse it; returns ``summary.json``'s dict.
 
     ``test_paths``: trajectories read with the same options but never trained on (the test split);
     their state probabilities are written too, and the analysis uses them (``analyze_on="test"``).
 
-    Every user mistake is detected before ``out_dir`` is touched. Re-running the same call after a
-    kill resumes from the last checkpoint in ``out_dir/checkpoints``. Under ``torchrun`` every
-    process trains on its share of each batch and rank 0 writes the results (others return ``{}``).
+    Every user mistake is detected before anything is written to ``out_dir`` (a folder made for the
+    run is removed again). Re-running the same call after a
+    kill resumes from the last checkpoint in ``out_dir/checkpoints``, unless an input file changed
+    since (refused); ``force``: delete the run in ``out_dir`` and start over. One process at a time
+    writes ``out_dir`` (:func:`.rundir.run_lock`). Under ``torchrun`` every process trains on its
+    share of each batch and rank 0 writes the results (others return ``{}``).
     """
-    trajs = train(paths, out_dir, read, options, test_paths=test_paths, analysis=analysis, progress=progress)
-    if trajs is None:
-        return {}
-    from .analyze import analyze
+    with writing_run(Path(out_dir)):
+        trajs = train(paths, out_dir, read, options, test_paths=test_paths, analysis=analysis, progress=progress,
+                      force=force)
+        if trajs is None:
+            return {}
+        from .analyze import analyze
 
-    return analyze(out_dir, **(analysis or {}), trajectories=trajs)
+        return analyze(out_dir, **(analysis or {}), trajectories=trajs)
 
 
 def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
           options: FitOptions = FitOptions(), *, test_paths: Sequence[str | Path] = (),
           analysis: dict[str, Any] | None = None,
-          progress: bool = True) -> list[Trajectory] | None:
+          progress: bool = True, force: bool = False) -> list[Trajectory] | None:
     """:func:`fit` without the analysis: run.json, graphs, model.pt and chi in ``out_dir`` (``gdynet
     analyze`` completes it). Returns the trajectories read, or ``None`` on torchrun ranks other than 0."""
     from ..training.trainer import split_frames
@@ -115,23 +119,19 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
         split_frames(traj.n_frames, lag, source=traj.source)  # raises when too short for the lag
     if options.model == "vampnet" and len({t.n_atoms for t in trajs}) > 1:
         raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
+    from .limits import check_states
+
+    check_states(options.states, trajs[:len(paths)], lag, options.split[0], force=force)
 
     run = RunDir(Path(out_dir))
     record = json_safe({"paths": paths, "test_paths": test_paths, "read": read.to_dict(), "fit": asdict(options),
                         "lag_frames": lag, "dt_ps": dt_ps,
                         "analysis": {k: v for k, v in (analysis or {}).items() if k not in ("lags", "trajectories")}})
-    if run.root.exists() and not run.root.is_dir():
-        raise GdynetError("--out must be a folder, but a file of that name exists", run.root)
-    created = not run.root.exists()
-    if run.run_json.is_file():
-        previous = json.loads(run.run_json.read_text())
-        if {k: previous.get(k, [] if k == "test_paths" else None) for k in _SAME_RUN} != \
-                {k: record[k] for k in _SAME_RUN}:
-            raise GdynetError("this folder holds a different run (other inputs or options); "
-                              "choose another --out or delete it", run.root)
-    elif run.root.exists() and any(run.root.iterdir()):
-        raise GdynetError("output folder exists and is not empty; choose another --out", run.root)
-    try:
+    from ..fingerprint import input_fingerprints
+
+    record["inputs"] = input_fingerprints([*paths, *test_paths, read.topology])
+    with writing_run(run.root):
+        claim(run, record, _SAME_RUN, force)
         atomic.write_json(run.run_json, record)
         sources = _sources(trajs, run, options, progress)
         trained = _train(sources, run, options, lag, progress, n_test=len(test_paths))
@@ -153,10 +153,6 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
             meta["seeds"] = _seed_entries(trained, best, sources, run, options, lag, dt_ps, trajs,
                                           (analysis or {}).get("order_parameter"))
         save_model(run.model, kind=options.model, model=model, meta=meta)
-    except GdynetError:
-        if created:
-            shutil.rmtree(run.root, ignore_errors=True)
-        raise
     return trajs
 
 
@@ -264,7 +260,7 @@ def _write_chi(model: Any, sources: Sequence[Any], run: RunDir, options: FitOpti
     from ..model.calibration import calibration_matrix
     from .chi import calibration_sample, predict_raw, remove, write_calibrated
 
-    raw_paths = [run.chi(i).with_name(f".raw_{i:03d}.npy") for i in range(len(sources))]
+    raw_paths = [run.chi(i).with_name(f".raw_{i:03d}.{os.getpid()}.npy") for i in range(len(sources))]
     raws = [predict_raw(model, source, options.states, path, options.device)
             for source, path in zip(sources, raw_paths)]
     A = calibration_matrix(calibration_sample(raws))

@@ -77,7 +77,7 @@ class MaterialsResults:
 def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], figures_dir: Path, *,
                        profile: str | None = None, order_parameter: str | None = None,
                        shell_radius: float | None = None, charges: Sequence[float] | None = None,
-                       timescales: Any = None, lag_ps: float | None = None) -> MaterialsResults:
+                       timescales: Any = None, lag_ps: float | None = None, figures: bool = True) -> MaterialsResults:
     """Run the analyses that were asked for (and the charge integral whenever the trajectories carry
     partial charges); write their figures to ``figures_dir``.
 
@@ -90,6 +90,7 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
         timescales: the learned model's ``ImpliedTimescales``: with an order parameter, the structure
             labels get Markov models at the same lags, with intervals from the same blocks
             (:mod:`gdynet.analysis.order_labels`), compared in the report at the lag nearest ``lag_ps``.
+        figures: draw the figures (False: numbers only, for many states, see :mod:`.limits`).
     """
     from ..analysis.charge import given_charges, state_charge_integral, state_charges
     from ..report import figures as fig
@@ -100,21 +101,23 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
 
         prof = state_profile(trajs, chis, axis=profile, stride=_stride(trajs, PROFILE_FRAMES))
         out.summary["profile"] = json_safe(prof.summary())
-        out.figures[f"State densities along {prof.axis}"] = fig.plot_state_profile(prof, figures_dir / "profile")
-        out.figures["Snapshot of the most likely states"] = fig.plot_state_snapshot(
-            state_snapshot(trajs[0], chis[0], axis=profile), figures_dir / "snapshot")
+        if figures:
+            out.figures[f"State densities along {prof.axis}"] = fig.plot_state_profile(prof, figures_dir / "profile")
+            out.figures["Snapshot of the most likely states"] = fig.plot_state_snapshot(
+                state_snapshot(trajs[0], chis[0], axis=profile), figures_dir / "snapshot")
         peaks = ", ".join(f"{prof.centers[int(np.argmax(d))]:.3g}" for d in prof.density)
         out.headlines[f"state density profile along {prof.axis}"] = f"densest slab of each state at {peaks} Å"
     parsed = parse_order_parameter(order_parameter)
     if parsed is not None:
-        _order_analyses(out, trajs, chis, figures_dir, parsed, timescales, lag_ps)
+        _order_analyses(out, trajs, chis, figures_dir if figures else None, parsed, timescales, lag_ps)
     if all(t.charges is not None for t in trajs):
         integral = state_charge_integral(trajs, chis, r_max=CHARGE_R_MAX, n_bins=CHARGE_BINS,
                                          stride=_stride(trajs, CHARGE_FRAMES))
         out.summary["charge_integral"] = json_safe(integral.summary())
         out.charges = given_charges(charges) if charges is not None else state_charges(integral, shell_radius)
-        out.figures["Charge integral per state"] = fig.plot_charge_integral(
-            integral, figures_dir / "charge_integral", shell_radii=out.charges.shell_radius_A)
+        if figures:
+            out.figures["Charge integral per state"] = fig.plot_charge_integral(
+                integral, figures_dir / "charge_integral", shell_radii=out.charges.shell_radius_A)
     elif charges is not None:
         out.charges = given_charges(charges)
     elif shell_radius is not None:
@@ -125,10 +128,11 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
     return out
 
 
-def _order_analyses(out: MaterialsResults, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], figures_dir: Path,
+def _order_analyses(out: MaterialsResults, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], figures_dir: Path | None,
                     parsed: tuple[int, bool, float | None], timescales: Any, lag_ps: float | None) -> None:
     """The Steinhardt order parameter per state and, given the learned ``timescales``, the structure
-    labels over time (``order_parameter.labels``), from one pass over the first frames of each trajectory."""
+    labels over time (``order_parameter.labels``), from one pass over the first frames of each trajectory;
+    its figure in ``figures_dir`` (None: no figure)."""
     from ..analysis.order import state_order_parameter
     from ..report import figures as fig
 
@@ -150,8 +154,9 @@ def _order_analyses(out: MaterialsResults, trajs: Sequence[Trajectory], chis: Se
         out.headlines[f"{order.name} structure labels over time"] = labels.sentence(
             order.name, timescales, timescales.lags_ps[0] if lag_ps is None else lag_ps)
         threshold = labels.threshold
-    out.figures[f"Steinhardt {order.name} per state"] = fig.plot_order_parameter(
-        order, figures_dir / "order_parameter", threshold=threshold)
+    if figures_dir is not None:
+        out.figures[f"Steinhardt {order.name} per state"] = fig.plot_order_parameter(
+            order, figures_dir / "order_parameter", threshold=threshold)
 
 
 def _charge_text(charges: Any) -> str:

@@ -12,7 +12,7 @@ from ..errors import GdynetError
 from ..trajectory.core import Trajectory
 from .chi import predict_raw, write_calibrated
 from .inputs import ReadOptions, SharedTargets, read_all
-from .rundir import RunDir, load_model
+from .rundir import RunDir, load_model, run_lock
 
 OUTPUT_SUFFIXES = (".npy", ".extxyz")
 
@@ -28,12 +28,24 @@ def predict(run_dir: str | Path, traj_path: str | Path, output: str | Path, *,
     The read options default to those of the fit (same dt, targets, stride); ``read_overrides``
     replaces some of them. A fit with ``select_on="first"`` gives the file the targets chosen on
     the first frame of its first training file (the file must hold the same atoms).
+    Refused while another gdynet process writes ``run_dir``, and when the fit's input files changed
+    since (:mod:`gdynet.fingerprint`).
     """
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise GdynetError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", output)
     run = RunDir(Path(run_dir))
     run.require_model()
+    with run_lock(run.root, shared=True):
+        return _predict(run, traj_path, output, read_overrides, device, progress)
+
+
+def _predict(run: RunDir, traj_path: str | Path, output: Path, read_overrides: dict[str, Any] | None,
+             device: str, progress: bool) -> Path:
+    """:func:`predict` under the run folder's lock."""
+    from ..fingerprint import require_same_inputs
+
+    require_same_inputs(run.read_run(), run.root, "predict")
     model, meta = load_model(run.model)
     given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given

@@ -21,6 +21,7 @@ The kept model is always the best by validation VAMP-2.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -96,8 +97,8 @@ def seed_entries(trained: Sequence[tuple[int, Any, float]], best: int, sources: 
             entries.append(entry)
             samples.append([np.asarray(c[::_stride(len(c))])[..., order] for c in best_chi])
             continue
-        raw_paths = [scratch / f".seed_{seed}_raw_{i:03d}.npy" for i in range(len(sources))]
-        paths = [scratch / f".seed_{seed}_{i:03d}.npy" for i in range(len(sources))]
+        raw_paths = [scratch / f".seed_{seed}_raw_{i:03d}.{os.getpid()}.npy" for i in range(len(sources))]
+        paths = [scratch / f".seed_{seed}_{i:03d}.{os.getpid()}.npy" for i in range(len(sources))]
         raws = [predict_raw(model, s, n_states, p, device) for s, p in zip(sources, raw_paths)]
         A = calibration_matrix(calibration_sample(raws))
         chi = [np.load(write_calibrated(r, A, p), mmap_mode="r") for r, p in zip(raws, paths)]

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..atomic import atomic_write
+from ..diskspace import disk_error
 from ..errors import GdynetError, exception_summary
 
 LAST = "last.pt"
@@ -20,8 +21,12 @@ BEST = "best.pt"
 
 
 def save(path: Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` to ``path`` atomically (no partial file ever visible under ``path``)."""
-    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+    """Write ``state`` to ``path`` atomically (no partial file ever visible under ``path``); a full
+    disk or a folder without write permission is a one-line :class:`GdynetError`."""
+    try:
+        return atomic_write(path, lambda tmp: torch.save(state, tmp))
+    except (OSError, RuntimeError) as exc:
+        raise disk_error(exc, path) from None
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -29,7 +34,8 @@ def load(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:  # a foreign or corrupted file: tell the user which one
-        raise GdynetError(f"cannot read checkpoint ({exception_summary(exc)}); delete it to start over",
+        raise GdynetError(f"cannot read checkpoint ({exception_summary(exc)}); delete it, or rerun `gdynet fit` "
+                          "with --force, to start over",
                           path) from None
 
 
