@@ -25,7 +25,6 @@ file) is refused by :meth:`GraphStore.open` with one line naming the file, and r
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -33,17 +32,15 @@ import shutil
 import warnings
 import zlib
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from .. import __version__
 from ..atomic import save_npy, write_json
-from ..cache import cache_root
+from ..cache import cache_root, entry_lock
 from ..diskspace import open_memmap, require_free
 from ..errors import GdynetError, GdynetWarning
 from ..progress import frame_counter
@@ -185,7 +182,7 @@ def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str
     final = root / f"graphs-m{m}-{key}"
     try:
         root.mkdir(parents=True, exist_ok=True)
-        with _locked(root / f".{final.name}.lock"):
+        with entry_lock(root / f".{final.name}.lock", waiting=f"{final}: another process is building these graphs; waiting for it"):
             store = _reuse(final)
             if store is None:
                 _build(traj, m, final, workers, progress)
@@ -205,17 +202,6 @@ def _reuse(final: Path) -> GraphStore | None:
     except GdynetError as exc:
         warnings.warn(GdynetWarning(f"{exc.args[0].split('; ')[0]}; rebuilding it"), stacklevel=3)
         return None
-
-
-@contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``lock_path`` (another build of the same entry waits)."""
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _with_labels(store: GraphStore, traj: Trajectory) -> GraphStore:
