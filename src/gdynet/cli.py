@@ -48,8 +48,10 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .option_names import cli_names
+
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), cli_names():
                 warnings.showwarning = _show_warning
                 return command(*args, **kwargs)
         except GdynetError as exc:
@@ -279,31 +281,38 @@ app.command(name="scan", epilog="Example:\n\n  gdynet scan a.npz b.npz --dt 0.1p
     _friendly(_with_fit_options(_scan)))
 
 
-@app.command(epilog="Example:\n\n  gdynet predict run1 new.extxyz -o probs.npy")
+@app.command(epilog="Examples:\n\n  gdynet predict run1 new.extxyz -o probs.npy\n\n"
+                     "  gdynet predict model.pt new.extxyz -o probs.extxyz  (a model saved from Python)")
 @_friendly
 def predict(
-    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`."),
+    model: Path = typer.Argument(..., help="Run folder written by `gdynet fit`, or a model file (model.pt, GDyNetModel.save)."),
     traj: Path = typer.Argument(..., help="Trajectory to label (read with the fit's options unless overridden)."),
     output: Path = typer.Option(..., "--output", "-o", help="probs.npy (frames, targets, S) or probs.extxyz (per-atom state, state_prob)."),
     dt: Optional[str] = typer.Option(None, help="Override the frame spacing."),
     timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs (frame spacing = file step numbers x timestep)."),
     topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
+    target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li (default: as in the fit)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write state probabilities of a trajectory the model never saw."""
     from .pipeline.predict import predict as run_predict
 
-    overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format}
-    path = run_predict(run_dir, traj, output, read_overrides=overrides, device=device, progress=not quiet)
+    overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format,
+                 "targets": target}
+    path = run_predict(model, traj, output, read_overrides=overrides, device=device, progress=not quiet)
     typer.echo(f"wrote {path}")
 
 
-@app.command(epilog="Example:\n\n  gdynet analyze run1 --lags 0.5ps,1ps,2ps,5ps --charge 1 --temperature 300")
+@app.command(epilog="Examples:\n\n  gdynet analyze run1 --lags 0.5ps,1ps,2ps,5ps --charge 1 --temperature 300\n\n"
+                     "  gdynet analyze model.pt new1.extxyz new2.extxyz --out run2  (a saved model on new data)")
 @_friendly
 def analyze(
-    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`."),
+    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`, or a model file (then give TRAJ and --out)."),
+    traj: Optional[List[Path]] = typer.Argument(None, help="With a model file: trajectories to label and analyse (read as in the fit; every frame is new to the model)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="With a model file: the new run folder."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N (with a model file)."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps,5ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
@@ -314,12 +323,25 @@ def analyze(
     ci_from: Optional[str] = typer.Option(None, help="95 % intervals from trajectories, targets, blocks or auto; default: as given to fit, else auto."),
     coarse: Optional[int] = typer.Option(None, help="Lump the states into this many metastable sets (PCCA+)."),
 ) -> None:
-    """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report."""
-    from .pipeline.analyze import analyze as run_analyze
+    """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report
+    (of a run folder, or of a saved model applied to new trajectories)."""
+    options = dict(lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
+                   analyze_on=analyze_on, ci_from=ci_from, coarse=coarse, profile=profile,
+                   order_parameter=order_parameter, shell_radius=shell_radius)
+    if run_dir.is_dir():
+        if traj or out is not None:
+            raise GdynetError("TRAJ and --out go with a model file; a run folder is analysed in place")
+        from .pipeline.analyze import analyze as run_analyze
 
-    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
-                          analyze_on=analyze_on, ci_from=ci_from, coarse=coarse, profile=profile,
-                          order_parameter=order_parameter, shell_radius=shell_radius)
+        summary = run_analyze(run_dir, **options)
+    else:
+        from .pipeline.model_run import analyze_trajectory_files
+
+        if not traj or out is None:
+            raise GdynetError("a model file needs the trajectories to analyse and --out DIR for the new run "
+                              "folder, e.g. gdynet analyze model.pt new.extxyz --out run2", run_dir)
+        summary = analyze_trajectory_files(run_dir, traj, out, device=device, **options)
+        run_dir = out
     _print_summary(summary, run_dir)
 
 

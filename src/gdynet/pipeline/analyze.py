@@ -78,6 +78,12 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     run = RunDir(Path(run_dir))
     run.require_model()
     record = run.read_run()
+    from .analysis_options import check_analysis
+
+    check_analysis({"lags": lags, "charges": charges, "temperature_K": temperature_K, "ck_steps": ck_steps,
+                    "rdf_r_max": rdf_r_max, "analyze_on": analyze_on, "ci_from": ci_from, "coarse": coarse,
+                    "profile": profile, "order_parameter": order_parameter, "shell_radius": shell_radius},
+                   float(record["dt_ps"]), n_states=None)
     _, meta = load_model(run.model)
     dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
     given = record.get("analysis", {})
