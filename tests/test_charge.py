@@ -34,7 +34,7 @@ def test_fixed_shells_give_the_charge_within_each_radius_per_state():
     assert z.charges_e[0] == pytest.approx(-1.0)                    # Li+ with -2 e in its first shell
     assert state_charges(res, shell_radius=5.0).charges_e == pytest.approx([0.5, 0.5])
     assert z.summary()["source"] == "topology" and given_charges([1, -1]).summary()["source"] == "--charge"
-    with pytest.raises(GdynetError, match="--shell-radius"):
+    with pytest.raises(GdynetError, match="shell_radius"):
         state_charges(res, shell_radius=9.0)
 
 

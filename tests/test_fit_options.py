@@ -92,8 +92,12 @@ def test_a_warning_when_the_mth_neighbour_lies_beyond_the_gaussian_range():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert check_gaussian_range([near], 7.0) == 0.0
-    with pytest.warns(GdynetWarning, match=r"beyond the Gaussian range \(7 Å\) for 50% .*7.50 Å.*--cutoff"):
-        check_gaussian_range([near, far], 7.0)
+    with pytest.warns(GdynetWarning, match=r"beyond the Gaussian range \(7 Å\) for 50% .*7.50 Å\): raise cutoff or"):
+        check_gaussian_range([near, far], 7.0)                # from Python: the keyword
+    from gdynet.option_names import cli_names
+
+    with cli_names(), pytest.warns(GdynetWarning, match=r"raise --cutoff or lower --neighbors"):
+        check_gaussian_range([near, far], 7.0)                # in the CLI: the flag
 
 
 def test_an_infinite_timescale_prints_without_a_traceback(capsys):

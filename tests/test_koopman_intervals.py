@@ -37,9 +37,9 @@ def test_auto_rule_and_explicit_sources():
     assert confidence_blocks([100] * 2, 19, "trajectories")[0] == "trajectories"
     source, blocks = confidence_blocks([100, 50], 10, "targets", n_blocks=2)
     assert source == "targets" and len(blocks) == 2 and all(len(b) == 2 for b in blocks)
-    with pytest.raises(GdynetError, match="--ci-from"):
+    with pytest.raises(GdynetError, match="ci_from"):
         confidence_blocks([100], 1, "trajectories")
-    with pytest.raises(GdynetError, match="--ci-from"):
+    with pytest.raises(GdynetError, match="ci_from"):
         confidence_blocks([100], 1, "bootstrap")
 
 
@@ -123,10 +123,10 @@ def test_coarse_graining_lumps_two_metastable_pairs():
     np.testing.assert_allclose(coarse.model.stationary, [0.5, 0.5], atol=0.03)
     d = coarse.to_dict()
     assert d["n_sets"] == 2 and d["sets"] == [[0, 1], [2, 3]] and "states 0, 1" in d["description"]
-    with pytest.raises(GdynetError, match="--coarse"):
+    with pytest.raises(GdynetError, match="n_sets"):
         coarse_grain(model, 4)
     two_state = KoopmanEstimator(1, DT).fit(one_hot(simulate(P2, 200, 2, 1), 2)).fetch_model()
-    with pytest.raises(GdynetError, match="--coarse"):
+    with pytest.raises(GdynetError, match="n_sets"):
         coarse_grain(two_state, 2)
 
 

@@ -46,7 +46,7 @@ def test_wrapping_cartesian_tilted_and_non_periodic_axes():
     assert state_profile(tilted, chi2, axis="z", bins=4).density.sum() > 0
     with pytest.raises(GdynetError, match="tilted"):
         state_profile(tilted, chi2, axis="x")
-    with pytest.raises(GdynetError, match="--profile must be one of"):
+    with pytest.raises(GdynetError, match="axis must be one of"):
         state_profile(tilted, chi2, axis="q")
     # non-periodic z: positions not wrapped, bins span the data
     slab, chi3 = _slab(pbc=(True, True, False))

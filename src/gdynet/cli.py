@@ -312,6 +312,8 @@ def analyze(
     run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`, or a model file (then give TRAJ and --out)."),
     traj: Optional[List[Path]] = typer.Argument(None, help="With a model file: trajectories to label and analyse (read as in the fit; every frame is new to the model)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="With a model file: the new run folder."),
+    dt: Optional[str] = typer.Option(None, help="With a model file: time between stored frames (overrides the file's and the fit's)."),
+    target: Optional[str] = typer.Option(None, help="With a model file: target atoms by element, e.g. Li (default: as in the fit)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N (with a model file)."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps,5ps."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
@@ -329,8 +331,8 @@ def analyze(
                    analyze_on=analyze_on, ci_from=ci_from, coarse=coarse, profile=profile,
                    order_parameter=order_parameter, shell_radius=shell_radius)
     if run_dir.is_dir():
-        if traj or out is not None:
-            raise GdynetError("TRAJ and --out go with a model file; a run folder is analysed in place")
+        if traj or out is not None or dt is not None or target is not None:
+            raise GdynetError("TRAJ, --out, --dt and --target go with a model file; a run folder is analysed in place")
         from .pipeline.analyze import analyze as run_analyze
 
         summary = run_analyze(run_dir, **options)
@@ -340,7 +342,8 @@ def analyze(
         if not traj or out is None:
             raise GdynetError("a model file needs the trajectories to analyse and --out DIR for the new run "
                               "folder, e.g. gdynet analyze model.pt new.extxyz --out run2", run_dir)
-        summary = analyze_trajectory_files(run_dir, traj, out, device=device, **options)
+        summary = analyze_trajectory_files(run_dir, traj, out, read_overrides={"dt": dt, "targets": target},
+                                           device=device, **options)
         run_dir = out
     _print_summary(summary, run_dir)
 

@@ -12,7 +12,7 @@ from typing import Iterator
 
 #: keyword arguments whose CLI flag is not simply ``--`` + the keyword with ``-`` for ``_``
 FLAGS = {"n_states": "--states", "temperature_K": "--temperature", "charges": "--charge",
-         "targets": "--target", "conv_layers": "--conv-layers",
+         "targets": "--target", "axis": "--profile", "n_sets": "--coarse",
          "trajectories": "TRAJ"}
 
 _IN_CLI: contextvars.ContextVar[bool] = contextvars.ContextVar("gdynet_in_cli", default=False)

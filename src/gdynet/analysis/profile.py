@@ -30,6 +30,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
 from .pairs import as_lists, periodic_fractions, strided_chunks
 from .unwrap import check_chi, target_centers, target_masses
@@ -41,7 +42,7 @@ def cell_axis(cells: np.ndarray, axis: str, source: str = "--profile") -> int:
     """Index of the cell vector whose slabs the profile ``axis`` (x/y/z/a/b/c) bins."""
     name = str(axis).strip().lower()
     if name not in AXES:
-        raise GdynetError(f"--profile must be one of {', '.join(AXES)}, got {axis!r}", source)
+        raise GdynetError(f"{option('axis')} must be one of {', '.join(AXES)}, got {axis!r}", source)
     if name in "abc":
         return "abc".index(name)
     k = "xyz".index(name)
@@ -50,8 +51,8 @@ def cell_axis(cells: np.ndarray, axis: str, source: str = "--profile") -> int:
     owners = np.flatnonzero(along.any(axis=0))
     if len(owners) != 1:
         names = " and ".join("abc"[i] for i in owners)
-        raise GdynetError(f"--profile {name}: cell vectors {names} all have a {name} component (a tilted cell), "
-                          f"so {name} slabs do not follow the cell; use a cell vector, --profile a, b or c", source)
+        raise GdynetError(f"{option('axis')} {name}: cell vectors {names} all have a {name} component (a tilted cell), "
+                          f"so {name} slabs do not follow the cell; use a cell vector, {option('axis')} a, b or c", source)
     return int(owners[0])
 
 
@@ -127,7 +128,7 @@ def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Seq
     bins, stride = int(bins), int(stride)
     m = cell_axis(trajs[0].cells, axis, trajs[0].source)
     if any(cell_axis(t.cells, axis, t.source) != m or t.pbc[m] != trajs[0].pbc[m] for t in trajs):
-        raise GdynetError(f"--profile {axis}: the trajectories' cells or periodicity differ along that axis")
+        raise GdynetError(f"{option('axis')} {axis}: the trajectories' cells or periodicity differ along that axis")
     low, high = 0.0, 1.0
     if not trajs[0].pbc[m]:                              # bins span the range the targets visit
         spans = [(f.min(), f.max()) for t in trajs for _, f, _ in _fractions(t, m, stride, chunk_frames)]

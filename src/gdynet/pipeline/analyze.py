@@ -9,6 +9,7 @@ import numpy as np
 from .. import atomic
 from ..atomic import json_safe
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
@@ -73,7 +74,6 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         with ``labels``, the structure labels over time of :mod:`gdynet.analysis.order_labels`).
     """
     from ..koopman.analysis import koopman_analysis
-    from ..koopman.covariance import CI_SOURCES
 
     run = RunDir(Path(run_dir))
     run.require_model()
@@ -97,8 +97,6 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     check_options(profile, order_parameter, shell_radius)
     analyze_on = (given.get("analyze_on") or "test") if analyze_on is None else analyze_on
     ci_from = (given.get("ci_from") or "auto") if ci_from is None else ci_from
-    if ci_from not in CI_SOURCES:
-        raise GdynetError(f"--ci-from must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
     paths = list(record["paths"]) + list(record.get("test_paths", []))
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(len(paths))]
     lag_list = None if lags is None else sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
@@ -118,7 +116,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     if charges is not None and len(charges) == 1:
         charges = list(charges) * chis[0].shape[2]
     if charges is not None and len(charges) != chis[0].shape[2]:
-        raise GdynetError(f"--charge needs one value or one per state ({chis[0].shape[2]}), got {len(charges)}")
+        raise GdynetError(f"{option('charges')} needs one value or one per state ({chis[0].shape[2]}), got {len(charges)}")
 
     result = koopman_analysis(chis, lag, lag_list, dt, ck_steps=ck_steps, ci_from=ci_from, coarse=coarse,
                               source=str(run.root))

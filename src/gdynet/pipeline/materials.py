@@ -119,7 +119,7 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
     elif charges is not None:
         out.charges = given_charges(charges)
     elif shell_radius is not None:
-        raise GdynetError("--shell-radius needs partial charges, but the trajectories have none "
+        raise GdynetError(f"{option('shell_radius')} needs partial charges, but the trajectories have none "
                           "(read them with a topology that has charges)")
     out.summary["state_charges"] = None if out.charges is None else out.charges.summary()
     out.headlines["state charges"] = _charge_text(out.charges)

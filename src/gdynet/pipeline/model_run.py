@@ -21,14 +21,16 @@ from .rundir import RunDir
 
 
 def analyze_trajectory_files(model_file: str | Path, paths: Sequence[str | Path], out: str | Path, *,
-                             device: str = "auto", progress: bool = True, **analysis: Any) -> dict[str, Any]:
-    """``gdynet analyze MODEL.pt TRAJ... --out DIR``: the files read as the model's training files were."""
-    from .predict import read_for
+                             read_overrides: dict[str, Any] | None = None, device: str = "auto",
+                             progress: bool = True, **analysis: Any) -> dict[str, Any]:
+    """``gdynet analyze MODEL.pt TRAJ... --out DIR``: the files read as the model's training files were,
+    but for ``read_overrides`` (``dt``, ``targets``, ...; ``None`` values keep the fit's)."""
+    from .predict import read_for, read_options
     from .trained_model import load
 
     model = load(model_file)
-    trajs = [read_for(model, path) for path in paths]
-    return analyze_model(model, trajs, out, read=ReadOptions.from_dict(model.read or {}),
+    trajs = [read_for(model, path, read_overrides) for path in paths]
+    return analyze_model(model, trajs, out, read=read_options(model, read_overrides),
                          paths=[str(Path(p).resolve()) for p in paths], device=device, progress=progress,
                          **analysis)
 

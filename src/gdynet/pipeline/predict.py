@@ -44,19 +44,27 @@ def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
     return output
 
 
-def read_for(model: Any, traj_path: str | Path, read_overrides: dict[str, Any] | None = None) -> Trajectory:
-    """``traj_path`` read as the model's training files were (``model.read``), with ``read_overrides``
-    (e.g. ``dt``, ``targets``) replacing some of those options."""
+def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> ReadOptions:
+    """How to read a new file for ``model``: as its training files were (``model.read``), with
+    ``read_overrides`` (e.g. ``dt``, ``targets``; ``None`` values keep the fit's) replacing some options."""
     given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
         given = {"dt": None, "timestep": None, **given}
     if model.read is None and "targets" not in given:
         raise GdynetError(f"the model does not record how its target atoms were chosen (trained from Python "
-                          f"on custom targets); give them with {option('targets')}", traj_path)
-    read = ReadOptions.from_dict({**(model.read or {}), **given})
-    if read.select_on == "first" and "targets" not in given:   # the targets the fit chose on its first file
+                          f"on custom targets); give them with {option('targets')}")
+    if "targets" in given:                      # own targets: chosen on this file
+        given["select_on"] = "each"
+    return ReadOptions.from_dict({**(model.read or {}), **given})
+
+
+def read_for(model: Any, traj_path: str | Path, read_overrides: dict[str, Any] | None = None) -> Trajectory:
+    """``traj_path`` read with :func:`read_options`; a fit with ``select_on="first"`` imposes the
+    target sets it chose on its first training file."""
+    read = read_options(model, read_overrides)
+    if read.select_on == "first":
         return SharedTargets.from_dict(model.meta["shared_targets"]).read(traj_path, read)
-    (traj,) = read_all([traj_path], ReadOptions.from_dict({**read.to_dict(), "select_on": "each"}))
+    (traj,) = read_all([traj_path], read)
     return traj
 
 
