@@ -78,14 +78,14 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     run = RunDir(Path(run_dir))
     run.require_model()
     record = run.read_run()
+    _, meta = load_model(run.model)
+    dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
     from .analysis_options import check_analysis
 
     check_analysis({"lags": lags, "charges": charges, "temperature_K": temperature_K, "ck_steps": ck_steps,
                     "rdf_r_max": rdf_r_max, "analyze_on": analyze_on, "ci_from": ci_from, "coarse": coarse,
                     "profile": profile, "order_parameter": order_parameter, "shell_radius": shell_radius},
-                   float(record["dt_ps"]), n_states=None)
-    _, meta = load_model(run.model)
-    dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
+                   dt, n_states=int(meta["n_states"]))
     given = record.get("analysis", {})
     charges = given.get("charges") if charges is None else charges
     temperature_K = given.get("temperature_K") if temperature_K is None else temperature_K
