@@ -164,9 +164,14 @@ def test_every_option_is_checked_before_training(toy, tmp_path):
     assert not (tmp_path / "cli").exists()
 
 
-def test_cli_and_python_give_identical_chi_and_timescales(fitted, toy, tmp_path):
-    from gdynet.koopman.estimator import KoopmanEstimator
+def test_cli_and_python_give_identical_chi_and_timescales(fitted, toy, tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
 
+    from gdynet.koopman.estimator import KoopmanEstimator
+    from gdynet.report import figures
+
+    # drawing the figures is most of an analysis' time and is tested elsewhere (test_figures, test_pipeline)
+    monkeypatch.setattr(figures, "save_figure", lambda fig, stem: plt.close(fig) or (stem, stem))
     _, model = fitted
     _, paths, trajs = toy
     out = tmp_path / "run"

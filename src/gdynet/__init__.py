@@ -11,7 +11,7 @@ Pipeline, one sub-package per stage::
                  state_order_parameter, state_charge_integral
     report/      figures and the Markdown report
     datasets/    toy_li_fcc, reference_timescale                   (the paper's toy system)
-    pipeline/    fit / predict / analyze / demo, used by the ``gdynet`` CLI
+    pipeline/    GDyNetEstimator, GDyNetModel, load; fit / predict / analyze / demo for the ``gdynet`` CLI
 
 Names are imported lazily so ``import gdynet`` stays fast (torch loads only when needed).
 """
