@@ -148,6 +148,10 @@ def test_every_option_is_checked_before_training(toy, tmp_path):
     with pytest.raises(GdynetError, match="^ci_from must be one of"):
         gdynet.fit(paths[:1], tmp_path / "run", ReadOptions(dt="0.1ps"),
                    analysis={"ci_from": "bootstrap"}, progress=False)
+    from gdynet.pipeline.fit import FitOptions
+
+    with pytest.raises(GdynetError, match="^states must be a whole number >= 2"):   # FitOptions' own name
+        gdynet.fit(paths[:1], tmp_path / "run", ReadOptions(dt="0.1ps"), FitOptions(states=1), progress=False)
     assert time.perf_counter() - started < 20 and not (tmp_path / "run").exists()   # nothing trained or written
     for bad, message in (({"n_states": 1}, "^n_states must be a whole number >= 2"),
                          ({"hidden": ()}, "^hidden must be"), ({"split": (0.5, 0.2)}, "^split must be"),
@@ -179,6 +183,7 @@ def test_cli_and_python_give_identical_chi_and_timescales(fitted, toy, tmp_path,
     assert result.exit_code == 0, result.output
     for i, traj in enumerate(trajs[:2]):
         np.testing.assert_array_equal(np.load(out / "chi" / f"traj_{i:03d}.npy"), model.transform(traj).values)
+    assert not list((out / "chi").glob(".raw*"))                       # the network's raw output is removed
     cli = [np.load(out / "chi" / f"traj_{i:03d}.npy") for i in range(2)]
     python = [model.transform(t) for t in trajs[:2]]
     assert KoopmanEstimator(5, 0.1).fit(cli).fetch_model().timescales_ps == \

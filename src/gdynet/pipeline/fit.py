@@ -12,7 +12,7 @@ import numpy as np
 from .. import atomic
 from ..atomic import json_safe
 from ..errors import GdynetError
-from ..option_names import option
+from ..option_names import option, python_names
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .estimator import BEYOND_CUTOFF_WARN, GAUSSIAN_SPACING_A, check_gaussian_range  # noqa: F401 (their old home)
@@ -57,10 +57,12 @@ class FitOptions:
                 "split": tuple(self.split)}
 
     def check(self) -> None:
-        """Raise :class:`GdynetError` for an impossible option (checked by the estimator)."""
+        """Raise :class:`GdynetError` for an impossible option (checked by the estimator; the error
+        names the option as FitOptions calls it)."""
         from .estimator import GDyNetEstimator
 
-        GDyNetEstimator(**self.estimator_params()).check()
+        with python_names({"n_states": "states", "conv_layers": "n_conv"}):
+            GDyNetEstimator(**self.estimator_params()).check()
 
 
 def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
@@ -92,8 +94,8 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
     from .analysis_options import check_analysis
     from .estimator import GDyNetEstimator
 
+    options.check()
     estimator = GDyNetEstimator(**options.estimator_params(), progress=progress)
-    estimator.check()
     paths = [str(Path(p).resolve()) for p in paths]
     test_paths = [str(Path(p).resolve()) for p in test_paths]
     trajs = read_all(paths + test_paths, read)
