@@ -158,7 +158,7 @@ def fit(
     pbc: Optional[str] = typer.Option(None, help="Periodic cell vectors, overriding the file: xyz, xy, 1,1,0 or none."),
     stride: int = typer.Option(1, help="Use every stride-th frame."),
     states: int = typer.Option(2, help="Number of states S."),
-    lag: str = typer.Option("1ps", help="Lag time tau (a time, e.g. 1ps, or a whole number of frames)."),
+    lag: str = typer.Option("1ps", help="Lag time tau: a time with its unit (1ps, 500fs) or a whole number of frames (10); a bare decimal such as 1.5 is refused."),
     neighbors: int = typer.Option(20, help="Neighbours per atom in each graph (M; the paper: 20 for Si-Au and PEO/LiTFSI, 12 for its toy). Cost grows linearly with M."),
     seed: int = typer.Option(0, help="Random seed (same seed, same weights on CPU)."),
     epochs: Optional[int] = typer.Option(None, help="Maximum training epochs (early stopping on validation VAMP-2). Default: enough for 5,000 steps, at least 30."),
@@ -179,7 +179,7 @@ def fit(
                                               "larger batches run in chunks, same gradient). Default 2097152."),
     precision: str = typer.Option("fp32", help="fp32 or bf16 (network in bfloat16, VAMP moments in float64)."),
     compile: bool = typer.Option(False, "--compile", help="Run the network through torch.compile."),
-    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
+    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, times or whole numbers of frames, e.g. 0.5ps,1ps,2ps or 5,10,20."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
     test: List[Path] = typer.Option([], "--test", help="A trajectory never trained on, analysed instead of the test blocks (repeatable)."),
@@ -315,7 +315,7 @@ def analyze(
     dt: Optional[str] = typer.Option(None, help="With a model file: time between stored frames (overrides the file's and the fit's)."),
     target: Optional[str] = typer.Option(None, help="With a model file: target atoms by element, e.g. Li (default: as in the fit)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N (with a model file)."),
-    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps,5ps."),
+    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, times or whole numbers of frames, e.g. 0.5ps,1ps,2ps,5ps or 5,10,20."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
     analyze_on: Optional[str] = typer.Option(None, help="test (frames not trained on) or all; default: as given to fit, else test."),
@@ -330,6 +330,8 @@ def analyze(
     options = dict(lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
                    analyze_on=analyze_on, ci_from=ci_from, coarse=coarse, profile=profile,
                    order_parameter=order_parameter, shell_radius=shell_radius)
+    if not run_dir.exists():
+        raise GdynetError("no such run folder or model file", run_dir)
     if run_dir.is_dir():
         if traj or out is not None or dt is not None or target is not None:
             raise GdynetError("TRAJ, --out, --dt and --target go with a model file; a run folder is analysed in place")
