@@ -119,6 +119,15 @@ def test_an_element_the_model_never_saw_is_an_error_naming_it(fitted, toy):
         model.transform(replace(trajs[2], numbers=numbers))
 
 
+def test_the_global_vampnet_baseline_fits_and_transforms_too(toy):
+    _, _, trajs = toy
+    model = gdynet.GDyNetEstimator(**{**SETTINGS, "model": "vampnet"}).fit(trajs[:2]).fetch_model()
+    assert model.kind == "vampnet" and model.neighbors is None and "M=" not in repr(model)
+    assert model.transform(trajs[2]).shape == (400, 1, 2)                # the whole frame is one set
+    with pytest.raises(GdynetError, match="trained on 5 atoms, this trajectory has 4"):
+        model.transform(replace(trajs[2], positions=trajs[2].positions[:, :4], numbers=trajs[2].numbers[:4]))
+
+
 def test_one_rule_for_lags(toy):
     from gdynet.koopman.estimator import KoopmanEstimator
     from gdynet.training.trainer import TrainConfig

@@ -114,6 +114,7 @@ def test_fit_learns_the_hidden_two_state_dynamics(stores, tmp_path):
     assert result.best_epoch == best["epoch"]
     assert result.scores["validation"] == pytest.approx(best["validation"], rel=1e-12)
     assert result.model is model and not model.training
+    assert repr(result).startswith("TrainResult(TinyGraphNet, ") and "\n" not in repr(result) and len(repr(result)) < 200
     saved = torch.load(result.best_checkpoint, weights_only=False)
     assert saved["epoch"] == result.best_epoch and saved["config"] == model.config
     for k, v in model.state_dict().items():
