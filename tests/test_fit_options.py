@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from gdynet.cli import _print_summary, app
 from gdynet.datasets.toy import toy_li_fcc, write_npz
 from gdynet.errors import GdynetWarning
-from gdynet.pipeline.fit import check_gaussian_range
+from gdynet.pipeline.estimator import check_gaussian_range
 from gdynet.pipeline.seeds import best_permutation, confusion
 
 runner = CliRunner()

@@ -15,7 +15,6 @@ from ..errors import GdynetError
 from ..option_names import option, python_names
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
-from .estimator import BEYOND_CUTOFF_WARN, GAUSSIAN_SPACING_A, check_gaussian_range  # noqa: F401 (their old home)
 from .inputs import ReadOptions, SharedTargets, read_all
 from .rundir import RunDir
 
