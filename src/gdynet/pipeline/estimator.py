@@ -200,20 +200,8 @@ class GDyNetEstimator:
         kept, its raw output over every trajectory written to ``scratch`` and the calibration fitted.
         Returns ``None`` on torchrun ranks other than 0."""
         self.check()
-        trajs = [*train, *test]
-        if not train:
-            raise GdynetError(f"no training data: give at least one trajectory ({option('trajectories')})")
-        dt_ps = trajs[0].dt_ps
-        if any(abs(t.dt_ps - dt_ps) > 1e-9 * dt_ps for t in trajs):
-            raise GdynetError("the trajectories have different frame spacings (" +
-                              ", ".join(f"{t.dt_ps:g}" for t in trajs) + " ps); use the same stride and dt")
-        lag = lag_to_frames(self.lag, dt_ps, name=option("lag"))
-        from ..training.data import split_sources
-
-        split_sources([t.n_frames for t in trajs], lag, tuple(self.split),
-                      tuple(range(len(train), len(trajs))), [t.source for t in trajs])   # too short: say so now
-        if self.model == "vampnet" and len({t.n_atoms for t in trajs}) > 1:
-            raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
+        lag = self.check_data(train, test)
+        trajs, dt_ps = [*train, *test], train[0].dt_ps
         sources = self._sources(trajs, graphs_dir)
         trained = self._train(sources, lag, len(test), checkpoint_dir)
         if leave_process_group():
@@ -236,6 +224,26 @@ class GDyNetEstimator:
         from .trained_model import GDyNetModel
 
         return Outcome(GDyNetModel(result.model, meta), sources, raws, trained, best)
+
+    def check_data(self, train: Sequence[Trajectory], test: Sequence[Trajectory] = ()) -> int:
+        """Raise :class:`GdynetError` when these settings cannot train on ``train`` (+ ``test``): no
+        data, different frame spacings, too few frames for the lag and split, atoms that differ for
+        the VAMPnet. Returns the lag in frames."""
+        trajs = [*train, *test]
+        if not train:
+            raise GdynetError(f"no training data: give at least one trajectory ({option('trajectories')})")
+        dt_ps = trajs[0].dt_ps
+        if any(abs(t.dt_ps - dt_ps) > 1e-9 * dt_ps for t in trajs):
+            raise GdynetError("the trajectories have different frame spacings (" +
+                              ", ".join(f"{t.dt_ps:g}" for t in trajs) + " ps); use the same stride and dt")
+        lag = lag_to_frames(self.lag, dt_ps, name=option("lag"))
+        from ..training.data import split_sources
+
+        split_sources([t.n_frames for t in trajs], lag, tuple(self.split),
+                      tuple(range(len(train), len(trajs))), [t.source for t in trajs])
+        if self.model == "vampnet" and len({t.n_atoms for t in trajs}) > 1:
+            raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
+        return lag
 
     def _sources(self, trajs: Sequence[Trajectory], graphs_dir: Path) -> list[Any]:
         """One data source per trajectory: on-disk graphs for GDyNet, coordinates for the VAMPnet."""

@@ -14,7 +14,6 @@ from ..atomic import json_safe
 from ..errors import GdynetError
 from ..option_names import option, python_names
 from ..trajectory.core import Trajectory
-from ..units import lag_to_frames
 from .inputs import ReadOptions, SharedTargets, read_all
 from .rundir import RunDir
 
@@ -99,15 +98,9 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
     test_paths = [str(Path(p).resolve()) for p in test_paths]
     trajs = read_all(paths + test_paths, read)
     dt_ps = trajs[0].dt_ps
-    lag = lag_to_frames(options.lag, dt_ps, name=option("lag"))
+    lag = estimator.check_data(trajs[:len(paths)], trajs[len(paths):])   # too short for the lag: say so now
     check_analysis({k: v for k, v in (analysis or {}).items() if k != "trajectories"}, dt_ps,
                    n_states=options.states)
-    from ..training.data import split_sources
-
-    split_sources([t.n_frames for t in trajs], lag, tuple(options.split), tuple(range(len(paths), len(trajs))),
-                  [t.source for t in trajs])                          # too short for the lag: say so now
-    if options.model == "vampnet" and len({t.n_atoms for t in trajs}) > 1:
-        raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
 
     run = RunDir(Path(out_dir))
     record = json_safe({"paths": paths, "test_paths": test_paths, "read": read.to_dict(), "fit": asdict(options),
