@@ -48,7 +48,7 @@ def store(tmp_path_factory):
 
 
 def _config(**kw):
-    return TrainConfig(**{"lag_frames": 1, "batch_size": 32, "lr": 2e-2, "max_epochs": 3, "patience": 3,
+    return TrainConfig(**{"lag": 1, "batch_size": 32, "lr": 2e-2, "max_epochs": 3, "patience": 3,
                           "device": "cpu", "progress": False, **kw})
 
 

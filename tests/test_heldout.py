@@ -79,7 +79,7 @@ def test_test_trajectories_are_never_trained_on_and_are_analysed(toy_paths, thre
     assert summary["koopman"]["n_pairs"] == 400 - LAG and summary["n_trajectories"] == 3
     assert (out / "chi" / "traj_002.npy").is_file()
     assert "test trajectories" in (out / "report.md").read_text()
-    with pytest.raises(GdynetError, match="2 trajectories, got 1; use ci_from='targets' or 'blocks' \\(--ci-from"):
+    with pytest.raises(GdynetError, match="2 trajectories, got 1; use ci_from targets or blocks"):   # one held-out trajectory
         analyze(out, ci_from="trajectories", analyze_on="test")
 
 
@@ -101,7 +101,7 @@ def test_analyze_reports_intervals_eigenvectors_resolution_and_pcca(three_states
     for text in ("process 1 (t = ", "PCCA+ lumping into 2 sets", "populations (95% CI from 5 blocks)",
                  "figures/eigenvectors.png"):
         assert text in report
-    with pytest.raises(GdynetError, match="ci-from"):
+    with pytest.raises(GdynetError, match="ci_from"):
         analyze(out, ci_from="bootstrap")
 
 

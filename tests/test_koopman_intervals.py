@@ -37,9 +37,9 @@ def test_auto_rule_and_explicit_sources():
     assert confidence_blocks([100] * 2, 19, "trajectories")[0] == "trajectories"
     source, blocks = confidence_blocks([100, 50], 10, "targets", n_blocks=2)
     assert source == "targets" and len(blocks) == 2 and all(len(b) == 2 for b in blocks)
-    with pytest.raises(GdynetError, match="ci_from='targets' or 'blocks'"):
+    with pytest.raises(GdynetError, match="use ci_from targets or blocks"):
         confidence_blocks([100], 1, "trajectories")
-    with pytest.raises(GdynetError, match="ci_from \\(--ci-from\\) must be one of"):
+    with pytest.raises(GdynetError, match="ci_from must be one of"):
         confidence_blocks([100], 1, "bootstrap")
 
 

@@ -81,11 +81,11 @@ def test_option_parsing_and_figure(tmp_path):
     assert parse_order_parameter("q6") == (6, False, None) and parse_order_parameter("Q3:3.1") == (3, False, 3.1)
     assert parse_order_parameter("qbar6:3.5") == (6, True, 3.5)
     for bad in ("q", "p6", "q6:", "q6:x", "q13"):
-        with pytest.raises(GdynetError, match="--order-parameter"):
+        with pytest.raises(GdynetError, match="order_parameter"):
             parse_order_parameter(bad)
-    with pytest.raises(GdynetError, match="--profile must be one of"):
+    with pytest.raises(GdynetError, match="profile must be one of"):
         check_options("w", None, None)
-    with pytest.raises(GdynetError, match="--shell-radius"):
+    with pytest.raises(GdynetError, match="shell_radius"):
         check_options("z", "q6", -1.0)
     pos, cell = _crystal(FCC, reps=2)
     traj = Trajectory(positions=np.stack([pos, pos]), cells=cell, numbers=np.full(len(pos), 29), dt_ps=1.0,

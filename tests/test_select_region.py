@@ -176,7 +176,7 @@ def test_select_on_first_refuses_files_of_other_atoms(tmp_path):
             read_all([paths[0], other], read)
         message = str(info.value)
         assert message.startswith(str(other)) and "--select-on each" in message and "\n" not in message
-    with pytest.raises(GdynetError, match="--select-on must be each or first, got 'last'"):
+    with pytest.raises(GdynetError, match="select_on must be each or first, got 'last'"):
         read_all(paths, ReadOptions(dt="1fs", targets={"select": BAND}, select_on="last"))
 
 

@@ -18,7 +18,7 @@ torch.set_num_threads(1)
 
 
 def _config(tmp_path=None, **kw) -> TrainConfig:
-    base = dict(lag_frames=1, batch_size=64, lr=1e-2, max_epochs=3, patience=2, device="cpu", progress=False,
+    base = dict(lag=1, batch_size=64, lr=1e-2, max_epochs=3, patience=2, device="cpu", progress=False,
                 checkpoint_dir=tmp_path)
     base.update(kw)
     return TrainConfig(**base)
@@ -114,6 +114,7 @@ def test_fit_learns_the_hidden_two_state_dynamics(stores, tmp_path):
     assert result.best_epoch == best["epoch"]
     assert result.scores["validation"] == pytest.approx(best["validation"], rel=1e-12)
     assert result.model is model and not model.training
+    assert repr(result).startswith("TrainResult(TinyGraphNet, ") and "\n" not in repr(result) and len(repr(result)) < 200
     saved = torch.load(result.best_checkpoint, weights_only=False)
     assert saved["epoch"] == result.best_epoch and saved["config"] == model.config
     for k, v in model.state_dict().items():
@@ -151,10 +152,10 @@ def test_divergence_is_reported_with_advice(stores):
 
 def test_lag_as_time_and_bad_options(stores, tmp_path):
     (a, _), _ = stores
-    result = Trainer(_config(max_epochs=1, lag_frames="0.3ps")).fit(TinyGraphNet(), [GraphSource(a)])
+    result = Trainer(_config(max_epochs=1, lag="0.3ps")).fit(TinyGraphNet(), [GraphSource(a)])
     assert result.lag_frames == 3
     with pytest.raises(GdynetError, match="not a whole number of frames"):
-        Trainer(_config(lag_frames="0.25ps")).fit(TinyGraphNet(), [GraphSource(a)])
+        Trainer(_config(lag="0.25ps")).fit(TinyGraphNet(), [GraphSource(a)])
     with pytest.raises(GdynetError, match="batch_size"):
         Trainer(_config(batch_size=0))
     with pytest.raises(GdynetError, match="weight_decay must be a non-negative number"):
@@ -167,7 +168,7 @@ def test_a_checkpoint_of_another_run_is_refused(stores, tmp_path):
     (a, _), _ = stores
     Trainer(_config(tmp_path, max_epochs=1)).fit(TinyGraphNet(), [GraphSource(a)])
     with pytest.raises(GdynetError, match=r"last\.pt: checkpoint belongs to a different run \(lag differ"):
-        Trainer(_config(tmp_path, max_epochs=1, lag_frames=2)).fit(TinyGraphNet(), [GraphSource(a)])
+        Trainer(_config(tmp_path, max_epochs=1, lag=2)).fit(TinyGraphNet(), [GraphSource(a)])
     # the restored optimizer would otherwise keep the old weight decay without a word
     with pytest.raises(GdynetError, match=r"\(weight_decay differ"):
         Trainer(_config(tmp_path, max_epochs=2, weight_decay=1e-3)).fit(TinyGraphNet(), [GraphSource(a)])

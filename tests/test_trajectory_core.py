@@ -90,7 +90,10 @@ def test_replace_never_reuses_a_stale_fingerprint():
 def test_numpy_scalars_are_numbers_and_numpy_integers_are_frames():
     for lag in np.arange(1, 4):  # np.int64: frames, as a plain int would be
         assert lag_to_frames(lag, 0.1) == int(lag) and type(lag_to_frames(lag, 0.1)) is int
-    assert lag_to_frames(np.float64(0.3), 0.1) == 3  # a float is a time in ps
+    for ambiguous in (np.float64(0.3), 10.0, "10", " 2.5 "):  # a float or a bare number: say both ways
+        with pytest.raises(GdynetError, match=r'whole number of frames \(an int, e.g. 10\) or a time with a unit'):
+            lag_to_frames(ambiguous, 0.1)
+    assert lag_to_frames("500fs", 0.1) == 5 and lag_to_frames("0.3 ps", 0.1) == 3
     assert parse_time(np.float32(0.5)) == pytest.approx(0.5) and parse_time(np.int64(2)) == 2.0
     for bad in (np.bool_(True), np.int64(0)):
         with pytest.raises(GdynetError):

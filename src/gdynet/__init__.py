@@ -11,7 +11,7 @@ Pipeline, one sub-package per stage::
                  state_order_parameter, state_charge_integral
     report/      figures and the Markdown report; plot_* (gdynet.plots) for notebooks
     datasets/    toy_li_fcc, reference_timescale                   (the paper's toy system)
-    pipeline/    fit / predict / analyze / demo, used by the ``gdynet`` CLI
+    pipeline/    GDyNetEstimator, GDyNetModel, load; fit / predict / analyze / demo for the ``gdynet`` CLI
 
 Names are imported lazily so ``import gdynet`` stays fast (torch loads only when needed);
 ``dir(gdynet)`` and ``gdynet.__all__`` list them all.
@@ -65,6 +65,9 @@ _LAZY = {
                                          "plot_eigenvectors", "plot_state_rdf", "plot_transition_msd",
                                          "plot_conduction", "plot_state_profile", "plot_state_snapshot",
                                          "plot_charge_integral", "plot_order_parameter", "plot_learning_curve")},
+    "GDyNetEstimator": "gdynet.pipeline.estimator",
+    "GDyNetModel": "gdynet.pipeline.trained_model",
+    "load": "gdynet.pipeline.trained_model",
     "fit": "gdynet.pipeline.fit",
     "predict": "gdynet.pipeline.predict",
     "analyze": "gdynet.pipeline.analyze",

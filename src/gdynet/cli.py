@@ -48,8 +48,10 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .option_names import cli_names
+
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), cli_names():
                 warnings.showwarning = _show_warning
                 return command(*args, **kwargs)
         except GdynetError as exc:
@@ -164,7 +166,7 @@ def fit(
     pbc: Optional[str] = typer.Option(None, help="Periodic cell vectors, overriding the file: xyz, xy, 1,1,0 or none."),
     stride: int = typer.Option(1, help="Use every stride-th frame."),
     states: int = typer.Option(2, help="Number of states S."),
-    lag: str = typer.Option("1ps", help="Lag time tau (a time, e.g. 1ps, or a whole number of frames)."),
+    lag: str = typer.Option("1ps", help="Lag time tau: a time with its unit (1ps, 500fs) or a whole number of frames (10); a bare decimal such as 1.5 is refused."),
     neighbors: int = typer.Option(20, help="Neighbours per atom in each graph (M; the paper: 20 for Si-Au and PEO/LiTFSI, 12 for its toy). Cost grows linearly with M."),
     seed: int = typer.Option(0, help="Random seed (same seed, same weights on CPU)."),
     epochs: Optional[int] = typer.Option(None, help="Maximum training epochs (early stopping on validation VAMP-2). Default: enough for 5,000 steps, at least 30."),
@@ -185,7 +187,7 @@ def fit(
                                               "larger batches run in chunks, same gradient). Default 2097152."),
     precision: str = typer.Option("fp32", help="fp32 or bf16 (network in bfloat16, VAMP moments in float64)."),
     compile: bool = typer.Option(False, "--compile", help="Run the network through torch.compile."),
-    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps."),
+    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, times or whole numbers of frames, e.g. 0.5ps,1ps,2ps or 5,10,20."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
     test: List[Path] = typer.Option([], "--test", help="A trajectory never trained on, analysed instead of the test blocks (repeatable)."),
@@ -289,32 +291,41 @@ app.command(name="scan", epilog="Example:\n\n  gdynet scan a.npz b.npz --dt 0.1p
     _friendly(_with_fit_options(_scan)))
 
 
-@app.command(epilog="Example:\n\n  gdynet predict run1 new.extxyz -o probs.npy")
+@app.command(epilog="Examples:\n\n  gdynet predict run1 new.extxyz -o probs.npy\n\n"
+                     "  gdynet predict model.pt new.extxyz -o probs.extxyz  (a model saved from Python)")
 @_friendly
 def predict(
-    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`."),
+    model: Path = typer.Argument(..., help="Run folder written by `gdynet fit`, or a model file (model.pt, GDyNetModel.save)."),
     traj: Path = typer.Argument(..., help="Trajectory to label (read with the fit's options unless overridden)."),
     output: Path = typer.Option(..., "--output", "-o", help="probs.npy (frames, targets, S) or probs.extxyz (per-atom state, state_prob)."),
     dt: Optional[str] = typer.Option(None, help="Override the frame spacing."),
     timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs (frame spacing = file step numbers x timestep)."),
     topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
+    target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li (default: as in the fit)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write state probabilities of a trajectory the model never saw."""
     from .pipeline.predict import predict as run_predict
 
-    overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format}
-    path = run_predict(run_dir, traj, output, read_overrides=overrides, device=device, progress=not quiet)
+    overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format,
+                 "targets": target}
+    path = run_predict(model, traj, output, read_overrides=overrides, device=device, progress=not quiet)
     typer.echo(f"wrote {path}")
 
 
-@app.command(epilog="Example:\n\n  gdynet analyze run1 --lags 0.5ps,1ps,2ps,5ps --charge 1 --temperature 300")
+@app.command(epilog="Examples:\n\n  gdynet analyze run1 --lags 0.5ps,1ps,2ps,5ps --charge 1 --temperature 300\n\n"
+                     "  gdynet analyze model.pt new1.extxyz new2.extxyz --out run2  (a saved model on new data)")
 @_friendly
 def analyze(
-    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`."),
-    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, e.g. 0.5ps,1ps,2ps,5ps."),
+    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`, or a model file (then give TRAJ and --out)."),
+    traj: Optional[List[Path]] = typer.Argument(None, help="With a model file: trajectories to label and analyse (read as in the fit; every frame is new to the model)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="With a model file: the new run folder."),
+    dt: Optional[str] = typer.Option(None, help="With a model file: time between stored frames (overrides the file's and the fit's)."),
+    target: Optional[str] = typer.Option(None, help="With a model file: target atoms by element, e.g. Li (default: as in the fit)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N (with a model file)."),
+    lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, times or whole numbers of frames, e.g. 0.5ps,1ps,2ps,5ps or 5,10,20."),
     charge: Optional[str] = typer.Option(None, help="Charge of each state (e, comma-separated) or one for all; default: from the topology's partial charges, else no conductivity (D_ij only)."),
     temperature: Optional[float] = typer.Option(None, help="Temperature in K, for absolute conductivities."),
     analyze_on: Optional[str] = typer.Option(None, help="test (frames not trained on) or all; default: as given to fit, else test."),
@@ -324,12 +335,28 @@ def analyze(
     ci_from: Optional[str] = typer.Option(None, help="95 % intervals from trajectories, targets, blocks or auto; default: as given to fit, else auto."),
     coarse: Optional[int] = typer.Option(None, help="Lump the states into this many metastable sets (PCCA+)."),
 ) -> None:
-    """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report."""
-    from .pipeline.analyze import analyze as run_analyze
+    """Recompute Koopman model, implied timescales, CK test, state RDFs, conduction, figures and report
+    (of a run folder, or of a saved model applied to new trajectories)."""
+    options = dict(lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
+                   analyze_on=analyze_on, ci_from=ci_from, coarse=coarse, profile=profile,
+                   order_parameter=order_parameter, shell_radius=shell_radius)
+    if not run_dir.exists():
+        raise GdynetError("no such run folder or model file", run_dir)
+    if run_dir.is_dir():
+        if traj or out is not None or dt is not None or target is not None:
+            raise GdynetError("TRAJ, --out, --dt and --target go with a model file; a run folder is analysed in place")
+        from .pipeline.analyze import analyze as run_analyze
 
-    summary = run_analyze(run_dir, lags=_lag_list(lags), charges=_charges(charge), temperature_K=temperature,
-                          analyze_on=analyze_on, ci_from=ci_from, coarse=coarse, profile=profile,
-                          order_parameter=order_parameter, shell_radius=shell_radius)
+        summary = run_analyze(run_dir, **options)
+    else:
+        from .pipeline.model_run import analyze_trajectory_files
+
+        if not traj or out is None:
+            raise GdynetError("a model file needs the trajectories to analyse and --out DIR for the new run "
+                              "folder, e.g. gdynet analyze model.pt new.extxyz --out run2", run_dir)
+        summary = analyze_trajectory_files(run_dir, traj, out, read_overrides={"dt": dt, "targets": target},
+                                           device=device, **options)
+        run_dir = out
     _print_summary(summary, run_dir)
 
 

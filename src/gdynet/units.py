@@ -5,6 +5,8 @@ import math
 import numbers
 import re
 
+import numpy as np
+
 from .errors import GdynetError
 
 _TO_PS = {"fs": 1e-3, "ps": 1.0, "ns": 1e3, "us": 1e6, "µs": 1e6}
@@ -37,19 +39,32 @@ def parse_time(value: float | int | str, *, name: str = "time") -> float:
     return ps
 
 
-def lag_to_frames(lag: float | int | str, dt_ps: float, *, name: str = "lag") -> int:
-    """Convert a lag to a whole number of frames.
+def lag_to_frames(lag: int | str, dt_ps: float, *, name: str = "lag") -> int:
+    """Convert a lag to a whole number of frames: the one rule for lags everywhere.
 
-    An integer (``int`` or a NumPy integer) is a number of frames; a float or a string with a unit
-    is a time, converted with the frame spacing ``dt_ps`` and rounded to the nearest frame (it must
-    be a multiple of ``dt_ps`` within 1 %).
+    An integer (``int`` or a NumPy integer) is a number of frames; a string with a unit (``"2ps"``,
+    ``"500fs"``) is a time, converted with the frame spacing ``dt_ps`` and rounded to the nearest
+    frame (it must be a multiple of ``dt_ps`` within 1 %). A float or a bare number in a string
+    (``10.0``, ``"10"``) is ambiguous and an error that shows both ways to write it.
     """
-    if isinstance(lag, numbers.Integral) and not isinstance(lag, bool):
-        if lag < 1:
-            raise GdynetError(f"{name} must be at least 1 frame, got {lag}")
+    check_lag(lag, name=name)
+    if isinstance(lag, numbers.Integral):
         return int(lag)
     ps = parse_time(lag, name=name)
     frames = round(ps / dt_ps)
     if frames < 1 or abs(frames * dt_ps - ps) > 0.01 * ps:
         raise GdynetError(f"{name} {lag!r} is not a whole number of frames of {dt_ps:g} ps")
     return int(frames)
+
+
+def check_lag(lag: object, *, name: str = "lag") -> None:
+    """Raise :class:`GdynetError` unless ``lag`` is a positive int (frames) or a time with a unit."""
+    if isinstance(lag, numbers.Integral) and not isinstance(lag, (bool, np.bool_)):
+        if lag < 1:
+            raise GdynetError(f"{name} must be at least 1 frame, got {lag}")
+        return
+    match = _PATTERN.match(lag) if isinstance(lag, str) else None
+    if match is None or not match.group(2):
+        raise GdynetError(f"{name} must be a whole number of frames (an int, e.g. 10) or a time with a unit "
+                          f"(e.g. \"2ps\" or \"500fs\"), got {lag!r}")
+    parse_time(lag, name=name)

@@ -22,6 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
 from ..wording import number_list
 from .pairs import as_lists, first_minimum, reference_pairs, strided_chunks
@@ -169,7 +170,7 @@ def state_charges(integral: ChargeIntegral, shell_radius: float | None = None) -
     the charge within the first shell, ``r_s`` = ``shell_radius`` (Å) or the first minimum of ``g_s``."""
     n_states = integral.Q.shape[0]
     if shell_radius is not None and not (np.isfinite(shell_radius) and 0 < shell_radius <= integral.edges[-1]):
-        raise GdynetError(f"shell_radius must be between 0 and {integral.edges[-1]:g} Å, got {shell_radius!r}")
+        raise GdynetError(f"{option('shell_radius')} must be between 0 and {integral.edges[-1]:g} Å, got {shell_radius!r}")
     radii = [float(shell_radius) if shell_radius is not None else integral.shell_radius(s) for s in range(n_states)]
     own = float(np.mean(integral.own_charge))
     return StateCharges(charges_e=[own + integral.at(s, r) for s, r in enumerate(radii)], source="topology",

@@ -30,6 +30,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
 from ..wording import number_list
 from .pairs import as_lists, chi_values, periodic_fractions, strided_chunks
@@ -42,7 +43,7 @@ def cell_axis(cells: np.ndarray, axis: str, source: str | None = None) -> int:
     """Index of the cell vector whose slabs the profile ``axis`` (x/y/z/a/b/c) bins (``--profile`` in the CLI)."""
     name = str(axis).strip().lower()
     if name not in AXES:
-        raise GdynetError(f"axis must be one of {', '.join(AXES)}, got {axis!r}", source)
+        raise GdynetError(f"{option('axis')} must be one of {', '.join(AXES)}, got {axis!r}", source)
     if name in "abc":
         return "abc".index(name)
     k = "xyz".index(name)
@@ -51,8 +52,8 @@ def cell_axis(cells: np.ndarray, axis: str, source: str | None = None) -> int:
     owners = np.flatnonzero(along.any(axis=0))
     if len(owners) != 1:
         names = " and ".join("abc"[i] for i in owners)
-        raise GdynetError(f"axis {name}: cell vectors {names} all have a {name} component (a tilted cell), "
-                          f"so {name} slabs do not follow the cell; use a cell vector, axis a, b or c", source)
+        raise GdynetError(f"{option('axis')} {name}: cell vectors {names} all have a {name} component (a tilted cell), "
+                          f"so {name} slabs do not follow the cell; use a cell vector, {option('axis')} a, b or c", source)
     return int(owners[0])
 
 
@@ -136,7 +137,7 @@ def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Seq
     bins, stride = int(n_bins), int(stride)
     m = cell_axis(trajs[0].cells, axis, trajs[0].source)
     if any(cell_axis(t.cells, axis, t.source) != m or t.pbc[m] != trajs[0].pbc[m] for t in trajs):
-        raise GdynetError(f"axis {axis}: the trajectories' cells or periodicity differ along that axis")
+        raise GdynetError(f"{option('axis')} {axis}: the trajectories' cells or periodicity differ along that axis")
     low, high = 0.0, 1.0
     if not trajs[0].pbc[m]:                              # bins span the range the targets visit
         spans = [(f.min(), f.max()) for t in trajs for _, f, _ in _fractions(t, m, stride, chunk_frames)]

@@ -411,7 +411,7 @@ def reference_timescale(trajectories: ToyData | Sequence[Trajectory], lags_ps: S
     dt = trajs[0].dt_ps
     if any(abs(t.dt_ps - dt) > 1e-9 * dt for t in trajs):
         raise GdynetError("all trajectories must have the same frame spacing", "reference_timescale")
-    lags = [lag_to_frames(float(lag_ps), dt, name="reference_timescale lag") for lag_ps in lags_ps]  # ps, not frames
+    lags = [lag_to_frames(f"{float(lag_ps)}ps", dt, name="reference_timescale lag") for lag_ps in lags_ps]
     longest = max(t.n_frames for t in trajs)
     for lag_ps, lag in zip(lags_ps, lags):
         if lag >= longest:

@@ -109,4 +109,4 @@ def koopman_analysis(chi: Any, lag: int, lags: Sequence[int], dt_ps: float | Non
         ck=ck_test(trajs, lag, steps, dt_ps, source=source, ci_from=ci_from),
         populations=population_intervals(trajs, lag, dt_ps, source=source, ci_from=ci_from),
         duration_ps=sum(len(x) - 1 for x in trajs) * dt_ps,
-        coarse=None if coarse is None else coarse_grain(model, coarse, name="--coarse"))
+        coarse=None if coarse is None else coarse_grain(model, coarse))

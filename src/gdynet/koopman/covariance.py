@@ -26,6 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from ..errors import GdynetError
+from ..option_names import option
 
 #: float64 values per chunk (16 MB), i.e. frames per chunk = CHUNK_VALUES // (n * S)
 CHUNK_VALUES = 2_000_000
@@ -150,7 +151,7 @@ def confidence_blocks(lengths: Sequence[int], n_targets: int, ci_from: str = "au
       target sets, otherwise time blocks.
     """
     if ci_from not in CI_SOURCES:
-        raise GdynetError(f"ci_from (--ci-from) must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
+        raise GdynetError(f"{option('ci_from')} must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
     n_traj = len(lengths)
     if ci_from == "auto":
         if n_blocks is not None:
@@ -160,7 +161,7 @@ def confidence_blocks(lengths: Sequence[int], n_targets: int, ci_from: str = "au
     if ci_from == "trajectories":
         if n_traj < 2:
             raise GdynetError("confidence intervals over trajectories need at least 2 trajectories, got 1; "
-                              "use ci_from='targets' or 'blocks' (--ci-from)", "ci_from='trajectories'")
+                              f"use {option('ci_from')} targets or blocks", f"{option('ci_from')} trajectories")
         return ci_from, split_blocks(lengths, n_traj)
     if ci_from == "targets":
         subsets = target_subsets(n_targets, n_blocks or DEFAULT_BLOCKS, seed)

@@ -28,6 +28,7 @@ from scipy.optimize import minimize
 
 from ..atomic import json_safe
 from ..errors import GdynetError
+from ..option_names import option
 from .estimator import KoopmanModel, estimate_koopman_matrix, spectrum
 
 
@@ -123,16 +124,15 @@ class CoarseModel:
                 "description": self.describe()}
 
 
-def coarse_grain(model: KoopmanModel, n_sets: int, *, name: str = "n_sets") -> CoarseModel:
+def coarse_grain(model: KoopmanModel, n_sets: int) -> CoarseModel:
     """Lump the states of ``model`` into ``n_sets`` metastable sets by PCCA+ (module docstring).
 
-    ``model`` carries its moments, lag and frame spacing, so nothing else is needed. ``name`` is what
-    errors call ``n_sets`` (the CLI passes ``"--coarse"``).
+    ``model`` carries its moments, lag and frame spacing, so nothing else is needed.
     Sets are numbered by their lowest state, so set 0 holds state 0.
     """
     n_states = model.n_states
     if isinstance(n_sets, bool) or not isinstance(n_sets, (int, np.integer)) or not 2 <= n_sets < n_states:
-        raise GdynetError(f"{name} must be an integer from 2 to {n_states - 1} (fewer than the "
+        raise GdynetError(f"{option('n_sets')} must be an integer from 2 to {n_states - 1} (fewer than the "
                           f"{n_states} states), got {n_sets!r}")
     K_rev, _ = estimate_koopman_matrix(model.C00, model.C0t, model.Ctt, reversible=True, epsilon=model.epsilon)
     _, _, right = spectrum(K_rev)

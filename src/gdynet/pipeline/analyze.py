@@ -9,6 +9,7 @@ import numpy as np
 from .. import atomic
 from ..atomic import json_safe
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
 from ..units import lag_to_frames
 from .inputs import ReadOptions, read_all
@@ -97,13 +98,18 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
     """:func:`analyze` of the run in ``run``, its figures, report and summary written into ``out``."""
     from ..fingerprint import require_same_inputs
     from ..koopman.analysis import koopman_analysis
-    from ..koopman.covariance import CI_SOURCES
 
     record = run.read_run()
     if trajectories is None:                   # fit passes the trajectories it has just read and checked
         require_same_inputs(record, run.root, "analyze")
     _, meta = load_model(run.model)
     dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
+    from .analysis_options import check_analysis
+
+    check_analysis({"lags": lags, "charges": charges, "temperature_K": temperature_K, "ck_steps": ck_steps,
+                    "rdf_r_max": rdf_r_max, "analyze_on": analyze_on, "ci_from": ci_from, "coarse": coarse,
+                    "profile": profile, "order_parameter": order_parameter, "shell_radius": shell_radius},
+                   dt, n_states=int(meta["n_states"]))
     given = record.get("analysis", {})
     charges = given.get("charges") if charges is None else charges
     temperature_K = given.get("temperature_K") if temperature_K is None else temperature_K
@@ -116,8 +122,6 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
     check_options(profile, order_parameter, shell_radius)
     analyze_on = (given.get("analyze_on") or "test") if analyze_on is None else analyze_on
     ci_from = (given.get("ci_from") or "auto") if ci_from is None else ci_from
-    if ci_from not in CI_SOURCES:
-        raise GdynetError(f"--ci-from must be one of {', '.join(CI_SOURCES)}, got {ci_from!r}")
     paths = list(record["paths"]) + list(record.get("test_paths", []))
     chis = [run.load_chi(i) for i in range(len(paths))]
     lag_list = None if lags is None else sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
@@ -139,7 +143,7 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
     if charges is not None and len(charges) == 1:
         charges = list(charges) * chis[0].shape[2]
     if charges is not None and len(charges) != chis[0].shape[2]:
-        raise GdynetError(f"--charge needs one value or one per state ({chis[0].shape[2]}), got {len(charges)}")
+        raise GdynetError(f"{option('charges')} needs one value or one per state ({chis[0].shape[2]}), got {len(charges)}")
 
     result = koopman_analysis(chis, lag, lag_list, dt, ck_steps=ck_steps, ci_from=ci_from, coarse=coarse,
                               source=str(run.root))

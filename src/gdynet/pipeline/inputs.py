@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
 
 #: where the target spec is evaluated (``--select-on``): on every file, or on the first file only
@@ -102,7 +103,7 @@ def read_all(paths: Sequence[str | Path], options: ReadOptions) -> list[Trajecto
     if not paths:
         raise GdynetError("no trajectory files given")
     if options.select_on not in SELECT_ON:
-        raise GdynetError(f"--select-on must be {' or '.join(SELECT_ON)}, got {options.select_on!r}")
+        raise GdynetError(f"{option('select_on')} must be {' or '.join(SELECT_ON)}, got {options.select_on!r}")
     if options.select_on == "first":
         first = _read(paths[0], options)
         shared = SharedTargets.of(first)

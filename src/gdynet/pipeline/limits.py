@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
 
 #: more states than this needs --force
@@ -34,12 +35,12 @@ def check_states(n_states: int, trajs: Sequence[Trajectory], lag: int, train_fra
     samples = training_samples(trajs, lag, train_fraction)
     supported = samples // MIN_SAMPLES_PER_STATE
     if n_states > supported:
-        raise GdynetError(f"--states {n_states} is more than these data can support: {samples} training samples "
-                          f"(target sets x frame pairs) allow at most {supported} states "
+        raise GdynetError(f"{option('n_states')} {n_states} is more than these data can support: {samples} "
+                          f"training samples (target sets x frame pairs) allow at most {supported} states "
                           f"({MIN_SAMPLES_PER_STATE} samples per state); use fewer states or more frames or targets")
     if n_states > MAX_STATES and not force:
-        raise GdynetError(f"--states {n_states} is more than {MAX_STATES}; metastable states are usually few "
-                          "(try `gdynet scan`), pass --force if you mean it")
+        raise GdynetError(f"{option('n_states')} {n_states} is more than {MAX_STATES}; metastable states are "
+                          f"usually few (try `gdynet scan`); pass {option('force')} if you mean it")
 
 
 def figure_note(n_states: int) -> str | None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..atomic import json_safe
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
 
 #: at most this many frames (per trajectory) go into a profile, an order parameter, a charge integral
@@ -37,12 +38,12 @@ def parse_order_parameter(text: str | None) -> tuple[int, bool, float | None] | 
         return None
     match = re.fullmatch(r"\s*q(bar)?(\d{1,2})\s*(?::\s*([0-9.]+)\s*)?", str(text).lower())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise GdynetError(f"--order-parameter must be q6, q3, qbar6 or qbar3 (any l up to 12), optionally with a "
+        raise GdynetError(f"{option('order_parameter')} must be q6, q3, qbar6 or qbar3 (any l up to 12), optionally with a "
                           f"cut-off in Å such as q6:3.4, got {text!r}")
     try:
         cutoff = None if match.group(3) is None else float(match.group(3))
     except ValueError:
-        raise GdynetError(f"--order-parameter: the cut-off in {text!r} is not a number of Å") from None
+        raise GdynetError(f"{option('order_parameter')}: the cut-off in {text!r} is not a number of Å") from None
     return int(match.group(2)), match.group(1) is not None, cutoff
 
 
@@ -52,10 +53,10 @@ def check_options(profile: str | None, order_parameter: str | None, shell_radius
     from ..analysis.profile import AXES
 
     if profile is not None and str(profile).strip().lower() not in AXES:
-        raise GdynetError(f"--profile must be one of {', '.join(AXES)}, got {profile!r}")
+        raise GdynetError(f"{option('profile')} must be one of {', '.join(AXES)}, got {profile!r}")
     parse_order_parameter(order_parameter)
     if shell_radius is not None and not (np.isfinite(shell_radius) and shell_radius > 0):
-        raise GdynetError(f"--shell-radius must be a positive distance in Å, got {shell_radius!r}")
+        raise GdynetError(f"{option('shell_radius')} must be a positive distance in Å, got {shell_radius!r}")
 
 
 def _stride(trajs: Sequence[Trajectory], frames: int) -> int:
@@ -121,7 +122,7 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
     elif charges is not None:
         out.charges = given_charges(charges)
     elif shell_radius is not None:
-        raise GdynetError("--shell-radius needs partial charges, but the trajectories have none "
+        raise GdynetError(f"{option('shell_radius')} needs partial charges, but the trajectories have none "
                           "(read them with a topology that has charges)")
     out.summary["state_charges"] = None if out.charges is None else out.charges.summary()
     out.headlines["state charges"] = _charge_text(out.charges)

@@ -1,7 +1,6 @@
 """``gdynet predict``: apply a trained model to a trajectory it never saw."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -9,78 +8,80 @@ import numpy as np
 
 from .. import atomic
 from ..errors import GdynetError
+from ..option_names import option
 from ..trajectory.core import Trajectory
-from .chi import predict_raw, write_calibrated
 from .inputs import ReadOptions, SharedTargets, read_all
-from .rundir import RunDir, load_model, run_lock
+from .rundir import RunDir, run_lock
 
 OUTPUT_SUFFIXES = (".npy", ".extxyz")
 
 
-def predict(run_dir: str | Path, traj_path: str | Path, output: str | Path, *,
+def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
             read_overrides: dict[str, Any] | None = None, device: str = "auto",
             progress: bool = True) -> Path:
     """Write the state probabilities of every target set in every frame of ``traj_path``.
 
-    ``output`` ending in ``.npy`` gets an array (frames, targets, S); ``.extxyz`` gets the frames with
-    per-atom properties ``state`` (most probable state, -1 for atoms that are not targets) and
-    ``state_prob`` (S probabilities, 0 for non-targets) that OVITO and ASE can colour by.
-    The read options default to those of the fit (same dt, targets, stride); ``read_overrides``
-    replaces some of them. A fit with ``select_on="first"`` gives the file the targets chosen on
-    the first frame of its first training file (the file must hold the same atoms).
-    Refused while another gdynet process writes ``run_dir``, and when the fit's input files changed
-    since (:mod:`gdynet.fingerprint`).
+    ``model``: a ``gdynet fit`` run folder or a model file (``GDyNetModel.save``). ``output`` ending in
+    ``.npy`` gets an array (frames, targets, S); ``.extxyz`` gets the frames with per-atom properties
+    ``state`` (most probable state, -1 for atoms that are not targets) and ``state_prob`` (S
+    probabilities, 0 for non-targets) that OVITO and ASE can colour by. The read options default to
+    those of the fit (same dt, targets, stride); ``read_overrides`` replaces some of them. A fit with
+    ``select_on="first"`` gives the file the targets chosen on the first frame of its first training
+    file (the file must hold the same atoms). The states come from ``GDyNetModel.transform``.
+    A run folder is refused while another gdynet process writes it, and when the fit's input files
+    changed since (:mod:`gdynet.fingerprint`).
     """
+    from .trained_model import load
+
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise GdynetError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", output)
-    run = RunDir(Path(run_dir))
-    run.require_model()
-    with run_lock(run.root, shared=True):
-        return _predict(run, traj_path, output, read_overrides, device, progress)
+    if Path(model).is_dir():
+        from ..fingerprint import require_same_inputs
+
+        run = RunDir(Path(model))
+        run.require_model()
+        with run_lock(run.root, shared=True):
+            require_same_inputs(run.read_run(), run.root, "predict")
+            return _predict(load(run.root), traj_path, output, read_overrides, device, progress)
+    return _predict(load(model), traj_path, output, read_overrides, device, progress)
 
 
-def _predict(run: RunDir, traj_path: str | Path, output: Path, read_overrides: dict[str, Any] | None,
+def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: dict[str, Any] | None,
              device: str, progress: bool) -> Path:
-    """:func:`predict` under the run folder's lock."""
-    from ..fingerprint import require_same_inputs
-
-    require_same_inputs(run.read_run(), run.root, "predict")
-    model, meta = load_model(run.model)
-    given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
-    if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
-        given = {"dt": None, "timestep": None, **given}
-    read = ReadOptions.from_dict({**meta["read"], **given})
-    if read.select_on == "first":       # the targets the fit chose on its first training file
-        traj = SharedTargets.from_dict(meta["shared_targets"]).read(traj_path, read)
-    else:
-        (traj,) = read_all([traj_path], read)
-    A = np.asarray(meta["calibration"])
+    """:func:`predict` with the model opened (under its run folder's lock, when it has one)."""
+    traj = read_for(fitted, traj_path, read_overrides)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".gdynet-predict-", dir=output.parent) as tmp:
-        raw = predict_raw(model, _source(meta, traj, progress), meta["n_states"], Path(tmp) / "raw.npy", device)
-        if output.suffix.lower() == ".npy":
-            write_calibrated(raw, A, output)
-        else:
-            chi = np.load(write_calibrated(raw, A, Path(tmp) / "chi.npy"), mmap_mode="r")
-            atomic.atomic_write(output, lambda path: write_extxyz(path, traj, chi))
-            del chi
-        del raw
+    if output.suffix.lower() == ".npy":
+        fitted.transform(traj, out=output, device=device, progress=progress)
+    else:
+        chi = fitted.transform(traj, device=device, progress=progress).values
+        atomic.atomic_write(output, lambda path: write_extxyz(path, traj, chi))
     return output
 
 
-def _source(meta: dict[str, Any], traj: Trajectory, progress: bool) -> Any:
-    """The model's input source for ``traj``: graphs (GDyNet) or coordinates (global VAMPnet)."""
-    from ..training.data import CoordinateSource, GraphSource
+def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> ReadOptions:
+    """How to read a new file for ``model``: as its training files were (``model.read``), with
+    ``read_overrides`` (e.g. ``dt``, ``targets``; ``None`` values keep the fit's) replacing some options."""
+    given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
+    if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
+        given = {"dt": None, "timestep": None, **given}
+    if model.read is None and "targets" not in given:
+        raise GdynetError(f"the model does not record how its target atoms were chosen (trained from Python "
+                          f"on custom targets); give them with {option('targets')}")
+    if "targets" in given:                      # own targets: chosen on this file
+        given["select_on"] = "each"
+    return ReadOptions.from_dict({**(model.read or {}), **given})
 
-    if meta["kind"] == "vampnet":
-        if traj.n_atoms != meta["n_atoms"]:
-            raise GdynetError(f"the global VAMPnet was trained on {meta['n_atoms']} atoms, this trajectory "
-                              f"has {traj.n_atoms}", traj.source)
-        return CoordinateSource(traj)
-    from ..graphs.store import build_graphs
 
-    return GraphSource(build_graphs(traj, meta["neighbors"], progress=progress))
+def read_for(model: Any, traj_path: str | Path, read_overrides: dict[str, Any] | None = None) -> Trajectory:
+    """``traj_path`` read with :func:`read_options`; a fit with ``select_on="first"`` imposes the
+    target sets it chose on its first training file."""
+    read = read_options(model, read_overrides)
+    if read.select_on == "first":
+        return SharedTargets.from_dict(model.meta["shared_targets"]).read(traj_path, read)
+    (traj,) = read_all([traj_path], read)
+    return traj
 
 
 def write_extxyz(path: Path, traj: Trajectory, chi: np.ndarray, chunk: int = 256) -> None:

@@ -33,6 +33,7 @@ import numpy as np
 from .. import atomic
 from ..diskspace import disk_error
 from ..errors import GdynetError, exception_summary
+from ..option_names import option
 
 LOCK_NAME = ".gdynet.lock"
 #: scratch files of a killed process, swept when the next writer takes the lock (see :func:`claim`)
@@ -138,7 +139,7 @@ def run_lock(root: Path, *, create: bool = False, shared: bool = False) -> Itera
     created = False
     if create:
         if root.exists() and not root.is_dir():
-            raise GdynetError("--out must be a folder, but a file of that name exists", root)
+            raise GdynetError(f"{option('out')} must be a folder, but a file of that name exists", root)
         created = not root.exists()
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -203,11 +204,11 @@ def claim(run: RunDir, record: dict[str, Any], same: Sequence[str], force: bool)
             return
         previous = run.read_run()
         if {k: previous.get(k, [] if k == "test_paths" else None) for k in same} != {k: record[k] for k in same}:
-            raise GdynetError("this folder holds a different run (other inputs or options); choose another --out, "
-                              "or pass --force to start over", run.root)
+            raise GdynetError("this folder holds a different run (other inputs or options); choose another "
+                              f"{option('out')}, or pass {option('force')} to start over", run.root)
         require_same_inputs(previous, run.root, "fit")
     elif any(entry.name != LOCK_NAME for entry in run.root.iterdir()):
-        raise GdynetError("output folder exists and is not empty; choose another --out", run.root)
+        raise GdynetError(f"output folder exists and is not empty; choose another {option('out')}", run.root)
     if _main_rank():
         sweep_scratch(run)
 

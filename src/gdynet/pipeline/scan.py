@@ -33,6 +33,7 @@ import numpy as np
 from .. import atomic
 from ..atomic import json_safe
 from ..errors import GdynetError
+from ..option_names import option
 from ..units import lag_to_frames
 from .fit import FitOptions, train
 from .inputs import ReadOptions, read_all
@@ -49,14 +50,14 @@ def scan(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions, op
     """Fit every S in ``states``, evaluate every lag in ``lags``; write and return ``DIR/scan.json``."""
     states = sorted(set(int(s) for s in states))
     if not states or states[0] < 2:
-        raise GdynetError(f"--states must list numbers of states >= 2, e.g. 2,3,4; got {states}")
+        raise GdynetError(f"{option('states')} must list numbers of states >= 2, e.g. 2,3,4; got {states}")
     if options.split[2] <= 0:
         raise GdynetError("scan scores held-out data: --split needs a test fraction > 0, e.g. 0.7,0.15,0.15")
     trajs = read_all([str(Path(p).resolve()) for p in paths], read)
     dt = trajs[0].dt_ps
     frames = sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
     if not frames:
-        raise GdynetError("--lags must list at least one lag, e.g. 0.5ps,1ps,2ps")
+        raise GdynetError(f"{option('lags')} must list at least one lag, e.g. 0.5ps,1ps,2ps")
     longest = max(t.n_frames for t in trajs)
     out = Path(out_dir)
     fit_lag = frames[len(frames) // 2]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import GdynetError, GdynetWarning
+from ..option_names import option
 
 ANALYZE_ON = ("test", "all")
 #: the longest held-out segment must hold at least this many fit lags (Koopman model + CK test n ≤ 2)
@@ -99,7 +100,7 @@ def select_frames(lengths: Sequence[int], *, n_train: int, lag: int, split: Sequ
         largest_lag: the largest lag (frames) the analysis will use, if already known.
     """
     if analyze_on not in ANALYZE_ON:
-        raise GdynetError(f"--analyze-on must be test or all, got {analyze_on!r}")
+        raise GdynetError(f"{option('analyze_on')} must be test or all, got {analyze_on!r}")
     every = Selection([(k, 0, int(n)) for k, n in enumerate(lengths)], "all",
                       f"all {sum(lengths)} frames of {len(lengths)} trajectories (training data included)")
     if analyze_on == "all":

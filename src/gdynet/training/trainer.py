@@ -24,7 +24,7 @@ import torch
 
 from ..errors import GdynetError, GdynetWarning
 from ..progress import progress_bar
-from ..units import lag_to_frames
+from ..units import check_lag, lag_to_frames
 from . import checkpoint as ckpt
 from .budget import Budget, training_budget
 from .chunked import frame_outputs, frames_per_chunk
@@ -35,7 +35,7 @@ from .vamp import VampMoments, vamp_moments, vamp_score_from_moments
 #: ``TrainConfig.precision`` values -> autocast dtype of the network (None: no autocast)
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
-__all__ = ["TrainConfig", "Trainer", "TrainResult", "predict", "split_frames", "resolve_device"]
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "predict", "split_frames", "resolve_device", "seed_weights"]
 
 
 @dataclass
@@ -62,8 +62,8 @@ class TrainConfig:
       scaled by the variance the cut-off can no longer remove the learned process (tests/test_collapse.py).
 
     Attributes:
-        lag_frames: lag ``tau``: an int is a number of frames; a float or a string with a unit
-            (``"1ps"``) is a time, converted with the frame spacing of the sources.
+        lag: lag ``tau``: an int is a number of frames, a string with a unit (``"1ps"``) a time,
+            converted with the frame spacing of the sources (:func:`gdynet.units.lag_to_frames`).
         batch_size: time-lagged pairs per mini-batch (global: shared by all processes); ``None``:
             :func:`.budget.auto_batch_size`.
         lr: Adam learning rate.
@@ -73,8 +73,12 @@ class TrainConfig:
         patience: stop after this many epochs without a better validation VAMP-2 score (0: never);
             ``None``: :data:`.budget.PATIENCE_STEPS` steps, at least 5 epochs.
         min_delta: smallest increase of the validation score that counts as better.
-        seed: seeds the pair order and (re-seeds) torch's global generator for dropout; the same seed
-            and initial weights give the same trained weights on CPU.
+        seed: seeds the initial weights (with ``init_weights``), the pair order and torch's global
+            generator for dropout: the same seed gives the same trained weights on CPU.
+        init_weights: draw the model's initial weights from ``seed`` before training (every
+            submodule's ``reset_parameters``, in order, after ``torch.manual_seed(seed)``: the weights
+            the model would get if built right after that call); ``False`` trains the weights as
+            given (fine-tuning, hand-set weights). A resumed run takes its weights from the checkpoint.
         split: fractions of each trajectory, as contiguous time blocks, for train/validation/test.
         test_sources: indices of sources used whole as test data (the others: train/validation).
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
@@ -99,7 +103,7 @@ class TrainConfig:
         compile: run the network through ``torch.compile``.
     """
 
-    lag_frames: int | float | str = 1
+    lag: int | str = 1
     batch_size: int | None = None
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -107,6 +111,7 @@ class TrainConfig:
     patience: int | None = None
     min_delta: float = 0.0
     seed: int = 0
+    init_weights: bool = True
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
     test_sources: tuple[int, ...] = ()
     device: str = "auto"
@@ -126,6 +131,7 @@ class TrainConfig:
 
     def check(self) -> None:
         """Raise :class:`GdynetError` for impossible values."""
+        check_lag(self.lag)
         if self.batch_atoms is not None and int(self.batch_atoms) < 1:
             raise GdynetError(f"batch_atoms must be at least 1 atom-frame, got {self.batch_atoms}")
         if self.precision not in PRECISIONS:
@@ -170,6 +176,22 @@ class TrainResult:
     budget: Budget
     best_checkpoint: Path | None = None
     last_checkpoint: Path | None = None
+
+    def __repr__(self) -> str:
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in self.scores.items() if np.isfinite(v))
+        return (f"TrainResult({type(self.model).__name__}, {len(self.history)} epochs (best {self.best_epoch}), "
+                f"lag {self.lag_frames} frames, VAMP-2 {scores})")
+
+
+def seed_weights(model: torch.nn.Module, seed: int) -> None:
+    """Initial weights of ``model`` drawn from ``seed``: ``torch.manual_seed(seed)``, then every
+    submodule's ``reset_parameters`` in registration order (the order in which a model's constructor
+    draws them, so a GDyNet gets exactly the weights it would get if built right after the seed)."""
+    torch.manual_seed(seed)
+    for module in model.modules():
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -243,6 +265,8 @@ class Trainer:
                                       batch_size=cfg.batch_size, max_epochs=cfg.max_epochs, patience=cfg.patience)
         cfg = self.config = replace(cfg, batch_size=self.budget.batch_size, max_epochs=self.budget.max_epochs,
                                     patience=self.budget.patience)
+        if cfg.init_weights:
+            seed_weights(model, cfg.seed)
         model = model.to(device)
         net = self._wrap(model, world, device)
         if cfg.compile:
@@ -354,8 +378,8 @@ class Trainer:
 
     # ----------------------------------------------------------------------------- setup/resume
     def _lag(self, sources: Sequence[Source]) -> int:
-        lag = self.config.lag_frames
-        if isinstance(lag, int) and not isinstance(lag, bool):
+        lag = self.config.lag
+        if not isinstance(lag, str):
             return lag_to_frames(lag, 1.0)
         dts = {round(float(getattr(s, "dt_ps", np.nan)), 9) for s in sources}
         if len(dts) != 1 or not np.isfinite(next(iter(dts))):
