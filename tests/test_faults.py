@@ -157,9 +157,9 @@ def test_a_second_process_on_the_same_folder_gets_one_line(run):
 def test_scratch_files_are_unique_per_process():
     import inspect
 
-    from gdynet.pipeline import fit, seeds
+    from gdynet.pipeline import estimator, seeds
 
-    assert "os.getpid()" in inspect.getsource(fit._write_chi)
+    assert "os.getpid()" in inspect.getsource(estimator.GDyNetEstimator.train_network)
     assert "os.getpid()" in inspect.getsource(seeds.seed_entries)
 
 
@@ -306,7 +306,7 @@ def test_too_many_states_are_refused_before_training(run, tmp_path):
     assert not (tmp_path / "s100").exists()
     from gdynet.errors import GdynetError
     from gdynet.pipeline.limits import check_states
-    with pytest.raises(GdynetError, match="more than 20.*--force"):
+    with pytest.raises(GdynetError, match="more than 20.*pass force"):
         check_states(21, [_FakeTraj(100, 10_000)], 10, 0.7)
     check_states(21, [_FakeTraj(100, 10_000)], 10, 0.7, force=True)
 

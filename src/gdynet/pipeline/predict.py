@@ -49,13 +49,16 @@ def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
 
 def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: dict[str, Any] | None,
              device: str, progress: bool) -> Path:
-    """:func:`predict` with the model opened (under its run folder's lock, when it has one)."""
+    """:func:`predict` with the model opened (under its run folder's lock, when it has one); graphs go
+    to the shared cache (``$GDYNET_CACHE``), so predicting the same file again reuses them."""
+    from ..graphs.store import default_cache_dir
+
     traj = read_for(fitted, traj_path, read_overrides)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() == ".npy":
-        fitted.transform(traj, out=output, device=device, progress=progress)
+        fitted.transform(traj, out=output, device=device, cache_dir=default_cache_dir(), progress=progress)
     else:
-        chi = fitted.transform(traj, device=device, progress=progress).values
+        chi = fitted.transform(traj, device=device, cache_dir=default_cache_dir(), progress=progress).values
         atomic.atomic_write(output, lambda path: write_extxyz(path, traj, chi))
     return output
 
