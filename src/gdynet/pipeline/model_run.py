@@ -17,7 +17,7 @@ from ..errors import GdynetError
 from ..option_names import option
 from ..trajectory.core import Trajectory
 from .inputs import ReadOptions
-from .rundir import RunDir
+from .rundir import LOCK_NAME, RunDir, writing_run
 
 
 def analyze_trajectory_files(model_file: str | Path, paths: Sequence[str | Path], out: str | Path, *,
@@ -51,16 +51,21 @@ def analyze_model(model: Any, trajectories: Trajectory | Sequence[Trajectory], o
     check_analysis(analysis, trajs[0].dt_ps, n_states=model.n_states)
     for traj in trajs:
         model.check(traj)
+    from ..fingerprint import input_fingerprints
+
     run = RunDir(Path(out))
-    if run.root.exists() and (not run.root.is_dir() or any(run.root.iterdir())):
-        raise GdynetError(f"output folder exists and is not empty; choose another {option('out')}", run.root)
     read = read or ReadOptions.from_dict(model.read or {})
-    record = json_safe({"paths": [], "test_paths": list(paths or [str(t.source) for t in trajs]), "read": read.to_dict(),
+    test_paths = list(paths or [str(t.source) for t in trajs])
+    record = json_safe({"paths": [], "test_paths": test_paths, "read": read.to_dict(),
                         "fit": model.meta.get("settings") or {}, "lag_frames": model.lag, "dt_ps": trajs[0].dt_ps,
-                        "model_file": True, "analysis": {}})
-    atomic.write_json(run.run_json, record)
-    model.save(run.model)
-    for i, traj in enumerate(trajs):
-        model.transform(traj, out=run.chi(i), device=device, progress=progress)
-        atomic.save_npy(run.targets(i), traj.file_targets())
-    return analyze(run.root, trajectories=trajs, **analysis)
+                        "model_file": True, "analysis": {},
+                        "inputs": input_fingerprints([*test_paths, read.topology])})   # analyze DIR checks them
+    with writing_run(run.root):
+        if any(entry.name != LOCK_NAME for entry in run.root.iterdir()):
+            raise GdynetError(f"output folder exists and is not empty; choose another {option('out')}", run.root)
+        atomic.write_json(run.run_json, record)
+        model.save(run.model)
+        for i, traj in enumerate(trajs):
+            model.transform(traj, out=run.chi(i), device=device, progress=progress)
+            atomic.save_npy(run.targets(i), traj.file_targets())
+        return analyze(run.root, trajectories=trajs, **analysis)
