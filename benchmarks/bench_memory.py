@@ -88,7 +88,7 @@ def child(folder: Path, n_atoms: int, epochs: int, batch_size: int, large: bool 
     before = peak_rss_mb()
     start = time.perf_counter()
     extra = {"batch_atoms": batch_atoms} if batch_atoms else {}
-    config = TrainConfig(lag=1, batch_size=batch_size, max_epochs=epochs, patience=epochs,
+    config = TrainConfig(lag=1, batch_size=batch_size, epochs=epochs, patience=epochs,
                          device="cpu", progress=False, eval_batch_size=batch_size, **extra)
     result = Trainer(config).fit(model, [GraphSource(store)])
     return {"rss_before_mb": before, "peak_rss_mb": peak_rss_mb(),

@@ -88,7 +88,7 @@ def child(system: str, frames: int, batch: int, steps: int, epochs: int, cache: 
     torch.manual_seed(0)
     model = GDyNet(n_states=4)
     start = time.perf_counter()
-    result = Trainer(TrainConfig(lag=1, batch_size=batch, max_epochs=epochs, patience=0, seed=0,
+    result = Trainer(TrainConfig(lag=1, batch_size=batch, epochs=epochs, patience=0, seed=0,
                                  device="cpu", progress=False)).fit(model, [source])
     fit_seconds = time.perf_counter() - start
     return {"atoms": store.indices.shape[1], "targets": n_targets, "graph_seconds": graph_seconds,

@@ -48,7 +48,7 @@ def store(tmp_path_factory):
 
 
 def _config(**kw):
-    return TrainConfig(**{"lag": 1, "batch_size": 32, "lr": 2e-2, "max_epochs": 3, "patience": 3,
+    return TrainConfig(**{"lag": 1, "batch_size": 32, "lr": 2e-2, "epochs": 3, "patience": 3,
                           "device": "cpu", "progress": False, **kw})
 
 
@@ -91,7 +91,7 @@ def test_the_guard_restores_the_best_weights_lowers_the_lr_and_says_so(store):
     torch.manual_seed(0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = Trainer(_config(max_epochs=4, patience=2)).fit(SabotagedNet(break_at=12), [GraphSource(store)])
+        result = Trainer(_config(epochs=4, patience=2)).fit(SabotagedNet(break_at=12), [GraphSource(store)])
     history = result.history
     assert [h.get("collapse", False) for h in history] == [False, True, False, False]
     assert history[1]["validation"] == pytest.approx(1.0, abs=1e-9)

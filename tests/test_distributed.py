@@ -16,7 +16,7 @@ from gdynet.training.distributed import setup
 from gdynet.training.trainer import TrainConfig, Trainer, _Context
 from training_helpers import TinyGraphNet, hidden_two_state_store
 
-CONFIG = dict(lag=2, batch_size=32, lr=1e-2, max_epochs=2, patience=5, seed=3, device="cpu",
+CONFIG = dict(lag=2, batch_size=32, lr=1e-2, epochs=2, patience=5, seed=3, device="cpu",
               progress=False, eval_batch_size=50)
 BATCH = np.arange(5, 69)  # one global batch of 64 pairs (t, t + 2)
 

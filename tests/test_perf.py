@@ -81,7 +81,7 @@ def test_batch_atoms_and_precision_in_training(source):
     def fit(**kw):
         torch.manual_seed(0)
         model = GDyNet(n_states=2, atom_features=8, n_conv=1)
-        config = TrainConfig(lag=1, batch_size=16, max_epochs=1, patience=0, progress=False,
+        config = TrainConfig(lag=1, batch_size=16, epochs=1, patience=0, progress=False,
                              device="cpu", **kw)
         return Trainer(config).fit(model, [source])
 
@@ -97,7 +97,7 @@ def test_batch_atoms_and_precision_in_training(source):
 def test_compile_option_compiles_the_network(source, monkeypatch):
     compiled = []
     monkeypatch.setattr(torch, "compile", lambda module, **kw: compiled.append(module) or module)
-    config = TrainConfig(lag=1, batch_size=16, max_epochs=1, progress=False, device="cpu", compile=True)
+    config = TrainConfig(lag=1, batch_size=16, epochs=1, progress=False, device="cpu", compile=True)
     Trainer(config).fit(GDyNet(n_states=2, atom_features=4, n_conv=1), [source])
     assert len(compiled) == 1 and isinstance(compiled[0], GDyNet)
 

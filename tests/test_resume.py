@@ -38,7 +38,7 @@ class SlowNet(TinyGraphNet):
 
 store, _ = hidden_two_state_store(data, 300, seed=4)
 torch.manual_seed(0)
-config = TrainConfig(lag=2, batch_size=32, lr=2e-2, max_epochs=5, patience=10, seed=7,
+config = TrainConfig(lag=2, batch_size=32, lr=2e-2, epochs=5, patience=10, seed=7,
                      checkpoint_dir=ckpt_dir, checkpoint_every=3, device="cpu", progress=False)
 result = Trainer(config).fit(SlowNet(), [GraphSource(store)])
 torch.save({{k: v for k, v in result.model.state_dict().items()}}, out.with_suffix(".pt"))
@@ -87,7 +87,7 @@ def test_sigkill_then_rerun_matches_an_uninterrupted_run(tmp_path):
 
 def test_rerunning_a_finished_run_returns_its_result_without_training(tmp_path):
     store, _ = hidden_two_state_store(tmp_path / "data", 300, seed=4)
-    config = TrainConfig(lag=1, batch_size=32, max_epochs=3, patience=1, device="cpu", progress=False,
+    config = TrainConfig(lag=1, batch_size=32, epochs=3, patience=1, device="cpu", progress=False,
                          checkpoint_dir=tmp_path / "ckpt")
     torch.manual_seed(0)
     first = Trainer(config).fit(TinyGraphNet(), [GraphSource(store)])
@@ -107,6 +107,6 @@ def test_an_unreadable_checkpoint_is_a_clear_error(tmp_path, junk):
     store, _ = hidden_two_state_store(tmp_path / "data", 100)
     (tmp_path / "ckpt").mkdir()
     (tmp_path / "ckpt" / "last.pt").write_bytes(junk)
-    config = TrainConfig(batch_size=16, max_epochs=1, device="cpu", progress=False, checkpoint_dir=tmp_path / "ckpt")
+    config = TrainConfig(batch_size=16, epochs=1, device="cpu", progress=False, checkpoint_dir=tmp_path / "ckpt")
     with pytest.raises(GdynetError, match=r"last\.pt: cannot read checkpoint.*delete it"):
         Trainer(config).fit(TinyGraphNet(), [GraphSource(store)])

@@ -18,7 +18,7 @@ torch.set_num_threads(1)
 
 
 def _config(tmp_path=None, **kw) -> TrainConfig:
-    base = dict(lag=1, batch_size=64, lr=1e-2, max_epochs=3, patience=2, device="cpu", progress=False,
+    base = dict(lag=1, batch_size=64, lr=1e-2, epochs=3, patience=2, device="cpu", progress=False,
                 checkpoint_dir=tmp_path)
     base.update(kw)
     return TrainConfig(**base)
@@ -103,8 +103,8 @@ def test_fit_learns_the_hidden_two_state_dynamics(stores, tmp_path):
     (a, states_a), (b, _) = stores
     torch.manual_seed(0)
     model = TinyGraphNet()
-    before = Trainer(_config(max_epochs=1, lr=1e-9)).fit(TinyGraphNet(), [GraphSource(a)]).scores["validation"]
-    result = Trainer(_config(tmp_path, max_epochs=4)).fit(model, [GraphSource(a), GraphSource(b)])
+    before = Trainer(_config(epochs=1, lr=1e-9)).fit(TinyGraphNet(), [GraphSource(a)]).scores["validation"]
+    result = Trainer(_config(tmp_path, epochs=4)).fit(model, [GraphSource(a), GraphSource(b)])
     oracle = _oracle(states_a, 1)
     assert oracle > 1.7
     assert result.scores["validation"] > 0.97 * oracle > before
@@ -127,7 +127,7 @@ def test_same_seed_same_weights_other_seed_other_weights(stores):
 
     def weights(seed: int) -> list[torch.Tensor]:
         torch.manual_seed(0)
-        model = Trainer(_config(max_epochs=2, seed=seed)).fit(TinyGraphNet(), [GraphSource(a)]).model
+        model = Trainer(_config(epochs=2, seed=seed)).fit(TinyGraphNet(), [GraphSource(a)]).model
         return [p.detach().clone() for p in model.parameters()]
 
     first, second, other = weights(1), weights(1), weights(2)
@@ -138,7 +138,7 @@ def test_same_seed_same_weights_other_seed_other_weights(stores):
 def test_early_stopping_keeps_the_best_epoch(stores):
     (a, _), _ = stores
     torch.manual_seed(0)
-    result = Trainer(_config(max_epochs=30, patience=1, lr=5e-2)).fit(TinyGraphNet(), [GraphSource(a)])
+    result = Trainer(_config(epochs=30, patience=1, lr=5e-2)).fit(TinyGraphNet(), [GraphSource(a)])
     n = len(result.history)
     assert n < 30 and n == result.best_epoch + 1  # stopped one epoch after the last improvement
     assert result.history[-1]["validation"] <= result.history[result.best_epoch - 1]["validation"]
@@ -152,7 +152,7 @@ def test_divergence_is_reported_with_advice(stores):
 
 def test_lag_as_time_and_bad_options(stores, tmp_path):
     (a, _), _ = stores
-    result = Trainer(_config(max_epochs=1, lag="0.3ps")).fit(TinyGraphNet(), [GraphSource(a)])
+    result = Trainer(_config(epochs=1, lag="0.3ps")).fit(TinyGraphNet(), [GraphSource(a)])
     assert result.lag_frames == 3
     with pytest.raises(GdynetError, match="not a whole number of frames"):
         Trainer(_config(lag="0.25ps")).fit(TinyGraphNet(), [GraphSource(a)])
@@ -166,12 +166,12 @@ def test_lag_as_time_and_bad_options(stores, tmp_path):
 
 def test_a_checkpoint_of_another_run_is_refused(stores, tmp_path):
     (a, _), _ = stores
-    Trainer(_config(tmp_path, max_epochs=1)).fit(TinyGraphNet(), [GraphSource(a)])
+    Trainer(_config(tmp_path, epochs=1)).fit(TinyGraphNet(), [GraphSource(a)])
     with pytest.raises(GdynetError, match=r"last\.pt: checkpoint belongs to a different run \(lag differ"):
-        Trainer(_config(tmp_path, max_epochs=1, lag=2)).fit(TinyGraphNet(), [GraphSource(a)])
+        Trainer(_config(tmp_path, epochs=1, lag=2)).fit(TinyGraphNet(), [GraphSource(a)])
     # the restored optimizer would otherwise keep the old weight decay without a word
     with pytest.raises(GdynetError, match=r"\(weight_decay differ"):
-        Trainer(_config(tmp_path, max_epochs=2, weight_decay=1e-3)).fit(TinyGraphNet(), [GraphSource(a)])
+        Trainer(_config(tmp_path, epochs=2, weight_decay=1e-3)).fit(TinyGraphNet(), [GraphSource(a)])
 
 
 def test_global_coordinate_vampnet_trains_through_the_same_trainer():
@@ -186,7 +186,7 @@ def test_global_coordinate_vampnet_trains_through_the_same_trainer():
     traj = Trajectory(frac @ cell, cell, np.array([3, 3, 16]), 0.1, np.arange(3)[:, None])
     torch.manual_seed(0)
     model = GlobalVAMPNet(n_atoms=3, hidden=(16,))
-    result = Trainer(_config(max_epochs=3, lr=2e-2)).fit(model, [CoordinateSource(traj)])
+    result = Trainer(_config(epochs=3, lr=2e-2)).fit(model, [CoordinateSource(traj)])
     # one "target set" per frame holding both atoms: 4 joint states, a 2-state model sees the slowest mode
     assert result.scores["validation"] > 1.5
 
@@ -195,7 +195,7 @@ def test_the_graph_network_learns_the_hidden_states(stores):
     (a, states_a), (b, _) = stores
     torch.manual_seed(0)
     model = GDyNet(n_states=2, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=16, hidden=(8,))
-    result = Trainer(_config(max_epochs=3, lr=1e-2)).fit(model, [GraphSource(a), GraphSource(b)])
+    result = Trainer(_config(epochs=3, lr=1e-2)).fit(model, [GraphSource(a), GraphSource(b)])
     assert result.scores["validation"] > 0.95 * _oracle(states_a, 1)
     chi = predict(result.model, GraphSource(a), device="cpu")
     # VAMP-2 is blind to affine maps of chi, so compare by correlation with the hidden state
@@ -216,7 +216,7 @@ def test_end_to_end_from_a_trajectory_through_build_graphs(tmp_path):
     store = build_graphs(traj, m=4, cache_dir=tmp_path, progress=False)
     torch.manual_seed(0)
     model = GDyNet(n_states=2, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=20, hidden=(8,))
-    result = Trainer(_config(max_epochs=3, lr=1e-2)).fit(model, [GraphSource(store)])
+    result = Trainer(_config(epochs=3, lr=1e-2)).fit(model, [GraphSource(store)])
     chi = predict(result.model, GraphSource(store), device="cpu")
     assert chi.shape == (500, 1, 2)
     assert abs(np.corrcoef(chi[:, 0, 1], states)[0, 1]) > 0.95

@@ -293,7 +293,7 @@ class GDyNetEstimator:
                 Path(checkpoint_dir) if self.seeds == 1 else Path(checkpoint_dir) / f"seed_{seed}")
             config = TrainConfig(lag=lag, test_sources=tuple(range(len(sources) - n_test, len(sources))),
                                  batch_size=self.batch_size, lr=self.lr, weight_decay=self.weight_decay,
-                                 split=tuple(self.split), max_epochs=self.epochs, patience=self.patience,
+                                 split=tuple(self.split), epochs=self.epochs, patience=self.patience,
                                  seed=seed, device=self.device, checkpoint_dir=folder, progress=self.progress,
                                  batch_atoms=self.batch_atoms, precision=self.precision, compile=self.compile)
             network = self.new_network(getattr(sources[0], "n_atoms", 0), seed)

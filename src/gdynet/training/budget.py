@@ -10,7 +10,7 @@ in samples and steps and converted to pairs and epochs once the training data ar
   sample is one target set of one pair), between 4 and 256 pairs, but no more than leaves
   :data:`MIN_STEPS_PER_EPOCH` steps per epoch (few frames of few targets: 270 training pairs of 16
   Li ions would otherwise be one step per epoch);
-* ``max_epochs``: at least :data:`MIN_EPOCHS`, and enough for :data:`MIN_STEPS` steps;
+* ``epochs``: at least :data:`MIN_EPOCHS`, and enough for :data:`MIN_STEPS` steps;
 * ``patience``: at least :data:`MIN_PATIENCE` epochs, and enough for :data:`PATIENCE_STEPS` steps.
 
 Measured on the Cu interface example (1,353 targets, 105 training pairs at lag 2 ps, 4 pairs per step,
@@ -46,17 +46,17 @@ MIN_PATIENCE = 5
 
 @dataclass(frozen=True)
 class Budget:
-    """Resolved training lengths: ``batch_size`` (pairs per step), ``max_epochs``, ``patience``
+    """Resolved training lengths: ``batch_size`` (pairs per step), ``epochs``, ``patience``
     (epochs), ``steps_per_epoch``, and which of the three were chosen automatically (``auto``)."""
 
     batch_size: int
-    max_epochs: int
+    epochs: int
     patience: int
     steps_per_epoch: int
     auto: tuple[str, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {"batch_size": self.batch_size, "epochs": self.max_epochs, "patience": self.patience,
+        return {"batch_size": self.batch_size, "epochs": self.epochs, "patience": self.patience,
                 "steps_per_epoch": self.steps_per_epoch, "auto": list(self.auto)}
 
 
@@ -70,13 +70,13 @@ def auto_batch_size(n_pairs: int, n_targets: int) -> int:
 
 
 def training_budget(n_pairs: int, n_targets: int, *, batch_size: int | None = None,
-                    max_epochs: int | None = None, patience: int | None = None) -> Budget:
+                    epochs: int | None = None, patience: int | None = None) -> Budget:
     """Fill in the lengths left as ``None`` from ``n_pairs`` training pairs of ``n_targets`` target
     sets each (see the module docstring); given values are kept as they are."""
-    auto = tuple(name for name, value in (("batch_size", batch_size), ("epochs", max_epochs),
+    auto = tuple(name for name, value in (("batch_size", batch_size), ("epochs", epochs),
                                           ("patience", patience)) if value is None)
     batch = auto_batch_size(n_pairs, n_targets) if batch_size is None else int(batch_size)
     steps = max(1, n_pairs // batch)
-    epochs = max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)) if max_epochs is None else int(max_epochs)
+    epochs = max(MIN_EPOCHS, math.ceil(MIN_STEPS / steps)) if epochs is None else int(epochs)
     wait = max(MIN_PATIENCE, math.ceil(PATIENCE_STEPS / steps)) if patience is None else int(patience)
-    return Budget(batch_size=batch, max_epochs=epochs, patience=wait, steps_per_epoch=steps, auto=auto)
+    return Budget(batch_size=batch, epochs=epochs, patience=wait, steps_per_epoch=steps, auto=auto)

@@ -52,7 +52,7 @@ class TrainConfig:
       saturating after convergence (spread of chi_0 0.026 -> 0.0021 over 8 epochs, mean logit gap
       -1.9 -> -4.2) at a constant validation VAMP-2 of 1.945, the road to the collapse of issue 10.
       The lower rate drifts 5x slower at no cost in accuracy.
-    * ``batch_size``, ``max_epochs``, ``patience``: ``None`` (automatic) sets them from the size of
+    * ``batch_size``, ``epochs``, ``patience``: ``None`` (automatic) sets them from the size of
       the training data, in samples and steps rather than pairs and epochs (:mod:`.budget`): on the
       toy system every run above converged within the first 100 steps, while a four-state model of
       the Cu interface (1,353 targets per frame) needed ~2,500 steps and stopped on a plateau with
@@ -68,7 +68,7 @@ class TrainConfig:
             :func:`.budget.auto_batch_size`.
         lr: Adam learning rate.
         weight_decay: Adam L2 penalty.
-        max_epochs: upper limit on epochs (one epoch = every training pair once); ``None``: enough
+        epochs: upper limit on epochs (one epoch = every training pair once); ``None``: enough
             for :data:`.budget.MIN_STEPS` steps, at least 30.
         patience: stop after this many epochs without a better validation VAMP-2 score (0: never);
             ``None``: :data:`.budget.PATIENCE_STEPS` steps, at least 5 epochs.
@@ -107,7 +107,7 @@ class TrainConfig:
     batch_size: int | None = None
     lr: float = 1e-3
     weight_decay: float = 0.0
-    max_epochs: int | None = None
+    epochs: int | None = None
     patience: int | None = None
     min_delta: float = 0.0
     seed: int = 0
@@ -136,7 +136,7 @@ class TrainConfig:
             raise GdynetError(f"batch_atoms must be at least 1 atom-frame, got {self.batch_atoms}")
         if self.precision not in PRECISIONS:
             raise GdynetError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        for name in ("batch_size", "max_epochs", "eval_batch_size", "log_every"):
+        for name in ("batch_size", "epochs", "eval_batch_size", "log_every"):
             if getattr(self, name) is not None and int(getattr(self, name)) < 1:
                 raise GdynetError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.batch_size is not None and self.batch_size < 4:
@@ -262,8 +262,8 @@ class Trainer:
                                [s.source for s in sources])
         self.budget = training_budget(sum(b.n_pairs for b in blocks["train"]),
                                       min(sources[k].n_targets for k in {b.source for b in blocks["train"]}),
-                                      batch_size=cfg.batch_size, max_epochs=cfg.max_epochs, patience=cfg.patience)
-        cfg = self.config = replace(cfg, batch_size=self.budget.batch_size, max_epochs=self.budget.max_epochs,
+                                      batch_size=cfg.batch_size, epochs=cfg.epochs, patience=cfg.patience)
+        cfg = self.config = replace(cfg, batch_size=self.budget.batch_size, epochs=self.budget.epochs,
                                     patience=self.budget.patience)
         if cfg.init_weights:
             seed_weights(model, cfg.seed)
@@ -279,10 +279,10 @@ class Trainer:
             run = self._restore(paths[ckpt.LAST], model, optimizer, run.signature)
         ctx = _Context(cfg, sources, blocks, lag, device, world)
         with _progress(cfg.progress and world.main) as bar:
-            while not run.finished and run.epoch < cfg.max_epochs:
+            while not run.finished and run.epoch < cfg.epochs:
                 self._epoch(net, model, optimizer, run, ctx, bar, paths)
         if run.best_state is None:
-            raise GdynetError("max_epochs reached before any epoch finished")
+            raise GdynetError("epochs reached before any epoch finished")
         model.load_state_dict(run.best_state)
         model.eval()
         scores = {split: ctx.score(model, blocks[split]) for split in SPLITS}
@@ -296,7 +296,7 @@ class Trainer:
         """Run (the rest of) epoch ``run.epoch``, validate, update early stopping, checkpoint."""
         cfg = self.config
         plan = batches(ctx.blocks["train"], cfg.batch_size, np.random.default_rng([cfg.seed, run.epoch]))
-        task = bar.add_task(f"epoch {run.epoch + 1}/{cfg.max_epochs}", total=len(plan), completed=run.step,
+        task = bar.add_task(f"epoch {run.epoch + 1}/{cfg.epochs}", total=len(plan), completed=run.step,
                             loss=float("nan"))
         started = time.perf_counter() - run.seconds
         net.train()
@@ -337,7 +337,7 @@ class Trainer:
         waited = run.epoch + 1 - max(run.best_epoch, run.recovered_epoch)
         run.finished = (bool(cfg.patience) and waited >= cfg.patience) or run.recoveries > cfg.max_recoveries
         run.epoch, run.step, run.score_sum, run.seconds = run.epoch + 1, 0, 0.0, 0.0
-        bar.update(task, description=f"epoch {record['epoch']}/{cfg.max_epochs} "
+        bar.update(task, description=f"epoch {record['epoch']}/{cfg.epochs} "
                    f"val VAMP-2 {validation:.4f}" + (" *" if run.best_epoch == record["epoch"] else ""))
         if paths:
             self._save_last(paths, model, optimizer, run, ctx.world)
