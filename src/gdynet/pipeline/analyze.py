@@ -78,7 +78,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     run = RunDir(Path(run_dir))
     run.require_model()
     record = run.read_run()
-    _, meta = load_model(run.model)
+    network, meta = load_model(run.model)
     dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
     given = record.get("analysis", {})
     charges = given.get("charges") if charges is None else charges
@@ -134,6 +134,9 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
                              temperature_K, ci_from)
 
     koopman_summary = result.summary()
+    from .symmetry import symmetry_checks
+
+    checks, check_lines = symmetry_checks(network, meta["kind"], trajs)
     summary: dict[str, Any] = {
         "model": meta["kind"],
         "lag_ps": lag * dt,
@@ -154,7 +157,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             {**conduction.summary(charged=charged), "charges_source": structure.charges.source if charged else None}),
         **structure.summary,
         "history": meta.get("history"), "training": meta.get("training"),
-        "seeds": meta.get("seeds"),
+        "seeds": meta.get("seeds"), **checks,
     }
     summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
     inputs = {"trajectories": ", ".join(record["paths"]),
@@ -175,7 +178,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
                "rdf": rdfs, **_headlines(summary), **result.text(), **structure.headlines,
-               **_training_lines(summary)}
+               **_training_lines(summary), **check_lines}
     write_report(run.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
     atomic.write_json(run.summary, summary)

@@ -187,13 +187,13 @@ def _sources(trajs: Sequence[Trajectory], run: RunDir, options: FitOptions, prog
 
 
 def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64) -> float:
-    """Fraction of M-th-neighbour distances beyond ``cutoff`` (Å) on up to ``sample_frames`` frames per
-    store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
+    """Fraction of M-th-neighbour distances (column ``store.neighbors``) beyond ``cutoff`` (Å) on up to
+    ``sample_frames`` frames per store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
     Eq. 7, so the network cannot tell their lengths apart)."""
     last = []
     for store in stores:
         frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
-        last.append(np.asarray(store.distances[frames][..., -1]).ravel())
+        last.append(np.asarray(store.distances[frames][..., store.neighbors - 1]).ravel())
     distances = np.concatenate(last)
     fraction = float((distances > cutoff).mean())
     if fraction > BEYOND_CUTOFF_WARN:
@@ -214,9 +214,9 @@ def _new_model(sources: Sequence[Any], options: FitOptions, seed: int) -> Any:
         return GlobalVAMPNet(n_atoms=sources[0].traj.n_atoms, n_states=options.states)
     from ..model.gdynet import GDyNet
 
-    return GDyNet(n_states=options.states, atom_features=options.atom_features, n_conv=options.n_conv,
-                  cutoff=options.cutoff, n_gaussians=round(options.cutoff / GAUSSIAN_SPACING_A) + 1,
-                  hidden=options.hidden)
+    return GDyNet(n_states=options.states, neighbors=options.neighbors, atom_features=options.atom_features,
+                  n_conv=options.n_conv, cutoff=options.cutoff,
+                  n_gaussians=round(options.cutoff / GAUSSIAN_SPACING_A) + 1, hidden=options.hidden)
 
 
 def _train(sources: Sequence[Any], run: RunDir, options: FitOptions, lag: int, progress: bool,
