@@ -10,8 +10,11 @@ import pytest
 import torch
 
 from gdynet.datasets.toy import OCT_FRACTIONAL, S_FRACTIONAL, TET_FRACTIONAL, toy_li_fcc
+from gdynet.graphs.neighbors import neighbors as nearest
+from gdynet.graphs.shells import SHELL_SMOOTHING_A
 from gdynet.graphs.store import build_graphs
 from gdynet.model import GDyNet
+from gdynet.model.shell import shell_weights
 from gdynet.pipeline.symmetry import frame_chi, invariance_check
 from gdynet.training.data import GraphSource
 from gdynet.training.trainer import TrainConfig, Trainer
@@ -146,3 +149,46 @@ def test_a_trained_model_gives_one_chi_per_site_kind_and_is_invariant(trained_to
     np.testing.assert_allclose(shifted, chi, rtol=0, atol=1e-6)
     check = invariance_check(model, toy.trajectories, frames=3)
     assert check["invariant"] and check["max_change"] < 1e-5 and check["frames"] == 3
+
+
+# ------------------------------------------------------------------------------------ shell weights
+def test_shell_weights_known_answers():
+    delta = SHELL_SMOOTHING_A
+    d = torch.tensor([[1.0, 2.0, 3.0, 4.0, 5.0],          # no near tie: exactly the M = 2 nearest
+                      [1.0, 2.0, 2.0, 4.0, 5.0],          # tie at the M-th place, inside W: half each
+                      [1.0, 2.0, 2.0, 2.0, 2.0],          # the tied shell runs past W: none of it
+                      [1.0, 2.0 - 2.5 * delta, 2.0 + 2.5 * delta, 4.0, 5.0]], dtype=torch.float64)
+    expected = torch.tensor([[1, 1, 0, 0, 0], [1, 0.5, 0.5, 0, 0], [1, 0, 0, 0, 0], [1, 1, 0, 0, 0]],
+                            dtype=torch.float64)
+    torch.testing.assert_close(shell_weights(d, 2), expected, atol=1e-12, rtol=0)
+    near = torch.tensor([[1.0, 2.0 - 0.5 * delta, 2.0 + 0.5 * delta, 4.0]], dtype=torch.float64)
+    w = shell_weights(near, 2)[0]
+    assert 0.5 < w[1] < 1 and 0 < w[2] < 0.5 and w[1] + w[2] == pytest.approx(1.0)  # cos window is symmetric
+    swapped = shell_weights(torch.tensor([[1.0, 2.0 - 1e-6, 2.0 + 1e-6, 4.0]], dtype=torch.float64), 2)[0]
+    assert (swapped[1:3] - 0.5).abs().max() < 1e-4  # continuous: near-tied neighbours get nearly equal weight
+
+
+def test_a_model_whose_m_cuts_every_shell_gets_no_messages_not_nan():
+    """M = 1 in FCC: the 12 nearest are tied and run past W = 3, so no neighbour counts (no NaN)."""
+    a = 4.05
+    pos = (S_FRACTIONAL * a)[None]
+    chi = frame_chi(random_model(1), pos, np.eye(3) * a, np.full(4, 13), np.arange(4)[:, None])
+    assert np.isfinite(chi).all()
+    np.testing.assert_allclose(chi[0], np.broadcast_to(chi[0, :1], chi[0].shape), rtol=0, atol=EXACT)
+
+
+def test_neighbours_of_weight_zero_do_not_matter():
+    """Which atoms sit in the columns of weight 0 does not change chi: a graph without a near tie is
+    exactly the M-nearest graph of the paper, and a tied shell that runs past W is left out whole."""
+    rng = np.random.default_rng(0)
+    host, sites, a, _ = FCC
+    pos = interstitial_frames(host, rng.uniform(0, 1, (4, 3)), a)
+    idx, dist = nearest(pos, np.eye(3) * a, 8)
+    model = random_model(6)
+    numbers, targets = torch.tensor([3, 16, 16, 16, 16]), torch.tensor([[0]])
+    before = model(numbers, torch.as_tensor(idx.copy()), torch.as_tensor(dist), targets)
+    unused = (shell_weights(torch.as_tensor(dist, dtype=torch.float64), 6) == 0).numpy()
+    assert unused[..., :6].any() and unused[..., -1].all()  # ties cut at M = 6 in the S rows
+    idx[unused] = (idx[unused] + 1) % 5
+    after = model(numbers, torch.as_tensor(idx), torch.as_tensor(dist), targets)
+    torch.testing.assert_close(after, before, rtol=0, atol=0)
