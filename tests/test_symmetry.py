@@ -192,3 +192,23 @@ def test_neighbours_of_weight_zero_do_not_matter():
     idx[unused] = (idx[unused] + 1) % 5
     after = model(numbers, torch.as_tensor(idx), torch.as_tensor(dist), targets)
     torch.testing.assert_close(after, before, rtol=0, atol=0)
+
+
+# --------------------------------------------------------------------- checks on the user's data
+def test_graph_check_finds_the_tied_shells_of_the_toy_and_names_the_closing_m():
+    """Frozen FCC S with one Li: an S atom with the Li inside its 12-S shell has the 12th and 13th
+    neighbours tied (M = 12 cuts a shell); on the first sampled frame M = 13 closes every shell."""
+    from gdynet.errors import GdynetWarning
+    from gdynet.pipeline.symmetry import graph_check, symmetry_checks
+
+    toy = toy_li_fcc(2, 200, seed=2)
+    with pytest.warns(GdynetWarning, match=r"--neighbors 12 cuts an exactly tied neighbour shell for \d+% .*"
+                                           r"shells close at --neighbors (1 or )?13"):
+        graph = graph_check(toy.trajectories, 12)
+    assert graph["tied_shell_fraction"] > 0.05 and graph["shell_closing_neighbors"][-1] == 13
+    assert (graph["neighbors"], graph["width"]) == (12, 14)
+    with pytest.warns(GdynetWarning):
+        checks, lines = symmetry_checks(random_model(12).float(), "gdynet", toy.trajectories)
+    assert checks["invariance_check"]["invariant"] and checks["invariance_check"]["max_change"] < 1e-5
+    assert set(lines) == {"invariance check", "neighbour shells"}
+    assert symmetry_checks(None, "vampnet", toy.trajectories) == ({"graph": None, "invariance_check": None}, {})
