@@ -8,10 +8,11 @@ and prints one JSON line; ``--compare OLD_SRC NEW_SRC`` runs both alternately in
 
 Systems (CPU, float32, 1 thread):
   toy:    the paper's toy cell (1 Li + 4 S, a = 6.5 Å, Li at random places), M = 12, 1 target, B = 256 pairs
-  liquid: 2,000 atoms at random in a 34.2 Å box, M = 20, 100 single-atom targets, B = 4 pairs
-Measured: ``build_graphs`` of 200 toy frames / 20 liquid frames (1 worker, fresh cache; atom-frames per
+  liquid: 2,000 atoms at random in a 34.2 Å box, M = 20, 100 single-atom targets, B = 16 pairs
+Measured: ``build_graphs`` of 200 toy frames / 40 liquid frames (1 worker, fresh cache; atom-frames per
 second), one training step (forward of 2B frames, VAMP-2 loss, backward; median of ``--steps``) and
-the peak resident memory added by the training steps (``ru_maxrss`` after minus before, MB).
+the peak resident memory of the process that ran the steps (it imports torch and reads the graphs,
+nothing else: ``ru_maxrss``, MB), each in a fresh process.
 
 Run:  python benchmarks/bench_shell_weights.py --compare /tmp/old/src src [--rounds 3]
 """
@@ -29,21 +30,15 @@ import tempfile
 import time
 
 SYSTEMS = {"toy": dict(n_atoms=5, box=6.5, neighbors=12, targets=1, pairs=256, frames=200),
-           "liquid": dict(n_atoms=2000, box=34.2, neighbors=20, targets=100, pairs=4, frames=20)}
+           "liquid": dict(n_atoms=2000, box=34.2, neighbors=20, targets=100, pairs=16, frames=40)}
 
 
-def measure(system: str, steps: int) -> dict[str, float]:
-    """Build the graphs and time training steps with the gdynet on ``sys.path``."""
+def make_traj(system: str):
+    """The trajectory of ``system`` (see the module docstring)."""
     import numpy as np
-    import torch
 
     from gdynet import Trajectory
-    from gdynet.graphs.store import build_graphs
-    from gdynet.model import GDyNet
-    from gdynet.training.data import GraphSource
-    from gdynet.training.vamp import vamp_score
 
-    torch.set_num_threads(1)
     spec = SYSTEMS[system]
     rng = np.random.default_rng(0)
     n, frames = spec["n_atoms"], spec["frames"]
@@ -54,35 +49,61 @@ def measure(system: str, steps: int) -> dict[str, float]:
     else:
         pos = rng.random((frames, n, 3)) * spec["box"]
         numbers = rng.choice([3, 8, 16], n)
-    traj = Trajectory(pos, np.eye(3) * spec["box"], numbers, 0.1, np.arange(spec["targets"])[:, None])
+    return Trajectory(pos, np.eye(3) * spec["box"], numbers, 0.1, np.arange(spec["targets"])[:, None])
+
+
+def build(system: str, folder: str) -> dict[str, float]:
+    """Build the graphs into ``folder`` (after a warm-up build that compiles the kernel)."""
+    from gdynet.graphs.store import build_graphs
+
+    traj = make_traj(system)
+    build_graphs(traj, SYSTEMS[system]["neighbors"], os.path.join(folder, "warm"), workers=1, progress=False)
+    start = time.perf_counter()
+    store = build_graphs(traj, SYSTEMS[system]["neighbors"], folder, workers=1, progress=False)
+    return {"build_atom_frames_per_s": traj.n_atoms * traj.n_frames / (time.perf_counter() - start),
+            "path": str(store.path)}
+
+
+def steps(system: str, path: str, n_steps: int) -> dict[str, float]:
+    """Time training steps on the graphs at ``path``; peak RSS of this process (it built nothing)."""
+    import numpy as np
+    import torch
+
+    from gdynet.graphs.store import GraphStore
+    from gdynet.model import GDyNet
+    from gdynet.training.data import GraphSource
+    from gdynet.training.vamp import vamp_score
+
+    torch.set_num_threads(1)
+    spec = SYSTEMS[system]
     kwargs = {"neighbors": spec["neighbors"]} if "neighbors" in inspect.signature(GDyNet).parameters else {}
-    with tempfile.TemporaryDirectory() as tmp:
-        build_graphs(traj, spec["neighbors"], os.path.join(tmp, "warm"), workers=1, progress=False)  # compile
+    source = GraphSource(GraphStore.open(path))
+    torch.manual_seed(0)
+    model = GDyNet(n_states=2, **kwargs)
+    b = spec["pairs"]
+    frames = np.concatenate([np.arange(b), np.arange(b) + 1]) % spec["frames"]
+    times = []
+    for step in range(n_steps + 2):
         start = time.perf_counter()
-        store = build_graphs(traj, spec["neighbors"], tmp, workers=1, progress=False)
-        build_s = time.perf_counter() - start
-        source = GraphSource(store)
-        torch.manual_seed(0)
-        model = GDyNet(n_states=2, **kwargs)
-        b = spec["pairs"]
-        frames_t = np.arange(b) % frames
-        frames_lag = (frames_t + 1) % frames
-        times = []
-        for step in range(steps + 2):
-            if step == 2:
-                rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            start = time.perf_counter()
-            x = source.inputs(np.concatenate([frames_t, frames_lag]), "cpu")
-            out = model(**x).reshape(2, b * spec["targets"], -1)
-            loss = -vamp_score(out[0], out[1])
-            loss.backward()
-            model.zero_grad()
-            if step >= 2:  # the first two compile/warm up
-                times.append(time.perf_counter() - start)
-        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
-        width = int(store.distances.shape[2])
-    return {"system": system, "width": width, "build_atom_frames_per_s": n * frames / build_s,
-            "step_s": statistics.median(times), "step_peak_mb": peak}
+        out = model(**source.inputs(frames, "cpu")).reshape(2, b * spec["targets"], -1)
+        (-vamp_score(out[0], out[1])).backward()
+        model.zero_grad()
+        if step >= 2:  # the first two compile / warm up
+            times.append(time.perf_counter() - start)
+    return {"width": int(source.store.distances.shape[2]), "step_s": statistics.median(times),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def measure(src: str, system: str, n_steps: int, env: dict[str, str]) -> dict[str, float]:
+    """Both measurements of one version, each in a fresh process."""
+    def run(*args: str) -> dict:
+        out = subprocess.run([sys.executable, __file__, "--src", src, "--system", system, *args], env=env,
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.splitlines()[-1])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        built = run("--build", tmp)
+        return {**built, **run("--steps", str(n_steps), "--store", built["path"])}
 
 
 def compare(old: str, new: str, rounds: int, steps: int) -> None:
@@ -91,17 +112,15 @@ def compare(old: str, new: str, rounds: int, steps: int) -> None:
     for _ in range(rounds):
         for system in SYSTEMS:
             for label, src in (("old", old), ("new", new)):  # back to back, alternating
-                out = subprocess.run([sys.executable, __file__, "--src", src, "--system", system,
-                                      "--steps", str(steps)], env=env, capture_output=True, text=True, check=True)
-                results.setdefault((system, label), []).append(json.loads(out.stdout.splitlines()[-1]))
+                results.setdefault((system, label), []).append(measure(src, system, steps, env))
     print("| system | W old / new | build atom-frames/s old / new (ratio) | step ms old / new (ratio) "
-          "| step peak MB old / new |")
+          "| step process peak RSS MB old / new |")
     print("|---|---|---|---|---|")
     for system in SYSTEMS:
         o, n = results[(system, "old")], results[(system, "new")]
         build = [max(r["build_atom_frames_per_s"] for r in x) for x in (o, n)]
         step = [min(r["step_s"] for r in x) * 1e3 for x in (o, n)]
-        peak = [min(r["step_peak_mb"] for r in x) for x in (o, n)]
+        peak = [min(r["peak_rss_mb"] for r in x) for x in (o, n)]
         print(f"| {system} | {o[0]['width']} / {n[0]['width']} | {build[0]:,.0f} / {build[1]:,.0f} "
               f"({build[1] / build[0]:.2f}) | {step[0]:.1f} / {step[1]:.1f} ({step[1] / step[0]:.2f}) "
               f"| {peak[0]:.0f} / {peak[1]:.0f} |")
@@ -112,6 +131,8 @@ def main() -> None:
     parser.add_argument("--src", help="the gdynet src folder to measure")
     parser.add_argument("--system", choices=sorted(SYSTEMS), default="toy")
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--build", metavar="DIR", help="only build the graphs into DIR")
+    parser.add_argument("--store", help="only time training steps on this graph store")
     parser.add_argument("--compare", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
@@ -119,7 +140,13 @@ def main() -> None:
         compare(*args.compare, args.rounds, args.steps)
         return
     sys.path.insert(0, os.path.abspath(args.src))
-    print(json.dumps(measure(args.system, args.steps)))
+    if args.build:
+        print(json.dumps(build(args.system, args.build)))
+    elif args.store:
+        print(json.dumps(steps(args.system, args.store, args.steps)))
+    else:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        print(json.dumps(measure(args.src, args.system, args.steps, env)))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import gdynet.model.gdynet as gdynet_module
 from gdynet.errors import GdynetError
 from gdynet.model import GDyNet, GlobalVAMPNet
 from gdynet.model.layers import AttentionConv, GaussianExpansion, GaussianLinear
+from gdynet.model.shell import shell_weights
 
 
 def brute_force_neighbors(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,12 +149,13 @@ def test_pruned_layers_are_exact(monkeypatch):
     monkeypatch.setattr(gdynet_module, "_MIN_EDGES_TO_PRUNE", 0)  # prune even this tiny batch
     _, _, idx, dist = random_frames(n_atoms=10, m=3, seed=4)  # M = 1 (width 3): receptive fields stay small
     model = make_model(neighbors=1, n_conv=3)
+    weight = shell_weights(dist, 1)
     every_atom = torch.arange(10).reshape(10, 1)  # all atoms needed -> nothing pruned
-    assert gdynet_module._rows_to_update(idx, every_atom, 3) == [None, None, None]
+    assert gdynet_module._rows_to_update(idx, every_atom, 3, weight) == [None, None, None]
     full = model(NUMBERS, idx, dist, every_atom)
     for target in ([[4]], [[0], [7]]):
         t = torch.tensor(target)
-        rows = gdynet_module._rows_to_update(idx, t, 3)
+        rows = gdynet_module._rows_to_update(idx, t, 3, weight)
         assert rows[2].tolist() == sorted(t[:, 0].tolist()) and rows[1] is not None  # really pruned
         torch.testing.assert_close(model(NUMBERS, idx, dist, t), full[:, t[:, 0]])
 

@@ -113,7 +113,7 @@ class GDyNet(nn.Module):
         _check_inputs(numbers, nbr_idx, nbr_dist, targets, self.neighbors)
         weight = shell_weights(nbr_dist, self.neighbors)
         v = self.embedding(numbers).unsqueeze(0).expand(nbr_idx.shape[0], -1, -1)
-        for conv, rows in zip(self.convs, _rows_to_update(nbr_idx, targets, len(self.convs))):
+        for conv, rows in zip(self.convs, _rows_to_update(nbr_idx, targets, len(self.convs), weight)):
             if rows is None:
                 v = conv(v, nbr_idx, nbr_dist, weight)
             else:
@@ -122,11 +122,12 @@ class GDyNet(nn.Module):
         return torch.softmax(self.head(pooled), dim=-1)
 
 
-def _rows_to_update(nbr_idx: Tensor, targets: Tensor, n_conv: int) -> list[Tensor | None]:
+def _rows_to_update(nbr_idx: Tensor, targets: Tensor, n_conv: int, weight: Tensor) -> list[Tensor | None]:
     """Atoms each layer must update so that the target atoms' final features are exact.
 
-    Layer K needs the targets; layer l needs the atoms layer l+1 updates plus their neighbours in
-    any frame of the batch. None means all atoms. Small batches are not pruned: below
+    Layer K needs the targets; layer l needs the atoms layer l+1 updates plus their neighbours of
+    positive ``weight`` (B, N, W) in any frame of the batch (a neighbour of weight 0 sends nothing).
+    None means all atoms. Small batches are not pruned: below
     ``_MIN_EDGES_TO_PRUNE`` edges the bookkeeping costs more time than the skipped rows save.
     """
     n_atoms = nbr_idx.shape[1]
@@ -140,7 +141,7 @@ def _rows_to_update(nbr_idx: Tensor, targets: Tensor, n_conv: int) -> list[Tenso
         if current.numel() == n_atoms:
             break
         rows[layer] = current
-        needed[nbr_idx.index_select(1, current).reshape(-1)] = True
+        needed[nbr_idx.index_select(1, current)[weight.index_select(1, current) > 0]] = True
     return rows
 
 
