@@ -15,6 +15,7 @@ the peak resident memory of the process that ran the steps (it imports torch and
 nothing else: ``ru_maxrss``, MB), each in a fresh process.
 
 Run:  python benchmarks/bench_shell_weights.py --compare /tmp/old/src src [--rounds 3]
+      python benchmarks/bench_shell_weights.py --delta-share      (where the weights differ from M-nearest)
 """
 from __future__ import annotations
 
@@ -106,6 +107,34 @@ def measure(src: str, system: str, n_steps: int, env: dict[str, str]) -> dict[st
         return {**built, **run("--steps", str(n_steps), "--store", built["path"])}
 
 
+def delta_share() -> None:
+    """Table: share of atoms with a shell weight strictly between 0 and 1, for three values of delta."""
+    import numpy as np
+    import torch
+
+    from gdynet.datasets.toy import toy_li_fcc
+    from gdynet.graphs.neighbors import neighbors
+    from gdynet.model.shell import shell_weights
+
+    rng = np.random.default_rng(0)
+    toy = toy_li_fcc(1, 400, seed=0, progress=False)
+    a = 3.61
+    basis = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    fcc = (np.array(list(np.ndindex(4, 4, 4)))[:, None] + basis).reshape(-1, 3) * a
+    systems = {"toy Li/FCC-S (all atoms)": (np.asarray(toy.trajectories[0].positions[::20]), np.eye(3) * 6.5)}
+    for sigma in (0.05, 0.1):
+        systems[f"FCC Cu 256 atoms, thermal sigma {sigma} Å"] = (
+            fcc[None] + rng.normal(0, sigma, (10, len(fcc), 3)), np.eye(3) * 4 * a)
+    systems["random gas 500 atoms (0.05/Å^3)"] = (rng.random((10, 500, 3)) * 21.5, np.eye(3) * 21.5)
+    print("| system | M | delta 0.01 Å | 0.025 Å | 0.05 Å |\n|---|---|---|---|---|")
+    for name, (pos, cell) in systems.items():
+        for m in (12, 20):
+            dist = torch.as_tensor(neighbors(pos, cell, m + 2)[1], dtype=torch.float64)
+            shares = [((w > 0) & (w < 1)).any(-1).double().mean().item()
+                      for w in (shell_weights(dist, m, delta) for delta in (0.01, 0.025, 0.05))]
+            print(f"| {name} | {m} | " + " | ".join(f"{100 * x:.1f} %" for x in shares) + " |")
+
+
 def compare(old: str, new: str, rounds: int, steps: int) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     results: dict[tuple[str, str], list[dict]] = {}
@@ -135,7 +164,12 @@ def main() -> None:
     parser.add_argument("--store", help="only time training steps on this graph store")
     parser.add_argument("--compare", nargs=2, metavar=("OLD_SRC", "NEW_SRC"))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--delta-share", action="store_true", help="print the table of partial weights per delta")
     args = parser.parse_args()
+    if args.delta_share:
+        sys.path.insert(0, os.path.abspath(args.src or "src"))
+        delta_share()
+        return
     if args.compare:
         compare(*args.compare, args.rounds, args.steps)
         return
