@@ -212,3 +212,17 @@ def test_graph_check_finds_the_tied_shells_of_the_toy_and_names_the_closing_m():
     assert checks["invariance_check"]["invariant"] and checks["invariance_check"]["max_change"] < 1e-5
     assert set(lines) == {"invariance check", "neighbour shells"}
     assert symmetry_checks(None, "vampnet", toy.trajectories) == ({"graph": None, "invariance_check": None}, {})
+
+
+def test_invariance_check_on_a_slab_wraps_along_the_periodic_axes_only():
+    """pbc (T, T, F) with a tilted third cell vector that must not be used: the shifted frame is wrapped
+    by the in-plane lattice vectors only and gives the same chi."""
+    from gdynet import Trajectory
+
+    a = 4.05
+    frac = np.array([[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
+    pos = np.concatenate([frac, frac + [0, 0, 1]]) * a + np.random.default_rng(1).normal(0, 0.1, (8, 3))
+    cell = np.array([[a, 0.0, 0.0], [0.0, a, 0.0], [1.0, 0.5, 3.0]])
+    traj = Trajectory(pos[None], cell, np.full(8, 13), 0.1, np.arange(8)[:, None], pbc=(True, True, False))
+    check = invariance_check(random_model(6).float(), [traj], frames=1)
+    assert check["invariant"] and check["frames"] == 1

@@ -24,6 +24,8 @@ from ..trajectory.core import Trajectory
 #: frames (over all analysed trajectories) sampled for the tie count / the invariance check
 SHELL_FRAMES = 8
 INVARIANCE_FRAMES = 3
+#: the random shift of the invariance check: each Cartesian component uniform in +-SHIFT_A Å
+SHIFT_A = 10.0
 #: largest change of chi under a shift and a permutation of the atoms that counts as rounding: float32
 #: sums in another order (1e-7) plus shell weights moved by the rounding of shifted positions
 #: (|dw/dd| <= pi / (4 delta) = 31 / Å times ~1e-6 Å)
@@ -60,7 +62,7 @@ def invariance_check(model: Any, trajs: Sequence[Trajectory], frames: int = INVA
     for traj, frame in sample:
         pos, cell = np.asarray(traj.positions[frame], dtype=np.float64)[None], traj.cells[frame][None]
         base = frame_chi(model, pos, cell, traj.numbers, traj.targets, traj.pbc)
-        moved = _wrap(pos + rng.uniform(0.0, 1.0, 3) @ cell[0], cell[0], traj.pbc)
+        moved = _wrap(pos + rng.uniform(-SHIFT_A, SHIFT_A, 3), cell[0], traj.pbc)
         shift = max(shift, float(np.abs(frame_chi(model, moved, cell, traj.numbers, traj.targets, traj.pbc)
                                         - base).max()))
         order = rng.permutation(traj.n_atoms)
@@ -141,8 +143,9 @@ def _sample(trajs: Sequence[Trajectory], count: int) -> list[tuple[Trajectory, i
 
 
 def _wrap(positions: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) -> np.ndarray:
-    """``positions (..., 3)`` Å wrapped into the cell along the periodic axes only."""
-    frac = positions @ np.linalg.inv(cell)
-    periodic = np.asarray(pbc, dtype=bool)
-    frac[..., periodic] -= np.floor(frac[..., periodic])
-    return frac @ cell
+    """``positions (..., 3)`` Å moved by periodic lattice vectors into the cell along the periodic axes
+    (the cell's other vectors are not used: they may be degenerate for a slab or a wire)."""
+    lattice = cell[np.asarray(pbc, dtype=bool)]
+    if not len(lattice):
+        return positions
+    return positions - np.floor(positions @ np.linalg.pinv(lattice)) @ lattice
