@@ -74,6 +74,7 @@ def child(folder: Path, n_atoms: int, epochs: int, batch_size: int, large: bool 
     """Train in this process and report peak RSS (MB) before and after training."""
     import torch
 
+    from gdynet.graphs.shells import EXTRA_NEIGHBORS
     from gdynet.model.gdynet import GDyNet
     from gdynet.training.data import GraphSource
     from gdynet.training.trainer import TrainConfig, Trainer
@@ -83,8 +84,10 @@ def child(folder: Path, n_atoms: int, epochs: int, batch_size: int, large: bool 
                        np.load(folder / "distances.npy", mmap_mode="r"),
                        np.full(n_atoms, 3, dtype=np.int64), np.arange(0, n_atoms, 100 if large else 40)[:, None])
     torch.manual_seed(0)
-    model = (GDyNet(n_states=4) if large else
-             GDyNet(n_states=2, atom_features=8, n_conv=1, cutoff=5.0, n_gaussians=16, hidden=(16,)))
+    neighbors = store.indices.shape[2] - EXTRA_NEIGHBORS  # the graphs hold M + 2 (issue 18)
+    model = (GDyNet(n_states=4, neighbors=neighbors) if large else
+             GDyNet(n_states=2, neighbors=neighbors, atom_features=8, n_conv=1, cutoff=5.0, n_gaussians=16,
+                    hidden=(16,)))
     before = peak_rss_mb()
     start = time.perf_counter()
     extra = {"batch_atoms": batch_atoms} if batch_atoms else {}

@@ -100,8 +100,9 @@ def test_states_are_matched_under_the_best_permutation():
 
 
 def test_a_warning_when_the_mth_neighbour_lies_beyond_the_gaussian_range():
-    near = SimpleNamespace(distances=np.full((10, 4, 12), 3.0, dtype=np.float32))
-    far = SimpleNamespace(distances=np.concatenate([near.distances[..., :11], np.full((10, 4, 1), 7.5)], axis=2))
+    near = SimpleNamespace(distances=np.full((10, 4, 14), 3.0, dtype=np.float32), neighbors=12)
+    far = SimpleNamespace(distances=np.concatenate([near.distances[..., :11], np.full((10, 4, 3), 7.5)], axis=2),
+                          neighbors=12)  # the M-th (12th) column counts, not the last stored one
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert check_gaussian_range([near], 7.0) == 0.0

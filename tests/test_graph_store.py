@@ -30,13 +30,13 @@ def small_chunks(monkeypatch):
 
 def test_store_holds_the_neighbours_of_every_frame(tmp_path, small_chunks):
     traj = make_traj()
-    store = build_graphs(traj, m=7, cache_dir=tmp_path, progress=False)
-    idx, dist = neighbors(traj.positions, traj.cells, 7)
+    store = build_graphs(traj, neighbors=7, cache_dir=tmp_path, progress=False)
+    idx, dist = neighbors(traj.positions, traj.cells, 9)  # M = 7 neighbours and 2 more for the shell weights
     assert store.indices.dtype == np.uint16 and store.distances.dtype == np.float32  # N <= 65,535: 2-byte indices
     assert isinstance(store.indices, np.memmap) and not store.indices.flags.writeable
     np.testing.assert_array_equal(store.indices, idx)
     np.testing.assert_array_equal(store.distances, dist)
-    assert (store.n_frames, store.n_atoms, store.m) == (9, 12, 7)
+    assert (store.n_frames, store.n_atoms, store.neighbors, store.width) == (9, 12, 7, 9)
     np.testing.assert_array_equal(store.numbers, traj.numbers)
     np.testing.assert_array_equal(store.targets, traj.targets)
     assert store.dt_ps == 0.5 and store.source == "toy.xyz"
@@ -49,26 +49,26 @@ def test_store_holds_the_neighbours_of_every_frame(tmp_path, small_chunks):
 
 def test_index_dtype_is_the_narrowest_that_holds_every_atom():
     assert store_mod.index_dtype(65_535) == np.uint16 and store_mod.index_dtype(65_536) == np.int32
-    assert "store2" in store_mod.CODE_VERSION  # the format is part of every cache key: old entries are not misread
+    assert "store3" in store_mod.CODE_VERSION  # the format is part of every cache key: old entries are not misread
 
 
 def test_cache_is_reused_only_for_same_content_and_m(tmp_path, monkeypatch):
     traj = make_traj()
-    first = build_graphs(traj, m=6, cache_dir=tmp_path, progress=False)
+    first = build_graphs(traj, neighbors=6, cache_dir=tmp_path, progress=False)
 
     def fail(*args, **kwargs):
         raise AssertionError("recomputed although the cache matches")
 
     monkeypatch.setattr(store_mod, "neighbors", fail)
-    again = build_graphs(make_traj(), m=6, cache_dir=tmp_path, progress=False)  # equal content, new object
+    again = build_graphs(make_traj(), neighbors=6, cache_dir=tmp_path, progress=False)  # equal content, new object
     assert again.path == first.path
-    relabelled = build_graphs(traj.with_targets(np.array([[1], [3]])), m=6, cache_dir=tmp_path, progress=False)
+    relabelled = build_graphs(traj.with_targets(np.array([[1], [3]])), neighbors=6, cache_dir=tmp_path, progress=False)
     assert relabelled.path == first.path
     np.testing.assert_array_equal(relabelled.targets, [[1], [3]])
     np.testing.assert_array_equal(GraphStore.open(first.path).targets, [[1], [3]])
     monkeypatch.undo()
-    other_m = build_graphs(traj, m=5, cache_dir=tmp_path, progress=False)
-    other_data = build_graphs(make_traj(seed=1), m=6, cache_dir=tmp_path, progress=False)
+    other_m = build_graphs(traj, neighbors=5, cache_dir=tmp_path, progress=False)
+    other_data = build_graphs(make_traj(seed=1), neighbors=6, cache_dir=tmp_path, progress=False)
     assert len({first.path, other_m.path, other_data.path}) == 3
 
 
@@ -85,30 +85,30 @@ def test_killed_build_is_resumed_not_trusted(tmp_path, small_chunks, monkeypatch
 
     monkeypatch.setattr(store_mod, "neighbors", dies_on_third_chunk)
     with pytest.raises(KeyboardInterrupt):
-        build_graphs(traj, m=4, cache_dir=tmp_path, progress=False)
+        build_graphs(traj, neighbors=4, cache_dir=tmp_path, progress=False)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("graphs-")]  # nothing to trust
     calls.clear()
     monkeypatch.setattr(store_mod, "neighbors", lambda *a: (calls.append(len(a[0])), real(*a))[1])
-    store = build_graphs(traj, m=4, cache_dir=tmp_path, progress=False)
+    store = build_graphs(traj, neighbors=4, cache_dir=tmp_path, progress=False)
     assert sum(calls) == 9 - 4  # the two finished chunks (4 frames) are not redone
-    np.testing.assert_array_equal(store.distances, neighbors(traj.positions, traj.cells, 4)[1])
+    np.testing.assert_array_equal(store.distances, neighbors(traj.positions, traj.cells, 6)[1])
 
 
 def test_incomplete_entry_is_refused_and_rebuilt(tmp_path):
     traj = make_traj()
-    store = build_graphs(traj, m=3, cache_dir=tmp_path, progress=False)
+    store = build_graphs(traj, neighbors=3, cache_dir=tmp_path, progress=False)
     (store.path / "COMPLETE").unlink()
     np.lib.format.open_memmap(store.path / "distances.npy", "r+")[:] = -1.0
     with pytest.raises(GdynetError, match="incomplete"):
         GraphStore.open(store.path)
-    rebuilt = build_graphs(traj, m=3, cache_dir=tmp_path, progress=False)
+    rebuilt = build_graphs(traj, neighbors=3, cache_dir=tmp_path, progress=False)
     assert rebuilt.path == store.path and np.all(rebuilt.distances[:] > 0)
 
 
 def test_parallel_workers_give_identical_graphs(tmp_path, small_chunks):
     traj = make_traj()
-    serial = build_graphs(traj, m=5, cache_dir=tmp_path / "a", workers=1, progress=False)
-    parallel = build_graphs(traj, m=5, cache_dir=tmp_path / "b", workers=2, progress=False)
+    serial = build_graphs(traj, neighbors=5, cache_dir=tmp_path / "a", workers=1, progress=False)
+    parallel = build_graphs(traj, neighbors=5, cache_dir=tmp_path / "b", workers=2, progress=False)
     np.testing.assert_array_equal(parallel.indices, serial.indices)
     np.testing.assert_array_equal(parallel.distances, serial.distances)
 
@@ -118,28 +118,28 @@ def test_slab_graphs_follow_pbc_and_have_their_own_cache_entry(tmp_path, small_c
     periodic = make_traj()
     slab = Trajectory(periodic.positions, periodic.cells, periodic.numbers, dt_ps=0.5, targets=periodic.targets,
                       source="toy.xyz", pbc=(True, True, False))
-    full = build_graphs(periodic, m=9, cache_dir=tmp_path, progress=False)
+    full = build_graphs(periodic, neighbors=9, cache_dir=tmp_path, progress=False)
     for workers in (1, 2):
-        store = build_graphs(slab, m=9, cache_dir=tmp_path / str(workers), workers=workers, progress=False)
-        idx, dist = neighbors(slab.positions, slab.cells, 9, pbc=(True, True, False))
+        store = build_graphs(slab, neighbors=9, cache_dir=tmp_path / str(workers), workers=workers, progress=False)
+        idx, dist = neighbors(slab.positions, slab.cells, 11, pbc=(True, True, False))
         np.testing.assert_array_equal(store.indices, idx)
         np.testing.assert_array_equal(store.distances, dist)
-    assert build_graphs(slab, m=9, cache_dir=tmp_path, progress=False).path != full.path
+    assert build_graphs(slab, neighbors=9, cache_dir=tmp_path, progress=False).path != full.path
     assert not np.array_equal(store.distances, full.distances)
 
 
 def test_default_cache_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("GDYNET_CACHE", str(tmp_path / "env"))
-    store = build_graphs(make_traj(n_frames=2), m=2, progress=True)  # no TTY under pytest: no bar
+    store = build_graphs(make_traj(n_frames=2), neighbors=2, progress=True)  # no TTY under pytest: no bar
     assert store.path.parent == tmp_path / "env" / "graphs"
     meta = json.loads((store.path / "meta.json").read_text())
-    assert meta["m"] == 2 and meta["fingerprint"] == make_traj(n_frames=2).fingerprint()
+    assert (meta["neighbors"], meta["width"]) == (2, 4) and meta["fingerprint"] == make_traj(n_frames=2).fingerprint()
 
 
 @pytest.mark.parametrize("m", [0, 10**7])
 def test_bad_m_is_gdynet_error(tmp_path, m):
     with pytest.raises(GdynetError, match="m must be between"):
-        build_graphs(make_traj(n_frames=2), m=m, cache_dir=tmp_path)
+        build_graphs(make_traj(n_frames=2), neighbors=m, cache_dir=tmp_path)
 
 
 def test_open_a_folder_that_is_not_a_store(tmp_path):
@@ -149,16 +149,28 @@ def test_open_a_folder_that_is_not_a_store(tmp_path):
 
 
 def test_corrupt_store_is_gdynet_error(tmp_path):
-    store = build_graphs(make_traj(n_frames=2), m=2, cache_dir=tmp_path, progress=False)
+    store = build_graphs(make_traj(n_frames=2), neighbors=2, cache_dir=tmp_path, progress=False)
+    meta = json.loads((store.path / "meta.json").read_text())
+    (store.path / "meta.json").write_text(json.dumps({**meta, "neighbors": 3}))  # M and width disagree
+    with pytest.raises(GdynetError, match="graph store of 3 neighbours has width 4, this version stores 5"):
+        GraphStore.open(store.path)
     (store.path / "meta.json").write_text("{}")
     with pytest.raises(GdynetError, match="unreadable graph store"):
         GraphStore.open(store.path)
 
 
+def test_a_cluster_needs_room_for_the_extra_neighbours(tmp_path):
+    traj = make_traj(n_frames=2)
+    cluster = Trajectory(traj.positions, traj.cells, traj.numbers, dt_ps=0.5, targets=traj.targets, pbc=(False, False, False))
+    assert build_graphs(cluster, 9, tmp_path, progress=False).width == 11  # 11 of 11 neighbours
+    with pytest.raises(GdynetError, match="use --neighbors 9 or less"):
+        build_graphs(cluster, 10, tmp_path, progress=False)
+
+
 def test_relabelled_store_keeps_its_own_targets_when_another_run_relabels_the_entry(tmp_path, monkeypatch):
     """Two runs with other targets share one entry: each gets its own targets, not the last written."""
     traj = make_traj()
-    build_graphs(traj, m=3, cache_dir=tmp_path, progress=False)
+    build_graphs(traj, neighbors=3, cache_dir=tmp_path, progress=False)
     real_write_json = store_mod.write_json
 
     def other_run_relabels_right_after(path, data):
@@ -166,7 +178,7 @@ def test_relabelled_store_keeps_its_own_targets_when_another_run_relabels_the_en
         store_mod.save_npy(path.parent / "targets.npy", np.array([[5]]))  # the other run, just after us
 
     monkeypatch.setattr(store_mod, "write_json", other_run_relabels_right_after)
-    mine = build_graphs(traj.with_targets(np.array([[1], [3]])), m=3, cache_dir=tmp_path, progress=False)
+    mine = build_graphs(traj.with_targets(np.array([[1], [3]])), neighbors=3, cache_dir=tmp_path, progress=False)
     np.testing.assert_array_equal(mine.targets, [[1], [3]])
     assert mine.targets.dtype == np.int64
 
@@ -175,7 +187,7 @@ def test_unwritable_cache_folder_is_one_line_error(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     with pytest.raises(GdynetError, match="cannot write the graph cache") as info:
-        build_graphs(make_traj(n_frames=2), m=2, cache_dir=blocker / "graphs", progress=False)
+        build_graphs(make_traj(n_frames=2), neighbors=2, cache_dir=blocker / "graphs", progress=False)
     assert str(blocker) in str(info.value) and "\n" not in str(info.value)
 
     def disk_full(*args, **kwargs):
@@ -183,4 +195,4 @@ def test_unwritable_cache_folder_is_one_line_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(store_mod.np, "save", disk_full)
     with pytest.raises(GdynetError, match="cannot write the graph cache .No space left on device"):
-        build_graphs(make_traj(n_frames=2), m=2, cache_dir=tmp_path / "full", progress=False)
+        build_graphs(make_traj(n_frames=2), neighbors=2, cache_dir=tmp_path / "full", progress=False)

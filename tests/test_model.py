@@ -11,6 +11,7 @@ import gdynet.model.gdynet as gdynet_module
 from gdynet.errors import GdynetError
 from gdynet.model import GDyNet, GlobalVAMPNet
 from gdynet.model.layers import AttentionConv, GaussianExpansion, GaussianLinear
+from gdynet.model.shell import shell_weights
 
 
 def brute_force_neighbors(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -43,9 +44,10 @@ NUMBERS = torch.tensor([3, 3, 16, 16, 16, 16, 8, 8, 1, 1])
 TARGETS = torch.tensor([[0, 8], [1, 9]])
 
 
-def make_model(**kwargs) -> GDyNet:
+def make_model(neighbors: int = 4, **kwargs) -> GDyNet:
+    """A float64 GDyNet for the width-6 graphs of :func:`random_frames` (M = 4 + 2 extra)."""
     torch.manual_seed(0)
-    return GDyNet(n_states=3, cutoff=6.0, n_gaussians=31, **kwargs).double()
+    return GDyNet(n_states=3, neighbors=neighbors, cutoff=6.0, n_gaussians=31, **kwargs).double()
 
 
 def test_gaussian_expansion_eq7():
@@ -58,13 +60,16 @@ def test_gaussian_expansion_eq7():
 
 @pytest.mark.parametrize("norm", ["none", "layer"])
 def test_attention_conv_is_eqs_8_9_with_explicit_concatenation(norm):
-    """The split-weight conv equals Eqs. 8-9 written literally with z_ij = [v_i, v_j, u_ij]."""
+    """The split-weight conv equals Eqs. 8-9 written literally with z_ij = [v_i, v_j, u_ij], the attention
+    weighted by the shell weights w_ij (zeros included; a row of zero weights gets no message)."""
     torch.manual_seed(1)
     b, n, m, f, g = 2, 7, 4, 5, 9
     conv = AttentionConv(f, cutoff=1.6, n_gaussians=g, activation="softplus", norm=norm).double()
     v = torch.randn(b, n, f, dtype=torch.float64)
     idx = torch.randint(0, n, (b, n, m))
     dist = torch.rand(b, n, m, dtype=torch.float64) * 2
+    weight = torch.rand(b, n, m, dtype=torch.float64) * (torch.rand(b, n, m) > 0.3)
+    weight[0, 2] = 0.0
     u = conv.edge_proj.expansion(dist)  # Eq. 7
 
     edge = conv.edge_proj.linear
@@ -74,10 +79,11 @@ def test_attention_conv_is_eqs_8_9_with_explicit_concatenation(norm):
         for i in range(n):
             z = torch.cat([v[fr, i].expand(m, f), v[fr, idx[fr, i]], u[fr, i]], dim=1)  # (M, 2F+G)
             out = z @ w.T + edge.bias
-            alpha = torch.exp(out[:, f]) / torch.exp(out[:, f]).sum()  # Eq. 8
+            e = weight[fr, i] * torch.exp(out[:, f])
+            alpha = e / e.sum() if e.sum() > 0 else e  # Eq. 8
             message = (alpha[:, None] * torch.nn.functional.softplus(out[:, :f])).sum(0)
             expected[fr, i] = v[fr, i] + conv.norm(message)  # Eq. 9
-    torch.testing.assert_close(conv(v, idx, dist), expected)
+    torch.testing.assert_close(conv(v, idx, dist, weight), expected)
 
 
 def test_gaussian_linear_streams_chunks_exactly():
@@ -134,23 +140,22 @@ def test_permutation_invariance():
     idx_p = torch.as_tensor(np.stack([r[0] for r in rebuilt]))
     dist_p = torch.as_tensor(np.stack([r[1] for r in rebuilt]), dtype=torch.float32)
     torch.testing.assert_close(idx_p, inverse[idx[:, perm]])  # ... which is the remapped graph
-    # ... and shuffle the neighbour order within each row: the sum over j does not care
-    shuffle = torch.randperm(6, generator=torch.Generator().manual_seed(0))
-    out = model(NUMBERS[perm], idx_p[..., shuffle], dist_p[..., shuffle], inverse[TARGETS])
+    out = model(NUMBERS[perm], idx_p, dist_p, inverse[TARGETS])
     torch.testing.assert_close(out, model(NUMBERS, idx, dist, TARGETS), atol=1e-6, rtol=0)
 
 
 def test_pruned_layers_are_exact(monkeypatch):
     """Only atoms within K hops of the targets are updated; results equal the full computation."""
     monkeypatch.setattr(gdynet_module, "_MIN_EDGES_TO_PRUNE", 0)  # prune even this tiny batch
-    _, _, idx, dist = random_frames(n_atoms=10, m=2, seed=4)  # M=2: receptive fields stay small
-    model = make_model(n_conv=3)
+    _, _, idx, dist = random_frames(n_atoms=10, m=3, seed=4)  # M = 1 (width 3): receptive fields stay small
+    model = make_model(neighbors=1, n_conv=3)
+    weight = shell_weights(dist, 1)
     every_atom = torch.arange(10).reshape(10, 1)  # all atoms needed -> nothing pruned
-    assert gdynet_module._rows_to_update(idx, every_atom, 3) == [None, None, None]
+    assert gdynet_module._rows_to_update(idx, every_atom, 3, weight) == [None, None, None]
     full = model(NUMBERS, idx, dist, every_atom)
     for target in ([[4]], [[0], [7]]):
         t = torch.tensor(target)
-        rows = gdynet_module._rows_to_update(idx, t, 3)
+        rows = gdynet_module._rows_to_update(idx, t, 3, weight)
         assert rows[2].tolist() == sorted(t[:, 0].tolist()) and rows[1] is not None  # really pruned
         torch.testing.assert_close(model(NUMBERS, idx, dist, t), full[:, t[:, 0]])
 
@@ -189,7 +194,7 @@ def test_accepts_graph_store_dtypes():
     """int32 indices / float32 distances (GraphStore memmaps) work on a float32 model."""
     _, _, idx, dist = random_frames(seed=8)
     torch.manual_seed(0)
-    model = GDyNet(n_states=2)
+    model = GDyNet(n_states=2, neighbors=4)
     out = model(NUMBERS.int(), idx.int(), dist.float(), TARGETS.int())
     assert out.dtype == torch.float32 and out.shape == (3, 2, 2)
 
@@ -209,8 +214,13 @@ def test_bad_inputs_raise_gdynet_error():
     one_nan[1, 3, 2] = float("nan")
     with pytest.raises(GdynetError, match="non-finite"):
         model(NUMBERS, idx, one_nan, TARGETS)
-    with pytest.raises(GdynetError, match=r"must both be \(B, 10, M\)"):
+    with pytest.raises(GdynetError, match=r"must both be \(B, 10, 6\)"):
         model(NUMBERS, idx, dist[..., :3], TARGETS)
+    with pytest.raises(GdynetError, match=r"graphs built for 3 neighbours per atom \(width 5\) given to a model of "
+                                          r"4 neighbours \(width 6\); rebuild the graphs with --neighbors 4"):
+        model(NUMBERS, idx[..., :5], dist[..., :5], TARGETS)
+    with pytest.raises(GdynetError, match="unsorted"):
+        model(NUMBERS, idx, dist.flip(-1), TARGETS)
     with pytest.raises(GdynetError, match="norm must be one of"):
         GDyNet(norm="batch")
 
@@ -246,7 +256,7 @@ def test_learns_a_two_state_hopping_target():
     idx = torch.tensor([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]).expand(t, 4, 3)
     numbers, targets = torch.tensor([3, 16, 16, 16]), torch.tensor([[0]])
     torch.manual_seed(0)
-    model = GDyNet(n_states=2, atom_features=8, n_conv=2, hidden=(16,))
+    model = GDyNet(n_states=2, neighbors=1, atom_features=8, n_conv=2, hidden=(16,))  # width 3
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(60):
         opt.zero_grad()

@@ -38,13 +38,16 @@ def test_table_interpolation_matches_the_gaussians():
 
 @pytest.mark.parametrize("activation", ["relu", "softplus"])
 def test_fused_kernel_equals_the_composite_conv(monkeypatch, activation):
-    """Values and every gradient of the fused kernel equal the plain torch ops (pruned rows, int32 indices)."""
+    """Values and every gradient of the fused kernel equal the plain torch ops (pruned rows, int32 indices,
+    shell weights with zeros and a row of zero weights)."""
     torch.manual_seed(1)
     conv = AttentionConv(8, 6.0, 31, activation, "layer")
     b, n, m = 3, 50, 6
     v = torch.randn(b, n, 8)
     idx = torch.randint(0, n, (b, n, m), dtype=torch.int32)
     dist = torch.rand(b, n, m) * 8
+    weight = torch.rand(b, n, m) * (torch.rand(b, n, m) > 0.3)
+    weight[1, 4] = 0.0  # an updated row without messages
     rows = torch.arange(0, n, 2)
     grad = torch.randn(b, n, 8)
     results = []
@@ -52,7 +55,7 @@ def test_fused_kernel_equals_the_composite_conv(monkeypatch, activation):
         monkeypatch.setattr(layers, "FUSED_MIN_EDGES", threshold)
         conv.zero_grad()
         x = v.clone().requires_grad_()
-        out = conv(x, idx.index_select(1, rows), dist.index_select(1, rows), rows)
+        out = conv(x, *(t.index_select(1, rows) for t in (idx, dist, weight)), rows)
         (out * grad).sum().backward()
         results.append([out.detach(), x.grad] + [p.grad for p in conv.parameters()])
     for fused, plain in zip(*results):
@@ -62,7 +65,7 @@ def test_fused_kernel_equals_the_composite_conv(monkeypatch, activation):
 def test_chunked_forward_gives_the_whole_batch_gradient(source):
     """batch_atoms splits the frames into chunks; outputs and gradients equal one whole pass."""
     torch.manual_seed(2)
-    model = GDyNet(n_states=3, atom_features=8, n_conv=2)
+    model = GDyNet(n_states=3, neighbors=source.store.neighbors, atom_features=8, n_conv=2)
     frames = np.arange(0, 60, 3)
     results = []
     for batch_atoms in (None, 3 * source.n_atoms):  # whole, then 3 frames per chunk with recomputation
@@ -80,7 +83,7 @@ def test_batch_atoms_and_precision_in_training(source):
     """Same seed: a chunked fit equals the whole-batch fit; bf16 trains; predict honours batch_atoms."""
     def fit(**kw):
         torch.manual_seed(0)
-        model = GDyNet(n_states=2, atom_features=8, n_conv=1)
+        model = GDyNet(n_states=2, neighbors=source.store.neighbors, atom_features=8, n_conv=1)
         config = TrainConfig(lag=1, batch_size=16, epochs=1, patience=0, progress=False,
                              device="cpu", **kw)
         return Trainer(config).fit(model, [source])
@@ -98,7 +101,7 @@ def test_compile_option_compiles_the_network(source, monkeypatch):
     compiled = []
     monkeypatch.setattr(torch, "compile", lambda module, **kw: compiled.append(module) or module)
     config = TrainConfig(lag=1, batch_size=16, epochs=1, progress=False, device="cpu", compile=True)
-    Trainer(config).fit(GDyNet(n_states=2, atom_features=4, n_conv=1), [source])
+    Trainer(config).fit(GDyNet(n_states=2, neighbors=source.store.neighbors, atom_features=4, n_conv=1), [source])
     assert len(compiled) == 1 and isinstance(compiled[0], GDyNet)
 
 

@@ -194,7 +194,7 @@ def test_global_coordinate_vampnet_trains_through_the_same_trainer():
 def test_the_graph_network_learns_the_hidden_states(stores):
     (a, states_a), (b, _) = stores
     torch.manual_seed(0)
-    model = GDyNet(n_states=2, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=16, hidden=(8,))
+    model = GDyNet(n_states=2, neighbors=2, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=16, hidden=(8,))
     result = Trainer(_config(epochs=3, lr=1e-2)).fit(model, [GraphSource(a), GraphSource(b)])
     assert result.scores["validation"] > 0.95 * _oracle(states_a, 1)
     chi = predict(result.model, GraphSource(a), device="cpu")
@@ -213,9 +213,9 @@ def test_end_to_end_from_a_trajectory_through_build_graphs(tmp_path):
     pos = np.concatenate([np.broadcast_to(sulfur, (500, 4, 3)), sites[states][:, None]], axis=1)
     pos = pos + rng.normal(0, 0.05, pos.shape)
     traj = Trajectory(pos, np.eye(3) * 6.0, np.array([16, 16, 16, 16, 3]), 0.1, np.array([[4]]))
-    store = build_graphs(traj, m=4, cache_dir=tmp_path, progress=False)
+    store = build_graphs(traj, neighbors=4, cache_dir=tmp_path, progress=False)
     torch.manual_seed(0)
-    model = GDyNet(n_states=2, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=20, hidden=(8,))
+    model = GDyNet(n_states=2, neighbors=4, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=20, hidden=(8,))
     result = Trainer(_config(epochs=3, lr=1e-2)).fit(model, [GraphSource(store)])
     chi = predict(result.model, GraphSource(store), device="cpu")
     assert chi.shape == (500, 1, 2)

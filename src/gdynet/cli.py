@@ -167,7 +167,7 @@ def fit(
     stride: int = typer.Option(1, help="Use every stride-th frame."),
     states: int = typer.Option(2, help="Number of states S."),
     lag: str = typer.Option("1ps", help="Lag time tau: a time with its unit (1ps, 500fs) or a whole number of frames (10); a bare decimal such as 1.5 is refused."),
-    neighbors: int = typer.Option(20, help="Neighbours per atom in each graph (M; the paper: 20 for Si-Au and PEO/LiTFSI, 12 for its toy). Cost grows linearly with M."),
+    neighbors: int = typer.Option(20, help="Neighbours per atom in each graph (M; the paper: 20 for Si-Au and PEO/LiTFSI, 12 for its toy). A shell tied at the M-th place counts half for each member (README, Graphs). Cost grows linearly with M."),
     seed: int = typer.Option(0, help="Random seed (same seed, same weights on CPU)."),
     epochs: Optional[int] = typer.Option(None, help="Maximum training epochs (early stopping on validation VAMP-2). Default: enough for 5,000 steps, at least 30."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),

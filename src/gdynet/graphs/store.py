@@ -1,18 +1,21 @@
 """Neighbour graphs of a whole trajectory, built once, kept on disk as memory-mapped ``.npy``.
 
-An entry of the cache is a folder ``graphs-m{m}-{key}`` holding
+An entry of the cache is a folder ``graphs-m{M}-{key}`` for a model of M neighbours per atom
+(``--neighbors``), holding ``W = graph_width(M) = M + 2`` neighbours per atom (the smooth M-th shell
+of :mod:`gdynet.graphs.shells`):
 
-    indices.npy    (F, N, m) uint16   neighbour atom indices (periodic images included); int32 when
+    indices.npy    (F, N, W) uint16   neighbour atom indices (periodic images included); int32 when
                                       N > 65,535 (``index_dtype``)
-    distances.npy  (F, N, m) float32  distances in Å, each row nearest first
+    distances.npy  (F, N, W) float32  distances in Å, each row nearest first
     numbers.npy    (N,) int64         atomic numbers
     targets.npy    (n, k) int64       target sets of the last trajectory that used the entry
-    meta.json      sizes, dt_ps, source, fingerprint, code version, CRC-32 checksums
+    meta.json      sizes (``neighbors`` M and ``width`` W), dt_ps, source, fingerprint, code version,
+                   CRC-32 checksums
     COMPLETE       marker written last
 
 6 bytes per edge (10 when N > 65,535; see benchmarks/RESULTS.md for the measured alternatives:
 16-bit distances, neighbour lists built per batch). ``key`` hashes ``Trajectory.fingerprint()``
-(positions, cells, numbers, dt, pbc), ``m`` and the code version (which includes ``STORE_FORMAT``), so a
+(positions, cells, numbers, dt, pbc), M and the code version (which includes ``STORE_FORMAT``), so a
 changed input or kernel never reuses a stale entry. A build writes into a hidden
 ``.graphs-...partial`` folder (one ``done/`` marker per finished chunk of frames) and is renamed
 onto the entry only once complete: a killed build is resumed from its finished chunks, never
@@ -46,9 +49,11 @@ from ..errors import GdynetError, GdynetWarning
 from ..progress import frame_counter
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
+from .shells import EXTRA_NEIGHBORS, graph_width
 
-#: on-disk layout; 2: uint16 indices when N <= 65,535 (1: always int32)
-STORE_FORMAT = 2
+#: on-disk layout; 3: M + 2 neighbours per atom, M and W in meta.json; 2: uint16 indices when
+#: N <= 65,535 (1: always int32)
+STORE_FORMAT = 3
 #: part of every cache key: a new package, kernel or store format never reuses (misreads) old graphs
 CODE_VERSION = f"{__version__}+kernel{KERNEL_VERSION}+store{STORE_FORMAT}"
 #: jobs smaller than this many atom-frames run in one process by default (pool start-up ~1 s)
@@ -64,8 +69,8 @@ class GraphStore:
 
     Attributes:
         path: the entry folder.
-        indices: ``(F, N, m)`` memmap of neighbour atom indices, :func:`index_dtype` (uint16 or int32).
-        distances: ``(F, N, m)`` float32 memmap of neighbour distances in Å, rows nearest first.
+        indices: ``(F, N, W)`` memmap of neighbour atom indices, :func:`index_dtype` (uint16 or int32).
+        distances: ``(F, N, W)`` float32 memmap of neighbour distances in Å, rows nearest first.
         numbers: ``(N,)`` int64 atomic numbers.
         targets: ``(n, k)`` int64 target sets.
         dt_ps: time between frames in ps.
@@ -91,13 +96,18 @@ class GraphStore:
         return int(self.indices.shape[1])
 
     @property
-    def m(self) -> int:
-        """Neighbours per atom."""
+    def width(self) -> int:
+        """Neighbours stored per atom, ``W = M + EXTRA_NEIGHBORS``."""
         return int(self.indices.shape[2])
 
+    @property
+    def neighbors(self) -> int:
+        """M, the neighbours per atom of the model these graphs are for (``--neighbors``)."""
+        return self.width - EXTRA_NEIGHBORS
+
     def __repr__(self) -> str:
-        return (f"GraphStore({self.n_frames} frames x {self.n_atoms} atoms x {self.m} neighbours, "
-                f"path={str(self.path)!r})")
+        return (f"GraphStore({self.n_frames} frames x {self.n_atoms} atoms x {self.width} neighbours "
+                f"(M = {self.neighbors}), path={str(self.path)!r})")
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, verify: bool = True) -> "GraphStore":
@@ -113,9 +123,13 @@ class GraphStore:
             distances = np.load(path / "distances.npy", mmap_mode="r")
             numbers = np.load(path / "numbers.npy")
             targets = np.load(path / "targets.npy")
-            shape = (meta["n_frames"], meta["n_atoms"], meta["m"])
+            shape = (meta["n_frames"], meta["n_atoms"], meta["width"])
+            neighbors = meta["neighbors"]
         except (OSError, ValueError, KeyError) as exc:
-            raise GdynetError(f"unreadable graph store ({exc!r})", path) from None
+            raise GdynetError(f"unreadable graph store ({exc!r}); rebuild it with build_graphs", path) from None
+        if graph_width(neighbors) != shape[2]:
+            raise GdynetError(f"graph store of {neighbors} neighbours has width {shape[2]}, this version "
+                              f"stores {graph_width(neighbors)}; rebuild it with build_graphs", path)
         if indices.shape != shape or distances.shape != shape or numbers.shape != shape[1:2]:
             raise GdynetError(f"graph store arrays do not match meta.json {shape}", path)
         if verify:
@@ -159,13 +173,14 @@ def default_cache_dir() -> Path:
     return cache_root("graphs")
 
 
-def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str] | None = None, *,
+def build_graphs(traj: Trajectory, neighbors: int = 12, cache_dir: str | os.PathLike[str] | None = None, *,
                  workers: int | None = None, progress: bool = True) -> GraphStore:
-    """The ``m`` nearest periodic neighbours of every atom in every frame, cached on disk.
+    """The ``graph_width(neighbors) = M + 2`` nearest periodic neighbours of every atom in every frame,
+    cached on disk: the graphs of a model of M neighbours per atom (:mod:`gdynet.graphs.shells`).
 
     Args:
         traj: the trajectory.
-        m: neighbours per atom (see :func:`gdynet.graphs.neighbors.neighbors`).
+        neighbors: M, neighbours per atom of the model (see :func:`gdynet.graphs.neighbors.neighbors`).
         cache_dir: folder of cache entries (default :func:`default_cache_dir`).
         workers: processes building chunks of frames in parallel; ``None`` picks 1 for jobs
             under ``SMALL_JOB`` atom-frames, else the available cores.
@@ -173,19 +188,23 @@ def build_graphs(traj: Trajectory, m: int = 12, cache_dir: str | os.PathLike[str
 
     Returns:
         The :class:`GraphStore`, reused without recomputation when a complete entry for the same
-        trajectory content, ``m`` and code version exists (its targets and source are updated
+        trajectory content, ``neighbors`` and code version exists (its targets and source are updated
         to ``traj``'s).
     """
-    check_m(m)
+    check_m(neighbors)
+    if not any(traj.pbc) and graph_width(neighbors) >= traj.n_atoms:
+        raise GdynetError(f"{neighbors} neighbours asked for, but with no periodic axis the graphs need "
+                          f"{graph_width(neighbors)} (M + {EXTRA_NEIGHBORS}) of the {traj.n_atoms - 1} neighbours "
+                          f"each atom has; use --neighbors {traj.n_atoms - 1 - EXTRA_NEIGHBORS} or less", traj.source)
     root = cache_root("graphs", cache_dir)
-    key = hashlib.blake2b(f"{traj.fingerprint()}|{m}|{CODE_VERSION}".encode(), digest_size=10).hexdigest()
-    final = root / f"graphs-m{m}-{key}"
+    key = hashlib.blake2b(f"{traj.fingerprint()}|{neighbors}|{CODE_VERSION}".encode(), digest_size=10).hexdigest()
+    final = root / f"graphs-m{neighbors}-{key}"
     try:
         root.mkdir(parents=True, exist_ok=True)
         with entry_lock(root / f".{final.name}.lock", waiting=f"{final}: another process is building these graphs; waiting for it"):
             store = _reuse(final)
             if store is None:
-                _build(traj, m, final, workers, progress)
+                _build(traj, neighbors, final, workers, progress)
                 store = GraphStore.open(final, verify=False)    # its checksums were just computed from it
             return _with_labels(store, traj)
     except OSError as exc:  # a read-only cache folder (lock file), a full disk, ...
@@ -218,20 +237,21 @@ def _with_labels(store: GraphStore, traj: Trajectory) -> GraphStore:
     return replace(store, targets=traj.targets.astype(np.int64), source=traj.source)
 
 
-def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress: bool) -> None:
+def _build(traj: Trajectory, neighbors: int, final: Path, workers: int | None, progress: bool) -> None:
     """Fill (or resume) ``.{final.name}.partial``, then rename it onto ``final``."""
     partial = final.parent / f".{final.name}.partial"
     n_frames, n_atoms = traj.n_frames, traj.n_atoms
     chunk = max(1, CHUNK_ATOM_FRAMES // n_atoms)
-    spec = {"n_frames": n_frames, "n_atoms": n_atoms, "m": m, "chunk_frames": chunk,
-            "fingerprint": traj.fingerprint(), "code_version": CODE_VERSION}
+    width = graph_width(neighbors)
+    spec = {"n_frames": n_frames, "n_atoms": n_atoms, "neighbors": neighbors, "width": width,
+            "chunk_frames": chunk, "fingerprint": traj.fingerprint(), "code_version": CODE_VERSION}
     if not _resumable(partial, spec):
         shutil.rmtree(partial, ignore_errors=True)
         (partial / "done").mkdir(parents=True)
-        require_free(partial, n_frames * n_atoms * m * (np.dtype(index_dtype(n_atoms)).itemsize + 4),
+        require_free(partial, n_frames * n_atoms * width * (np.dtype(index_dtype(n_atoms)).itemsize + 4),
                      "the neighbour graphs")
         for name, dtype in (("indices.npy", index_dtype(n_atoms)), ("distances.npy", np.float32)):
-            open_memmap(partial / name, dtype, (n_frames, n_atoms, m)).flush()
+            open_memmap(partial / name, dtype, (n_frames, n_atoms, width)).flush()
         (partial / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
     starts = [s for s in range(0, n_frames, chunk) if not (partial / "done" / str(s)).exists()]
     if workers is None:
@@ -242,11 +262,11 @@ def _build(traj: Trajectory, m: int, final: Path, workers: int | None, progress:
         if workers == 1:
             for start in starts:
                 stop = min(start + chunk, n_frames)
-                _write_chunk(partial, start, traj.positions[start:stop], traj.cells[start:stop], m, traj.pbc)
+                _write_chunk(partial, start, traj.positions[start:stop], traj.cells[start:stop], width, traj.pbc)
                 (partial / "done" / str(start)).touch()
                 advance(stop - start)
         else:
-            _run_pool(traj, partial, starts, chunk, m, workers, advance)
+            _run_pool(traj, partial, starts, chunk, width, workers, advance)
     np.save(partial / "numbers.npy", traj.numbers)
     np.save(partial / "targets.npy", traj.targets)
     arrays = {name: np.load(partial / name, mmap_mode="r") for name in ("indices.npy", "distances.npy")}
@@ -267,10 +287,11 @@ def _resumable(partial: Path, spec: dict) -> bool:
         return False
 
 
-def _write_chunk(partial: Path, start: int, positions: np.ndarray, cells: np.ndarray, m: int,
+def _write_chunk(partial: Path, start: int, positions: np.ndarray, cells: np.ndarray, width: int,
                  pbc: tuple[bool, bool, bool]) -> None:
-    """Neighbours of frames ``start:start+len(positions)`` written into the memmaps of ``partial``."""
-    idx, dist = neighbors(np.asarray(positions), cells, m, pbc)
+    """The ``width`` nearest neighbours of frames ``start:start+len(positions)`` written into the memmaps
+    of ``partial``."""
+    idx, dist = neighbors(np.asarray(positions), cells, width, pbc)
     stop = start + len(idx)
     for name, values in (("indices.npy", idx), ("distances.npy", dist)):
         out = np.load(partial / name, mmap_mode="r+")
@@ -279,7 +300,7 @@ def _write_chunk(partial: Path, start: int, positions: np.ndarray, cells: np.nda
         del out
 
 
-def _run_pool(traj: Trajectory, partial: Path, starts: list[int], chunk: int, m: int, workers: int,
+def _run_pool(traj: Trajectory, partial: Path, starts: list[int], chunk: int, width: int, workers: int,
               advance) -> None:
     """Chunks on a pool of ``workers`` processes, at most ``2 * workers`` in flight (bounded memory).
 
@@ -294,7 +315,7 @@ def _run_pool(traj: Trajectory, partial: Path, starts: list[int], chunk: int, m:
                 while len(pending) < 2 * workers and (start := next(todo, None)) is not None:
                     stop = min(start + chunk, traj.n_frames)
                     future = pool.submit(_write_chunk, partial, start, np.asarray(traj.positions[start:stop]),
-                                         traj.cells[start:stop], m, traj.pbc)
+                                         traj.cells[start:stop], width, traj.pbc)
                     pending[future] = start
                 if not pending:
                     break

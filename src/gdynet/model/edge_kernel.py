@@ -1,12 +1,16 @@
 """Fused CPU kernel of the per-edge part of a graph convolution (Eqs. 7-9), forward and backward.
 
-For every updated atom i (row) with neighbours j (M per row), given the per-row projections
-``a_i = v_i W_self`` and per-atom ``b_j = v_j W_nbr`` (both (F+1) wide) and a table ``P`` of the
-projected Gaussians ``u(d) W_u^T + bias`` on a fine distance grid (step ``h``, linear interpolation):
+For every updated atom i (row) with neighbours j (W per row) of shell weights ``w_ij``
+(:func:`gdynet.model.shell.shell_weights`), given the per-row projections ``a_i = v_i W_self`` and
+per-atom ``b_j = v_j W_nbr`` (both (F+1) wide) and a table ``P`` of the projected Gaussians
+``u(d) W_u^T + bias`` on a fine distance grid (step ``h``, linear interpolation):
 
-    pre_ij  = P(d_ij) + a_i + b_j                             (F+1,)
-    alpha_ij = softmax_j(pre_ij[F])                           Eq. 8
-    out_i   = sum_j alpha_ij g(pre_ij[:F])                     Eq. 9 (before norm and residual)
+    pre_ij   = P(d_ij) + a_i + b_j                                          (F+1,)
+    alpha_ij = w_ij exp(pre_ij[F]) / sum_k w_ik exp(pre_ik[F])              Eq. 8
+    out_i    = sum_j alpha_ij g(pre_ij[:F])                                 Eq. 9 (before norm and residual)
+
+as :func:`gdynet.model.shell.weighted_softmax` (stabilised by the largest logit of positive weight; a row
+of zero weights gives 0). Neighbours of weight 0 cost only their table look-up.
 
 One pass per row, everything in registers/L1: no (edges x features) temporaries are allocated, so a
 training step neither streams gigabytes through memory nor page-faults on fresh allocations (the
@@ -44,8 +48,8 @@ def _prange(n):  # pragma: no cover (replaced by numba.prange when compiled)
 prange = numba.prange if numba is not None else _prange
 
 
-def _row(table, a_self, a_nbr, dist, nbr, row, base, inv_h, pre, alpha, ks, ws):  # pragma: no cover
-    """Fill ``pre (M, F+1)``, the softmax weights ``alpha (M,)`` and the table cells ``ks``/``ws`` of one row."""
+def _row(table, a_self, a_nbr, dist, weight, nbr, row, base, inv_h, pre, alpha, ks, ws):  # pragma: no cover
+    """Fill ``pre (W, F+1)``, the attention ``alpha (W,)`` and the table cells ``ks``/``ws`` of one row."""
     m, c = pre.shape
     f = c - 1
     x_max = np.float32(table.shape[0] - 1)
@@ -59,20 +63,22 @@ def _row(table, a_self, a_nbr, dist, nbr, row, base, inv_h, pre, alpha, ks, ws):
         for q in range(c):
             lo = table[k, q]
             pre[j, q] = lo + w * (table[k + 1, q] - lo) + a_self[row, q] + a_nbr[nb, q]
-        top = max(top, pre[j, f])
+        if weight[row, j] > 0:
+            top = max(top, pre[j, f])
     total = np.float32(0.0)
     for j in range(m):
-        alpha[j] = np.exp(pre[j, f] - top)
+        alpha[j] = weight[row, j] * np.exp(pre[j, f] - top) if weight[row, j] > 0 else np.float32(0.0)
         total += alpha[j]
-    for j in range(m):
-        alpha[j] /= total
+    if total > 0:
+        for j in range(m):
+            alpha[j] /= total
 
 
 _row = _jit(_row, parallel=False)
 
 
 @_jit
-def _forward(table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, inv_h, act, n_threads):  # pragma: no cover
+def _forward(table, a_self, a_nbr, dist, weight, nbr, rows_per_frame, n_atoms, inv_h, act, n_threads):  # pragma: no cover
     n_rows, m = dist.shape
     f = table.shape[1] - 1
     out = np.zeros((n_rows, f), dtype=np.float32)
@@ -84,8 +90,10 @@ def _forward(table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, inv_h, ac
         ws = np.empty(m, dtype=np.float32)
         for frame in range(t * n_frames // n_threads, (t + 1) * n_frames // n_threads):
             for row in range(frame * rows_per_frame, (frame + 1) * rows_per_frame):
-                _row(table, a_self, a_nbr, dist, nbr, row, frame * n_atoms, inv_h, pre, alpha, ks, ws)
+                _row(table, a_self, a_nbr, dist, weight, nbr, row, frame * n_atoms, inv_h, pre, alpha, ks, ws)
                 for j in range(m):
+                    if alpha[j] == 0:
+                        continue
                     for q in range(f):
                         y = pre[j, q]
                         if act == 0:
@@ -97,7 +105,7 @@ def _forward(table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, inv_h, ac
 
 
 @_jit
-def _backward(grad, table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, inv_h, act,
+def _backward(grad, table, a_self, a_nbr, dist, weight, nbr, rows_per_frame, n_atoms, inv_h, act,
               n_threads):  # pragma: no cover
     n_rows, m = dist.shape
     c = table.shape[1]
@@ -115,9 +123,12 @@ def _backward(grad, table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, in
         for frame in range(t * n_frames // n_threads, (t + 1) * n_frames // n_threads):
             base = frame * n_atoms
             for row in range(frame * rows_per_frame, (frame + 1) * rows_per_frame):
-                _row(table, a_self, a_nbr, dist, nbr, row, base, inv_h, pre, alpha, ks, ws)
+                _row(table, a_self, a_nbr, dist, weight, nbr, row, base, inv_h, pre, alpha, ks, ws)
                 s = np.float32(0.0)
                 for j in range(m):
+                    d_alpha[j] = np.float32(0.0)
+                    if alpha[j] == 0:  # no message: its d pre is 0
+                        continue
                     acc = np.float32(0.0)
                     for q in range(f):
                         y = pre[j, q]
@@ -137,6 +148,8 @@ def _backward(grad, table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, in
                 for j in range(m):
                     pre[j, f] = alpha[j] * (d_alpha[j] - s)
                 for j in range(m):
+                    if alpha[j] == 0:
+                        continue
                     nb = base + nbr[row, j]
                     k, w = ks[j], ws[j]
                     for q in range(c):
@@ -160,17 +173,17 @@ class EdgeAttention(torch.autograd.Function):
     """``out (B*R, F)`` of the module docstring; gradients for ``table``, ``a_self`` and ``a_nbr``.
 
     Inputs: ``table (T, F+1)`` float32 (``P`` on the grid ``d = t h``), ``a_self (B*R, F+1)``,
-    ``a_nbr (B*N, F+1)`` float32, ``dist (B*R, M)`` float32 Å (no gradient), ``nbr (B*R, M)``
-    int32/int64 atom indices within each frame, ``rows_per_frame`` R, ``n_atoms`` N, ``inv_h``
+    ``a_nbr (B*N, F+1)`` float32, ``dist (B*R, W)`` float32 Å and ``weight (B*R, W)`` float32 shell
+    weights (no gradient), ``nbr (B*R, W)`` int32/int64 atom indices within each frame, ``rows_per_frame`` R, ``n_atoms`` N, ``inv_h``
     (1/Å) and the activation code (:data:`ACTIVATION_CODES`).
     """
 
     @staticmethod
-    def forward(ctx, table, a_self, a_nbr, dist, nbr, rows_per_frame, n_atoms, inv_h, act):  # noqa: D102
-        args = (*_arrays(table, a_self, a_nbr, dist, nbr), int(rows_per_frame), int(n_atoms), np.float32(inv_h),
-                int(act), _threads(dist.shape[0] // rows_per_frame))
-        ctx.save_for_backward(table, a_self, a_nbr, dist, nbr)
-        ctx.scalars = args[5:]
+    def forward(ctx, table, a_self, a_nbr, dist, weight, nbr, rows_per_frame, n_atoms, inv_h, act):  # noqa: D102
+        args = (*_arrays(table, a_self, a_nbr, dist, weight, nbr), int(rows_per_frame), int(n_atoms),
+                np.float32(inv_h), int(act), _threads(dist.shape[0] // rows_per_frame))
+        ctx.save_for_backward(table, a_self, a_nbr, dist, weight, nbr)
+        ctx.scalars = args[6:]
         return torch.from_numpy(_forward(*args))
 
     @staticmethod
@@ -178,4 +191,4 @@ class EdgeAttention(torch.autograd.Function):
         arrays = _arrays(grad.float(), *ctx.saved_tensors)
         grad_self, grad_nbr, grad_table = _backward(*arrays, *ctx.scalars)
         return (torch.from_numpy(grad_table), torch.from_numpy(grad_self), torch.from_numpy(grad_nbr),
-                None, None, None, None, None, None)
+                None, None, None, None, None, None, None)

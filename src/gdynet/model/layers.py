@@ -1,10 +1,11 @@
 """Building blocks of the graph dynamical network (Methods, Eqs. 7-9) and the shared MLP head.
 
-Shapes: B frames in a batch, N atoms, M neighbours per atom, F atom-feature width, G Gaussians.
-Graphs use the dense layout of :class:`gdynet.graphs.store.GraphStore`: ``nbr_idx (B, N, M)`` holds the
-index of the j-th nearest neighbour (periodic images included) of atom i in frame b, ``nbr_dist
-(B, N, M)`` its distance in Å. Every atom has exactly M neighbours, so no masks are needed and
-neighbour features are fetched with one ``index_select`` (no scatter in the forward pass).
+Shapes: B frames in a batch, N atoms, W = M + 2 stored neighbours per atom (M used, see
+:mod:`gdynet.graphs.shells`), F atom-feature width, G Gaussians. Graphs use the dense layout of
+:class:`gdynet.graphs.store.GraphStore`: ``nbr_idx (B, N, W)`` holds the index of the j-th nearest
+neighbour (periodic images included) of atom i in frame b, ``nbr_dist (B, N, W)`` its distance in Å.
+Every atom has exactly W neighbours, weighted by distance, so neighbour features are fetched with one
+``index_select`` (no scatter in the forward pass).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from torch import Tensor, nn
 
 from ..errors import GdynetError
 from . import edge_kernel
+from .shell import weighted_softmax
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "softplus": nn.Softplus}
 NORMS: tuple[str, ...] = ("layer", "none")
@@ -125,7 +127,7 @@ class GaussianLinear(nn.Module):
 
 
 def flat_neighbour_index(nbr_idx: Tensor, n_atoms: int) -> Tensor:
-    """(B, R, M) per-frame neighbour indices -> (B*R*M,) row indices into a (B*N, ...) flat tensor."""
+    """(B, R, W) per-frame neighbour indices -> (B*R*W,) row indices into a (B*N, ...) flat tensor."""
     offsets = torch.arange(nbr_idx.shape[0], device=nbr_idx.device) * n_atoms
     return (nbr_idx + offsets.view(-1, 1, 1)).reshape(-1)
 
@@ -133,9 +135,10 @@ def flat_neighbour_index(nbr_idx: Tensor, n_atoms: int) -> Tensor:
 class AttentionConv(nn.Module):
     """One graph convolution with neighbour attention (Eqs. 8-9), residual update.
 
-    With z_ij = [v_i, v_j, u_ij] (Eq. 8-9):
-        alpha_ij = softmax_j(z_ij W_a + b_a)                        (over the M neighbours of i)
+    With z_ij = [v_i, v_j, u_ij] (Eq. 8-9) and the shell weights w_ij of :func:`.shell.shell_weights`:
+        alpha_ij = w_ij exp(z_ij W_a + b_a) / sum_k w_ik exp(z_ik W_a + b_a)   (over the W stored neighbours)
         v_i'     = v_i + Norm( sum_j alpha_ij * g(z_ij W_n + b_n) )
+    (the paper's softmax over the M nearest when every w_ij is 1 or 0).
 
     z is never built: [W_n | W_a] is split row-wise into the blocks acting on v_i, v_j and u_ij,
     ``v W_self`` and ``v W_nbr`` are computed once per atom (B, N, F+1) and the neighbour part is
@@ -167,13 +170,15 @@ class AttentionConv(nn.Module):
         self.activation = ACTIVATIONS[activation]()
         self.norm = nn.LayerNorm(f) if norm == "layer" else nn.Identity()
 
-    def forward(self, v: Tensor, nbr_idx: Tensor, nbr_dist: Tensor, rows: Tensor | None = None) -> Tensor:
+    def forward(self, v: Tensor, nbr_idx: Tensor, nbr_dist: Tensor, nbr_weight: Tensor,
+                rows: Tensor | None = None) -> Tensor:
         """Update atom features.
 
         Args:
             v: (B, N, F) atom features v^(t-1).
-            nbr_idx: (B, R, M) long, neighbour indices (into 0..N-1) of the R updated atoms.
-            nbr_dist: (B, R, M) their distances in Å (expanded in Gaussians, Eq. 7).
+            nbr_idx: (B, R, W) long, neighbour indices (into 0..N-1) of the R updated atoms.
+            nbr_dist: (B, R, W) their distances in Å (expanded in Gaussians, Eq. 7).
+            nbr_weight: (B, R, W) their weights w_ij in [0, 1] (:func:`.shell.shell_weights`).
             rows: (R,) long atom indices to update, or None for all N atoms (R = N). Rows not listed
                 keep v^(t-1) (used to skip atoms that cannot influence the target atoms).
         Returns:
@@ -189,16 +194,17 @@ class AttentionConv(nn.Module):
             r = nbr_idx.shape[1]
             summed = edge_kernel.EdgeAttention.apply(
                 table, from_self.float().reshape(b * r, f + 1), from_nbr.float(), nbr_dist.float().reshape(b * r, m),
-                nbr_idx.reshape(b * r, m), r, n, inv_h, edge_kernel.ACTIVATION_CODES[type(self.activation).__name__])
+                nbr_weight.float().reshape(b * r, m), nbr_idx.reshape(b * r, m), r, n, inv_h,
+                edge_kernel.ACTIVATION_CODES[type(self.activation).__name__])
             update = v_rows + self.norm(summed.view(b, r, f).to(v.dtype))
             return update if rows is None else v.index_copy(1, rows, update)
         from_nbr = from_nbr.index_select(0, flat_neighbour_index(nbr_idx.long(), n)).view(b, -1, m, f + 1)
-        # z [W_n | W_a] + b = u-block + v_i-block + v_j-block, (B, R, M, F+1): one new tensor (in-place
+        # z [W_n | W_a] + b = u-block + v_i-block + v_j-block, (B, R, W, F+1): one new tensor (in-place
         # ops on a view of the Linear output would cost a slow as_strided backward)
         pre = torch.add(self.edge_proj(nbr_dist), from_self.unsqueeze(2)).add_(from_nbr)
-        alpha = torch.softmax(pre[..., f], dim=-1)  # Eq. 8, (B, R, M)
-        message = self.activation(pre[..., :f])  # g(z W_n + b_n), (B, R, M, F)
-        # Eq. 9; mul+sum rather than a batched (1 x M) @ (M x F) matmul: as fast for many atoms, 3x
+        alpha = weighted_softmax(pre[..., f], nbr_weight)  # Eq. 8 with the shell weights, (B, R, W)
+        message = self.activation(pre[..., :f])  # g(z W_n + b_n), (B, R, W, F)
+        # Eq. 9; mul+sum rather than a batched (1 x W) @ (W x F) matmul: as fast for many atoms, 3x
         # faster for few
         update = v_rows + self.norm((alpha.unsqueeze(-1) * message).sum(dim=2))
         if rows is None:

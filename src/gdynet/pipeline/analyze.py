@@ -102,7 +102,7 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
     record = run.read_run()
     if trajectories is None:                   # fit passes the trajectories it has just read and checked
         require_same_inputs(record, run.root, "analyze")
-    _, meta = load_model(run.model)
+    network, meta = load_model(run.model)
     dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
     from .analysis_options import check_analysis
 
@@ -165,6 +165,9 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
                              temperature_K, ci_from)
 
     koopman_summary = result.summary()
+    from .symmetry import symmetry_checks
+
+    checks, check_lines = symmetry_checks(network, meta["kind"], trajs)
     summary: dict[str, Any] = {
         "model": meta["kind"],
         "lag_ps": lag * dt,
@@ -186,7 +189,7 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
             {**conduction.summary(charged=charged), "charges_source": structure.charges.source if charged else None}),
         **structure.summary,
         "history": meta.get("history"), "training": meta.get("training"),
-        "seeds": meta.get("seeds"),
+        "seeds": meta.get("seeds"), **checks,
         **seeds_robustness(meta.get("seeds"), meta.get("seed")),
     }
     summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
@@ -208,7 +211,8 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
                "rdf": rdfs, **_headlines(summary), **result.text(), **structure.headlines,
-               **_training_lines(summary), "seeds": _seeds_report(summary, meta.get("seed"))}
+               **_training_lines(summary), "seeds": _seeds_report(summary, meta.get("seed")),
+               **check_lines}
     if figure_note(koopman.n_states):
         numbers["figures"] = figure_note(koopman.n_states)
     write_report(out.root, summary=numbers, figures=figures, inputs=inputs,

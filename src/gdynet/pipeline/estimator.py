@@ -276,7 +276,8 @@ class GDyNetEstimator:
             return GlobalVAMPNet(n_atoms=n_atoms, n_states=self.n_states)
         from ..model.gdynet import GDyNet
 
-        return GDyNet(n_states=self.n_states, atom_features=self.atom_features, n_conv=self.conv_layers,
+        return GDyNet(n_states=self.n_states, neighbors=self.neighbors, atom_features=self.atom_features,
+                      n_conv=self.conv_layers,
                       cutoff=self.cutoff, n_gaussians=round(self.cutoff / GAUSSIAN_SPACING_A) + 1,
                       hidden=tuple(self.hidden))
 
@@ -330,7 +331,7 @@ def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: in
     last = []
     for store in stores:
         frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
-        last.append(np.asarray(store.distances[frames][..., -1]).ravel())
+        last.append(np.asarray(store.distances[frames][..., store.neighbors - 1]).ravel())   # the M-th
     distances = np.concatenate(last)
     fraction = float((distances > cutoff).mean())
     if fraction > BEYOND_CUTOFF_WARN:

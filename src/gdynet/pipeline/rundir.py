@@ -252,6 +252,9 @@ def load_model(path: Path, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise GdynetError("not a gdynet model file", path)
     cls = {"gdynet": GDyNet, "vampnet": GlobalVAMPNet}[payload["kind"]]
-    model = cls(**payload["config"])
+    config = dict(payload["config"])
+    if payload["kind"] == "gdynet":  # files written before the model recorded its M (issue 18)
+        config.setdefault("neighbors", payload["meta"]["neighbors"])
+    model = cls(**config)
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval(), {"kind": payload["kind"], **payload["meta"]}

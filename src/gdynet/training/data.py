@@ -76,9 +76,10 @@ class _TensorCache:
 class GraphSource:
     """Inputs of :class:`~gdynet.model.gdynet.GDyNet` streamed from a ``GraphStore``.
 
-    ``inputs(frames, device)`` returns ``numbers (N,)`` long, ``nbr_idx (B, N, M)`` int32,
-    ``nbr_dist (B, N, M)`` float32 in Å and ``targets (n, k)`` long; only the ``B`` requested frames
-    are read from the memory-mapped ``(F, N, M)`` arrays.
+    ``inputs(frames, device)`` returns ``numbers (N,)`` long, ``nbr_idx (B, N, W)`` int32,
+    ``nbr_dist (B, N, W)`` float32 in Å and ``targets (n, k)`` long; only the ``B`` requested frames
+    are read from the memory-mapped ``(F, N, W)`` arrays (W = M + 2 neighbours per atom for a model of
+    M, :mod:`gdynet.graphs.shells`).
     """
 
     def __init__(self, store: Any) -> None:
