@@ -29,7 +29,9 @@ from torch_geometric.utils import softmax as edge_softmax
 from vesin import NeighborList
 
 import gdynet.model.gdynet as gdynet_module
+from gdynet.graphs.shells import graph_width
 from gdynet.model import GDyNet
+from gdynet.model.shell import shell_weights
 from gdynet.model.layers import ACTIVATIONS, GaussianExpansion, mlp
 from gdynet.training.vamp import vamp_score
 
@@ -55,7 +57,7 @@ def small_system(n_frames: int, rng: np.random.Generator) -> dict[str, Tensor]:
     s_sites = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]) * a
     li = rng.random((n_frames, 1, 3)) * a
     positions = np.concatenate([li, np.broadcast_to(s_sites, (n_frames, 4, 3))], axis=1)
-    idx, dist = knn_graphs(positions, np.eye(3) * a, 12, 6.9)
+    idx, dist = knn_graphs(positions, np.eye(3) * a, graph_width(12), 6.9)
     return {"numbers": torch.tensor([3, 16, 16, 16, 16]), "nbr_idx": idx, "nbr_dist": dist,
             "targets": torch.tensor([[0]])}
 
@@ -64,7 +66,7 @@ def large_system(n_frames: int, rng: np.random.Generator) -> dict[str, Tensor]:
     n, length = 2000, (2000 / 0.05) ** (1 / 3)
     base = rng.random((n, 3)) * length
     positions = (base + rng.normal(0, 0.3, (n_frames, n, 3))) % length
-    idx, dist = knn_graphs(positions, np.eye(3) * length, 20, 6.9)
+    idx, dist = knn_graphs(positions, np.eye(3) * length, graph_width(20), 7.3)
     numbers = torch.as_tensor(rng.choice([1, 3, 6, 8], size=n))
     targets = torch.as_tensor(rng.choice(n, size=(100, 1), replace=False))
     return {"numbers": numbers, "nbr_idx": idx, "nbr_dist": dist, "targets": targets}
@@ -80,12 +82,13 @@ class PygAttentionConv(MessagePassing):
         self.act = ACTIVATIONS[activation]()
         self.norm = nn.LayerNorm(f)
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
-        return x + self.norm(self.propagate(edge_index, x=x, edge_attr=edge_attr))
+    def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, log_weight: Tensor) -> Tensor:
+        return x + self.norm(self.propagate(edge_index, x=x, edge_attr=edge_attr, log_weight=log_weight))
 
-    def message(self, x_i: Tensor, x_j: Tensor, edge_attr: Tensor, index: Tensor, size_i: int) -> Tensor:
-        z = torch.cat([x_i, x_j, edge_attr], dim=-1)
-        alpha = edge_softmax(self.att(z).squeeze(-1), index, num_nodes=size_i)
+    def message(self, x_i: Tensor, x_j: Tensor, edge_attr: Tensor, log_weight: Tensor, index: Tensor,
+                size_i: int) -> Tensor:
+        z = torch.cat([x_i, x_j, edge_attr], dim=-1)       # attention weighted by the shell weights
+        alpha = edge_softmax(self.att(z).squeeze(-1) + log_weight, index, num_nodes=size_i)
         return alpha.unsqueeze(-1) * self.act(self.lin(z))
 
 
@@ -101,6 +104,7 @@ class PygGDyNet(nn.Module):
             PygAttentionConv(c["atom_features"], c["n_gaussians"], c["activation"]) for _ in range(c["n_conv"])
         )
         self.head = mlp(c["atom_features"], c["hidden"], c["n_states"], c["activation"])
+        self.neighbors = c["neighbors"]
         self.copy_weights(ref)
 
     @torch.no_grad()
@@ -123,9 +127,10 @@ class PygGDyNet(nn.Module):
         source = (nbr_idx + (torch.arange(b) * n).view(-1, 1, 1)).reshape(-1)
         edge_index = torch.stack([source, centre])  # messages flow j -> i
         edge_attr = self.expansion(nbr_dist.reshape(-1))
+        log_weight = torch.log(shell_weights(nbr_dist, self.neighbors)).reshape(-1)
         x = self.embedding(numbers).repeat(b, 1)
         for conv in self.convs:
-            x = conv(x, edge_index, edge_attr)
+            x = conv(x, edge_index, edge_attr, log_weight)
         pooled = x.view(b, n, -1)[:, targets].mean(dim=2)
         return torch.softmax(self.head(pooled), dim=-1)
 
@@ -156,7 +161,7 @@ class _NoPruning:
 def run(inputs: dict[str, Tensor], pairs: int, seconds: float) -> dict[str, float]:
     """Target pairs per second of each implementation: median step time, rounds interleaved."""
     torch.manual_seed(0)
-    model = GDyNet(n_states=2, atom_features=16, n_conv=3)
+    model = GDyNet(n_states=2, neighbors=inputs["nbr_idx"].shape[-1] - 2, atom_features=16, n_conv=3)
     pyg = PygGDyNet(model)
     with torch.no_grad():
         torch.testing.assert_close(pyg(**inputs), model(**inputs), atol=1e-5, rtol=1e-4)
