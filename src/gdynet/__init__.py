@@ -32,7 +32,7 @@ from .errors import GdynetError
 from .trajectory.core import Trajectory
 from .units import parse_time
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
 _LAZY = {
     "read_trajectory": "gdynet.trajectory.readers",
