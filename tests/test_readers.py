@@ -187,7 +187,10 @@ def test_ase_time_info_gives_dt(tmp_path, fmt):
     ase.io.write(path, images, format=fmt)
     assert read_trajectory(path, targets="S").dt_ps == pytest.approx(0.005)
     assert read_trajectory(path, targets="S", stride=2).dt_ps == pytest.approx(0.010)
-    assert read_trajectory(path, targets="S", dt="1fs").dt_ps == pytest.approx(0.001)  # dt= overrides
+    assert read_trajectory(path, targets="S", dt="5fs").dt_source == "--dt"   # agrees with the file
+    with pytest.raises(GdynetError, match="disagrees with the file's frame times"):   # issue 24
+        read_trajectory(path, targets="S", dt="1fs")
+    assert read_trajectory(path, targets="S", dt="1fs", dt_override=True).dt_ps == pytest.approx(0.001)
 
 
 def test_extxyz_streaming_path_matches_memory(tmp_path, monkeypatch):
@@ -395,8 +398,10 @@ def test_mdanalysis_formats_with_topology(tmp_path, suffix, atol):
     np.testing.assert_array_equal(traj.numbers, [8, 1, 1] * 3 + [3])
     np.testing.assert_array_equal(traj.targets, [[0], [3], [6]])
     assert traj.dt_ps == pytest.approx(0.02, rel=1e-5)
-    strided = read_trajectory(path, topology=top, targets="Li", stride=2, dt="10fs")
+    strided = read_trajectory(path, topology=top, targets="Li", stride=2, dt="10fs", dt_override=True)
     assert strided.n_frames == 2 and strided.dt_ps == pytest.approx(0.02)  # dt= overrides, x stride
+    with pytest.raises(GdynetError, match="disagrees with the file's frame times, 0.02 ps apart"):
+        read_trajectory(path, topology=top, targets="Li", stride=2, dt="10fs")   # not without dt_override
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")

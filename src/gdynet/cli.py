@@ -152,7 +152,8 @@ def _config_error(message: str) -> None:
 def fit(
     traj: List[Path] = typer.Argument(..., help="Trajectory files (extxyz, .traj, XDATCAR, LAMMPS dump, DCD/XTC/TRR with --topology, GDyNet .npz)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run folder for model.pt, summary.json, figures, report.md."),
-    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (overrides the file's time; its step numbers and times must still be evenly spaced)."),
+    dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs, for files without frame times (npz, XDATCAR, dumps). A file's own frame times must agree with it (an error naming the frames otherwise) unless --dt-override; step numbers and times must be evenly spaced."),
+    dt_override: bool = typer.Option(False, "--dt-override", help="The file's frame times are wrong: use --dt instead and ignore them."),
     timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs: frame spacing = step numbers in the file (dump TIMESTEP, DCD/XTC step) x timestep."),
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
@@ -223,7 +224,7 @@ def _fit_inputs(p: dict[str, Any]) -> tuple[Any, Any]:
                        topology=str(p["topology"]) if p["topology"] else None, topology_format=p["topology_format"],
                        targets=_targets(p["target"], p["target_index"], p["select"]), stride=p["stride"],
                        exclude=p["exclude"], pbc=p["pbc"], extra={"type_map": p["type_map"]} if p["type_map"] else {},
-                       select_on=_select_on(p["select_on"], p["select"]))
+                       select_on=_select_on(p["select_on"], p["select"]), dt_override=p["dt_override"])
     options = FitOptions(model=p["model"], states=p["states"], lag=_lag_value(p["lag"]), neighbors=p["neighbors"],
                          seed=p["seed"], epochs=p["epochs"], device=p["device"], batch_size=p["batch_size"],
                          lr=p["lr"], patience=p["patience"], weight_decay=p["weight_decay"],

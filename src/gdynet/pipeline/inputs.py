@@ -26,6 +26,8 @@ class ReadOptions:
     (``--select-on``): ``"each"`` evaluates ``targets`` on the first frame of every file (independent
     runs); ``"first"`` only on the first frame of the first file, whose target atoms (same indices)
     are then the targets of every file (consecutive segments of one run, see :class:`SharedTargets`).
+    ``dt_override`` (``--dt-override``): ``dt`` replaces the files' own frame times, which are then not
+    checked (by default a ``dt`` that disagrees with them is an error).
     """
 
     dt: float | str | None = None
@@ -39,9 +41,15 @@ class ReadOptions:
     exclude: Any = None
     pbc: Any = None
     select_on: str = "each"
+    dt_override: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The options as run.json records them (``dt_override`` only when set, so a run folder made
+        before it existed still resumes)."""
+        data = asdict(self)
+        if not data["dt_override"]:
+            del data["dt_override"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ReadOptions":
@@ -114,7 +122,8 @@ def read_all(paths: Sequence[str | Path], options: ReadOptions) -> list[Trajecto
     if len(dts) > 1:
         listed = ", ".join(f"{Path(t.source).name}: {t.dt_ps:g} ps ({t.dt_source})" for t in trajs[:4])
         raise GdynetError(f"trajectories have different frame spacings ({listed}); "
-                          "pass --stride so they match, or --dt / --timestep if a file's own time is wrong")
+                          "pass --stride so they match, or --dt with --dt-override if a file's own times are "
+                          "wrong")
     return trajs
 
 
@@ -125,4 +134,4 @@ def _read(path: str | Path, options: ReadOptions) -> Trajectory:
     return read_trajectory(path, dt=options.dt, timestep=options.timestep, format=options.format,
                            topology=options.topology, topology_format=options.topology_format,
                            targets=options.targets, stride=options.stride, exclude=options.exclude,
-                           pbc=options.pbc, **options.extra)
+                           pbc=options.pbc, dt_override=options.dt_override, **options.extra)

@@ -44,7 +44,7 @@ _TIMED_READERS = {"DCD": "dcd", "XTC": "xtc", "TRR": "trr", "NCDF": "ncdf"}
 
 def read_objects(obj: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
                  type_map: Any = None, exclude: Any = None, pbc: Any = None, source: str | None = None,
-                 **file_options: Any) -> Trajectory:
+                 dt_override: bool = False, **file_options: Any) -> Trajectory:
     """``read_trajectory`` of an object (module docstring): ``file_options`` (``timestep``, ``format``,
     ``topology``, ``topology_format``, ``cache_dir``) belong to files, and ``type_map`` to atom types
     (MDAnalysis); given where they do not apply they are refused."""
@@ -58,13 +58,14 @@ def read_objects(obj: Any, *, dt: float | str | None = None, targets: TargetSpec
                           source or f"<{what}>")
     if mdanalysis:
         return from_mdanalysis(obj, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
-                               pbc=pbc, source=source)
-    return from_ase(obj, dt=dt, targets=targets, stride=stride, exclude=exclude, pbc=pbc, source=source)
+                               pbc=pbc, source=source, dt_override=dt_override)
+    return from_ase(obj, dt=dt, targets=targets, stride=stride, exclude=exclude, pbc=pbc, source=source,
+                    dt_override=dt_override)
 
 
 def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None,
                     stride: int = 1, type_map: Any = None, exclude: Any = None, pbc: Any = None,
-                    source: str | None = None) -> Trajectory:
+                    source: str | None = None, dt_override: bool = False) -> Trajectory:
     """A :class:`Trajectory` of an MDAnalysis ``Universe`` or ``AtomGroup`` (module docstring).
 
     Args:
@@ -73,7 +74,7 @@ def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: Targe
         targets: an element (``"Li"``), indices within the group, an MDAnalysis selection
             (``"name OW"``), ``"molecules:H2O"`` or ``"residues:resname EC"``.
         stride: keep every ``stride``-th frame.
-        type_map, exclude, pbc: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
+        type_map, exclude, pbc, dt_override: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
         source: name in messages and ``Trajectory.source`` (default: the trajectory file's name).
     """
     src = source or _mdanalysis_source(atoms)
@@ -94,11 +95,12 @@ def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: Targe
         finally:
             reader[current]
     return _assemble(frames, choice, _file_pbc(frames.cells, (True, True, True), src, stride), fmt, dt_ps, stride,
-                     targets, topology, pbc, src)
+                     targets, topology, pbc, src, dt_override)
 
 
 def from_ase(images: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
-             exclude: Any = None, pbc: Any = None, source: str | None = None) -> Trajectory:
+             exclude: Any = None, pbc: Any = None, source: str | None = None,
+             dt_override: bool = False) -> Trajectory:
     """A :class:`Trajectory` of ``ase.Atoms`` frames (module docstring).
 
     Args:
@@ -107,7 +109,7 @@ def from_ase(images: Any, *, dt: float | str | None = None, targets: TargetSpec 
         targets: an element (``"Li"``), indices, a selection on element symbols (``"prop z > 20"``)
             or ``"molecules:H2O"`` (see :func:`~gdynet.trajectory.targets.select_targets`).
         stride: keep every ``stride``-th frame.
-        exclude, pbc: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
+        exclude, pbc, dt_override: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
         source: name in messages and ``Trajectory.source`` (default ``"<ase.Atoms frames>"``).
     """
     from ase import Atoms
@@ -131,7 +133,7 @@ def from_ase(images: Any, *, dt: float | str | None = None, targets: TargetSpec 
     frames = cache.collect_frames(_ase_frame_tuples(images, first.numbers.copy(), keep, stride, src),
                                   choice.kept_numbers, entry=None, source=src)
     return _assemble(frames, choice, _file_pbc(frames.cells, tuple(bool(b) for b in first.pbc), src, stride),
-                     "traj", dt_ps, stride, targets, None, pbc, src)
+                     "traj", dt_ps, stride, targets, None, pbc, src, dt_override)
 
 
 def ase_atoms(traj: Trajectory, frame: int) -> Any:
@@ -177,10 +179,11 @@ def _check_targets_given(targets: TargetSpec | None, choice: AtomChoice, src: st
 
 def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, bool, bool] | None, fmt: str,
               dt_ps: float | None, stride: int, targets: TargetSpec, topology: Any, pbc: Any,
-              src: str) -> Trajectory:
-    """The Trajectory of the frames: spacing, periodicity (a bounding cell without a box, as for files)
-    and the target sets, selected on the first frame."""
-    dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, None, stride, None, src)
+              src: str, dt_override: bool = False) -> Trajectory:
+    """The Trajectory of the frames: spacing (``dt_override``: ``dt_ps`` replaces the frames' own times,
+    as for files), periodicity (a bounding cell without a box, as for files) and the target sets,
+    selected on the first frame."""
+    dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, None, stride, None, src, dt_override)
     cells, periodic = resolve_periodicity(frames, found_pbc, parse_pbc(pbc, src), src, "in the frames", "pbc=")
     first = np.zeros((len(choice.numbers), 3))
     first[choice.keep] = frames.positions[0]

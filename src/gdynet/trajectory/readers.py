@@ -26,7 +26,8 @@ integration step, and the frame spacing is then the difference of the frames' MD
 dump's ``TIMESTEP``, the DCD header's step interval, the XTC/TRR step) times ``timestep``. Step
 numbers and file times must be evenly spaced whichever option gives the spacing (``dt=`` too;
 all-equal steps or times, e.g. every TIMESTEP 0, count as none), and a ``dt=`` or a file time that
-disagrees with steps x timestep is refused, naming the frames. A dump whose TIMESTEP goes back (a
+disagrees with steps x timestep, or a ``dt=`` that disagrees with the file's frame times, is refused,
+naming the frames (``dt_override=True``, ``--dt-override``: the file's times are wrong, ``dt=`` replaces them). A dump whose TIMESTEP goes back (a
 restarted run appended to it) or repeats keeps the later frames (:mod:`~gdynet.trajectory.restarts`),
 and one whose last frame is cut off (a run killed while writing) loses that frame, each with one
 warning and counted in ``Trajectory.frames_dropped`` / ``truncated_tail``. ``Trajectory.dt_source``
@@ -69,6 +70,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from ..errors import GdynetError, GdynetWarning, exception_summary
+from ..option_names import option
 from ..units import parse_time
 from . import cache, lammps_dump, restarts
 from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_atoms, facts_from_numbers, facts_from_universe, \
@@ -112,6 +114,8 @@ _STEP_WORDS = {"lammps-dump": "dump TIMESTEP", "dcd": "DCD step interval", "lamm
 _NPZ_KEYS = ("traj_coords", "lattices", "atom_types", "target_index")
 #: relative disagreement tolerated between two frame spacings (dt vs steps x timestep vs file time)
 SPACING_TOLERANCE = 1e-3
+#: the largest atomic number (Og); npz ``atom_types`` below 0 or above it are refused (0 is ASE's unknown X)
+MAX_ATOMIC_NUMBER = 118
 #: Å added on each side of the atoms' extent to make the cell of a file without one
 BOUNDING_PAD = 10.0
 _EARLY_END = " (the compressed stream ends early)"
@@ -135,7 +139,7 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
                     topology: str | os.PathLike[str] | None = None, topology_format: str | None = None,
                     targets: TargetSpec | None = None, stride: int = 1,
                     cache_dir: str | os.PathLike[str] | None = None, type_map: TypeMap | None = None,
-                    exclude: Any = None, pbc: Any = None) -> Trajectory:
+                    exclude: Any = None, pbc: Any = None, dt_override: bool = False) -> Trajectory:
     """Read an MD trajectory file (formats, time, atoms and periodicity: see the module docstring).
 
     Args:
@@ -143,8 +147,9 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
             frames (a list or an iterator such as ``ase.io.iread``), read by
             :mod:`gdynet.trajectory.ecosystem` with ``dt``, ``targets``, ``stride``, ``type_map``,
             ``exclude`` and ``pbc``.
-        dt: time between the frames *in the file*, in ps (float) or with a unit ("100fs", "0.1ps");
-            overrides a file time.
+        dt: time between the frames *in the file*, in ps (float) or with a unit ("100fs", "0.1ps"). A
+            file that stores frame times (extxyz/.traj ``time``, DCD, XTC/TRR, NetCDF) must agree with it:
+            a disagreement is an error naming both spacings, unless ``dt_override``.
         timestep: the MD integration step (ps or with a unit, "2fs"); the frame spacing is then the
             difference of the frames' MD step numbers times ``timestep``.
         format: one of :data:`FORMATS` (default: from the file name).
@@ -163,6 +168,8 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
         exclude: atoms to leave out besides massless ones: indices ("0,5"), elements ("Na,Cl") or an
             MDAnalysis selection (with a topology).
         pbc: periodicity per cell vector, overriding the file: "xyz", "xy", "1,1,0", "none", or 3 bools.
+        dt_override: the file's frame times are wrong: use ``dt`` (required) and ignore them entirely
+            (``--dt-override``).
 
     Returns:
         A :class:`Trajectory` with positions ``(F, N, 3)`` Å, cells ``(F, 3, 3)`` Å, ``dt_ps`` in ps,
@@ -177,7 +184,7 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
 
         return read_objects(path, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
                             pbc=pbc, timestep=timestep, format=format, topology=topology,
-                            topology_format=topology_format, cache_dir=cache_dir)
+                            topology_format=topology_format, cache_dir=cache_dir, dt_override=dt_override)
     path = Path(path).expanduser()
     src = str(path)
     if not path.exists():
@@ -193,6 +200,8 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
         raise GdynetError(f"stride must be a positive whole number of frames, got {stride!r}", src)
     stride = int(stride)
+    if not isinstance(dt_override, (bool, np.bool_)):
+        raise GdynetError(f"{option('dt_override')} must be True or False, got {dt_override!r}", src)
     dt_ps, step_ps = _time(dt, "dt", src), _time(timestep, "timestep", src)
     if dt_ps is None and step_ps is None and fmt not in _TIMED:
         raise GdynetError(_no_time_message(fmt, path), src)
@@ -249,7 +258,7 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
             read = _read_ase(path, fmt, stride, cache_dir, lambda f, n: decide(f, n, universe), top, exclude,
                              need_time=dt_ps is None and step_ps is None)
         frames = read.frames
-        dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src)
+        dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src, dt_override)
         cells, pbc = resolve_periodicity(frames, read.pbc, pbc_given, src, "in the file", "--pbc")
         target_sets = choose_targets(read.choice, universe, read.file_targets, (frames.positions[0], cells[0]), pbc)
     finally:
@@ -341,15 +350,20 @@ def _parse_type_map(type_map: TypeMap | None, src: str) -> dict[str, int] | None
 
 # ------------------------------------------------------------------ frame spacing
 def _frame_spacing(frames: cache.Frames, fmt: str, dt_ps: float | None, step_ps: float | None, stride: int,
-                   dcd_header: dict | None, src: str) -> tuple[float, str]:
+                   dcd_header: dict | None, src: str, dt_override: bool = False) -> tuple[float, str]:
     """``(dt_ps, dt_source)``: the spacing of the stored (strided) frames and where it came from.
 
     The file's step numbers and frame times are checked to be evenly spaced whatever gives the
-    spacing (``dt=`` too), unless they are all equal (no time at all, e.g. every TIMESTEP 0).
+    spacing (``dt=`` too), unless they are all equal (no time at all, e.g. every TIMESTEP 0). A
+    ``dt=`` that disagrees with the file's frame times is refused naming both spacings, unless
+    ``dt_override`` (the user knows the file's times are wrong: they are then not used at all).
     """
+    if dt_override and dt_ps is None:
+        raise GdynetError(f"{option('dt_override')} replaces the file's frame times by {option('dt')}, and no "
+                          f"{option('dt')} is given; pass both, or neither to use the file's times", src)
     numbers = np.arange(len(frames.positions)) * stride
     steps = frames.steps if fmt in _STEP_WORDS else None
-    times = frames.times_ps if fmt in _TIMED else None
+    times = frames.times_ps if fmt in _TIMED and not dt_override else None
     word = _STEP_WORDS.get(fmt, "step")
     if step_ps is None and _varies(steps):
         _even_spacing(steps, numbers, word, src)
@@ -373,12 +387,23 @@ def _frame_spacing(frames: cache.Frames, fmt: str, dt_ps: float | None, step_ps:
         if from_steps is not None and not _close(dt_ps * stride, from_steps):
             raise GdynetError(f"--dt {dt_ps:g} ps disagrees with {what} = {from_steps / stride:g} ps between frames "
                               f"0 and 1 of the file; give one of them", src)
-        return dt_ps * stride, "--dt"
+        if step_ps is None and _varies(times) and not _close(dt_ps * stride, file_dt):
+            raise GdynetError(f"{option('dt')} {dt_ps:g} ps disagrees with the file's frame times, "
+                              f"{file_dt / stride:g} ps apart (frames 0 and {stride} at {times[0]:g} and "
+                              f"{times[1]:g} ps); leave out {option('dt')} to use the file's times, or add "
+                              f"{_switch('dt_override')} if they are wrong", src)
+        return dt_ps * stride, "--dt, overriding the file's times" if dt_override and fmt in _TIMED else "--dt"
     if from_steps is not None:
         return from_steps, what
     if not _varies(times):
         _file_dt(times, fmt, src, stride)  # says why there is no spacing
     return file_dt, "file time"
+
+
+def _switch(keyword: str) -> str:
+    """How to turn an on/off option on: its CLI flag, or ``keyword=True`` from Python."""
+    name = option(keyword)
+    return name if name.startswith("--") else f"{name}=True"
 
 
 def _varies(values: np.ndarray | None) -> bool:
@@ -388,6 +413,17 @@ def _varies(values: np.ndarray | None) -> bool:
 
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= SPACING_TOLERANCE * max(abs(a), abs(b))
+
+
+def _odd_pair(diffs: np.ndarray, slack: Callable[[float], float]) -> tuple[int, int, int] | None:
+    """``(usual, odd, count)``: the first spacing at the median one, the first spacing that differs
+    from it by more than ``slack(usual spacing)`` (indices into ``diffs``) and how many differ; ``None``
+    when all agree. Naming these two pairs (never the same one twice) shows where the spacing changes."""
+    median = float(np.median(diffs))
+    near = np.abs(diffs - median) <= slack(median)
+    usual = int(np.argmax(near)) if near.any() else 0
+    odd = np.flatnonzero(np.abs(diffs - diffs[usual]) > slack(float(diffs[usual])))
+    return None if not odd.size else (usual, int(odd[0]), int(odd.size))
 
 
 def _even_spacing(steps: np.ndarray, numbers: np.ndarray, word: str, src: str) -> float:
@@ -401,15 +437,16 @@ def _even_spacing(steps: np.ndarray, numbers: np.ndarray, word: str, src: str) -
         raise GdynetError(f"every frame has {word} {steps[0]:.0f}: the steps give no spacing; pass dt= (--dt, the "
                           "time between stored frames)", src)
     diffs = np.diff(steps)
-    first = diffs[0]
-    bad = np.flatnonzero(diffs != first)
-    if first <= 0 or bad.size:
-        i = int(bad[0]) if first > 0 else 0
-        raise GdynetError(f"{word} is not evenly spaced: {steps[0]:.0f} -> {steps[1]:.0f} between frames "
-                          f"{numbers[0]} and {numbers[1]} but {steps[i]:.0f} -> {steps[i + 1]:.0f} between frames "
-                          f"{numbers[i]} and {numbers[i + 1]}; gdynet needs evenly spaced frames (a run restarted "
-                          "into the same file is read when the step goes back; other gaps must be cut out)", src)
-    return float(first)
+    pair = _odd_pair(diffs, lambda usual: 0.0)
+    if pair is None and diffs[0] > 0:
+        return float(diffs[0])
+
+    def shown(i: int) -> str:
+        return f"{steps[i]:.0f} -> {steps[i + 1]:.0f} between frames {numbers[i]} and {numbers[i + 1]}"
+
+    where = f"goes down: {shown(0)}" if pair is None else f"is not evenly spaced: {shown(pair[0])} but {shown(pair[1])}"
+    raise GdynetError(f"{word} {where}; gdynet needs evenly spaced frames (a run restarted into the same file is "
+                      "read when the step goes back; other gaps must be cut out)", src)
 
 
 def _check_lammps_delta(header: dict | None, step_ps: float, src: str) -> None:
@@ -434,14 +471,15 @@ def _file_dt(times: np.ndarray | None, fmt: str, src: str, stride: int = 1) -> f
     steps = np.diff(times)
     dt = float(np.mean(steps))
     rounding = float(np.spacing(np.float32(np.abs(times).max()))) if fmt in _FLOAT32_TIMES else 0.0
-    bad = np.flatnonzero(np.abs(steps - dt) > SPACING_TOLERANCE * abs(dt) + 1e-9 + rounding)
     if not dt > 0:
         raise GdynetError(f"frame times do not increase (frames 0 and {(len(times) - 1) * stride} at {times[0]:g} and "
                           f"{times[-1]:g} ps); gdynet needs evenly spaced frames", src)
-    if bad.size:
-        i = int(bad[0])
-        raise GdynetError(f"frame times are not evenly spaced ({steps[0]:g} ps between frames 0 and {stride}, "
-                          f"{steps[i]:g} ps between frames {i * stride} and {(i + 1) * stride}); gdynet needs evenly "
+    pair = _odd_pair(steps, lambda usual: SPACING_TOLERANCE * abs(usual) + 1e-9 + rounding)
+    if pair is not None:
+        u, i, count = pair
+        raise GdynetError(f"frame times are not evenly spaced ({steps[u]:g} ps between frames {u * stride} and "
+                          f"{(u + 1) * stride}, {steps[i]:g} ps between frames {i * stride} and {(i + 1) * stride}; "
+                          f"{count} of {len(steps)} spacings differ from {steps[u]:g} ps); gdynet needs evenly "
                           "spaced frames", src)
     return dt
 
@@ -539,7 +577,7 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, decide: Callable[..., Ato
         if missing:
             raise GdynetError(f"npz is missing {', '.join(missing)} (a GDyNet npz has {', '.join(_NPZ_KEYS)})", src)
         try:
-            lattices = np.asarray(archive["lattices"], dtype=np.float64)
+            lattices = np.asarray(archive["lattices"])
             numbers = np.asarray(archive["atom_types"])
             target_index = np.asarray(archive["target_index"])
         except Exception as exc:
@@ -554,9 +592,17 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, decide: Callable[..., Ato
         if lattices.shape != (n_frames, 3, 3):
             raise GdynetError(f"lattices must have shape ({n_frames}, 3, 3) to match traj_coords, "
                               f"got {lattices.shape}", src)
+        for name, kind in (("traj_coords", dtype), ("lattices", lattices.dtype)):
+            if kind.kind not in "fiu":      # bool, complex, str, object: not lengths (complex is not cast)
+                raise GdynetError(f"{name} must hold real numbers (Å), got dtype {kind}", src)
+        lattices = lattices.astype(np.float64)
         if numbers.shape != (n_atoms,) or not np.issubdtype(numbers.dtype, np.integer):
             raise GdynetError(f"atom_types must be {n_atoms} integer atomic numbers to match traj_coords, "
                               f"got shape {numbers.shape} of {numbers.dtype}", src)
+        outside = np.flatnonzero((numbers < 0) | (numbers > MAX_ATOMIC_NUMBER))
+        if outside.size:
+            raise GdynetError(f"atom_types must be atomic numbers 1-{MAX_ATOMIC_NUMBER}: atom {int(outside[0])} has "
+                              f"{int(numbers[outside[0]])} ({outside.size} of {n_atoms} atoms outside that range)", src)
         if target_index.ndim not in (1, 2) or not np.issubdtype(target_index.dtype, np.integer):
             raise GdynetError(f"target_index must be integer atom indices (n,) or (n, k), got shape "
                               f"{target_index.shape} of {target_index.dtype}", src)
