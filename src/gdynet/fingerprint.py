@@ -8,13 +8,17 @@ time is taken as the same (a copy or ``touch``), with a warning that only sample
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from .errors import GdynetError, GdynetWarning
+from .errors import GdynetError, GdynetWarning, exception_summary
+from .option_names import option
+
+T = TypeVar("T")
 
 #: files up to this size are hashed whole (about 0.1 s at BLAKE2b's ~0.6 GB/s)
 FULL_HASH_BYTES = 64 * 2 ** 20
@@ -42,6 +46,54 @@ def file_fingerprint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise GdynetError(f"cannot read input file ({exc.strerror or exc})", path) from None
     return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
             "hash": digest.hexdigest(), "hashed": "full" if stat.st_size <= FULL_HASH_BYTES else "sampled"}
+
+
+def input_path(path: str | os.PathLike[str]) -> str:
+    """``path`` made absolute with its links followed; a one-line :class:`GdynetError` naming ``path``
+    for a symbolic link loop (Python < 3.13 raises RuntimeError there, later ones OSError)."""
+    try:
+        return str(Path(path).expanduser().resolve())
+    except (RuntimeError, OSError) as exc:
+        loop = "loop" in str(exc).lower() or getattr(exc, "errno", None) == errno.ELOOP
+        raise GdynetError("a symbolic link loop: the link never reaches a file" if loop else
+                          f"cannot follow its symbolic links ({exception_summary(exc)})", path) from None
+
+
+def distinct_inputs(train: Sequence[str], test: Sequence[str], prints: dict[str, dict[str, Any]]) -> None:
+    """Refuse a training file given twice, or a test file that is also a training file, by content:
+    ``prints`` (:func:`file_fingerprint` by resolved path) equal in size and hash are the same data,
+    whatever their names (copies, links). A one-line :class:`GdynetError` naming both files."""
+    seen: dict[tuple[int, str], tuple[str, str]] = {}
+    for role, paths in (("training trajectory", train), (f"{option('test')} trajectory", test)):
+        for path in paths:
+            if path not in prints:
+                continue
+            key = (prints[path]["size"], prints[path]["hash"])
+            if key in seen:
+                first_role, first = seen[key]
+                hint = ("give each trajectory once (a repeated one would count as another independent one)"
+                        if role == first_role else "test data must be frames the network never trained on")
+                if first == path:
+                    what = f"{role} {path} is given twice" if role == first_role else \
+                        f"{path} is both a {first_role} and a {role}"
+                else:
+                    what = f"{role} {path} has the same content as {first_role} {first}"
+                raise GdynetError(f"{what} (names and links compared by content): {hint}")
+            seen[key] = (role, path)
+
+
+def read_unchanged(paths: Sequence[str | None], read: Callable[[], T]) -> tuple[T, list[dict[str, Any]]]:
+    """``(read(), fingerprints)``: the inputs ``paths`` fingerprinted before and after ``read()``; a
+    file that changed meanwhile (an MD run still writing it) is refused with one line, so the
+    fingerprints recorded are those of the bytes read."""
+    before = input_fingerprints(paths)
+    result = read()
+    for old, new in zip(before, input_fingerprints(p["path"] for p in before)):
+        if (old["size"], old["hash"]) != (new["size"], new["hash"]):
+            grew = f"size {old['size']} -> {new['size']} bytes" if old["size"] != new["size"] else "other content"
+            raise GdynetError(f"changed while gdynet read it ({grew}): is it still being written? Wait until the "
+                              "run has finished, or copy the file and fit the copy", old["path"])
+    return result, before
 
 
 def input_fingerprints(paths: Iterable[str | os.PathLike[str] | None]) -> list[dict[str, Any]]:

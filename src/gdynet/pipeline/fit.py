@@ -94,11 +94,14 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
     from .analysis_options import check_analysis
     from .estimator import GDyNetEstimator
 
+    from ..fingerprint import distinct_inputs, file_fingerprint, input_path, read_unchanged
+
     options.check()
     estimator = GDyNetEstimator(**options.estimator_params(), progress=progress)
-    paths = [str(Path(p).resolve()) for p in paths]
-    test_paths = [str(Path(p).resolve()) for p in test_paths]
-    trajs = read_all(paths + test_paths, read)
+    paths = [input_path(p) for p in paths]
+    test_paths = [input_path(p) for p in test_paths]
+    distinct_inputs(paths, test_paths, {p: file_fingerprint(p) for p in {*paths, *test_paths} if Path(p).is_file()})
+    trajs, inputs = read_unchanged([*paths, *test_paths, read.topology], lambda: read_all(paths + test_paths, read))
     dt_ps = trajs[0].dt_ps
     lag = estimator.check_data(trajs[:len(paths)], trajs[len(paths):], force=force)   # say so now
     check_analysis({k: v for k, v in (analysis or {}).items() if k != "trajectories"}, dt_ps,
@@ -108,9 +111,7 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
     record = json_safe({"paths": paths, "test_paths": test_paths, "read": read.to_dict(), "fit": asdict(options),
                         "lag_frames": lag, "dt_ps": dt_ps,
                         "analysis": {k: v for k, v in (analysis or {}).items() if k not in ("lags", "trajectories")}})
-    from ..fingerprint import input_fingerprints
-
-    record["inputs"] = input_fingerprints([*paths, *test_paths, read.topology])
+    record["inputs"] = inputs                          # of the bytes read
     with writing_run(run.root):
         claim(run, record, _SAME_RUN, force)
         atomic.write_json(run.run_json, record)

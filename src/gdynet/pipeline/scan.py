@@ -53,7 +53,9 @@ def scan(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions, op
         raise GdynetError(f"{option('states')} must list numbers of states >= 2, e.g. 2,3,4; got {states}")
     if options.split[2] <= 0:
         raise GdynetError("scan scores held-out data: --split needs a test fraction > 0, e.g. 0.7,0.15,0.15")
-    trajs = read_all([str(Path(p).resolve()) for p in paths], read)
+    from ..fingerprint import input_path
+
+    trajs = read_all([input_path(p) for p in paths], read)
     dt = trajs[0].dt_ps
     frames = sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
     if not frames:

@@ -723,6 +723,9 @@ def _read_dump(path: Path, stride: int, cache_dir: Any, decide: Callable[..., At
     facts = AtomFacts(types=labels.get("type"), elements=labels.get("element"), masses=labels.get("mass"),
                       residues=labels.get("mol"), charges=labels.get("q"),
                       virtual=None if "mass" not in labels else labels["mass"] == 0)
+    if "id" in labels and len(np.unique(labels["id"])) != len(labels["id"]):
+        repeated = labels["id"][np.flatnonzero(np.diff(labels["id"]) == 0)[0]]
+        raise GdynetError(f"atom id {repeated:.0f} appears twice in frame 0; every atom needs its own id", src)
     choice = decide(facts, len(first.positions))
     keep = None if choice.all_kept else choice.keep
     entry = _entry(path, cache_dir, format="lammps-dump", stride=stride, type_map=sorted((types or {}).items()),
@@ -763,16 +766,57 @@ def _kept_dump_frames(index: lammps_dump.DumpIndex, src: str) -> tuple[np.ndarra
 
 def _dump_frame_tuples(frames: Iterable[lammps_dump.DumpFrame], labels: dict[str, np.ndarray],
                        keep: np.ndarray | None, src: str) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
+    """Frames of a dump (atoms sorted by id), checked to hold frame 0's atoms: the same ids (so each
+    row is the same atom in every frame), types and elements; a dump without ids must not show the
+    jumps of atoms written in another order (:func:`_reordered_atoms`)."""
     n_atoms = len(next(iter(labels.values())))
+    previous = None
     for frame in frames:
         index = frame.number
         if len(frame.positions) != n_atoms:
             raise GdynetError(f"frame {index} has {len(frame.positions)} atoms but frame 0 has {n_atoms}; "
                               "gdynet needs a fixed number of atoms", src)
+        if "id" in labels and not np.array_equal(frame.labels.get("id"), labels["id"]):
+            ids = frame.labels.get("id")
+            new = [] if ids is None else np.setdiff1d(ids, labels["id"])
+            gone = np.setdiff1d(labels["id"], ids if ids is not None else [])
+            change = "has no id column" if ids is None else \
+                f"has {len(new)} atom ids frame 0 does not have (e.g. {new[0]:.0f}; id {gone[0]:.0f} is gone)"
+            raise GdynetError(f"frame {index} {change}: gdynet follows each atom by its id, so every frame must "
+                              "hold the same atoms", src)
         for name in ("type", "element"):
             if name in labels and not np.array_equal(frame.labels.get(name), labels[name]):
                 raise GdynetError(f"the atom {name}s or the atom order change at frame {index}", src)
-        yield _kept(frame.positions, keep), _cell_checked(frame.cell, index, src), np.nan, float(frame.step)
+        cell = _cell_checked(frame.cell, index, src)
+        if "id" not in labels and previous is not None:
+            _reordered_atoms(previous, (frame.positions, cell, index), src)
+        previous = (frame.positions, cell, index)
+        yield _kept(frame.positions, keep), cell, np.nan, float(frame.step)
+
+
+#: a dump without ids is refused when at least this share of its atoms (and 2) moves by more than
+#: :data:`JUMP_CELL_FRACTION` of the cell between two frames read: the mark of atoms written in
+#: another order (LAMMPS writes them in processor order unless ``dump_modify sort id``), where a
+#: random reordering moves about 70 % of the reordered atoms that far
+JUMP_SHARE = 0.1
+JUMP_CELL_FRACTION = 1 / 3
+
+
+def _reordered_atoms(before: tuple[np.ndarray, np.ndarray, int], after: tuple[np.ndarray, np.ndarray, int],
+                     src: str) -> None:
+    """Refuse two consecutive frames ``(positions Å, cell Å, number)`` of a dump without ids where
+    many atoms jump by more than :data:`JUMP_CELL_FRACTION` of the cell (nearest image)."""
+    (pos0, cell0, i0), (pos1, cell1, i1) = before, after
+    if not np.any(cell1) or not np.any(cell0):
+        return
+    step = np.linalg.solve(cell1.T, (pos1 - pos0).T).T           # fractional displacement
+    step -= np.round(step)
+    far = np.abs(step).max(axis=1) > JUMP_CELL_FRACTION
+    if far.sum() >= max(2, JUMP_SHARE * len(far)):
+        raise GdynetError(f"{int(far.sum())} of {len(far)} atoms move by more than a third of the cell between "
+                          f"frames {i0} and {i1}: the dump has no id column and its atoms look written in another "
+                          "order (LAMMPS writes processor order unless `dump_modify sort id`); dump with an id "
+                          "column (dump custom ... id type x y z) or sorted by id", src)
 
 
 # ------------------------------------------------------------------ MDAnalysis formats
