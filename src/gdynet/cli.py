@@ -124,7 +124,7 @@ def _load_config(ctx: typer.Context, param: Any, value: Optional[Path]) -> Optio
     try:
         with open(value, "rb") as handle:
             table = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:       # TOML is UTF-8
         from .errors import exception_summary
 
         _config_error(f"{value}: cannot read the --config file ({exception_summary(exc)})")
@@ -135,6 +135,9 @@ def _load_config(ctx: typer.Context, param: Any, value: Optional[Path]) -> Optio
         if name not in params:
             _config_error(f"{value}: unknown option {key!r} (options of `gdynet {ctx.command.name}`: "
                           f"{', '.join(sorted(params))})")
+        if isinstance(item, bool) and not getattr(params[name], "is_flag", False):   # click reads true as 1
+            _config_error(f"{value}: {key} = {str(item).lower()}: --{name.replace('_', '-')} is not a true/false "
+                          "option; give its value (e.g. a number)")
         if isinstance(item, list) and not params[name].multiple and params[name].nargs == 1:
             item = ",".join(str(v) for v in item)
         defaults[name] = item

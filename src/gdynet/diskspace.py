@@ -64,10 +64,15 @@ def preallocate(path: str | os.PathLike[str]) -> None:
 
 
 def disk_error(exc: BaseException, path: str | os.PathLike[str] | None = None) -> BaseException:
-    """``exc`` as a one-line :class:`GdynetError` when it is a full disk or a write refused by
-    permissions (naming the file and what to do); otherwise ``exc`` itself, to be re-raised."""
+    """``exc`` as a one-line :class:`GdynetError` when it is a full disk, a write refused by
+    permissions or a process out of file descriptors (naming the file and what to do); otherwise
+    ``exc`` itself, to be re-raised."""
+    from .openfiles import open_files_error
+
     code = getattr(exc, "errno", None)
     where = getattr(exc, "filename", None) or path
+    if open_files_error(exc, where) is not None:
+        return open_files_error(exc, where)
     if code in _FULL:
         return GdynetError("the disk is full (no space left on device); free some space or choose a "
                            "folder on another disk", where)

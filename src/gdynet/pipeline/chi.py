@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import atomic
 from ..diskspace import open_memmap, require_free
+from ..openfiles import in_memory
 
 #: frames per chunk when calibrating a chi file
 CHUNK_FRAMES = 65_536
@@ -21,7 +22,8 @@ CALIBRATION_SAMPLES = 200_000
 
 
 def predict_raw(model: Any, source: Any, n_states: int, path: Path, device: str) -> np.ndarray:
-    """The network's softmax output (F, n, S) for every frame of ``source``, as a ``.npy`` memmap at ``path``."""
+    """The network's softmax output (F, n, S) for every frame of ``source``: a ``.npy`` memmap at
+    ``path``, or in memory when small (:func:`gdynet.openfiles.in_memory`; ``path`` is then removed)."""
     from ..training.trainer import predict
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,7 +32,11 @@ def predict_raw(model: Any, source: Any, n_states: int, path: Path, device: str)
     out = open_memmap(path, np.float32, shape)
     predict(model, source, device=device, out=out)
     out.flush()
-    return out
+    kept = in_memory(out)                   # small: in memory, its file deleted (no descriptor held)
+    if kept is not out:
+        del out
+        remove(path)
+    return kept
 
 
 def calibration_sample(raws: list[np.ndarray]) -> np.ndarray:

@@ -5,7 +5,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 
 from .. import atomic
 from ..atomic import json_safe
@@ -145,7 +144,7 @@ def _seed_entries(trained: Sequence[tuple[int, Any]], best: int, sources: Sequen
     seed's states described on ``trajs`` (coordination, and the ``order_parameter`` when given)."""
     from .seeds import seed_entries
 
-    best_chi = [np.load(run.chi(i), mmap_mode="r") for i in range(len(sources))]
+    best_chi = [run.load_chi(i) for i in range(len(sources))]
     models = [(seed, result.model, result.scores["validation"]) for seed, result in trained]
     return seed_entries(models, best, sources, best_chi, run.chi(0).parent, options.states, lag, dt_ps,
                         options.device, trajectories=trajs, order_parameter=order_parameter)

@@ -104,10 +104,12 @@ class RunDir:
     def load_chi(self, index: int) -> np.ndarray:
         """:meth:`chi` memory-mapped read-only; a one-line error when it is missing, truncated or damaged."""
         path = self.chi(index)
+        from ..openfiles import load_npy, open_files_error
+
         try:
-            chi = np.load(path, mmap_mode="r")
+            chi = load_npy(path)                      # small: in memory (no descriptor held)
         except (OSError, ValueError) as exc:
-            raise GdynetError(f"unreadable state probabilities ({exception_summary(exc)}); re-run the same "
+            raise open_files_error(exc, path) or GdynetError(f"unreadable state probabilities ({exception_summary(exc)}); re-run the same "
                               "`gdynet fit` command to rewrite them", path) from None
         if chi.ndim != 3 or chi.dtype != np.float32:
             raise GdynetError(f"state probabilities of shape {chi.shape} and type {chi.dtype}, not (frames, "

@@ -98,7 +98,7 @@ def _fit_and_evaluate(paths: Sequence[Any], out: Path, read: ReadOptions, option
     folder = out / f"states_{n}_lag_{fit_lag}"
     train(paths, folder, read, replace(options, states=n, lag=fit_lag), progress=progress)
     run = RunDir(folder)
-    chis = [np.load(run.chi(i), mmap_mode="r") for i in range(n_trajs)]
+    chis = [run.load_chi(i) for i in range(n_trajs)]
     meta = load_model(run.model)[1]
     seeds = seeds_robustness(meta.get("seeds"), meta.get("seed"))      # None with one seed
     entries = []

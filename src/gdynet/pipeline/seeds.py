@@ -29,6 +29,7 @@ import numpy as np
 
 from ..atomic import json_safe
 from ..errors import GdynetError
+from ..openfiles import load_npy
 from .chi import CHUNK_FRAMES, calibration_sample, predict_raw, remove, write_calibrated
 
 #: frames per trajectory (evenly strided) on which each seed's states are described
@@ -101,7 +102,7 @@ def seed_entries(trained: Sequence[tuple[int, Any, float]], best: int, sources: 
         paths = [scratch / f".seed_{seed}_{i:03d}.{os.getpid()}.npy" for i in range(len(sources))]
         raws = [predict_raw(model, s, n_states, p, device) for s, p in zip(sources, raw_paths)]
         A = calibration_matrix(calibration_sample(raws))
-        chi = [np.load(write_calibrated(r, A, p), mmap_mode="r") for r, p in zip(raws, paths)]
+        chi = [load_npy(write_calibrated(r, A, p)) for r, p in zip(raws, paths)]
         del raws
         entry, order = seed_entry(seed, validation, chi, best_chi, lag, dt_ps)
         entries.append(entry)
