@@ -444,6 +444,8 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
     table.add_row("populations", ", ".join(
         f"{p:.3f}" + ("" if lo is None or hi is None else f" [{lo:.3f}, {hi:.3f}]")
         for p, lo, hi in zip(pops, ci.get("lower") or [None] * len(pops), ci.get("upper") or [None] * len(pops))))
+    if ci.get("note"):
+        table.add_row("", f"intervals: {ci['note']}")
     if summary.get("states_remark"):
         table.add_row("", summary["states_remark"])
     if "analysis_on" in summary:

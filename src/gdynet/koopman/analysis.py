@@ -73,7 +73,8 @@ class KoopmanAnalysis:
         pops = self.populations
         lines = {f"populations ({pops.confidence:.0%} CI from {pops.n_blocks} {pops.ci_from})": ", ".join(
             f"state {s}: {100 * p:.1f} %" + ("" if np.isnan(lo) else f" [{100 * lo:.1f}, {100 * hi:.1f}]")
-            for s, (p, lo, hi) in enumerate(zip(pops.populations, pops.lower, pops.upper)))}
+            for s, (p, lo, hi) in enumerate(zip(pops.populations, pops.lower, pops.upper)))
+            + (f" (intervals: {pops.note})" if pops.note else "")}
         right = np.real(self.model.right_eigenvectors).T[1:]
         checks = self.checks
         lines["processes (Koopman eigenvectors)"] = "; ".join(
