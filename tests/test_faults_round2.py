@@ -96,6 +96,19 @@ def test_a_test_file_that_is_a_training_file_is_refused(toys, tmp_path, how):
     assert not (tmp_path / "run").exists()
 
 
+def test_the_estimator_refuses_the_same_frames_twice():
+    import gdynet
+
+    trajs = toy_li_fcc(n_trajectories=2, n_frames=60, seed=0).trajectories
+    estimator = gdynet.GDyNetEstimator(n_states=2, lag=2, neighbors=4, epochs=1, progress=False)
+    with pytest.raises(GdynetError, match=r"test trajectory 0 \(.*\) holds the same frames as training trajectory 0 "
+                                          r"\(.*\): test data must be frames the network never trained on"):
+        estimator.fit(trajs[0], test=trajs[0])
+    with pytest.raises(GdynetError, match=r"training trajectory 1 .* holds the same frames as training trajectory 0 "
+                                          r".*: give each trajectory once"):
+        estimator.fit([trajs[0], trajs[0]])
+
+
 # ------------------------------------------------------------------ 3. --dt against the file's times
 def test_dt_that_disagrees_with_the_frame_times_is_an_error_unless_overridden(tmp_path):
     path = _extxyz(tmp_path / "md.extxyz", [0, 10, 20, 30, 40, 50])          # 10 fs frames

@@ -233,10 +233,12 @@ class GDyNetEstimator:
         """Raise :class:`GdynetError` when these settings cannot train on ``train`` (+ ``test``): no
         data, different frame spacings, too few frames for the lag and split, atoms that differ for
         the VAMPnet, more states than the data support (:func:`.limits.check_states`; above its
-        ``MAX_STATES`` only with ``force``). Returns the lag in frames."""
+        ``MAX_STATES`` only with ``force``), the same frames given twice (:func:`_distinct`). Returns
+        the lag in frames."""
         trajs = [*train, *test]
         if not train:
             raise GdynetError(f"no training data: give at least one trajectory ({option('trajectories')})")
+        _distinct(train, test)
         dt_ps = trajs[0].dt_ps
         if any(abs(t.dt_ps - dt_ps) > 1e-9 * dt_ps for t in trajs):
             raise GdynetError("the trajectories have different frame spacings (" +
@@ -365,6 +367,21 @@ def _trajectories(value: Any, name: str) -> list[Trajectory]:
         raise GdynetError(f"{name} must be a Trajectory or a list of them (gdynet.read_trajectory reads a file), "
                           f"got {type(value).__name__}")
     return list(items)
+
+
+def _distinct(train: Sequence[Trajectory], test: Sequence[Trajectory]) -> None:
+    """Refuse a training trajectory given twice (it would count as another independent one) or a test
+    trajectory that is a training one (its "never trained on" scores would be training scores), by
+    content (:meth:`Trajectory.fingerprint`, computed once and reused as the graph cache key)."""
+    seen: dict[str, str] = {}
+    for role, trajs in (("training trajectory", train), (f"{option('test')} trajectory", test)):
+        for k, traj in enumerate(trajs):
+            name, key = f"{role} {k} ({traj.source})", traj.fingerprint()
+            if key in seen:
+                hint = ("give each trajectory once" if seen[key].startswith(role) else
+                        "test data must be frames the network never trained on")
+                raise GdynetError(f"{name} holds the same frames as {seen[key]}: {hint}")
+            seen[key] = name
 
 
 def _read_options(trajs: Sequence[Trajectory]) -> dict[str, Any] | None:
