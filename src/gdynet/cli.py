@@ -302,7 +302,8 @@ def predict(
     model: Path = typer.Argument(..., help="Run folder written by `gdynet fit`, or a model file (model.pt, GDyNetModel.save)."),
     traj: Path = typer.Argument(..., help="Trajectory to label (read with the fit's options unless overridden)."),
     output: Path = typer.Option(..., "--output", "-o", help="probs.npy (frames, targets, S) or probs.extxyz (per-atom state, state_prob)."),
-    dt: Optional[str] = typer.Option(None, help="Override the frame spacing."),
+    dt: Optional[str] = typer.Option(None, help="Time between stored frames (replaces the fit's); a file's own frame times must agree with it unless --dt-override."),
+    dt_override: bool = typer.Option(False, "--dt-override", help="The file's frame times are wrong: use --dt instead and ignore them."),
     timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs (frame spacing = file step numbers x timestep)."),
     topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
@@ -314,7 +315,7 @@ def predict(
     from .pipeline.predict import predict as run_predict
 
     overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format,
-                 "targets": target}
+                 "targets": target, "dt_override": dt_override or None}
     path = run_predict(model, traj, output, read_overrides=overrides, device=device, progress=not quiet)
     typer.echo(f"wrote {path}")
 
@@ -326,7 +327,8 @@ def analyze(
     run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit`, or a model file (then give TRAJ and --out)."),
     traj: Optional[List[Path]] = typer.Argument(None, help="With a model file: trajectories to label and analyse (read as in the fit; every frame is new to the model)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="With a model file: the new run folder."),
-    dt: Optional[str] = typer.Option(None, help="With a model file: time between stored frames (overrides the file's and the fit's)."),
+    dt: Optional[str] = typer.Option(None, help="With a model file: time between stored frames (replaces the fit's); a file's own frame times must agree with it unless --dt-override."),
+    dt_override: bool = typer.Option(False, "--dt-override", help="With a model file: the files' frame times are wrong: use --dt instead and ignore them."),
     target: Optional[str] = typer.Option(None, help="With a model file: target atoms by element, e.g. Li (default: as in the fit)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N (with a model file)."),
     lags: Optional[str] = typer.Option(None, help="Lags for implied timescales, times or whole numbers of frames, e.g. 0.5ps,1ps,2ps,5ps or 5,10,20."),
@@ -347,8 +349,9 @@ def analyze(
     if not run_dir.exists():
         raise GdynetError("no such run folder or model file", run_dir)
     if run_dir.is_dir():
-        if traj or out is not None or dt is not None or target is not None:
-            raise GdynetError("TRAJ, --out, --dt and --target go with a model file; a run folder is analysed in place")
+        if traj or out is not None or dt is not None or dt_override or target is not None:
+            raise GdynetError("TRAJ, --out, --dt, --dt-override and --target go with a model file; a run folder is "
+                              "analysed in place")
         from .pipeline.analyze import analyze as run_analyze
 
         summary = run_analyze(run_dir, **options)
@@ -358,7 +361,8 @@ def analyze(
         if not traj or out is None:
             raise GdynetError("a model file needs the trajectories to analyse and --out DIR for the new run "
                               "folder, e.g. gdynet analyze model.pt new.extxyz --out run2", run_dir)
-        summary = analyze_trajectory_files(run_dir, traj, out, read_overrides={"dt": dt, "targets": target},
+        summary = analyze_trajectory_files(run_dir, traj, out, read_overrides={"dt": dt, "targets": target,
+                                                                                 "dt_override": dt_override or None},
                                            device=device, **options)
         run_dir = out
     _print_summary(summary, run_dir)

@@ -25,13 +25,14 @@ def analyze_trajectory_files(model_file: str | Path, paths: Sequence[str | Path]
                              progress: bool = True, **analysis: Any) -> dict[str, Any]:
     """``gdynet analyze MODEL.pt TRAJ... --out DIR``: the files read as the model's training files were,
     but for ``read_overrides`` (``dt``, ``targets``, ...; ``None`` values keep the fit's)."""
+    from ..fingerprint import input_path
     from .predict import read_for, read_options
     from .trained_model import load
 
     model = load(model_file)
     trajs = [read_for(model, path, read_overrides) for path in paths]
     return analyze_model(model, trajs, out, read=read_options(model, read_overrides),
-                         paths=[str(Path(p).resolve()) for p in paths], device=device, progress=progress,
+                         paths=[input_path(p) for p in paths], device=device, progress=progress,
                          **analysis)
 
 

@@ -68,7 +68,7 @@ def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> Re
     ``read_overrides`` (e.g. ``dt``, ``targets``; ``None`` values keep the fit's) replacing some options."""
     given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
-        given = {"dt": None, "timestep": None, **given}
+        given = {"dt": None, "timestep": None, "dt_override": False, **given}
     if model.read is None and "targets" not in given:
         raise GdynetError(f"the model does not record how its target atoms were chosen (trained from Python "
                           f"on custom targets); give them with {option('targets')}")

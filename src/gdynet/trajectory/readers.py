@@ -188,7 +188,8 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
     path = Path(path).expanduser()
     src = str(path)
     if not path.exists():
-        raise GdynetError("file not found", src)
+        raise GdynetError("a symbolic link that leads to no file (broken, or a loop)" if path.is_symlink() else
+                          "file not found", src)
     if not path.is_file():
         raise GdynetError("not a file", src)
     top = None
