@@ -81,6 +81,28 @@ def test_a_file_that_grows_while_fit_reads_it_is_refused(toys, tmp_path, monkeyp
     assert not (tmp_path / "run" / "run.json").exists()
 
 
+def test_a_file_that_grows_while_analyze_reads_it_is_refused(tmp_path, monkeypatch):
+    import gdynet.pipeline.analyze as analyze_module
+
+    path = write_npz(toy_li_fcc(n_trajectories=1, n_frames=300, seed=4).trajectories[0], tmp_path / "md.npz")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["fit", str(path), "--out", str(out), *FIT, "--analyze-on", "all"])
+    assert result.exit_code == 0, result.output
+    recorded = json.loads((out / "run.json").read_text())["inputs"][0]
+    assert recorded["size"] == path.stat().st_size                     # the bytes read
+    real = analyze_module.read_all
+
+    def read_then_grow(paths, options):
+        trajs = real(paths, options)
+        with open(path, "ab") as handle:
+            handle.write(b"\0" * 4096)
+        return trajs
+
+    monkeypatch.setattr(analyze_module, "read_all", read_then_grow)
+    _one_line(runner.invoke(app, ["analyze", str(out)]), "md.npz changed since this run was made",
+              "analyze refuses")
+
+
 # ------------------------------------------------------------------ 2. --test naming a training file
 @pytest.mark.parametrize("how", ["same", "copy", "link"])
 def test_a_test_file_that_is_a_training_file_is_refused(toys, tmp_path, how):

@@ -129,8 +129,10 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
     selection = select_frames([len(c) for c in chis], n_train=len(record["paths"]), lag=lag,
                               split=split_fractions(record["fit"].get("split")), analyze_on=analyze_on,
                               largest_lag=None if lag_list is None else max(lag_list))
-    trajs = (list(trajectories) if trajectories is not None
-             else read_all(paths, ReadOptions.from_dict(record["read"])))
+    if trajectories is None:
+        trajectories = read_all(paths, ReadOptions.from_dict(record["read"]))
+        require_same_inputs(record, run.root, "analyze")      # again: nothing changed while it was read
+    trajs = list(trajectories)
     left_out = {"frames_dropped": sum(t.frames_dropped for t in trajs),  # restart overlaps, repeated frames
                 "truncated_tail": sum(t.truncated_tail for t in trajs)}  # bytes of cut-off last frames
     trajs = [_frames(trajs[k], start, stop) for k, start, stop in selection.segments]
