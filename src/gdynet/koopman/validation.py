@@ -28,7 +28,7 @@ import scipy.stats
 
 from ..errors import GdynetError
 from ..states import unpack_chi
-from ..units import lag_to_frames
+from ..units import check_lag, check_lags, lag_to_frames
 from ..wording import number_list
 from .covariance import Moments, as_trajectories, confidence_blocks, lagged_moments
 from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
@@ -215,6 +215,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
 
     For a Markovian χ the timescales are the same at every lag (they level off above τ*).
     """
+    check_lags(lags)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     if len(lags) == 0:
         raise GdynetError("no lags given", source)
@@ -248,6 +249,7 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = 
     the predicted curves inside the estimated intervals. ``chi`` and ``dt_ps`` as in
     :func:`implied_timescales` (a ``StateProbabilities`` carries its frame spacing).
     """
+    check_lag(lag)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
@@ -311,6 +313,7 @@ def population_intervals(chi: Any, lag: int | str, dt_ps: float | str | None = N
     Every block gives its own K(τ) and π_b; the interval is π̂ ± t_{(1+c)/2, B−1} s_B / √B around
     the estimate π̂ from all data, clipped to [0, 1]. ``chi`` and ``dt_ps`` as in :func:`implied_timescales`.
     """
+    check_lag(lag)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
     matrices = _block_matrices(lagged_moments(trajs, [lag], blocks, source), reversible, epsilon)[:, 0]
