@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.electrolyte import ElectrolyteParams, build_system
-from gdynet.pipeline.example_electrolyte import einstein_conductivity, partner_exchanges
+from gdynet.commands.example_electrolyte import einstein_conductivity, partner_exchanges
 from gdynet.trajectory.core import Trajectory
 
 TINY = ElectrolyteParams(n_chains=2, chain_eo=10, n_li=2, equil_ps=0.4, decorrelate_ps=0.2, run_ps=2.0,

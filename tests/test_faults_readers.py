@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, read_trajectory
-from gdynet.errors import GdynetWarning
+from gdynet.base.errors import GdynetWarning
 from gdynet.trajectory import cache, lammps_dump
 from test_readers import _entries, _one_line
 from test_readers_md import _dump, _xtc_with_steps
@@ -266,7 +266,7 @@ def test_cache_hit_keeps_what_the_reader_left_out_without_scanning_again(tmp_pat
 
 
 def test_second_reader_of_one_file_waits_for_the_first_and_uses_its_entry(tmp_path, cached):
-    from gdynet.cache import entry_lock
+    from gdynet.files.cache_root import entry_lock
 
     path = tmp_path / "md.lammpstrj"
     path.write_text(_dump(range(0, 50, 10)))

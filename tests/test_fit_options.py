@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from gdynet.cli import _print_summary, app
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.errors import GdynetWarning
-from gdynet.pipeline.estimator import check_gaussian_range
-from gdynet.pipeline.seeds import best_permutation, confusion
+from gdynet.base.errors import GdynetWarning
+from gdynet.api.estimator import check_gaussian_range
+from gdynet.runs.seeds import best_permutation, confusion
 
 runner = CliRunner()
 
@@ -108,7 +108,7 @@ def test_a_warning_when_the_mth_neighbour_lies_beyond_the_gaussian_range():
         assert check_gaussian_range([near], 7.0) == 0.0
     with pytest.warns(GdynetWarning, match=r"beyond the Gaussian range \(7 Å\) for 50% .*7.50 Å\): raise cutoff or"):
         check_gaussian_range([near, far], 7.0)                # from Python: the keyword
-    from gdynet.option_names import cli_names
+    from gdynet.base.option_names import cli_names
 
     with cli_names(), pytest.warns(GdynetWarning, match=r"raise --cutoff or lower --neighbors"):
         check_gaussian_range([near, far], 7.0)                # in the CLI: the flag

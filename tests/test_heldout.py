@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.errors import GdynetError, GdynetWarning
-from gdynet.pipeline.analyze import analyze
-from gdynet.pipeline.fit import FitOptions, fit
-from gdynet.pipeline.inputs import ReadOptions
-from gdynet.pipeline.selection import held_out_segments, select_frames
+from gdynet.base.errors import GdynetError, GdynetWarning
+from gdynet.runs.analyze import analyze
+from gdynet.runs.fit import FitOptions, fit
+from gdynet.trajectory.read_options import ReadOptions
+from gdynet.runs.selection import held_out_segments, select_frames
 from gdynet.training.data import split_frames
 
 LAG = 10  # frames (1 ps at 0.1 ps)

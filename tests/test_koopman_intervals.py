@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from koopman_chains import P2, P3, one_hot, simulate, stationary, true_timescales
 
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.koopman import KoopmanEstimator, implied_timescales
 from gdynet.koopman.covariance import confidence_blocks, lagged_moments, target_subsets
 from gdynet.koopman.estimator import spectrum

@@ -75,7 +75,7 @@ def test_states_separate_a_crystal_from_a_gas_and_honour_non_periodic_axes():
 
 
 def test_option_parsing_and_figure(tmp_path):
-    from gdynet.pipeline.materials import check_options, parse_order_parameter
+    from gdynet.runs.materials import check_options, parse_order_parameter
     from gdynet.report.figures import plot_order_parameter
 
     assert parse_order_parameter("q6") == (6, False, None) and parse_order_parameter("Q3:3.1") == (3, False, 3.1)

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from gdynet.cli import app
 from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
-from gdynet.pipeline.demo import state_agreement
+from gdynet.commands.demo import state_agreement
 
 runner = CliRunner()
 
@@ -240,7 +240,7 @@ def test_analyze_profile_order_parameter_and_charges_from_the_topology(fitted, t
     from dataclasses import replace
 
     from gdynet import read_trajectory
-    from gdynet.pipeline.analyze import analyze
+    from gdynet.runs.analyze import analyze
 
     out, _ = fitted
     paths, _ = toy_files
@@ -276,7 +276,7 @@ def test_analyze_profile_order_parameter_and_charges_from_the_topology(fitted, t
 
 
 def test_states_below_one_percent_are_reported_as_unsupported():
-    from gdynet.pipeline.analyze import supported_states
+    from gdynet.runs.analyze import supported_states
 
     assert supported_states([0.5, 0.3, 0.2]) == (3, None)
     n, remark = supported_states([0.6, 0.395, 0.004, 0.001])

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, read_trajectory
-from gdynet.errors import GdynetWarning
-from gdynet.trajectory import cache, readers
+from gdynet.base.errors import GdynetWarning
+from gdynet.trajectory import cache, frames, readers
 
 NUMBERS = np.array([3, 3, 16, 8, 1, 1])  # Li Li S O H H
 
@@ -246,7 +246,7 @@ def test_extxyz_errors(tmp_path):
     with pytest.warns(GdynetWarning, match="no cell in the file: read as non-periodic"):
         cluster = read_trajectory(no_cell, dt=0.001, targets="Li")
     assert cluster.pbc == (False, False, False)
-    extent = np.ptp(cluster.positions[0], axis=0) + 2 * readers.BOUNDING_PAD
+    extent = np.ptp(cluster.positions[0], axis=0) + 2 * frames.BOUNDING_PAD
     np.testing.assert_allclose(cluster.cells[0], np.diag(extent))
     changing = tmp_path / "changing.xyz"
     ase.io.write(changing, [images[0], images[1][:-1]], format="extxyz")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
-from gdynet.pipeline.demo import state_agreement
-from gdynet.pipeline.fit import FitOptions, fit
-from gdynet.pipeline.inputs import ReadOptions
+from gdynet.commands.demo import state_agreement
+from gdynet.runs.fit import FitOptions, fit
+from gdynet.trajectory.read_options import ReadOptions
 
 LAGS = ["1ps", "2ps", "5ps"]
 
@@ -31,7 +31,7 @@ def test_learned_states_are_the_site_types(toy_fit):
 
 
 def _held_out(toy):
-    from gdynet.pipeline.selection import held_out_segments
+    from gdynet.runs.selection import held_out_segments
 
     segments = held_out_segments([t.n_frames for t in toy.trajectories], len(toy.trajectories), 20,
                                  (0.7, 0.15, 0.15))
@@ -41,7 +41,7 @@ def _held_out(toy):
 @pytest.fixture(scope="module")
 def all_frames(toy_fit):
     """The same model analysed on every frame (2.4 ns instead of the 8 x 45 ps held out)."""
-    from gdynet.pipeline.analyze import analyze
+    from gdynet.runs.analyze import analyze
 
     return analyze(toy_fit[3], analyze_on="all", lags=LAGS)
 

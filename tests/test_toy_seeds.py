@@ -14,10 +14,10 @@ import pytest
 
 from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
 from gdynet.koopman.estimator import KoopmanEstimator
-from gdynet.pipeline.demo import state_agreement
-from gdynet.pipeline.fit import FitOptions, train
-from gdynet.pipeline.inputs import ReadOptions
-from gdynet.pipeline.rundir import RunDir
+from gdynet.commands.demo import state_agreement
+from gdynet.runs.fit import FitOptions, train
+from gdynet.trajectory.read_options import ReadOptions
+from gdynet.runs.rundir import RunDir
 
 LAG_PS = 2.0
 

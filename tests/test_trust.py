@@ -9,7 +9,7 @@ import pytest
 from gdynet.datasets.toy import toy_li_fcc
 from gdynet.koopman.analysis import koopman_analysis
 from gdynet.koopman.validation import ImpliedTimescales, check_timescales
-from gdynet.pipeline.seeds import describe_states, seed_differences, seed_entry, seeds_robustness
+from gdynet.runs.seeds import describe_states, seed_differences, seed_entry, seeds_robustness
 from koopman_chains import P2, one_hot, simulate, true_timescales
 
 #: 0 <-> 1 fast, 1 <-> 2 slow (timescales 67 and 1.9 frames); seen as 0 against {1, 2}, the slow

@@ -11,7 +11,7 @@ from typing import Any, Callable, List, Optional
 
 import typer
 
-from .errors import GdynetError, GdynetWarning
+from .base.errors import GdynetError, GdynetWarning
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -48,7 +48,7 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .option_names import cli_names
+        from .base.option_names import cli_names
 
         try:
             with warnings.catch_warnings(), cli_names():
@@ -58,7 +58,7 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         except OSError as exc:                    # a full disk or a folder without write permission
-            from .diskspace import disk_error
+            from .files.diskspace import disk_error
 
             error = disk_error(exc)
             if not isinstance(error, GdynetError):
@@ -125,7 +125,7 @@ def _load_config(ctx: typer.Context, param: Any, value: Optional[Path]) -> Optio
         with open(value, "rb") as handle:
             table = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        from .errors import exception_summary
+        from .base.errors import exception_summary
 
         _config_error(f"{value}: cannot read the --config file ({exception_summary(exc)})")
     params = {p.name: p for p in ctx.command.params if p.name != "config"}
@@ -200,9 +200,9 @@ def fit(
     force: bool = typer.Option(False, "--force", help="Start over: delete the run in --out (even one whose input files changed since), and allow --states above 20."),
 ) -> None:
     """Train a GDyNet (or the global VAMPnet baseline) and write model, figures and report to --out."""
-    from .pipeline.fit import fit as run_fit
+    from .runs.fit import fit as run_fit
 
-    from .pipeline.materials import check_options
+    from .runs.materials import check_options
 
     check_options(profile, order_parameter, shell_radius)
     read, options = _fit_inputs(locals())
@@ -216,8 +216,8 @@ def fit(
 
 def _fit_inputs(p: dict[str, Any]) -> tuple[Any, Any]:
     """``ReadOptions`` and ``FitOptions`` from the parameters of ``fit`` (also used by ``scan``)."""
-    from .pipeline.fit import FitOptions
-    from .pipeline.inputs import ReadOptions
+    from .runs.fit import FitOptions
+    from .trajectory.read_options import ReadOptions
 
     read = ReadOptions(dt=p["dt"], timestep=p["timestep"], format=p["format"],
                        topology=str(p["topology"]) if p["topology"] else None, topology_format=p["topology_format"],
@@ -264,7 +264,7 @@ def _scan(
 ) -> None:
     """Recommend the number of states S and the lag τ: fit each S, compare held-out VAMP-2, implied
     timescales and CK tests over the lags (rules in scan.json and report.md)."""
-    from .pipeline.scan import scan as run_scan
+    from .runs.scan import scan as run_scan
 
     read, fit_options = _fit_inputs({**options, "states": 2, "lag": "1"})   # S and τ: set per fit by scan
     summary = run_scan(traj, out, read, fit_options, states=_numbers(states, int, "--states"),
@@ -307,7 +307,7 @@ def predict(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Write state probabilities of a trajectory the model never saw."""
-    from .pipeline.predict import predict as run_predict
+    from .runs.predict import predict as run_predict
 
     overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format,
                  "targets": target}
@@ -345,11 +345,11 @@ def analyze(
     if run_dir.is_dir():
         if traj or out is not None or dt is not None or target is not None:
             raise GdynetError("TRAJ, --out, --dt and --target go with a model file; a run folder is analysed in place")
-        from .pipeline.analyze import analyze as run_analyze
+        from .runs.analyze import analyze as run_analyze
 
         summary = run_analyze(run_dir, **options)
     else:
-        from .pipeline.model_run import analyze_trajectory_files
+        from .runs.model_run import analyze_trajectory_files
 
         if not traj or out is None:
             raise GdynetError("a model file needs the trajectories to analyse and --out DIR for the new run "
@@ -369,7 +369,7 @@ def demo(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
     """Toy Li in FCC S: fit GDyNet and the global VAMPnet, compare with the geometric truth."""
-    from .pipeline.demo import run_demo
+    from .commands.demo import run_demo
 
     run_demo(out, quick=quick, device=device, progress=not quiet)
 

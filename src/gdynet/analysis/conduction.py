@@ -69,14 +69,14 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from scipy import constants
 
-from ..cache import cache_root
-from ..errors import GdynetError
+from ..files.cache_root import cache_root
+from ..base.errors import GdynetError
 from ..koopman.covariance import Segment, confidence_blocks
 from ..koopman.estimator import KoopmanEstimator, spectrum
 from ..koopman.validation import confidence_half_width
 from ..trajectory.core import Trajectory
-from ..units import lag_to_frames
-from ..wording import number_list
+from ..base.units import lag_to_frames
+from ..base.wording import number_list
 from .msd import MSDSums, msd_sums, slope
 from .pairs import as_lists
 from .unwrap import check_chi, unwrap_centers
@@ -278,7 +278,7 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         traj: one trajectory or a list (pooled: the sums of Eq. 13 run over all of them); all must
             have the same frame spacing and number of target sets.
         chi: ``(F, n, S)`` state probabilities for each trajectory, or their
-            :class:`~gdynet.states.StateProbabilities`.
+            :class:`~gdynet.base.states.StateProbabilities`.
         lag: Koopman lag ``tau``: frames (int) or a time (``"0.8ns"``, float ps); default: the lag of
             ``koopman``.
         temperature_K: temperature ``T`` in K. ``None``: absolute conductivities are NaN, while the

@@ -31,10 +31,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..progress import frame_counter
+from ..base.errors import GdynetError
+from ..base.progress import frame_counter
 from ..trajectory.core import Trajectory
-from ..wording import number_list
+from ..base.wording import number_list
 from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
 from .unwrap import check_chi
 
@@ -176,7 +176,7 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
 
     Args:
         traj: trajectory with its target sets, or a list of them (with a list of ``chi``; pooled).
-        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.states.StateProbabilities` of ``traj``.
+        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         l: degree of the order parameter (6 for close-packed, 3 for diamond-like solids).
         cutoff: neighbour cut-off in Å (default: :func:`default_cutoff` of the first trajectory).
         average: Lechner-Dellago ``qbar_l`` instead of ``q_l`` (see :func:`steinhardt`).

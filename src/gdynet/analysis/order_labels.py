@@ -27,9 +27,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 from ..koopman.validation import ImpliedTimescales, implied_timescales
-from ..wording import join_words, state_list
+from ..base.wording import join_words, state_list
 
 #: bins of the pooled histogram that Otsu's threshold is chosen on
 OTSU_BINS = 256

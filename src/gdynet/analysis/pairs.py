@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 from ..trajectory.core import Trajectory
 
 #: fewest partner atoms per neighbour search in :func:`reference_pairs`
@@ -23,7 +23,7 @@ GROUP_MIN = 200
 def as_lists(traj: Any, chi: Any) -> tuple[list[Trajectory], list[Any]]:
     """``(trajectories, chis)`` as two lists of equal length from one trajectory or a sequence.
 
-    ``chi`` is an ``(F, n, S)`` array or a :class:`~gdynet.states.StateProbabilities` per trajectory;
+    ``chi`` is an ``(F, n, S)`` array or a :class:`~gdynet.base.states.StateProbabilities` per trajectory;
     the latter gives its values (:func:`chi_values`).
     """
     if isinstance(traj, Trajectory):
@@ -35,10 +35,10 @@ def as_lists(traj: Any, chi: Any) -> tuple[list[Trajectory], list[Any]]:
 
 
 def chi_values(chi: Any, traj: Trajectory) -> Any:
-    """The ``(F, n, S)`` values of ``chi`` for ``traj``: a :class:`~gdynet.states.StateProbabilities`
+    """The ``(F, n, S)`` values of ``chi`` for ``traj``: a :class:`~gdynet.base.states.StateProbabilities`
     must have the trajectory's frame spacing and, when it records them, its target atoms; anything else
     is returned as it is (shapes are checked by :func:`~gdynet.analysis.unwrap.check_chi`)."""
-    from ..states import StateProbabilities
+    from ..base.states import StateProbabilities
 
     if not isinstance(chi, StateProbabilities):
         return chi

@@ -29,10 +29,10 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..option_names import option
+from ..base.errors import GdynetError
+from ..base.option_names import option
 from ..trajectory.core import Trajectory
-from ..wording import number_list
+from ..base.wording import number_list
 from .pairs import as_lists, chi_values, periodic_fractions, strided_chunks
 from .unwrap import check_chi, target_centers, target_masses
 
@@ -120,7 +120,7 @@ def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Seq
     Args:
         traj: trajectory with its target sets (positions may be a memory map, streamed), or a list
             of them (with a list of ``chi``): one profile averaged over all their frames.
-        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.states.StateProbabilities` of ``traj``.
+        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         axis: ``"x"``, ``"y"``, ``"z"`` (Cartesian) or ``"a"``, ``"b"``, ``"c"`` (cell vectors).
         n_bins: number of slabs across the cell.
         stride: use every ``stride``-th frame.
@@ -185,7 +185,7 @@ class StateSnapshot:
 def state_snapshot(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", frame: int | None = None) -> StateSnapshot:
     """Atoms of one frame (default: the middle one) coloured by their most likely state, projected
     along a periodic cell vector other than the profile ``axis`` (Fig. 3b of Xie et al., 2019); ``chi``
-    an ``(F, n, S)`` array or the :class:`~gdynet.states.StateProbabilities` of ``traj``."""
+    an ``(F, n, S)`` array or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``."""
     chi = check_chi(chi_values(chi, traj), traj)
     m = cell_axis(traj.cells, axis, traj.source)
     frame = traj.n_frames // 2 if frame is None else int(frame)

@@ -30,9 +30,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 from ..trajectory.core import Trajectory
-from ..wording import number_list
+from ..base.wording import number_list
 from .pairs import as_lists, reference_pairs
 from .unwrap import check_chi, target_centers, target_masses
 
@@ -127,7 +127,7 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
         traj: trajectory with its target sets ``(n, k)``; positions may be a memory map (streamed).
             A list of trajectories (with a list of ``chi``) gives one pooled RDF (:func:`pool_rdfs`).
         chi: ``(F, n, S)`` state probabilities of every target set (rows sum to 1), or the
-            :class:`~gdynet.states.StateProbabilities` of ``traj``.
+            :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         species: partner element(s): a symbol, an atomic number or a list of them (pooled).
         r_max: largest distance in Å (periodic images are included, so any value works).
             Along a non-periodic axis of ``traj.pbc`` no images are used (see the module docstring

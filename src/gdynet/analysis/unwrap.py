@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 from ..koopman.covariance import check_probabilities
 from ..trajectory.core import Trajectory
 

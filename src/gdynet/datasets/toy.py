@@ -50,11 +50,11 @@ import numpy as np
 from ase import units
 from ase.data import atomic_masses
 
-from ..atomic import atomic_path
-from ..errors import GdynetError
-from ..progress import progress_bar
+from ..files.writes import atomic_path
+from ..base.errors import GdynetError
+from ..base.progress import progress_bar
 from ..trajectory.core import Trajectory
-from ..units import lag_to_frames
+from ..base.units import lag_to_frames
 
 #: fractional coordinates of the four S atoms of the conventional FCC cell
 S_FRACTIONAL = np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
@@ -459,7 +459,7 @@ def write_extxyz(traj: Trajectory, path: str | PathLike[str]) -> Path:
     spacing back without ``dt``."""
     from ase.io import write
 
-    from ..trajectory.ecosystem import ase_atoms
+    from ..trajectory.writers import ase_atoms
 
     path = Path(path)
     frames = (ase_atoms(traj, i) for i in range(traj.n_frames))

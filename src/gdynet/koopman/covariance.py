@@ -25,8 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..option_names import option
+from ..base.errors import GdynetError
+from ..base.option_names import option
 
 #: float64 values per chunk (16 MB), i.e. frames per chunk = CHUNK_VALUES // (n * S)
 CHUNK_VALUES = 2_000_000

@@ -36,8 +36,8 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from ..cache import cache_root as _root, entry_lock
-from ..errors import GdynetError, GdynetWarning, exception_summary
+from ..files.cache_root import cache_root as _root, entry_lock
+from ..base.errors import GdynetError, GdynetWarning, exception_summary
 
 #: at most this many frames, and about CHUNK_BYTES of positions, are held in memory before they are
 #: written out (tests shrink CHUNK_FRAMES to exercise streaming)
