@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gdynet.cli import _print_summary, app
+from gdynet.cli import app
+from gdynet.commands.options import print_summary
 from gdynet.datasets.toy import toy_li_fcc, write_npz
 from gdynet.base.errors import GdynetWarning
 from gdynet.api.estimator import check_gaussian_range
@@ -118,13 +119,13 @@ def test_the_cli_table_says_whether_the_seeds_agree(seeded_run, capsys, monkeypa
     out, _, _ = seeded_run
     summary = json.loads((out / "summary.json").read_text())
     monkeypatch.setenv("COLUMNS", "400")
-    _print_summary(summary, out)
+    print_summary(summary, out)
     assert summary["seeds_remark"] in capsys.readouterr().out
 
 
 def test_an_infinite_timescale_prints_without_a_traceback(capsys):
     summary = {"lag_ps": 1.0, "timescales_ps": [None, 3.0], "populations": [0.5, 0.3, 0.2],
                "vamp2": {"train": 2.0, "validation": 1.9, "test": None}, "n_frames": 10, "n_targets": 1}
-    _print_summary(summary, "run")
+    print_summary(summary, "run")
     printed = capsys.readouterr().out
     assert "∞" in printed and "3 ps" in printed and "–" in printed

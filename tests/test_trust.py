@@ -129,13 +129,13 @@ def test_states_are_described_by_their_neighbours_and_order_parameter():
 
 
 def test_the_cli_table_marks_a_lower_bound_and_says_what_is_needed(capsys, monkeypatch):
-    from gdynet.cli import _print_summary
+    from gdynet.commands.options import print_summary
 
     (check,) = check_timescales(_its([2, 4, 8], [200, 204, 206]), [204.0], 4.0, 200.0)
     summary = {"lag_ps": 4.0, "timescales_ps": [204.0], "timescales_resolved": [False],
                "timescales_checks": [check.to_dict()], "analysed_time_ps": 200.0, "populations": [0.5, 0.5],
                "vamp2": {"train": 1.9, "validation": 1.8, "test": 1.8}, "n_frames": 10, "n_targets": 1}
     monkeypatch.setenv("COLUMNS", "400")
-    _print_summary(summary, "run")
+    print_summary(summary, "run")
     text = capsys.readouterr().out
     assert "204 ps (lower bound)" in text and check.reason in text

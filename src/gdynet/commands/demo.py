@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import typer
 
 from ..files import writes
 from ..runs.fit import FitOptions, fit
@@ -174,3 +175,13 @@ def _print(results: dict[str, Any]) -> None:
         agree = f"{r['agreement_percent']:.1f} %" if "agreement_percent" in r else "—"
         table.add_row(name, agree, *[_fmt(t) for t in r["its_ps"]])
     Console().print(table)
+
+
+def demo(
+    out: Path = typer.Option(Path("gdynet-demo"), "--out", "-o", help="Folder for data, both runs and the comparison."),
+    quick: bool = typer.Option(False, help="A much smaller run (about a minute), for smoke tests."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Toy Li in FCC S: fit GDyNet and the global VAMPnet, compare with the geometric truth."""
+    run_demo(out, quick=quick, device=device, progress=not quiet)

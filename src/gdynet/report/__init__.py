@@ -8,4 +8,6 @@
 * :mod:`gdynet.report.markdown`: ``write_report(out_dir, *, summary, figures, inputs) -> report.md``.
 
 Import the sub-modules directly (matplotlib is loaded only when figures are made).
+
+May import: ``gdynet.base``, ``gdynet.files``, ``gdynet.trajectory``, ``gdynet.koopman``, ``gdynet.analysis``.
 """
