@@ -40,7 +40,7 @@ def test_every_setting_reaches_run_json_and_flags_override_the_config(seeded_run
     out, _, _ = seeded_run
     fit = json.loads((out / "run.json").read_text())["fit"]
     assert fit["lr"] == 0.002                                     # flag beats config (0.5)
-    assert fit["epochs"] == 1 and fit["hidden"] == [8, 8] and fit["n_conv"] == 2       # from the config
+    assert fit["epochs"] == 1 and fit["hidden"] == [8, 8] and fit["conv_layers"] == 2       # from the config
     assert fit["split"] == [0.6, 0.2, 0.2] and fit["atom_features"] == 8 and fit["cutoff"] == 6.0
     assert fit["weight_decay"] == 1e-5 and fit["patience"] == 2 and fit["seeds"] == 2
     import torch
@@ -129,3 +129,28 @@ def test_an_infinite_timescale_prints_without_a_traceback(capsys):
     print_summary(summary, "run")
     printed = capsys.readouterr().out
     assert "∞" in printed and "3 ps" in printed and "–" in printed
+
+
+def test_fit_options_use_the_estimator_names_and_read_gdynet_0_4_records(tmp_path):
+    """FitOptions says n_states/conv_layers like GDyNetEstimator; a run.json written by gdynet 0.4
+    (states/n_conv) reads with the new names, and the old keywords still work with a warning."""
+    import dataclasses
+    import json
+    import shutil
+    from pathlib import Path
+
+    from gdynet.runs.fit import FitOptions
+    from gdynet.runs.rundir import RunDir
+
+    assert {"n_states", "conv_layers"} <= {f.name for f in dataclasses.fields(FitOptions)}
+    assert FitOptions(n_states=3).estimator_params()["n_states"] == 3
+    shutil.copy(Path(__file__).parent / "data" / "v0.4" / "run.json", tmp_path / "run.json")
+    old = json.loads((tmp_path / "run.json").read_text())["fit"]
+    assert "states" in old and "n_conv" in old
+    record = RunDir(tmp_path).read_run()["fit"]
+    assert record["n_states"] == old["states"] == 2 and record["conv_layers"] == old["n_conv"] == 3
+    assert json.loads(json.dumps(dataclasses.asdict(FitOptions.from_dict(old)))) == record
+    with pytest.warns(DeprecationWarning, match="use n_states="):
+        assert FitOptions(states=4).n_states == 4
+    with pytest.warns(DeprecationWarning, match="use conv_layers="):
+        assert dataclasses.replace(FitOptions(n_conv=2), n_states=5).conv_layers == 2

@@ -25,7 +25,7 @@ def toy_paths(tmp_path_factory):
 
 
 def _fit(paths, out, states=2, **kwargs):
-    options = FitOptions(states=states, lag=LAG, epochs=1, batch_size=128, device="cpu")
+    options = FitOptions(n_states=states, lag=LAG, epochs=1, batch_size=128, device="cpu")
     return fit(paths, out, ReadOptions(dt=0.1), options, progress=False,
                analysis={"lags": [5, 10, 20]}, **kwargs)
 

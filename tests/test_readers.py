@@ -83,7 +83,7 @@ def test_npz_molecules_from_bonds_in_frame_0(tmp_path):
 @pytest.mark.parametrize("compressed", [False, True])
 def test_large_npz_streams_into_reused_memmap_cache(tmp_path, monkeypatch, compressed):
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 2)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 2)
     path = tmp_path / "big.npz"
     data = _write_npz(path, n_frames=9, compressed=compressed)
     traj = read_trajectory(path, dt=0.01, stride=2, cache_dir=tmp_path / "cache")
@@ -198,7 +198,7 @@ def test_extxyz_streaming_path_matches_memory(tmp_path, monkeypatch):
     ase.io.write(path, images, format="extxyz")
     in_memory = read_trajectory(path, targets="O")
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 3)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 3)
     streamed = read_trajectory(path, targets="O", cache_dir=tmp_path / "c", stride=2)
     assert isinstance(streamed.positions, np.memmap)
     np.testing.assert_allclose(streamed.positions, in_memory.positions[::2], atol=1e-5)
@@ -212,7 +212,7 @@ def test_failed_stream_leaves_no_cache_entry(tmp_path, monkeypatch):
     import ase.io
 
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 2)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 2)
     images, _, _ = _images(n_frames=6)
     path = tmp_path / "cut.xyz"
     ase.io.write(path, images, format="extxyz")

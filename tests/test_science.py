@@ -18,7 +18,7 @@ def toy_fit(tmp_path_factory):
     folder = tmp_path_factory.mktemp("science")
     toy = toy_li_fcc(n_trajectories=8, n_frames=3000, seed=3)
     paths = [write_npz(t, folder / f"toy_{i}.npz") for i, t in enumerate(toy.trajectories)]
-    options = FitOptions(states=2, lag="2ps", epochs=3, batch_size=512, device="cpu", neighbors=12)  # the paper's toy M
+    options = FitOptions(n_states=2, lag="2ps", epochs=3, batch_size=512, device="cpu", neighbors=12)  # the paper's toy M
     summary = fit(paths, folder / "run", ReadOptions(dt=0.1), options,
                   analysis={"lags": LAGS, "temperature_K": 64.0}, progress=False)
     chi = [np.load(folder / "run" / "chi" / f"traj_{i:03d}.npy") for i in range(len(paths))]

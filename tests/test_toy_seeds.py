@@ -29,7 +29,7 @@ def toy_runs(tmp_path_factory):
     paths = [write_npz(t, folder / f"toy_{i}.npz") for i, t in enumerate(toy.trajectories)]
     runs = []
     for seed in range(3):
-        options = FitOptions(states=2, lag=f"{LAG_PS}ps", neighbors=12, seed=seed, device="cpu", batch_size=32)
+        options = FitOptions(n_states=2, lag=f"{LAG_PS}ps", neighbors=12, seed=seed, device="cpu", batch_size=32)
         train(paths[:3], folder / f"seed{seed}", ReadOptions(dt=toy.trajectories[0].dt_ps), options,
               test_paths=paths[3:], progress=False)
         runs.append(np.load(RunDir(folder / f"seed{seed}").chi(3)))

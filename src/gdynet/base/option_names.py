@@ -16,26 +16,11 @@ FLAGS = {"n_states": "--states", "temperature_K": "--temperature", "charges": "-
          "trajectories": "TRAJ"}
 
 _IN_CLI: contextvars.ContextVar[bool] = contextvars.ContextVar("gdynet_in_cli", default=False)
-_PYTHON_NAMES: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("gdynet_python_names", default={})
-
-
 def option(keyword: str) -> str:
-    """``keyword`` as the user wrote it: itself (or its name under :func:`python_names`) from Python,
-    its flag in the CLI."""
+    """``keyword`` as the user wrote it: itself from Python, its flag in the CLI."""
     if not _IN_CLI.get():
-        return _PYTHON_NAMES.get().get(keyword, keyword)
+        return keyword
     return FLAGS.get(keyword, "--" + keyword.replace("_", "-"))
-
-
-@contextmanager
-def python_names(names: dict[str, str]) -> Iterator[None]:
-    """Inside this block, from Python, :func:`option` calls keyword ``k`` ``names[k]`` (for a caller
-    whose own keywords have other names, e.g. ``FitOptions(states=...)`` for ``n_states``)."""
-    token = _PYTHON_NAMES.set({**_PYTHON_NAMES.get(), **names})
-    try:
-        yield
-    finally:
-        _PYTHON_NAMES.reset(token)
 
 
 @contextmanager

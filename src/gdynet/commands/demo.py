@@ -84,7 +84,7 @@ def run_demo(out: str | Path = "gdynet-demo", *, quick: bool = False, device: st
     train, test = paths[:-size.n_test], paths[-size.n_test:]
     held_out = range(len(train), len(paths))
     for kind in ("gdynet", "vampnet"):
-        options = FitOptions(model=kind, states=2, lag=size.lag, epochs=size.epochs, device=device, batch_size=512,
+        options = FitOptions(model=kind, n_states=2, lag=size.lag, epochs=size.epochs, device=device, batch_size=512,
                              neighbors=12)     # M = 12 as the paper's toy
         analysis = {"lags": list(size.lags), "temperature_K": toy.params["temperature_K"], "charges": [1.0]}  # Li+
         summary = fit(train, out / kind, read, options, test_paths=test, analysis=analysis, progress=progress)

@@ -76,7 +76,7 @@ def run_example(out: str | Path = "gdynet-electrolyte", *, quick: bool = False, 
     train, tests = md.dumps[0], list(md.dumps[1:])
     # time from the dumps' TIMESTEP x the MD step; partial charges and elements from the data file
     read = ReadOptions(timestep=f"{size.md.timestep_fs}fs", topology=str(md.data_file), targets="Li")
-    options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
+    options = FitOptions(n_states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
                          neighbors=12)   # coarse-grained beads: the 12 nearest reach the second shell
     analysis = {"lags": list(size.lags), "temperature_K": size.md.temperature_K, "analyze_on": "test",
                 "shell_radius": SHELL_RADIUS_A}

@@ -87,7 +87,7 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     # time between frames from the dump's TIMESTEP x the MD step, as a user would read it
     read = ReadOptions(timestep=f"{size.params.timestep_fs:g}fs", targets=f"select:{selection}", select_on="first")
 
-    options = FitOptions(states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
+    options = FitOptions(n_states=4, lag=size.lag, epochs=size.epochs, device=device, batch_size=size.batch_size,
                          neighbors=size.neighbors)
     analysis = supported_analysis({"lags": list(size.lags),
                                    "profile": "z", "order_parameter": "qbar6", "analyze_on": "test",

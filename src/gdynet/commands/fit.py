@@ -97,11 +97,11 @@ def fit_inputs(p: dict[str, Any]) -> tuple[Any, Any]:
                        targets=targets_option(p["target"], p["target_index"], p["select"]), stride=p["stride"],
                        exclude=p["exclude"], pbc=p["pbc"], extra={"type_map": p["type_map"]} if p["type_map"] else {},
                        select_on=select_on_option(p["select_on"], p["select"]))
-    options = FitOptions(model=p["model"], states=p["states"], lag=lag_value(p["lag"]), neighbors=p["neighbors"],
+    options = FitOptions(model=p["model"], n_states=p["states"], lag=lag_value(p["lag"]), neighbors=p["neighbors"],
                          seed=p["seed"], epochs=p["epochs"], device=p["device"], batch_size=p["batch_size"],
                          lr=p["lr"], patience=p["patience"], weight_decay=p["weight_decay"],
                          split=tuple(numbers(p["split"], float, "--split")), seeds=p["seeds"],
-                         atom_features=p["atom_features"], n_conv=p["conv_layers"],
+                         atom_features=p["atom_features"], conv_layers=p["conv_layers"],
                          hidden=tuple(numbers(p["hidden"], int, "--hidden")), cutoff=p["cutoff"],
                          batch_atoms=p["batch_atoms"], precision=p["precision"], compile=p["compile"])
     return read, options

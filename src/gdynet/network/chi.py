@@ -16,8 +16,8 @@ from ..files.diskspace import open_memmap, require_free
 from .calibration import apply_calibration
 from .forward import run_network
 
-#: frames per chunk when calibrating a chi file
-CHUNK_FRAMES = 65_536
+#: frames of a chi file held in memory at once (calibrating it, comparing two of them)
+CHI_CHUNK_FRAMES = 65_536
 #: rows (frames x targets, over all trajectories) sampled to fit the state calibration
 CALIBRATION_SAMPLES = 200_000
 
@@ -44,8 +44,8 @@ def write_calibrated(raw: np.ndarray, A: np.ndarray, path: Path) -> Path:
     """``apply_calibration(raw, A)`` written chunk by chunk to the ``.npy`` file ``path``, atomically."""
     with writes.atomic_path(path) as tmp:
         out = open_memmap(tmp, np.float32, raw.shape)
-        for start in range(0, raw.shape[0], CHUNK_FRAMES):
-            out[start:start + CHUNK_FRAMES] = apply_calibration(np.asarray(raw[start:start + CHUNK_FRAMES]), A)
+        for start in range(0, raw.shape[0], CHI_CHUNK_FRAMES):
+            out[start:start + CHI_CHUNK_FRAMES] = apply_calibration(np.asarray(raw[start:start + CHI_CHUNK_FRAMES]), A)
         out.flush()
         del out
     return path

@@ -1,7 +1,8 @@
 """``gdynet fit``: trajectories -> graphs -> trained model -> chi -> analysis, in one run folder."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import warnings
+from dataclasses import InitVar, asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -9,11 +10,10 @@ import numpy as np
 
 from ..files import writes
 from ..files.writes import json_safe
-from ..base.option_names import python_names
 from ..trajectory.core import Trajectory
 from ..trajectory.read_options import ReadOptions, SharedTargets, read_all
 from .lock import claim, writing_run
-from .rundir import RunDir
+from .rundir import OLD_FIT_KEYS, RunDir, fit_record
 
 #: run.json entries that must agree for ``fit`` to resume in an existing folder
 _SAME_RUN = ("paths", "test_paths", "read", "fit")
@@ -26,7 +26,7 @@ class FitOptions:
     its docstring for the measurements behind them)."""
 
     model: str = "gdynet"          # "gdynet" (graph network) or "vampnet" (global-coordinate baseline)
-    states: int = 2
+    n_states: int = 2
     lag: int | str = "1ps"           # frames (int) or a time with a unit
     neighbors: int = 20             # M, as the paper for its real systems (Si-Au, PEO/LiTFSI); its toy used 12
     seed: int = 0
@@ -35,7 +35,7 @@ class FitOptions:
     batch_size: int | None = None
     lr: float = 1e-3
     atom_features: int = 16
-    n_conv: int = 3
+    conv_layers: int = 3
     device: str = "auto"
     hidden: tuple[int, ...] = (32, 32)          # widths of the MLP head's hidden layers
     cutoff: float = 7.0                         # largest Gaussian centre (Å); centres every 0.2 Å
@@ -45,20 +45,31 @@ class FitOptions:
     batch_atoms: int | None = None  # atom-frames per forward pass (None: automatic), see training.chunked
     precision: str = "fp32"         # "fp32" or "bf16"
     compile: bool = False           # torch.compile the network
+    states: InitVar[int | None] = None   # deprecated (gdynet 0.4) spelling of n_states
+    n_conv: InitVar[int | None] = None   # deprecated (gdynet 0.4) spelling of conv_layers
+
+    def __post_init__(self, states: int | None, n_conv: int | None) -> None:
+        for old, value in (("states", states), ("n_conv", n_conv)):
+            if value is not None:
+                new = OLD_FIT_KEYS[old]
+                warnings.warn(f"FitOptions({old}=...) is deprecated; use {new}=", DeprecationWarning, stacklevel=3)
+                object.__setattr__(self, new, value)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FitOptions":
+        """The options of a run.json ``fit`` record (gdynet 0.4's ``states``/``n_conv`` read as the new names)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fit_record(data).items()})
 
     def estimator_params(self) -> dict[str, Any]:
-        """The :class:`~gdynet.api.estimator.GDyNetEstimator` settings these options stand for."""
-        params = {k: v for k, v in asdict(self).items() if k not in ("states", "n_conv")}
-        return {**params, "n_states": self.states, "conv_layers": self.n_conv, "hidden": tuple(self.hidden),
-                "split": tuple(self.split)}
+        """The :class:`~gdynet.api.estimator.GDyNetEstimator` settings these options stand for (the same names)."""
+        return {**asdict(self), "hidden": tuple(self.hidden), "split": tuple(self.split)}
 
     def check(self) -> None:
         """Raise :class:`GdynetError` for an impossible option (checked by the estimator; the error
         names the option as FitOptions calls it)."""
         from ..api.estimator import GDyNetEstimator
 
-        with python_names({"n_states": "states", "conv_layers": "n_conv"}):
-            GDyNetEstimator(**self.estimator_params()).check()
+        GDyNetEstimator(**self.estimator_params()).check()
 
 
 def fit(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = ReadOptions(),
@@ -103,7 +114,7 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
     dt_ps = trajs[0].dt_ps
     lag = estimator.check_data(trajs[:len(paths)], trajs[len(paths):], force=force)   # say so now
     check_analysis({k: v for k, v in (analysis or {}).items() if k != "trajectories"}, dt_ps,
-                   n_states=options.states)
+                   n_states=options.n_states)
 
     run = RunDir(Path(out_dir))
     record = json_safe({"paths": paths, "test_paths": test_paths, "read": read.to_dict(), "fit": asdict(options),
@@ -147,5 +158,6 @@ def _seed_entries(trained: Sequence[tuple[int, Any]], best: int, sources: Sequen
 
     best_chi = [np.load(run.chi(i), mmap_mode="r") for i in range(len(sources))]
     models = [(seed, result.model, result.scores["validation"]) for seed, result in trained]
-    return seed_entries(models, best, sources, best_chi, run.chi(0).parent, options.states, lag, dt_ps,
+    return seed_entries(models, best, sources, best_chi, run.chi(0).parent, options.n_states, lag, dt_ps,
                         options.device, trajectories=trajs, order_parameter=order_parameter)
+

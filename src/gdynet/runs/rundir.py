@@ -27,6 +27,16 @@ from ..api.model_file import MODEL_FILE, RUN_FILE, SUMMARY_FILE, model_in_folder
 from ..base.errors import GdynetError, exception_summary
 
 
+#: run.json ``fit`` keys of gdynet 0.4 -> the estimator's names that FitOptions now uses
+OLD_FIT_KEYS = {"states": "n_states", "n_conv": "conv_layers"}
+
+
+def fit_record(fit: dict[str, Any]) -> dict[str, Any]:
+    """A run.json ``fit`` record with gdynet 0.4's keys (``states``, ``n_conv``) renamed to the
+    estimator's (``n_states``, ``conv_layers``), in the order FitOptions lists them."""
+    return {OLD_FIT_KEYS.get(k, k): v for k, v in fit.items()}
+
+
 @dataclass(frozen=True)
 class RunDir:
     """Paths inside one run folder."""
@@ -82,6 +92,8 @@ class RunDir:
         if not isinstance(record, dict):
             raise GdynetError("run.json does not describe a gdynet run; re-run `gdynet fit ... --force` to "
                               "start this run over", self.run_json)
+        if isinstance(record.get("fit"), dict):
+            record["fit"] = fit_record(record["fit"])          # a run folder written by gdynet 0.4
         return record
 
     def load_chi(self, index: int) -> np.ndarray:

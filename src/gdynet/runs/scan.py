@@ -95,7 +95,7 @@ def _fit_and_evaluate(paths: Sequence[Any], out: Path, read: ReadOptions, option
     from .seeds import seeds_robustness
 
     folder = out / f"states_{n}_lag_{fit_lag}"
-    train(paths, folder, read, replace(options, states=n, lag=fit_lag), progress=progress)
+    train(paths, folder, read, replace(options, n_states=n, lag=fit_lag), progress=progress)
     run = RunDir(folder)
     chis = [np.load(run.chi(i), mmap_mode="r") for i in range(n_trajs)]
     meta = load_model(run.model)[1]

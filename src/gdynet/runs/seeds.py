@@ -29,7 +29,7 @@ import numpy as np
 
 from ..files.writes import json_safe
 from ..base.errors import GdynetError
-from ..network.chi import CHUNK_FRAMES, calibration_sample, predict_raw, remove, write_calibrated
+from ..network.chi import CHI_CHUNK_FRAMES, calibration_sample, predict_raw, remove, write_calibrated
 
 #: frames per trajectory (evenly strided) on which each seed's states are described
 DESCRIBE_FRAMES = 200
@@ -48,9 +48,9 @@ def confusion(chi: Sequence[np.ndarray], reference: Sequence[np.ndarray]) -> np.
     n_states = chi[0].shape[-1]
     joint = np.zeros((n_states, n_states), dtype=np.int64)
     for a, b in zip(chi, reference):
-        for start in range(0, a.shape[0], CHUNK_FRAMES):
-            i = np.asarray(a[start:start + CHUNK_FRAMES]).argmax(-1).ravel()
-            j = np.asarray(b[start:start + CHUNK_FRAMES]).argmax(-1).ravel()
+        for start in range(0, a.shape[0], CHI_CHUNK_FRAMES):
+            i = np.asarray(a[start:start + CHI_CHUNK_FRAMES]).argmax(-1).ravel()
+            j = np.asarray(b[start:start + CHI_CHUNK_FRAMES]).argmax(-1).ravel()
             joint += np.bincount(i * n_states + j, minlength=n_states ** 2).reshape(n_states, n_states)
     return joint
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..base.errors import GdynetError
 
 #: frames per chunk when streaming over positions (about 100 MB for 1,000 atoms in float64)
-CHUNK_FRAMES = 4096
+POSITION_CHUNK_FRAMES = 4096
 #: cell lengths an atom may be outside the cell along a periodic axis (unwrapped coordinates of a fast
 #: ion over a microsecond in a 20 Å cell reach a few hundred)
 MAX_CELLS_AWAY = 1000
@@ -24,7 +24,7 @@ MAX_COORDINATE = 1e6
 
 
 def _chunk_frames(n_atoms: int) -> int:
-    return max(1, min(CHUNK_FRAMES, 4_000_000 // max(n_atoms, 1)))
+    return max(1, min(POSITION_CHUNK_FRAMES, 4_000_000 // max(n_atoms, 1)))
 
 
 def _check_bounds(block: np.ndarray, cells: np.ndarray, pbc: np.ndarray, start: int, atom_ids: np.ndarray | None,

@@ -70,6 +70,7 @@ import numpy as np
 
 from ..base.errors import GdynetError, GdynetWarning, exception_summary
 from ..base.units import parse_time
+from ..files.cache_root import cache_root
 from . import cache, lammps_dump, restarts
 from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_atoms, facts_from_numbers, facts_from_universe, \
     parse_pbc, remap_targets
@@ -313,7 +314,7 @@ def _entry(path: Path, cache_dir: Any, **options: Any) -> Path | None:
     """Cache entry for a large file, ``None`` for a small one (read into memory)."""
     if path.stat().st_size < cache.STREAM_THRESHOLD_BYTES:
         return None
-    return cache.cache_entry(path, cache.cache_root(cache_dir), **options)
+    return cache.cache_entry(path, cache_root("trajectories", cache_dir), **options)
 
 
 def _guarded(frames: Iterable, what: str, src: str) -> Iterator:
