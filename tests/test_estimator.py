@@ -159,7 +159,7 @@ def test_every_option_is_checked_before_training(toy, tmp_path):
                    analysis={"ci_from": "bootstrap"}, progress=False)
     from gdynet.runs.fit import FitOptions
 
-    with pytest.raises(GdynetError, match="^states must be a whole number >= 2"):   # FitOptions' own name
+    with pytest.raises(GdynetError, match="^n_states must be a whole number >= 2"):   # FitOptions says n_states too
         gdynet.fit(paths[:1], tmp_path / "run", ReadOptions(dt="0.1ps"), FitOptions(n_states=1), progress=False)
     assert time.perf_counter() - started < 20 and not (tmp_path / "run").exists()   # nothing trained or written
     for bad, message in (({"n_states": 1}, "^n_states must be a whole number >= 2"),

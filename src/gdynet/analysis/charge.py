@@ -22,11 +22,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..base.errors import GdynetError
+from ..base.states import check_chi
 from ..base.option_names import option
 from ..trajectory.core import Trajectory
 from ..base.wording import number_list
 from .pairs import as_lists, first_minimum, reference_pairs, strided_chunks
-from .unwrap import check_chi, target_centers, target_masses
+from .unwrap import target_centers, target_masses
 
 #: half-width (bins) of the moving average applied to g_s(r) before its first minimum is located
 SHELL_SMOOTH_BINS = 2

@@ -79,7 +79,7 @@ from ..base.units import lag_to_frames
 from ..base.wording import number_list
 from .msd import MSDSums, msd_sums, slope
 from .pairs import as_lists
-from .unwrap import check_chi, unwrap_centers
+from .unwrap import unwrap_centers
 
 #: S/cm for e^2 * (Å^2/ps) / (Å^3 * k_B * K): e^2 / k_B * 1e-8 m^2/s / 1e-30 m^3 * 1e-2 (S/m -> S/cm)
 SIGMA_UNIT = constants.e ** 2 / constants.k * 1e-8 / 1e-30 * 1e-2
@@ -305,7 +305,6 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     trajs, chis = as_lists(traj, chi)
     dt_ps = trajs[0].dt_ps
     n_targets = trajs[0].n_targets
-    chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
     for t in trajs:
         if abs(t.dt_ps - dt_ps) > 1e-9 * dt_ps or t.n_targets != n_targets:
             raise GdynetError("all trajectories must share the frame spacing and the number of target sets",

@@ -36,7 +36,6 @@ from ..base.progress import frame_counter
 from ..trajectory.core import Trajectory
 from ..base.wording import number_list
 from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
-from .unwrap import check_chi
 
 #: frames sampled for the default cut-off: enough for CUTOFF_SAMPLES target atoms, within these bounds
 CUTOFF_FRAMES = (10, 200)
@@ -194,7 +193,6 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     cutoff = default_cutoff(trajs[0]) if cutoff is None else float(cutoff)
     if not (np.isfinite(cutoff) and cutoff > 0):
         raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", source)
-    chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
     series = []
     with frame_counter(f"q{l}", sum(len(range(0, t.n_frames, int(stride))) for t in trajs), enabled=progress) as advance:
         for t in trajs:

@@ -34,7 +34,7 @@ from ..base.errors import GdynetError
 from ..trajectory.core import Trajectory
 from ..base.wording import number_list
 from .pairs import as_lists, reference_pairs
-from .unwrap import check_chi, target_centers, target_masses
+from .unwrap import target_centers, target_masses
 
 
 
@@ -146,7 +146,7 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
         return pool_rdfs([state_rdf(t, c, species, r_max=r_max, n_bins=n_bins, stride=stride,
                                     chunk_frames=chunk_frames) for t, c in zip(trajs, chis)])
     src = traj.source
-    chi = check_chi(chis[0], traj)
+    chi = chis[0]
     if not (np.isfinite(r_max) and r_max > 0):
         raise GdynetError(f"r_max must be a positive distance in Å, got {r_max!r}", src)
     if int(n_bins) < 1 or int(stride) < 1:

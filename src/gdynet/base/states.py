@@ -15,6 +15,13 @@ import numpy as np
 
 from .errors import GdynetError
 
+#: float64 values per chunk (16 MB), i.e. frames per chunk = CHUNK_VALUES // (n * S)
+CHUNK_VALUES = 2_000_000
+#: largest allowed |Σ_s χ_s - 1| of one row
+SUM_TOLERANCE = 1e-3
+#: most negative allowed entry (round-off of a softmax is far smaller)
+NEGATIVE_TOLERANCE = 1e-6
+
 
 @dataclass(frozen=True, eq=False)
 class StateProbabilities:
@@ -124,3 +131,60 @@ def unpack_chi(chi: Any, dt_ps: float | str | None, *, name: str = "chi",
     arrays = [p.values for p in probs]
     return (arrays if items is not None else arrays[0]), own
 
+
+def check_rows(x: np.ndarray, name: str, first_frame: int) -> None:
+    """Raise for negative entries or rows not summing to 1 (NaN/inf make the row sum non-finite)."""
+    total = x.sum(axis=2)
+    err = np.abs(total - 1.0)
+    if not np.all(np.isfinite(total)):
+        frame = first_frame + int(np.argwhere(~np.isfinite(total))[0, 0])
+        raise GdynetError(f"state probabilities contain NaN or inf (frame {frame})", name)
+    if x.min() < -NEGATIVE_TOLERANCE:
+        frame, target, _ = np.argwhere(x < -NEGATIVE_TOLERANCE)[0]
+        raise GdynetError(f"negative state probability {x.min():.3g} (frame {first_frame + frame}, target "
+                          f"{target}); chi must be probabilities, e.g. a softmax output", name)
+    if err.max() > SUM_TOLERANCE:
+        frame, target = np.unravel_index(int(err.argmax()), err.shape)
+        raise GdynetError(
+            f"state probabilities of frame {first_frame + frame}, target {target} sum to "
+            f"{total[frame, target]:.6g}, not 1 (tolerance {SUM_TOLERANCE:g})", name)
+
+
+def check_probabilities(chi: np.ndarray, name: str) -> None:
+    """Check every row of ``chi`` ``(F, n, S)`` (finite, non-negative, summing to 1) in one streamed pass.
+
+    For analyses that read ``chi`` many times (RDF, MSD) and so check it once up front; raises
+    :class:`GdynetError` naming ``name`` and the first bad frame.
+    """
+    step = max(1, CHUNK_VALUES // (chi.shape[1] * chi.shape[2]))
+    for a in range(0, chi.shape[0], step):
+        check_rows(np.asarray(chi[a:a + step], dtype=np.float64), name, a)
+
+
+def check_chi(chi: Any, traj: Any, name: str = "chi") -> np.ndarray:
+    """The ``(F, n, S)`` values of ``chi`` checked against the trajectory ``traj`` (a
+    :class:`~gdynet.trajectory.core.Trajectory`): a :class:`StateProbabilities` must have its frame
+    spacing and, when it records them, its target atoms; the values must have shape
+    ``(frames, targets, S)`` and every row be finite, non-negative and sum to 1 (:func:`check_probabilities`).
+
+    Returns the values (a memory map stays one; anything without a shape becomes an array); raises
+    :class:`GdynetError` otherwise. The one check every analysis of χ with a trajectory makes.
+    """
+    if isinstance(chi, StateProbabilities):
+        if abs(chi.dt_ps - traj.dt_ps) > 1e-9 * traj.dt_ps:
+            raise GdynetError(f"chi has frames {chi.dt_ps:g} ps apart but the trajectory {traj.dt_ps:g} ps; "
+                              "pass the trajectory chi was computed from", traj.source)
+        if chi.targets is not None and (chi.targets.shape != traj.targets.shape
+                                        or not np.array_equal(chi.targets, traj.file_targets())):
+            raise GdynetError("chi was computed for other target atoms than the trajectory's; pass the same "
+                              "targets", traj.source)
+        chi = chi.values
+    if not hasattr(chi, "shape") or not hasattr(chi, "ndim"):
+        chi = np.asarray(chi)
+    if chi.ndim != 3 or chi.shape[:2] != (traj.n_frames, traj.n_targets):
+        raise GdynetError(f"{name} must have shape (frames={traj.n_frames}, targets={traj.n_targets}, states), "
+                          f"got {tuple(chi.shape)}", traj.source)
+    if chi.shape[2] < 1:
+        raise GdynetError(f"{name} has no states", traj.source)
+    check_probabilities(chi, f"{traj.source}: {name}")
+    return chi

@@ -103,14 +103,14 @@ def run_demo(out: str | Path = "gdynet-demo", *, quick: bool = False, device: st
                             "timescale_ps": ref.timescale_ps, "populations": ref.populations.tolist(),
                             "n_transitions": ref.n_transitions}
     writes.write_json(out / "demo.json", results)
-    plot_comparison(results, out / "demo_timescales")
+    save_comparison(results, out / "demo_timescales")
     table = demo_table(results)
     writes.write_text(out / "demo.md", table)
     _print(results)
     return results
 
 
-def plot_comparison(results: dict[str, Any], stem: Path) -> tuple[Path, Path]:
+def save_comparison(results: dict[str, Any], stem: Path) -> tuple[Path, Path]:
     """Slowest timescale vs lag for GDyNet (with 95 % CI), the global VAMPnet and the geometric truth."""
     from matplotlib.figure import Figure
 

@@ -97,7 +97,7 @@ def report_example(out: Path, md: Electrolyte, size: ExampleSize, summary: dict[
     results["physics"]["einstein_S_cm"] = einstein_conductivity(md, trajs, summary["lag_ps"])
     writes.write_json(out / "example.json", results)
     writes.write_text(out / "example.md", example_table(results))
-    plot_states(results, out / "electrolyte_states")
+    save_states(results, out / "electrolyte_states")
     _print(results)
     return results
 
@@ -276,7 +276,7 @@ def _g(value: Any) -> str:
     return "–" if value is None else f"{value:.3g}"
 
 
-def plot_states(results: dict[str, Any], stem: Path) -> tuple[Path, Path]:
+def save_states(results: dict[str, Any], stem: Path) -> tuple[Path, Path]:
     """Bar chart: population, coordination by O and S, and charge of every learned state."""
     from matplotlib.figure import Figure
 

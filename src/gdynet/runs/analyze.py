@@ -206,9 +206,9 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
     figures = {**_figures(out, result, rdfs, conduction, charged, structure.summary.get("order_parameter")),
                **structure.figures}
     if summary["history"]:
-        from ..report.figures import plot_learning_curve
+        from ..report.figures import save_learning_curve
 
-        figures["Learning curve"] = plot_learning_curve(summary["history"], out.figures / "learning_curve")
+        figures["Learning curve"] = save_learning_curve(summary["history"], out.figures / "learning_curve")
     from ..report.markdown import write_report
 
     numbers = {"koopman": summary["koopman"], "vamp2": summary["vamp2"], "conduction": summary["conduction"],
@@ -338,19 +338,19 @@ def _figures(run: RunDir, result, rdfs, conduction, charged: bool, order: dict[s
         (f"{order['name']} labels, core sets", labels["lags_ps"], labels["core_timescales_ps"])]
     bars = np.nan_to_num(np.stack([populations.populations - populations.lower,
                                    populations.upper - populations.populations]))
-    paths = {"Implied timescales": fig.plot_implied_timescales(result.its, d / "implied_timescales",
+    paths = {"Implied timescales": fig.save_implied_timescales(result.its, d / "implied_timescales",
                                                                references=references),
-             "Stationary populations": fig.plot_populations(
+             "Stationary populations": fig.save_populations(
                  koopman.stationary, d / "populations", errors=bars,
                  title=f"State populations ({populations.confidence:.0%} CI from {populations.ci_from})")}
     if koopman.n_states > FIGURE_STATES:                 # figures that grow with S: see .limits
         return paths
-    paths["Chapman-Kolmogorov test"] = fig.plot_ck_test(result.ck, d / "ck_test")
-    paths["Koopman eigenvectors"] = fig.plot_eigenvectors(koopman, d / "eigenvectors")
+    paths["Chapman-Kolmogorov test"] = fig.save_ck_test(result.ck, d / "ck_test")
+    paths["Koopman eigenvectors"] = fig.save_eigenvectors(koopman, d / "eigenvectors")
     if rdfs:
-        paths["State-weighted RDFs"] = fig.plot_state_rdf(rdfs, d / "state_rdf")
+        paths["State-weighted RDFs"] = fig.save_state_rdf(rdfs, d / "state_rdf")
     if conduction is not None:
-        paths["Transition-resolved MSD"] = fig.plot_transition_msd(conduction, d / "transition_msd")
+        paths["Transition-resolved MSD"] = fig.save_transition_msd(conduction, d / "transition_msd")
         if charged:                                   # without charges there is no conductivity to show
-            paths["Conduction contributions"] = fig.plot_conduction(conduction, d / "conduction")
+            paths["Conduction contributions"] = fig.save_conduction(conduction, d / "conduction")
     return paths

@@ -103,8 +103,8 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
         prof = state_profile(trajs, chis, axis=profile, stride=_stride(trajs, PROFILE_FRAMES))
         out.summary["profile"] = json_safe(prof.summary())
         if figures:
-            out.figures[f"State densities along {prof.axis}"] = fig.plot_state_profile(prof, figures_dir / "profile")
-            out.figures["Snapshot of the most likely states"] = fig.plot_state_snapshot(
+            out.figures[f"State densities along {prof.axis}"] = fig.save_state_profile(prof, figures_dir / "profile")
+            out.figures["Snapshot of the most likely states"] = fig.save_state_snapshot(
                 state_snapshot(trajs[0], chis[0], axis=profile), figures_dir / "snapshot")
         peaks = ", ".join(f"{prof.centers[int(np.argmax(d))]:.3g}" for d in prof.density)
         out.headlines[f"state density profile along {prof.axis}"] = f"densest slab of each state at {peaks} Å"
@@ -117,7 +117,7 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
         out.summary["charge_integral"] = json_safe(integral.summary())
         out.charges = given_charges(charges) if charges is not None else state_charges(integral, shell_radius)
         if figures:
-            out.figures["Charge integral per state"] = fig.plot_charge_integral(
+            out.figures["Charge integral per state"] = fig.save_charge_integral(
                 integral, figures_dir / "charge_integral", shell_radii=out.charges.shell_radius_A)
     elif charges is not None:
         out.charges = given_charges(charges)
@@ -156,7 +156,7 @@ def _order_analyses(out: MaterialsResults, trajs: Sequence[Trajectory], chis: Se
             order.name, timescales, timescales.lags_ps[0] if lag_ps is None else lag_ps)
         threshold = labels.threshold
     if figures_dir is not None:
-        out.figures[f"Steinhardt {order.name} per state"] = fig.plot_order_parameter(
+        out.figures[f"Steinhardt {order.name} per state"] = fig.save_order_parameter(
             order, figures_dir / "order_parameter", threshold=threshold)
 
 
