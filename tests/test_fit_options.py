@@ -15,7 +15,8 @@ from gdynet.commands.options import print_summary
 from gdynet.datasets.toy import toy_li_fcc, write_npz
 from gdynet.base.errors import GdynetWarning
 from gdynet.api.estimator import check_gaussian_range
-from gdynet.runs.seeds import best_permutation, confusion
+from gdynet.analysis.matching import best_match
+from gdynet.runs.seeds import state_confusion
 
 runner = CliRunner()
 
@@ -96,7 +97,7 @@ def test_config_mistakes_are_one_line_errors(seeded_run, tmp_path):
 def test_states_are_matched_under_the_best_permutation():
     a = [np.eye(3)[[0, 1, 2, 2]][:, None]]
     b = [np.eye(3)[[2, 0, 1, 0]][:, None]]                      # a's 0 -> 2, 1 -> 0, 2 -> 1 (one miss)
-    order, match = best_permutation(confusion(a, b))
+    order, match = best_match(state_confusion(a, b))
     assert match == pytest.approx(0.75) and list(order) == [1, 2, 0]
 
 

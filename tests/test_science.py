@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
-from gdynet.commands.demo import state_agreement
+from gdynet.analysis.matching import agreement_percent
 from gdynet.runs.fit import FitOptions, fit
 from gdynet.trajectory.read_options import ReadOptions
 
@@ -27,7 +27,7 @@ def toy_fit(tmp_path_factory):
 
 def test_learned_states_are_the_site_types(toy_fit):
     toy, _, chi, _ = toy_fit
-    assert state_agreement(chi, toy.labels) >= 95.0
+    assert agreement_percent(chi, toy.labels) >= 95.0
 
 
 def _held_out(toy):

@@ -14,7 +14,7 @@ import pytest
 
 from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
 from gdynet.koopman.estimator import KoopmanEstimator
-from gdynet.commands.demo import state_agreement
+from gdynet.analysis.matching import agreement_percent
 from gdynet.runs.fit import FitOptions, train
 from gdynet.trajectory.read_options import ReadOptions
 from gdynet.runs.rundir import RunDir
@@ -42,7 +42,7 @@ def test_every_seed_finds_the_sites_and_the_geometric_timescale(toy_runs):
     held_out = toy.trajectories[3]
     reference = reference_timescale([held_out], lags_ps=[LAG_PS]).timescale_ps
     for seed, chi in enumerate(runs):
-        agreement = state_agreement([chi], [toy.labels[3]])
+        agreement = agreement_percent([chi], [toy.labels[3]])
         t1 = KoopmanEstimator(f"{LAG_PS}ps", held_out.dt_ps).fit([chi]).fetch_model().timescales_ps[0]
         print(f"seed {seed}: agreement {agreement:.2f} %, t1 {t1:.2f} ps, geometric {reference:.2f} ps")
         assert agreement >= 99.0, seed

@@ -8,15 +8,15 @@ lag-dependent global process. Both are compared with the geometric ground truth.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import permutations
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import typer
 
 from ..files import writes
 from ..runs.fit import FitOptions, fit
+from ..analysis.matching import agreement_percent
 from ..trajectory.read_options import ReadOptions
 
 
@@ -35,25 +35,6 @@ class DemoSize:
 FULL = DemoSize(n_trajectories=16, n_test=4, n_frames=8_000, epochs=6, lag="2ps",
                 lags=("0.5ps", "1ps", "2ps", "5ps", "10ps"))
 QUICK = DemoSize(n_trajectories=4, n_test=1, n_frames=2_000, epochs=2, lag="2ps", lags=("1ps", "2ps", "5ps"))
-
-
-def state_agreement(chi: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> float:
-    """Percentage of frames whose most probable state equals the label, under the best relabelling.
-
-    ``chi``: per trajectory ``(F, 1, S)``; ``labels``: per trajectory ``(F,)`` ints in ``0..L-1``.
-    States and labels are matched by the permutation (or, for ``S > L``, the many-to-one map)
-    that agrees most often.
-    """
-    states = np.concatenate([np.asarray(c)[:, 0].argmax(axis=1) for c in chi])
-    truth = np.concatenate([np.asarray(l) for l in labels]).astype(np.int64)
-    n_states, n_labels = int(max(states.max() + 1, np.asarray(chi[0]).shape[2])), int(truth.max() + 1)
-    joint = np.zeros((n_states, n_labels))
-    np.add.at(joint, (states, truth), 1)
-    if n_states <= n_labels:
-        best = max(sum(joint[s, p[s]] for s in range(n_states)) for p in permutations(range(n_labels), n_states))
-    else:                                       # several states may map onto one label
-        best = joint.max(axis=1).sum()
-    return 100.0 * best / len(states)
 
 
 def run_demo(out: str | Path = "gdynet-demo", *, quick: bool = False, device: str = "auto",
@@ -89,7 +70,7 @@ def run_demo(out: str | Path = "gdynet-demo", *, quick: bool = False, device: st
         analysis = {"lags": list(size.lags), "temperature_K": toy.params["temperature_K"], "charges": [1.0]}  # Li+
         summary = fit(train, out / kind, read, options, test_paths=test, analysis=analysis, progress=progress)
         chi = [np.load(out / kind / "chi" / f"traj_{i:03d}.npy", mmap_mode="r") for i in held_out]
-        results[kind] = {"agreement_percent": state_agreement(chi, [toy.labels[i] for i in held_out]),
+        results[kind] = {"agreement_percent": agreement_percent(chi, [toy.labels[i] for i in held_out]),
                          "timescale_ps": summary["timescales_ps"][0], "vamp2": summary["vamp2"],
                          "its_lags_ps": summary["implied_timescales"]["lags_ps"],
                          "its_ps": [row[0] for row in summary["implied_timescales"]["timescales_ps"]],

@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from ..files import writes
 from ..base.errors import GdynetError
 from ..base.option_names import option
 from ..trajectory.core import Trajectory
 from ..trajectory.read_options import ReadOptions, SharedTargets, read_all
+from ..trajectory.writers import write_extxyz
 from .lock import run_lock
 from .rundir import RunDir
 
@@ -60,7 +60,7 @@ def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: d
         fitted.transform(traj, out=output, device=device, cache_dir=default_cache_dir(), progress=progress)
     else:
         chi = fitted.transform(traj, device=device, cache_dir=default_cache_dir(), progress=progress).values
-        writes.atomic_write(output, lambda path: write_extxyz(path, traj, chi))
+        write_extxyz(traj, output, per_atom=state_arrays(traj, chi), charges=False)
     return output
 
 
@@ -88,28 +88,15 @@ def read_for(model: Any, traj_path: str | Path, read_overrides: dict[str, Any] |
     return traj
 
 
-def write_extxyz(path: Path, traj: Trajectory, chi: np.ndarray, chunk: int = 256) -> None:
-    """Write ``traj`` with per-atom ``state`` and ``state_prob`` arrays as extended XYZ (streamed);
-    each frame carries its ``time`` (ASE units, as ASE's readers expect) and the trajectory's pbc, so
-    ``read_trajectory`` reads the file back with the same frame spacing."""
-    from ase import Atoms
-    from ase.io import write
-    from ase.units import fs
-
-    n_states = chi.shape[2]
-    with open(path, "w") as handle:
-        for start, positions, cells in traj.iter_chunks(chunk):
-            frames = []
-            for offset in range(len(positions)):
-                probs = np.zeros((traj.n_atoms, n_states))
-                state = np.full(traj.n_atoms, -1, dtype=np.int64)
-                p = chi[start + offset]                       # (n, S)
-                for column in traj.targets.T:                 # every atom of a set gets the set's probs
-                    probs[column] = p
-                    state[column] = p.argmax(axis=1)
-                atoms = Atoms(numbers=traj.numbers, positions=positions[offset], cell=cells[offset], pbc=traj.pbc)
-                atoms.info["time"] = (start + offset) * traj.dt_ps * 1000.0 * fs
-                atoms.new_array("state", state)
-                atoms.new_array("state_prob", probs)
-                frames.append(atoms)
-            write(handle, frames, format="extxyz")
+def state_arrays(traj: Trajectory, chi: np.ndarray) -> Any:
+    """``per_atom`` of :func:`gdynet.trajectory.writers.write_extxyz`: every atom of a target set gets the
+    set's probabilities ``state_prob`` (S,) and most likely ``state``; other atoms zeros and -1."""
+    def arrays(frame: int) -> dict[str, np.ndarray]:
+        probs = np.zeros((traj.n_atoms, chi.shape[2]))
+        state = np.full(traj.n_atoms, -1, dtype=np.int64)
+        p = chi[frame]                                # (n, S)
+        for column in traj.targets.T:
+            probs[column] = p
+            state[column] = p.argmax(axis=1)
+        return {"state": state, "state_prob": probs}
+    return arrays

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..files.writes import json_safe
+from ..analysis.matching import best_match, confusion
 from ..base.errors import GdynetError
 from ..network.chi import CHI_CHUNK_FRAMES, calibration_sample, predict_raw, remove, write_calibrated
 
@@ -43,35 +44,13 @@ MIN_AGREEMENT = 0.9
 MAX_T1_SPREAD = 0.25
 
 
-def confusion(chi: Sequence[np.ndarray], reference: Sequence[np.ndarray]) -> np.ndarray:
-    """(S, S) counts of target-frames with argmax state i in ``chi`` and j in ``reference``."""
-    n_states = chi[0].shape[-1]
-    joint = np.zeros((n_states, n_states), dtype=np.int64)
-    for a, b in zip(chi, reference):
-        for start in range(0, a.shape[0], CHI_CHUNK_FRAMES):
-            i = np.asarray(a[start:start + CHI_CHUNK_FRAMES]).argmax(-1).ravel()
-            j = np.asarray(b[start:start + CHI_CHUNK_FRAMES]).argmax(-1).ravel()
-            joint += np.bincount(i * n_states + j, minlength=n_states ** 2).reshape(n_states, n_states)
-    return joint
-
-
-def best_permutation(joint: np.ndarray) -> tuple[np.ndarray, float]:
-    """``order`` with ``order[j]`` = the state matched to reference state j, and the matched fraction."""
-    from scipy.optimize import linear_sum_assignment
-
-    rows, cols = linear_sum_assignment(-joint)
-    order = np.empty(len(cols), dtype=np.int64)
-    order[cols] = rows
-    return order, float(joint[rows, cols].sum() / max(joint.sum(), 1))
-
-
 def seed_entry(seed: int, validation: float, chi: Sequence[np.ndarray], reference: Sequence[np.ndarray],
                lag: int, dt_ps: float) -> tuple[dict[str, Any], np.ndarray]:
     """One summary.json ``seeds`` entry for the calibrated ``chi`` of a seed (states in reference order),
     and ``order`` (``order[j]``: the seed's state matched to reference state j)."""
     from ..koopman.estimator import KoopmanEstimator
 
-    order, match = best_permutation(confusion(chi, reference))
+    order, match = best_match(state_confusion(chi, reference))
     koopman = KoopmanEstimator(lag, dt_ps).fit(list(chi)).fetch_model()
     return json_safe({"seed": int(seed), "vamp2_validation": validation, "timescales_ps": koopman.timescales_ps,
                       "populations": np.asarray(koopman.stationary)[order], "match": match}), order
@@ -258,3 +237,14 @@ def seed_differences(entries: Sequence[dict[str, Any]], kept: int) -> list[str]:
                 parts.append(f"mean order parameter of state {s} {q[s]:.3f} (kept {q0[s]:.3f})")
         lines.append(f"seed {e['seed']} (validation VAMP-2 {e['vamp2_validation']:.4f}): " + "; ".join(parts))
     return lines
+
+
+def state_confusion(chi: Sequence[np.ndarray], reference: Sequence[np.ndarray]) -> np.ndarray:
+    """(S, S) counts of target-frames with argmax state i in ``chi`` and j in ``reference`` (streamed)."""
+    n_states = chi[0].shape[-1]
+    joint = np.zeros((n_states, n_states), dtype=np.int64)
+    for a, b in zip(chi, reference):
+        for start in range(0, a.shape[0], CHI_CHUNK_FRAMES):
+            joint += confusion(np.asarray(a[start:start + CHI_CHUNK_FRAMES]).argmax(-1),
+                               np.asarray(b[start:start + CHI_CHUNK_FRAMES]).argmax(-1), n_states, n_states)
+    return joint
