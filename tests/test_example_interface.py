@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gdynet.base.errors import GdynetError
-from gdynet.commands.example_interface import (QUICK, interface_selection, ordered_along_normal, slab_centre, slab_distance, state_checks,
-                                               supported_analysis)
+from gdynet.commands.example_interface import QUICK, supported_analysis
+from gdynet.datasets.interface import interface_selection, ordered_along_normal, slab_centre, slab_distance, state_checks
 from gdynet.trajectory.targets import select_targets
 
 

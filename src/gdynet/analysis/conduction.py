@@ -64,7 +64,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 from scipy import constants
@@ -378,3 +378,43 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
                       sigma_collective=sigma_coll, sigma_self=sigma_self, sigma_cross=sigma_coll - sigma_self,
                       temperature_K=scale_T, volume_A3=float(volume_A3), n_targets=n_targets,
                       ci_from=ci_from, ci_blocks=len(blocks), ci_note=ci_note)
+
+
+def einstein_conductivity(trajs: Sequence[Trajectory], charges: Mapping[int, float], lag_ps: float,
+                          temperature_K: float) -> dict[str, Any]:
+    """Einstein conductivity (S/cm) of the atoms of the elements in ``charges`` (atomic number -> charge
+    in e), of each element's atoms, and without cross terms.
+
+    sigma = e² / (6 V k_B T) d/dt < |Σ_i q_i Δr_i(t)|² >, the slope fitted over 8 time offsets from
+    ``lag_ps`` to five times it (at most a third of the frames), pooled over ``trajs``: ``total`` with
+    every cross term, ``<symbol>`` one element's collective term, ``<symbol>_self`` its Nernst-Einstein
+    sum (no cross terms); ``fit_window_ps`` the first and last offset.
+    """
+    from ase.data import chemical_symbols
+
+    from .msd import slope
+    from .unwrap import unwrap_centers
+
+    symbols = [chemical_symbols[z] for z in charges]
+    curves: dict[str, list[np.ndarray]] = {k: [] for k in ("total", *symbols, *(f"{s}_self" for s in symbols))}
+    volumes = []
+    n_frames = min(t.n_frames for t in trajs)
+    dt = trajs[0].dt_ps
+    offsets = np.unique(np.linspace(max(1, round(lag_ps / dt)), min(5 * round(lag_ps / dt), n_frames // 3),
+                                    8).astype(int))
+    for traj in trajs:
+        ions = np.concatenate([np.nonzero(traj.numbers == z)[0] for z in charges])
+        r = unwrap_centers(traj.with_targets(ions[:, None]))                 # (F, n, 3) Å
+        q = np.array([charges[z] for z in traj.numbers[ions]])
+        for key, mask in (("total", slice(None)), *((s, traj.numbers[ions] == z) for s, z in zip(symbols, charges))):
+            M = (q[mask][None, :, None] * r[:, mask]).sum(axis=1)
+            curves[key].append(np.array([np.mean(np.sum((M[o:] - M[:-o]) ** 2, axis=-1)) for o in offsets]))
+        for s, z in zip(symbols, charges):
+            mask = traj.numbers[ions] == z
+            d2 = [np.mean(np.sum((r[o:, mask] - r[:-o, mask]) ** 2, axis=-1)) * mask.sum() * charges[z] ** 2
+                  for o in offsets]
+            curves[f"{s}_self"].append(np.array(d2))
+        volumes.append(float(np.mean(traj.volumes())))
+    times = offsets * dt
+    return {k: float(SIGMA_UNIT * slope(times, np.mean(v, axis=0)) / (6 * np.mean(volumes) * temperature_K))
+            for k, v in curves.items()} | {"fit_window_ps": [float(times[0]), float(times[-1])]}

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..files import writes
-from ..datasets.electrolyte import Electrolyte, ElectrolyteParams
-from ..base.errors import GdynetError
-from ..trajectory.core import Trajectory
+from ..datasets.electrolyte import Electrolyte, ElectrolyteParams, environment, ion_conductivity, physics_checks
 from ..runs.fit import FitOptions, fit
 from ..trajectory.read_options import ReadOptions, read_all
 
@@ -34,10 +32,6 @@ PAPER_STATES = (("50.6 ± 0.8", "PEO on one side, one TFSI on the other", "≈ 0
                 ("27.3 ± 0.4", "as above, a hydroxyl end group instead of an ether O", "≈ 0"),
                 ("15.1 ± 0.4", "TFSI only", "< 0; its i→i term carries ~40 % of the conduction"),
                 ("7.0 ± 0.9", "PEO only", "> 0"))
-#: fewer partner atoms than this within the first shell count as "none" in the state descriptions
-NO_PARTNER = 0.5
-#: hysteresis (Å) of the partner-exchange count
-HYSTERESIS_A = 0.5
 #: radius (Å) of the solvation shell whose charge is the state charge: whole EO units (Li–O 2.1 Å plus
 #: the 1.9 Å O–C bond; the first minimum of the Li–C RDF). At the first minimum of the Li–O RDF
 #: (~2.5 Å) the shell would cut every coordinating C–O–C dipole in half and hold only its O (−0.4 e).
@@ -94,116 +88,12 @@ def report_example(out: Path, md: Electrolyte, size: ExampleSize, summary: dict[
     results = {"md": asdict(size.md), "type_map": md.type_map, "data_file": str(md.data_file),
                "dumps": [str(p) for p in md.dumps], "fit": {"states": 4, "lag": size.lag, "training": summary.get("training")},
                "summary": _headline(summary), "physics": physics_checks(md, trajs, chis)}
-    results["physics"]["einstein_S_cm"] = einstein_conductivity(md, trajs, summary["lag_ps"])
+    results["physics"]["einstein_S_cm"] = ion_conductivity(md, trajs, summary["lag_ps"])
     writes.write_json(out / "example.json", results)
     writes.write_text(out / "example.md", example_table(results))
     save_states(results, out / "electrolyte_states")
     _print(results)
     return results
-
-
-def physics_checks(md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray]) -> dict[str, Any]:
-    """Coordination numbers per state (polymer O, anion S) and partner-exchange counts."""
-    from ..analysis.pairs import first_minimum
-    from ..analysis.rdf import state_rdf
-
-    result: dict[str, Any] = {"coordination": {}, "shell_radius_A": {}}
-    for element in ("O", "S"):
-        rdf = state_rdf(list(trajs), list(chis), element, r_max=6.0, n_bins=120)
-        w = rdf.weight / rdf.weight.sum()
-        r_shell = first_minimum(rdf.r, (w[:, None] * rdf.g).sum(axis=0))
-        b = int(np.searchsorted(rdf.edges[1:], r_shell))
-        result["coordination"][element] = rdf.coordination[:, b].tolist()
-        result["shell_radius_A"][element] = float(rdf.edges[b + 1])
-    result["exchanges"] = partner_exchanges(md, trajs, result["shell_radius_A"])
-    return result
-
-
-def partner_exchanges(md: Electrolyte, trajs: Sequence[Trajectory], shell: dict[str, float]) -> dict[str, Any]:
-    """How often a chain or an anion binds to a Li⁺ (per Li⁺ and ns; with hysteresis HYSTERESIS_A).
-
-    A partner molecule is *bound* once its nearest O (chain) or S (anion) is within the first-shell
-    radius and stays bound until that distance exceeds the radius + ``HYSTERESIS_A``; every new
-    binding after frame 0 is one exchange. Molecule ids come from the data file.
-    """
-    molecules = _molecule_ids(md.data_file)
-    counts, partners, li_ns = 0, [], 0.0
-    for traj in trajs:
-        li = np.nonzero(traj.numbers == 3)[0]
-        sites = np.nonzero(np.isin(traj.numbers, (8, 16)))[0]
-        sites = sites[np.argsort(molecules[sites], kind="stable")]      # grouped by molecule
-        radius = np.where(traj.numbers[sites] == 8, shell["O"], shell["S"])
-        starts = np.flatnonzero(np.r_[True, np.diff(molecules[sites]) != 0])
-        bound = np.zeros((len(li), len(starts)), dtype=bool)
-        for f in range(traj.n_frames):
-            x, cell = np.asarray(traj.positions[f]), np.asarray(traj.cells[f])
-            frac = (x[sites][None] - x[li][:, None]) @ np.linalg.inv(cell)
-            excess = np.linalg.norm((frac - np.round(frac)) @ cell, axis=-1) - radius
-            nearest = np.minimum.reduceat(excess, starts, axis=1)        # (n_li, n_molecules)
-            now = (bound | (nearest < 0)) & (nearest < HYSTERESIS_A)
-            if f:
-                counts += int((now & ~bound).sum())
-            bound = now
-            partners.append(bound.sum(axis=1).mean())
-        li_ns += len(li) * (traj.n_frames - 1) * traj.dt_ps / 1000.0
-    return {"bindings": counts, "per_li_per_ns": counts / li_ns, "mean_partner_molecules": float(np.mean(partners)),
-            "li_ns": li_ns}
-
-
-def _molecule_ids(data_file: Path) -> np.ndarray:
-    """Molecule id of each atom (in id order) from a LAMMPS data file's Atoms section (style full)."""
-    ids, mols = [], []
-    with open(data_file) as fh:
-        lines = iter(fh)
-        for line in lines:
-            if line.strip().startswith("Atoms"):
-                break
-        else:
-            raise GdynetError("no Atoms section", data_file)
-        for line in lines:
-            parts = line.split()
-            if not parts and ids:
-                break
-            if parts:
-                ids.append(int(parts[0]))
-                mols.append(int(parts[1]))
-    return np.asarray(mols)[np.argsort(ids)]
-
-
-def einstein_conductivity(md: Electrolyte, trajs: Sequence[Trajectory], lag_ps: float) -> dict[str, float]:
-    """Einstein conductivity (S/cm) of the whole electrolyte and of its parts.
-
-    sigma = e² / (6 V k_B T) d/dt < |Σ_i q_i Δr_i(t)|² >, with Li⁺ (charge q) and the anions
-    (charge −q, at their N) as carriers, fitted between ``lag_ps`` and five times it; ``total``
-    includes all cross terms, ``li``/``anion`` only that species' collective term, ``*_self`` the
-    Nernst-Einstein sums without any cross terms. Pooled over ``trajs``.
-    """
-    from ..analysis.conduction import SIGMA_UNIT
-    from ..analysis.msd import slope
-    from ..analysis.unwrap import unwrap_centers
-
-    q, T = md.params.ion_charge, md.params.temperature_K
-    curves: dict[str, list[np.ndarray]] = {k: [] for k in ("total", "li", "anion", "li_self", "anion_self")}
-    volumes = []
-    n_frames = min(t.n_frames for t in trajs)
-    dt = trajs[0].dt_ps
-    offsets = np.unique(np.linspace(max(1, round(lag_ps / dt)), min(5 * round(lag_ps / dt), n_frames // 3),
-                                    8).astype(int))
-    for traj in trajs:
-        ions = np.r_[np.nonzero(traj.numbers == 3)[0], np.nonzero(traj.numbers == 7)[0]]
-        r = unwrap_centers(traj.with_targets(ions[:, None]))                 # (F, n, 3) Å
-        z = np.where(traj.numbers[ions] == 3, q, -q)
-        li = z > 0
-        for key, mask in (("total", slice(None)), ("li", li), ("anion", ~li)):
-            M = (z[mask][None, :, None] * r[:, mask]).sum(axis=1)
-            curves[key].append(np.array([np.mean(np.sum((M[o:] - M[:-o]) ** 2, axis=-1)) for o in offsets]))
-        for key, mask in (("li_self", li), ("anion_self", ~li)):
-            d2 = [np.mean(np.sum((r[o:, mask] - r[:-o, mask]) ** 2, axis=-1)) * mask.sum() * q ** 2 for o in offsets]
-            curves[key].append(np.array(d2))
-        volumes.append(float(np.mean(traj.volumes())))
-    times = offsets * dt
-    return {k: float(SIGMA_UNIT * slope(times, np.mean(v, axis=0)) / (6 * np.mean(volumes) * T))
-            for k, v in curves.items()} | {"fit_window_ps": [float(times[0]), float(times[-1])]}
 
 
 def _headline(summary: dict[str, Any]) -> dict[str, Any]:
@@ -218,15 +108,6 @@ def _ci(results: dict[str, Any], s: int) -> str:
     if not ci:
         return ""
     return f" [{100 * ci['lower'][s]:.1f}, {100 * ci['upper'][s]:.1f}]"
-
-
-def environment(cn_o: float, cn_s: float) -> str:
-    """A short description of a solvation shell from its coordination numbers by polymer O and anion S."""
-    if cn_s < NO_PARTNER:
-        return "polymer only"
-    if cn_o < NO_PARTNER:
-        return "anions only"
-    return "polymer + anion" if cn_o >= cn_s else "anion-rich + polymer"
 
 
 def _conduction_by_state(conduction: dict[str, Any], n_states: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

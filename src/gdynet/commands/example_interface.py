@@ -36,10 +36,10 @@ from typing import Any
 import numpy as np
 
 from ..files import writes
-from ..datasets.interface import InterfaceData, InterfaceParams, generate_interface, solid_fraction
+from ..datasets.interface import (InterfaceData, InterfaceParams, first_frame, generate_interface, interface_selection,
+                                 selected_atoms, solid_fraction, state_checks, structure_reference)
 from ..base.errors import GdynetError
 from ..runs.fit import FitOptions, fit
-from ..trajectory.targets import select_targets
 from ..trajectory.read_options import ReadOptions
 
 
@@ -61,11 +61,6 @@ FULL = ExampleSize(params=replace(InterfaceParams(), cells=(6, 6, 12), productio
 QUICK = ExampleSize(params=replace(InterfaceParams(), cells=(4, 4, 16), crystal_ps=2.0, melt_ps=2.0, cool_ps=1.0,
                                    relax_ps=2.0, production_ps=24.0, frame_ps=0.4),
                     lag="0.8ps", lags=("0.4ps", "0.8ps", "1.6ps"), solid_layers_A=4.0, epochs=60)
-#: core sets of the structure-label reference (milestoning): an atom is solid from the frame it has at
-#: least CORE_SOLID_BONDS solid-like bonds until the frame it has at most CORE_LIQUID_BONDS, and so on
-CORE_SOLID_BONDS, CORE_LIQUID_BONDS = 10, 3
-#: bins of the profiles along the interface normal, Å
-PROFILE_BIN_A = 0.5
 
 
 def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, device: str = "auto",
@@ -82,7 +77,7 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     data = generate_interface(size.params, cache_dir=cache_dir, progress=progress)
     md_seconds = time.perf_counter() - start
     dumps = _link_md(data, out / "md")
-    positions, cell = _first_frame(dumps["train"])
+    positions, cell = first_frame(dumps["train"])
     selection = interface_selection(positions[:, 2], data.solid("train")[0], 0.0, cell[2, 2], size.solid_layers_A)
     # time between frames from the dump's TIMESTEP x the MD step, as a user would read it
     read = ReadOptions(timestep=f"{size.params.timestep_fs:g}fs", targets=f"select:{selection}", select_on="first")
@@ -98,11 +93,11 @@ def run_example(out: str | Path = "gdynet-interface", *, quick: bool = False, de
     from ..runs.rundir import RunDir
 
     chi_test = np.load(RunDir(out / "run").chi(1), mmap_mode="r")
-    targets = _selected(dumps["train"], read.targets, size.params.element)  # as the fit: on the training file
+    targets = selected_atoms(dumps["train"], read.targets, size.params.element)  # as the fit: on the training file
     if chi_test.shape[1] != len(targets):
         raise GdynetError(f"the fit chose {chi_test.shape[1]} targets with --select '{selection}', "
                           f"the example {len(targets)}", out / "run")
-    reference = structure_reference(data, dumps["test"], targets, chi_test, size)
+    reference = structure_reference(data, dumps["test"], targets, chi_test, size.params, size.lags)
     results = {"size": {**asdict(size), "params": asdict(size.params)}, "n_targets": int(len(targets)),
                "selection": selection,
                "md_seconds": md_seconds, "fit_seconds": fit_seconds,
@@ -158,162 +153,6 @@ def _link_md(data: InterfaceData, folder: Path) -> dict[str, Path]:
                     shutil.copyfile(src, tmp)
         paths[name] = dst
     return paths
-
-
-def _first_frame(dump: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Of the first frame of an orthogonal LAMMPS dump sorted by id: positions ``(N, 3)`` Å relative
-    to the box's lower corner (as gdynet's reader gives them, so ``prop z`` means the same) and the
-    cell ``(3, 3)`` Å."""
-    with open(dump) as handle:
-        head = [next(handle) for _ in range(9)]
-        n_atoms = int(head[3])
-        bounds = np.array([[float(x) for x in line.split()[:2]] for line in head[5:8]])
-        columns = head[8].split()[2:]
-        rows = [next(handle).split() for _ in range(n_atoms)]
-    xyz = [columns.index(c) for c in "xyz"]
-    positions = np.array([[float(r[i]) for i in xyz] for r in rows])
-    return positions - bounds[:, 0], np.diag(bounds[:, 1] - bounds[:, 0])
-
-
-def _selected(dump: Path, spec: str, element: str) -> np.ndarray:
-    """Indices of the atoms that the target ``spec`` selects on the first frame of ``dump``."""
-    from ase.data import atomic_numbers
-
-    positions, cell = _first_frame(dump)
-    numbers = np.full(len(positions), atomic_numbers[element])
-    return select_targets(numbers, spec, positions=positions, cell=cell, source=dump)[:, 0]
-
-
-def slab_centre(z: np.ndarray, solid: np.ndarray, lz: float) -> float:
-    """z (Å) of the centre of the solid slab: the circular mean of the solid atoms' z (period ``lz``)."""
-    angle = 2 * np.pi * np.asarray(z, dtype=float)[np.asarray(solid, dtype=bool)] / lz
-    return float(np.arctan2(np.sin(angle).mean(), np.cos(angle).mean()) * lz / (2 * np.pi)) % lz
-
-
-def slab_distance(z: np.ndarray, centre: float, lz: float) -> np.ndarray:
-    """Distance (Å) along z from the slab centre, minimum image: values in ``[0, lz / 2]``."""
-    dz = (np.asarray(z, dtype=float) - centre) % lz
-    return np.minimum(dz, lz - dz)
-
-
-def interface_selection(z: np.ndarray, solid: np.ndarray, zlo: float, lz: float, solid_layers_A: float) -> str:
-    """An MDAnalysis selection (``gdynet fit --select``) of the liquid and the first solid layers.
-
-    The interface sits at the distance ``d_i`` from the slab centre within which there are as many
-    atoms as there are solid atoms (uniform density); the selection leaves out the solid core,
-    ``d < d_i - solid_layers_A``. ``z``: Å, as stored in the first frame; ``solid``: bools of every
-    atom; the box spans ``[zlo, zlo + lz)`` along z. A core that crosses the periodic boundary
-    becomes two intervals, each open towards the boundary it touches.
-    """
-    solid = np.asarray(solid, dtype=bool)
-    if not 0 < solid.sum() < len(solid):
-        raise GdynetError("the first frame is not a solid-liquid interface: "
-                          f"{solid.sum()} of {len(solid)} atoms are solid")
-    centre = slab_centre(z, solid, lz)
-    ranked = np.sort(slab_distance(z, centre, lz))
-    half = 0.5 * (ranked[int(solid.sum()) - 1] + ranked[int(solid.sum())]) - solid_layers_A
-    if half <= 0:
-        return "all"
-    low = zlo + (centre - half - zlo) % lz
-    high = low + 2 * half
-    if high <= zlo + lz:
-        core = f"(prop z >= {low:.3f} and prop z < {high:.3f})"
-    else:
-        core = f"(prop z >= {low:.3f} or prop z < {high - lz:.3f})"
-    return f"not {core}"
-
-
-def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarray, chi: np.ndarray,
-                        size: ExampleSize) -> dict[str, Any]:
-    """Compare the learned states (``chi`` of the held-out segment) with the solid/liquid labels.
-
-    Returns ``states`` (per state: population, mean solid label, mean distance from the slab centre
-    in Å), ``profile`` (density of each state vs distance from the slab centre), and ``labels``
-    (the structure-label Markov model: solid fraction of the targets, implied timescales at the
-    example's lags).
-    """
-    from ..analysis.order_labels import core_set_labels, label_timescales
-    from ..base.units import lag_to_frames
-
-    params = size.params
-    solid = data.solid("test")                                       # (F, N)
-    z, lz, area = _z_positions(test_dump, params)                    # (F, N), (F,), Å²
-    chi = np.asarray(chi, dtype=float)
-    n = min(len(chi), len(solid), len(z))
-    chi, solid, z, lz = chi[:n], solid[:n], z[:n], lz[:n]
-    d = np.stack([slab_distance(z[f], slab_centre(z[f], solid[f], lz[f]), lz[f]) for f in range(n)])
-    d_t, solid_t = d[:, targets], solid[:, targets].astype(float)
-    weight = chi.sum(axis=(0, 1))
-    states = {"population": (weight / weight.sum()).tolist(),
-              "solid_fraction": (np.einsum("fns,fn->s", chi, solid_t) / weight).tolist(),
-              "mean_distance_A": (np.einsum("fns,fn->s", chi, d_t) / weight).tolist()}
-    edges = np.arange(0.0, float(lz.max()) / 2 + PROFILE_BIN_A, PROFILE_BIN_A)
-    density = [np.histogram(d_t.ravel(), edges, weights=chi[..., s].ravel())[0] / (2 * area * PROFILE_BIN_A * n)
-               for s in range(chi.shape[2])]
-    lags = sorted({lag_to_frames(x, params.frame_ps) for x in size.lags if lag_to_frames(x, params.frame_ps) < n - 1})
-    bonds = data.solid_bonds("test")[:n, targets]
-    core = core_set_labels(bonds, CORE_SOLID_BONDS, CORE_LIQUID_BONDS)   # solid from >= 10 to <= 3 bonds
-
-    def slowest(labels: np.ndarray) -> list[float]:
-        its = label_timescales([labels], lags, params.frame_ps)
-        return [float(row[0]) for row in np.asarray(its.timescales_ps, dtype=float)]
-
-    return {"states": states,
-            "profile": {"axis": "distance from the solid slab centre along z", "edges_A": edges.tolist(),
-                        "density_per_A3": [x.tolist() for x in density]},
-            "labels": {"target_solid_fraction": float(solid_t.mean()), "lags_ps": [x * params.frame_ps for x in lags],
-                       "timescales_ps": slowest(solid_t), "core_timescales_ps": slowest(core),
-                       "core_bonds": [CORE_SOLID_BONDS, CORE_LIQUID_BONDS]}}
-
-
-def _z_positions(dump: Path, params: InterfaceParams) -> tuple[np.ndarray, np.ndarray, float]:
-    """From a dump sorted by id: z of every atom in every frame ``(F, N)`` Å, the box length along z
-    ``(F,)`` Å and the mean cross-section of the box (Å²)."""
-    from ..trajectory.readers import read_trajectory
-
-    traj = read_trajectory(dump, dt=params.frame_ps, targets=params.element)
-    cells = np.asarray(traj.cells)
-    area = float(np.linalg.norm(np.cross(cells[:, 0], cells[:, 1]), axis=1).mean())
-    return np.asarray(traj.positions[:, :, 2]), cells[:, 2, 2].copy(), area
-
-
-def state_checks(results: dict[str, Any]) -> dict[str, Any]:
-    """Are there four populated states, ordered solid-bulk ... liquid-bulk along the normal?
-
-    ``populated``: every state above 1 %; ``ordered``: :func:`ordered_along_normal`; ``separated``:
-    one state is more than 80 % solid and one less than 20 %; ``slowest_ratio`` (``slowest_core_ratio``): learned
-    slowest timescale over the one of the structure labels (with core sets) at the fit lag.
-    """
-    states = results["states"]
-    pops = np.asarray(results["learned"]["populations"], dtype=float)
-    order = np.argsort(states["mean_distance_A"])
-    solid = np.asarray(states["solid_fraction"])
-    labels = results["labels"]
-    lag = results["learned"]["lag_ps"]
-    at_lag = int(np.argmin(np.abs(np.asarray(labels["lags_ps"]) - lag)))
-    return {"populated": bool(np.all(pops > 0.01)), "min_population": float(pops.min()),
-            "n_populated": int((pops > 0.01).sum()),
-            "order_along_normal": order.tolist(),
-            "ordered": ordered_along_normal(solid[order]),
-            "separated": bool(solid.max() > 0.8 and solid.min() < 0.2),
-            "slowest_learned_ps": float(results["learned"]["timescales_ps"][0]),
-            "slowest_labels_ps": labels["timescales_ps"][at_lag],
-            "slowest_ratio": float(results["learned"]["timescales_ps"][0]) / labels["timescales_ps"][at_lag],
-            "slowest_core_ratio": float(results["learned"]["timescales_ps"][0]) / labels["core_timescales_ps"][at_lag]}
-
-
-def ordered_along_normal(solid: np.ndarray) -> bool:
-    """Do states sorted by distance from the slab centre go from solid to liquid?
-
-    ``solid``: each state's solid fraction, nearest state first. True when the nearest state is
-    mostly solid (> 0.5), the farthest is the most liquid, and every mostly solid state lies nearer
-    than every mostly liquid one (bulk solid, solid at the interface, liquid at the interface, bulk
-    liquid; the two solid states may swap, as their solid fractions are close).
-    """
-    solid = np.asarray(solid, dtype=float)
-    is_solid = solid > 0.5
-    return bool(is_solid[0] and np.argmin(solid) == len(solid) - 1
-                and not np.any(np.diff(is_solid.astype(int)) > 0))
 
 
 def _figures(results: dict[str, Any], folder: Path) -> dict[str, Path]:
