@@ -8,20 +8,11 @@ Names are imported lazily: ``load`` + ``transform`` never import the training pa
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..base.lazy import lazy_names
 
 _LAZY = {"GDyNetEstimator": "gdynet.api.estimator", "GDyNetModel": "gdynet.api.model",
          "load": "gdynet.api.model", "StateProbabilities": "gdynet.base.states"}
 
 __all__ = ["GDyNetEstimator", "GDyNetModel", "StateProbabilities", "load"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'gdynet.api' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

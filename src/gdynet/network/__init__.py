@@ -9,20 +9,11 @@ Both networks map their inputs to (B, n, S) state probabilities and carry ``netw
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..base.lazy import lazy_names
 
 _LAZY = {"GDyNet": "gdynet.network.gdynet", "GlobalVAMPNet": "gdynet.network.vampnet",
          "run_network": "gdynet.network.forward"}
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'gdynet.network' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

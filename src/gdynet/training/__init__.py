@@ -14,6 +14,8 @@ import importlib
 import warnings
 from typing import Any
 
+from ..base.lazy import lazy_names
+
 _LAZY = {
     "TrainConfig": "gdynet.training.trainer",
     "Trainer": "gdynet.training.trainer",
@@ -26,11 +28,12 @@ _LAZY = {
 __all__ = [*_LAZY, "predict"]
 
 
+_names, __dir__ = lazy_names(__name__, _LAZY)
+
+
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
     if name == "predict":
         warnings.warn("gdynet.training.predict is deprecated; use gdynet.network.run_network", DeprecationWarning,
                       stacklevel=2)
         return importlib.import_module("gdynet.network.forward").run_network
-    raise AttributeError(f"module 'gdynet.training' has no attribute {name!r}")
+    return _names(name)

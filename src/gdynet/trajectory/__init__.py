@@ -8,20 +8,11 @@ Public names (imported lazily, so that a sub-module does not load the readers): 
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..base.lazy import lazy_names
 
 _LAZY = {"Trajectory": "gdynet.trajectory.core", "FORMATS": "gdynet.trajectory.readers",
          "read_trajectory": "gdynet.trajectory.readers", "select_targets": "gdynet.trajectory.targets"}
 
 __all__ = ["FORMATS", "Trajectory", "read_trajectory", "select_targets"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'gdynet.trajectory' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
