@@ -146,3 +146,17 @@ def test_loading_a_model_and_transforming_never_imports_training(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
     np.testing.assert_array_equal(np.load(tmp_path / "chi.npy"), np.load(FIXTURES / "chi.npy"))
+
+
+def test_gdynet_model_is_a_deprecated_alias_of_gdynet_network():
+    script = ("import warnings, gdynet.network as n\n"
+              "with warnings.catch_warnings(record=True) as caught:\n"
+              "    warnings.simplefilter('always')\n"
+              "    import gdynet.model as m\n"
+              "    from gdynet.model.gdynet import GDyNet\n"
+              "assert m.GDyNet is n.GDyNet is GDyNet and m.GlobalVAMPNet is n.GlobalVAMPNet\n"
+              "print([str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)])\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "gdynet.network" in result.stdout
