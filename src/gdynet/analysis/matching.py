@@ -39,6 +39,8 @@ def agreement_percent(chi: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -
     n_states, n_labels = int(max(states.max() + 1, np.asarray(chi[0]).shape[2])), int(truth.max() + 1)
     joint = confusion(states, truth, n_states, n_labels)
     if n_states <= n_labels:
-        _, fraction = best_match(joint)
-        return 100.0 * fraction
-    return 100.0 * joint.max(axis=1).sum() / len(states)             # several states may map onto one label
+        order, _ = best_match(joint)
+        matched = joint[order[order >= 0], np.flatnonzero(order >= 0)].sum()
+    else:                                       # several states may map onto one label
+        matched = joint.max(axis=1).sum()
+    return 100.0 * matched / len(states)
