@@ -9,6 +9,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..files import writes
+from ..base.option_names import option
+from ..base.units import check_lag
 from ..files.writes import json_safe
 from ..trajectory.core import Trajectory
 from ..trajectory.read_options import ReadOptions, SharedTargets, read_all
@@ -54,6 +56,7 @@ class FitOptions:
                 new = OLD_FIT_KEYS[old]
                 warnings.warn(f"FitOptions({old}=...) is deprecated; use {new}=", DeprecationWarning, stacklevel=3)
                 object.__setattr__(self, new, value)
+        check_lag(self.lag, name=option("lag"))     # the lag rule at once; the other options at fit
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FitOptions":
