@@ -272,8 +272,8 @@ def test_300_trajectories_fit_and_analyze_under_256_open_files(tmp_path):
         import resource, sys
         limit, budget = int(sys.argv[1]), int(sys.argv[2])
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-        import gdynet.openfiles
-        gdynet.openfiles.BUDGET_BYTES = budget
+        import gdynet.files.openfiles
+        gdynet.files.openfiles.BUDGET_BYTES = budget
         from gdynet.cli import app
         app(sys.argv[3:], prog_name="gdynet")
     """)

@@ -8,7 +8,7 @@ import pytest
 
 import gdynet.graphs.store as store_mod
 from gdynet import Trajectory
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.graphs import GraphStore, build_graphs
 from gdynet.graphs.neighbors import neighbors
 
@@ -41,10 +41,10 @@ def test_store_holds_the_neighbours_of_every_frame(tmp_path, small_chunks):
     np.testing.assert_array_equal(store.targets, traj.targets)
     assert store.dt_ps == 0.5 and store.source == "toy.xyz"
     assert store.path.parent == tmp_path and (store.path / "COMPLETE").is_file()
-    import gdynet.openfiles
+    import gdynet.files.openfiles
 
     with pytest.MonkeyPatch.context() as patch:                 # large: memory-mapped read-only
-        patch.setattr(gdynet.openfiles, "SMALL_BYTES", 0)
+        patch.setattr(gdynet.files.openfiles, "SMALL_BYTES", 0)
         reopened = GraphStore.open(store.path)
     assert isinstance(reopened.indices, np.memmap) and not reopened.indices.flags.writeable
     np.testing.assert_array_equal(reopened.distances, dist)
