@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from gdynet import GdynetError, read_trajectory
 from gdynet.cli import app
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.pipeline.inputs import ReadOptions, read_all
+from gdynet.trajectory.read_options import ReadOptions, read_all
 from test_readers_md import _dump
 
 runner = CliRunner()
@@ -63,7 +63,7 @@ def _extxyz(path: Path, times_fs: list[float]) -> Path:
 # ------------------------------------------------------------------ 1. an input that grows while read
 def test_a_file_that_grows_while_fit_reads_it_is_refused(toys, tmp_path, monkeypatch):
     """The fingerprint recorded must be of the bytes read: a file changed meanwhile is refused."""
-    import gdynet.pipeline.fit as fit_module
+    import gdynet.runs.fit as fit_module
 
     growing = tmp_path / "growing.npz"
     growing.write_bytes(toys[0].read_bytes())
@@ -82,7 +82,7 @@ def test_a_file_that_grows_while_fit_reads_it_is_refused(toys, tmp_path, monkeyp
 
 
 def test_a_file_that_grows_while_analyze_reads_it_is_refused(tmp_path, monkeypatch):
-    import gdynet.pipeline.analyze as analyze_module
+    import gdynet.runs.analyze as analyze_module
 
     path = write_npz(toy_li_fcc(n_trajectories=1, n_frames=300, seed=4).trajectories[0], tmp_path / "md.npz")
     out = tmp_path / "run"
