@@ -11,7 +11,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from gdynet.training.data import GraphSource, split_sources
+from gdynet.network.inputs import GraphSource
+from gdynet.training.data import split_sources
 from gdynet.training.distributed import setup
 from gdynet.training.trainer import TrainConfig, Trainer, _Context
 from training_helpers import TinyGraphNet, hidden_two_state_store

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.electrolyte import ElectrolyteParams, build_system
-from gdynet.pipeline.example_electrolyte import coordination_labels, einstein_conductivity, partner_exchanges
+from gdynet.datasets.electrolyte import coordination_labels, ion_conductivity, partner_exchanges
 from gdynet.trajectory.core import Trajectory
 
 TINY = ElectrolyteParams(n_chains=2, chain_eo=10, n_li=2, equil_ps=0.4, decorrelate_ps=0.2, run_ps=2.0,
@@ -91,7 +91,7 @@ def test_einstein_conductivity_of_a_pair_moving_together_is_zero():
     traj = Trajectory(positions=positions, cells=np.tile(np.eye(3) * 20, (2000, 1, 1)),
                       numbers=np.array([3, 7]), dt_ps=1.0, targets=np.array([[0]]))
     md = SimpleNamespace(params=SimpleNamespace(ion_charge=0.75, temperature_K=400.0))
-    sigma = einstein_conductivity(md, [traj], lag_ps=5.0)
+    sigma = ion_conductivity(md, [traj], lag_ps=5.0)
     assert sigma["total"] == pytest.approx(0.0, abs=1e-12)
     # a random walk of step variance 3 x 0.25 Å² per ps: <d²> = 0.75 t, so d/dt <|q d|²> = 0.75 q²
     expected = SIGMA_UNIT * 0.75 * 0.75 ** 2 / (6 * 8000.0 * 400.0)

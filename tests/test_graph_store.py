@@ -8,7 +8,7 @@ import pytest
 
 import gdynet.graphs.store as store_mod
 from gdynet import Trajectory
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.graphs import GraphStore, build_graphs
 from gdynet.graphs.neighbors import neighbors
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, read_trajectory
-from gdynet.errors import GdynetWarning
-from gdynet.trajectory import cache, readers
+from gdynet.base.errors import GdynetWarning
+from gdynet.trajectory import cache, frames, readers
 
 NUMBERS = np.array([3, 3, 16, 8, 1, 1])  # Li Li S O H H
 
@@ -83,7 +83,7 @@ def test_npz_molecules_from_bonds_in_frame_0(tmp_path):
 @pytest.mark.parametrize("compressed", [False, True])
 def test_large_npz_streams_into_reused_memmap_cache(tmp_path, monkeypatch, compressed):
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 2)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 2)
     path = tmp_path / "big.npz"
     data = _write_npz(path, n_frames=9, compressed=compressed)
     traj = read_trajectory(path, dt=0.01, stride=2, cache_dir=tmp_path / "cache")
@@ -198,7 +198,7 @@ def test_extxyz_streaming_path_matches_memory(tmp_path, monkeypatch):
     ase.io.write(path, images, format="extxyz")
     in_memory = read_trajectory(path, targets="O")
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 3)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 3)
     streamed = read_trajectory(path, targets="O", cache_dir=tmp_path / "c", stride=2)
     assert isinstance(streamed.positions, np.memmap)
     np.testing.assert_allclose(streamed.positions, in_memory.positions[::2], atol=1e-5)
@@ -212,7 +212,7 @@ def test_failed_stream_leaves_no_cache_entry(tmp_path, monkeypatch):
     import ase.io
 
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 2)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 2)
     images, _, _ = _images(n_frames=6)
     path = tmp_path / "cut.xyz"
     ase.io.write(path, images, format="extxyz")
@@ -246,7 +246,7 @@ def test_extxyz_errors(tmp_path):
     with pytest.warns(GdynetWarning, match="no cell in the file: read as non-periodic"):
         cluster = read_trajectory(no_cell, dt=0.001, targets="Li")
     assert cluster.pbc == (False, False, False)
-    extent = np.ptp(cluster.positions[0], axis=0) + 2 * readers.BOUNDING_PAD
+    extent = np.ptp(cluster.positions[0], axis=0) + 2 * frames.BOUNDING_PAD
     np.testing.assert_allclose(cluster.cells[0], np.diag(extent))
     changing = tmp_path / "changing.xyz"
     ase.io.write(changing, [images[0], images[1][:-1]], format="extxyz")

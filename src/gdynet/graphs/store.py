@@ -42,11 +42,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..atomic import save_npy, write_json
-from ..cache import cache_root, entry_lock
-from ..diskspace import open_memmap, require_free
-from ..errors import GdynetError, GdynetWarning
-from ..progress import frame_counter
+from ..files.writes import save_npy, write_json
+from ..files.cache_root import cache_root, entry_lock
+from ..files.diskspace import open_memmap, require_free
+from ..base.errors import GdynetError, GdynetWarning
+from ..base.progress import frame_counter
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
 from .shells import EXTRA_NEIGHBORS, graph_width

@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ..atomic import json_safe
-from ..errors import GdynetError
-from ..states import unpack_chi
-from ..units import check_lag, lag_to_frames, parse_time
-from ..wording import number_list
+from ..files.writes import json_safe
+from ..base.errors import GdynetError
+from ..base.states import unpack_chi
+from ..base.units import check_lag, lag_to_frames, parse_time
+from ..base.wording import number_list
 from .covariance import as_trajectories, lagged_moments
 from .processes import eigenvector_summary
 
@@ -227,7 +227,7 @@ class KoopmanEstimator:
     Args:
         lag: τ in frames (int), or a time such as ``"10ps"`` converted with the frame spacing.
         dt_ps: time between frames in ps; leave it out when fitting a
-            :class:`~gdynet.states.StateProbabilities`, which carries its own (plain arrays need it).
+            :class:`~gdynet.base.states.StateProbabilities`, which carries its own (plain arrays need it).
         reversible: enforce detailed balance (symmetrised moments, real spectrum).
         epsilon: relative eigenvalue cut-off of the pseudo-inverse of C00 (default 1e-10).
     """
@@ -252,7 +252,7 @@ class KoopmanEstimator:
         return f"KoopmanEstimator(lag={lag}{dt}, reversible={self.reversible}; {state})"
 
     def fit(self, chi: Any, *, source: str = "chi") -> "KoopmanEstimator":
-        """Estimate K(τ) from ``chi``: a :class:`~gdynet.states.StateProbabilities`, one array
+        """Estimate K(τ) from ``chi``: a :class:`~gdynet.base.states.StateProbabilities`, one array
         ``(F, n, S)``, or a list of either (one per trajectory).
 
         ``source`` names the data in error messages (e.g. the file χ was read from).

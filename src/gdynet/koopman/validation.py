@@ -26,10 +26,10 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.stats
 
-from ..errors import GdynetError
-from ..states import unpack_chi
-from ..units import check_lag, check_lags, lag_to_frames
-from ..wording import number_list
+from ..base.errors import GdynetError
+from ..base.states import unpack_chi
+from ..base.units import check_lag, check_lags, lag_to_frames
+from ..base.wording import number_list
 from .covariance import Moments, as_trajectories, confidence_blocks, lagged_moments
 from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
                         timescales_from_eigenvalues)
@@ -202,7 +202,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
     """Relaxation timescales t_i(τ) = −τ / ln|λ_i(τ)| (Eq. 11) for every lag τ in ``lags``.
 
     Args:
-        chi: state probabilities: a :class:`~gdynet.states.StateProbabilities`, one array
+        chi: state probabilities: a :class:`~gdynet.base.states.StateProbabilities`, one array
             ``(F, n, S)``, or a list of either (one per trajectory).
         lags: lags in frames (or times such as ``"5ps"``); sorted and de-duplicated.
         dt_ps: time between frames in ps; only for plain arrays (a ``StateProbabilities`` carries it).
@@ -386,7 +386,7 @@ class TimescaleCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (inf/NaN as ``None``)."""
-        from ..atomic import json_safe
+        from ..files.writes import json_safe
 
         return json_safe({"timescale_ps": self.timescale_ps, "resolved": self.resolved,
                           "lower_bound": self.lower_bound, "rising": self.rising, "rise": self.rise,

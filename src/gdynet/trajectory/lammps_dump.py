@@ -26,7 +26,7 @@ from typing import IO, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 from .compressed import damage_refused, open_binary
 
 #: coordinate column sets, in the order they are preferred, and whether they are fractional
