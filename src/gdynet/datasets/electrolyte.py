@@ -346,6 +346,45 @@ def physics_checks(md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[
     return result
 
 
+#: coordination labels of :func:`coordination_labels` (index = label value)
+COORDINATION_LABELS = ("polymer only", "anion only", "mixed", "none")
+
+
+def label_radii(trajs: Sequence[Trajectory], n_frames: int = 200) -> dict[str, float]:
+    """First-shell radii (Å) of the coordination labels: the first minimum of the Li–O RDF (``"O"``)
+    and of the Li–anion RDF, S and N pooled (``"anion"``), over ``n_frames`` evenly strided frames of
+    every trajectory in ``trajs``."""
+    from ..analysis.pairs import first_minimum
+    from ..analysis.rdf import state_rdf
+
+    radii = {}
+    for key, species in (("O", "O"), ("anion", ["S", "N"])):
+        chis = [np.ones((t.n_frames, t.n_targets, 1)) for t in trajs]
+        rdf = state_rdf(list(trajs), chis, species, r_max=6.0, n_bins=120,
+                        stride=max(1, min(t.n_frames for t in trajs) // n_frames))
+        radii[key] = first_minimum(rdf.r, rdf.g[0])
+    return radii
+
+
+def coordination_labels(traj: Trajectory, radii: dict[str, float]) -> np.ndarray:
+    """Per frame and Li⁺: 0 polymer only (an O within ``radii["O"]`` Å and no anion S or N within
+    ``radii["anion"]`` Å), 1 anion only, 2 mixed (both), 3 none (neither); ``(F, n_Li)`` int8, the
+    Li⁺ in the order of ``traj.numbers`` (the example's targets). Names in :data:`COORDINATION_LABELS`."""
+    li = np.nonzero(traj.numbers == 3)[0]
+    groups = [np.nonzero(traj.numbers == 8)[0], np.nonzero(np.isin(traj.numbers, (7, 16)))[0]]
+    labels = np.empty((traj.n_frames, len(li)), dtype=np.int8)
+    for f in range(traj.n_frames):
+        x, cell = np.asarray(traj.positions[f]), np.asarray(traj.cells[f])
+        inv = np.linalg.inv(cell)
+        near = []
+        for sites, r in zip(groups, (radii["O"], radii["anion"])):
+            frac = (x[sites][None] - x[li][:, None]) @ inv
+            near.append((np.linalg.norm((frac - np.round(frac)) @ cell, axis=-1) < r).any(axis=1))
+        polymer, anion = near
+        labels[f] = np.where(polymer, np.where(anion, 2, 0), np.where(anion, 1, 3))
+    return labels
+
+
 def partner_exchanges(md: Electrolyte, trajs: Sequence[Trajectory], shell: dict[str, float]) -> dict[str, Any]:
     """How often a chain or an anion binds to a Li⁺ (per Li⁺ and ns; with hysteresis HYSTERESIS_A).
 
