@@ -12,8 +12,8 @@ the same file), the box as the cell (none: non-periodic, a bounding cell as for 
 masses, names and charges the topology states, and the frame times (ps) when the reader has them
 (DCD, XTC, TRR, NetCDF). A DCD written by LAMMPS (time in the run's unit) and an in-memory trajectory
 (``MemoryReader``, whose ``dt`` defaults to 1 ps) need ``dt``. ``targets`` may be any MDAnalysis
-selection (``"name OW"``, ``"resname LI"``), evaluated on the first frame, with indices within the
-group. The universe's current frame is restored afterwards.
+selection (``"name OW"``, ``"resname LI"``), evaluated on the first frame; indices given or
+returned by ``file_targets()`` are the ``Universe``'s (``atom.index``). The universe's current frame is restored afterwards.
 
 **ASE**: a list, tuple or iterator (``ase.io.iread``) of ``ase.Atoms``, or one ``Atoms``: positions,
 cell, ``pbc``, atomic numbers, ``info["time"]`` (ASE time units, as ASE's readers store it; the
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_atoms, facts_
 from .core import Trajectory
 from .readers import (_ase_frame_tuples, _cell_checked, _file_pbc, _frame_spacing, _parse_type_map,
                       _written_by_lammps, resolve_periodicity)
-from .targets import TargetSpec, element_counts, is_mdanalysis, quiet_mdanalysis, select_targets
+from .targets import INDEX_LIST, TargetSpec, element_counts, is_mdanalysis, quiet_mdanalysis, select_targets
 
 #: MDAnalysis reader formats whose frame times gdynet trusts -> the readers' format name
 _TIMED_READERS = {"DCD": "dcd", "XTC": "xtc", "TRR": "trr", "NCDF": "ncdf"}
@@ -70,8 +70,11 @@ def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: Targe
     Args:
         atoms: the Universe (all atoms) or an AtomGroup (its atoms, in its order).
         dt: time between the universe's frames (ps or with a unit); default: the frames' own times.
-        targets: an element (``"Li"``), indices within the group, an MDAnalysis selection
-            (``"name OW"``), ``"molecules:H2O"`` or ``"residues:resname EC"``.
+        targets: an element (``"Li"``), atom indices (the ``Universe``'s numbering, ``atom.index``;
+            they must be in the group), an MDAnalysis selection (``"name OW"``, evaluated on the
+            group), ``"molecules:H2O"`` or ``"residues:resname EC"``. ``traj.targets`` indexes the
+            Trajectory's atoms (the group's, in its order); ``traj.file_targets()`` and the
+            ``StateProbabilities.targets`` of its χ are ``Universe`` indices.
         stride: keep every ``stride``-th frame.
         type_map, exclude, pbc: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
         source: name in messages and ``Trajectory.source`` (default: the trajectory file's name).
@@ -93,8 +96,12 @@ def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: Targe
                                           choice.kept_numbers, entry=None, source=src)
         finally:
             reader[current]
+    whole = group.n_atoms == atoms.universe.atoms.n_atoms and np.array_equal(group.indices, np.arange(group.n_atoms))
+    group_ids = None if whole else np.asarray(group.indices, dtype=np.int64)
+    if group_ids is not None:
+        targets = _group_positions(targets, group_ids, src)
     return _assemble(frames, choice, _file_pbc(frames.cells, (True, True, True), src, stride), fmt, dt_ps, stride,
-                     targets, topology, pbc, src)
+                     targets, topology, pbc, src, group_ids)
 
 
 def from_ase(images: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
@@ -177,9 +184,10 @@ def _check_targets_given(targets: TargetSpec | None, choice: AtomChoice, src: st
 
 def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, bool, bool] | None, fmt: str,
               dt_ps: float | None, stride: int, targets: TargetSpec, topology: Any, pbc: Any,
-              src: str) -> Trajectory:
+              src: str, group_ids: np.ndarray | None = None) -> Trajectory:
     """The Trajectory of the frames: spacing, periodicity (a bounding cell without a box, as for files)
-    and the target sets, selected on the first frame."""
+    and the target sets, selected on the first frame. ``group_ids``: the ``Universe`` index of each
+    atom of an ``AtomGroup`` (the numbering of ``file_targets()``), None for all atoms of the source."""
     dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, None, stride, None, src)
     cells, periodic = resolve_periodicity(frames, found_pbc, parse_pbc(pbc, src), src, "in the frames", "pbc=")
     first = np.zeros((len(choice.numbers), 3))
@@ -189,7 +197,41 @@ def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, b
     return Trajectory(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
                       targets=remap_targets(sets, choice.keep, src), source=src, pbc=periodic,
                       charges=choice.kept_charges, dt_source=dt_source,
-                      atom_ids=None if choice.all_kept else np.flatnonzero(choice.keep))
+                      atom_ids=_atom_ids(choice, group_ids))
+
+
+def _atom_ids(choice: AtomChoice, group_ids: np.ndarray | None) -> np.ndarray | None:
+    """The source's index of each kept atom (``Trajectory.atom_ids``), None when it is their own numbering."""
+    if group_ids is None:
+        return None if choice.all_kept else np.flatnonzero(choice.keep)
+    return group_ids[choice.keep]
+
+
+def _group_positions(spec: Any, group_ids: np.ndarray, src: str) -> Any:
+    """Atom indices given for an ``AtomGroup`` are in its ``Universe``'s numbering (``atom.index``, as
+    ``u.atoms[i]``): their positions within the group; any other spec as it is."""
+    if isinstance(spec, Mapping) and set(spec) == {"indices"}:
+        spec = spec["indices"]
+    if isinstance(spec, str):
+        if not INDEX_LIST.match(spec):
+            return spec
+        spec = [int(i) for i in spec.split(",") if i.strip()]
+    elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        spec = [int(spec)]
+    elif not isinstance(spec, (list, tuple, np.ndarray)):
+        return spec
+    try:
+        index = np.asarray(spec)
+    except ValueError:
+        return spec
+    if index.dtype.kind not in "iu" or index.size == 0:
+        return spec
+    position = {int(u): k for k, u in enumerate(group_ids)}
+    missing = [int(i) for i in index.ravel() if int(i) not in position]
+    if missing:
+        raise GdynetError(f"target atom {missing[0]} is not in the AtomGroup (indices are the Universe's "
+                          "numbering, atom.index)", src)
+    return np.array([position[int(i)] for i in index.ravel()], dtype=np.int64).reshape(index.shape)
 
 
 # ------------------------------------------------------------------ MDAnalysis

@@ -153,8 +153,8 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
             selections).
         topology_format: MDAnalysis topology format when the name does not tell (e.g. ``"DATA"``).
         targets: which atoms gdynet follows; see :func:`~gdynet.trajectory.targets.select_targets`
-            ("Li", 3, [0, 4], "0,4", "name OW", "molecules:H2O", "residues:resname EC"), indices in
-            the file's numbering. Default: the file's own targets (npz ``target_index``).
+            ("Li", 3, [0, 4], "0,4", "name OW", "molecules:H2O", "residues:resname EC"); an int is an
+            atom index, an element goes by its symbol; indices in the file's numbering (0-based). Default: the file's own targets (npz ``target_index``).
         stride: keep every ``stride``-th frame; the frame spacing is multiplied by ``stride``.
         cache_dir: folder of the frame cache for large files (default ``$GDYNET_CACHE`` or
             ``~/.cache/gdynet/trajectories``).
@@ -496,6 +496,8 @@ def resolve_periodicity(frames: cache.Frames, found: tuple[bool, bool, bool] | N
     without a cell (``found`` None) is non-periodic in its atoms' bounding cells, with one warning
     (``where``: "in the file" or "in the frames"; ``option``: how the user spells pbc=)."""
     cells = frames.cells
+    if found is not None and not any(found) and given is None:
+        _cell_without_pbc(frames, src, option)
     if found is None:
         cells, found = _bounding_cells(frames.positions), (False, False, False)
         if given is None or any(given):
@@ -504,6 +506,26 @@ def resolve_periodicity(frames: cache.Frames, found: tuple[bool, bool, bool] | N
                           GdynetWarning, stacklevel=4)
             given = None
     return cells, (given if given is not None else found)
+
+
+def _cell_without_pbc(frames: cache.Frames, src: str, option: str) -> None:
+    """A cell that is periodic along no axis (ASE's default ``pbc=False``): refused when an atom lies
+    outside it (a periodic system whose ``pbc`` was not set: read as non-periodic, its neighbours,
+    RDFs and timescales would be wrong), else read as non-periodic with one warning naming ``pbc``."""
+    yes, slab, no = (f"{option}True", f"{option}'xy'", f"{option}False") if option.endswith("=") else \
+        (f"{option} xyz", f"{option} xy", f"{option} none")
+    how = (f"if the system is periodic set atoms.pbc = True on the ase.Atoms or pass {yes} ({slab} for a slab), "
+           f"else pass {no}")
+    for start in range(0, len(frames.positions), 1024):
+        block = np.asarray(frames.positions[start:start + 1024], dtype=np.float64)
+        frac = np.einsum("fnj,fjk->fnk", block, np.linalg.inv(frames.cells[start:start + len(block)]))
+        outside = (frac < -1e-3) | (frac > 1 + 1e-3)
+        if outside.any():
+            frame, atom, _ = np.argwhere(outside)[0]
+            raise GdynetError(f"the cell has pbc=False along every axis (ASE's default) but atom {atom} of frame "
+                              f"{start + frame} lies outside it: {how}", src)
+    warnings.warn(f"{src}: the cell has pbc=False along every axis (ASE's default): read as non-periodic; {how}",
+                  GdynetWarning, stacklevel=5)
 
 
 def _bounding_cells(positions: np.ndarray) -> np.ndarray:
