@@ -47,16 +47,16 @@ class FitOptions:
 
     def estimator_params(self) -> dict[str, Any]:
         """The :class:`~gdynet.pipeline.estimator.GDyNetEstimator` settings these options stand for."""
-        params = {k: v for k, v in asdict(self).items() if k not in ("states", "n_conv")}
+        params = {k: v for k, v in asdict(self).items() if k not in ("states", "n_conv", "model")}
         return {**params, "n_states": self.states, "conv_layers": self.n_conv, "hidden": tuple(self.hidden),
-                "split": tuple(self.split)}
+                "split": tuple(self.split), "architecture": self.model}
 
     def check(self) -> None:
         """Raise :class:`GdynetError` for an impossible option (checked by the estimator; the error
         names the option as FitOptions calls it)."""
         from .estimator import GDyNetEstimator
 
-        with python_names({"n_states": "states", "conv_layers": "n_conv"}):
+        with python_names({"n_states": "states", "conv_layers": "n_conv", "architecture": "model"}):
             GDyNetEstimator(**self.estimator_params()).check()
 
 
@@ -127,13 +127,13 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
         outcome.release()
         for i, traj in enumerate(trajs):
             atomic.save_npy(run.targets(i), traj.file_targets())
-        model.meta["read"] = read.to_dict()
+        extra: dict[str, Any] = {"read": read.to_dict()}
         if read.select_on == "first":                 # what `gdynet predict` imposes on a new file
-            model.meta["shared_targets"] = SharedTargets.of(trajs[0]).to_dict()
+            extra["shared_targets"] = SharedTargets.of(trajs[0]).to_dict()
         if len(outcome.trained) > 1:
-            model.meta["seeds"] = _seed_entries(outcome.trained, outcome.best, outcome.sources, run, options,
-                                                lag, dt_ps, trajs, (analysis or {}).get("order_parameter"))
-        model.save(run.model)
+            extra["seeds"] = _seed_entries(outcome.trained, outcome.best, outcome.sources, run, options,
+                                           lag, dt_ps, trajs, (analysis or {}).get("order_parameter"))
+        model.with_meta(**extra).save(run.model)
     return trajs
 
 
