@@ -235,7 +235,7 @@ class KoopmanModel:
         kind = ", reversible" if self.reversible else ""
         marks = [" (lower bound)" if c.lower_bound else " (not resolved)" if not c.resolved else ""
                  for c in self.checks]
-        times = ", ".join(f"{t:.4g}{m}" for t, m in zip(self.timescales_ps, marks))
+        times = ", ".join(f"{'∞' if t == np.inf else format(t, '.4g')}{m}" for t, m in zip(self.timescales_ps, marks))
         observed = self.observed_populations
         seen = (f" (in the data {number_list(observed)})"
                 if np.max(np.abs(self.stationary - observed), initial=0.0) > POPULATION_GAP else "")

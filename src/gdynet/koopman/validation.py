@@ -338,7 +338,7 @@ class PopulationIntervals:
                 f"{self.ci_from} disagree, so the data hold too few transitions to pin the populations down")
 
     def __repr__(self) -> str:
-        remark = "" if self.remark is None else f"; {self.remark.split(':')[0]}"
+        remark = "" if self.remark is None else "; wide intervals (see .remark)"
         return (f"PopulationIntervals({number_list(self.populations)}; {self.confidence:.0%} CI from "
                 f"{self.n_blocks} {self.ci_from}: lower {number_list(self.lower)}, upper {number_list(self.upper)}"
                 f"{remark})")
