@@ -145,5 +145,5 @@ def coarse_grain(model: KoopmanModel, n_sets: int) -> CoarseModel:
     M = M[:, np.argsort(first, kind="stable")]
     lumped = KoopmanModel.from_moments(M.T @ model.C00 @ M, M.T @ model.C0t @ M, M.T @ model.Ctt @ M,
                                        model.n_pairs, model.lag, model.dt_ps, reversible=model.reversible,
-                                       epsilon=model.epsilon)
+                                       epsilon=model.epsilon, duration_ps=model.duration_ps)
     return CoarseModel(memberships=M, assignment=M.argmax(axis=1), model=lumped)

@@ -108,7 +108,6 @@ class GDyNetEstimator:
         self.batch_atoms = batch_atoms
         self.architecture = _renamed(deprecated, architecture)
         self.progress = progress
-        self.model_: "GDyNetModel | None" = None
 
     # ------------------------------------------------------------------------- sklearn conventions
     @classmethod
@@ -139,13 +138,14 @@ class GDyNetEstimator:
 
     @property
     def model(self) -> "GDyNetModel | None":
-        """The fitted model, ``None`` before :meth:`fit` (deeptime's ``est.model``)."""
-        return self.model_
+        """The fitted model, ``None`` before :meth:`fit` (deeptime's ``est.model``; scikit-learn's
+        ``model_`` is set by ``fit`` only)."""
+        return getattr(self, "model_", None)
 
     @property
     def has_model(self) -> bool:
         """Whether :meth:`fit` has given a model."""
-        return self.model_ is not None
+        return self.model is not None
 
     # ----------------------------------------------------------------------------------- settings
     def check(self) -> None:
@@ -210,9 +210,9 @@ class GDyNetEstimator:
 
     def fetch_model(self) -> "GDyNetModel":
         """The trained :class:`~gdynet.pipeline.trained_model.GDyNetModel` (deeptime's name)."""
-        if self.model_ is None:
+        if self.model is None:
             raise GdynetError("the estimator is not fitted yet: call fit(trajectories) first")
-        return self.model_
+        return self.model
 
     def fit_fetch(self, trajectories: Trajectory | Sequence[Trajectory],
                   test: Trajectory | Sequence[Trajectory] | None = None) -> "GDyNetModel":
