@@ -154,7 +154,7 @@ def fit(
     out: Path = typer.Option(..., "--out", "-o", help="Run folder for model.pt, summary.json, figures, report.md."),
     dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs (overrides the file's time; its step numbers and times must still be evenly spaced)."),
     timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs: frame spacing = step numbers in the file (dump TIMESTEP, DCD/XTC step) x timestep."),
-    target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
+    target: Optional[str] = typer.Option(None, help="Target atoms: an element symbol (Li), atom indices (0,5,9: 0-based, the file's numbering), a selection (name OW) or molecules:H2O."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
     select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection on the first frame, any format: \"name OW\", \"prop z > 20 and prop z < 40\", \"around 5 name Au\" (without --topology, names are element symbols)."),
     select_on: Optional[str] = typer.Option(None, help=_HELP_SELECT_ON),
