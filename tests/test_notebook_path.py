@@ -272,7 +272,7 @@ def test_model_meta_and_chi_values_are_read_only(fitted):
         chi.values[0, 0, 0] = 1.0
     values = np.full((5, 2, 2), 0.5)
     values[3, 1] = [0.7, 0.7]
-    with pytest.raises(GdynetError, match=r"frame 3, target set 1 sums to 1.4.*sum to 1 within 0.0001"):
+    with pytest.raises(GdynetError, match=r"frame 3, target set 1 is 0.7, 0.7 \(sums to 1.4\).*sum to 1 within 0.0001"):
         StateProbabilities(values, 0.1)
     values[3, 1] = [0.5, 0.5 + 5e-5]                                               # float32 round-off passes
     assert StateProbabilities(values, 0.1).n_frames == 5

@@ -118,12 +118,13 @@ def _check_rows(values: np.ndarray, source: str) -> None:
     step = max(1, 4_000_000 // max(1, values.shape[1] * values.shape[2]))
     for start in range(0, values.shape[0], step):
         block = np.asarray(values[start:start + step], dtype=np.float64)
-        error = np.abs(block.sum(axis=2) - 1.0)
-        if not np.all(error <= ROW_SUM_TOLERANCE) or block.min(initial=0.0) < -ROW_SUM_TOLERANCE:
-            frame, target = np.argwhere(~(error <= ROW_SUM_TOLERANCE) | (block.min(axis=2) < -ROW_SUM_TOLERANCE))[0]
+        bad = ~(np.abs(block.sum(axis=2) - 1.0) <= ROW_SUM_TOLERANCE) | (block.min(axis=2) < -ROW_SUM_TOLERANCE)
+        if bad.any():                                                    # NaN rows are bad too
+            frame, target = np.argwhere(bad)[0]
+            row = block[frame, target]
             raise GdynetError(f"values are not probabilities: the row of frame {start + frame}, target set {target} "
-                              f"sums to {block[frame, target].sum():.6g} (rows must be >= 0 and sum to 1 within "
-                              f"{ROW_SUM_TOLERANCE:g})", source)
+                              f"is {', '.join(f'{p:.6g}' for p in row)} (sums to {row.sum():.6g}); rows must be >= 0 "
+                              f"and sum to 1 within {ROW_SUM_TOLERANCE:g}", source)
 
 
 def trajectory_id(trajectory: Any) -> str:
