@@ -84,6 +84,14 @@ def test_an_ase_cell_without_pbc_warns_naming_pbc(hopper):
         assert gdynet.read_trajectory(hopper_atoms(hopper), dt="0.1ps", targets="Li", pbc=False).pbc == (False,) * 3
 
 
+def test_an_ase_file_with_a_cell_and_no_pbc_warns_too(hopper, tmp_path):
+    from ase.io import write
+
+    write(tmp_path / "h.extxyz", hopper_atoms(hopper[:4]), format="extxyz")        # Lattice=..., pbc="F F F"
+    with pytest.warns(GdynetWarning, match=r"h.extxyz: the cell has pbc=False along every axis.*--pbc xyz"):
+        assert gdynet.read_trajectory(tmp_path / "h.extxyz", dt="0.1ps", targets="Li").pbc == (False,) * 3
+
+
 def test_an_ase_cell_without_pbc_and_atoms_outside_it_is_refused(hopper):
     unwrapped = hopper.copy()
     unwrapped[30:, 5] += SUPERCELL[0]                        # Li 5 crosses the boundary (unwrapped coordinates)

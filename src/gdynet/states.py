@@ -23,7 +23,8 @@ class StateProbabilities:
     Attributes:
         values: ``(F, n, S)`` χ, float32 (may be a read-only ``np.memmap``); rows sum to 1.
         dt_ps: time between frames in ps.
-        targets: ``(n, k)`` atom indices (the file's numbering) of each target set, or ``None``.
+        targets: ``(n, k)`` atom indices of each target set in the file's numbering (an MDAnalysis
+            ``AtomGroup``'s: its ``Universe``'s), as ``Trajectory.file_targets()``; or ``None``.
         source: the trajectory the frames came from (a path or a short description).
         trajectory_id: :func:`trajectory_id` of the trajectory χ was computed from (``model.transform``
             records it), or ``None``; every analysis that takes a trajectory and χ refuses a χ whose

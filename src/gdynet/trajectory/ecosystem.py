@@ -189,7 +189,8 @@ def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, b
     and the target sets, selected on the first frame. ``group_ids``: the ``Universe`` index of each
     atom of an ``AtomGroup`` (the numbering of ``file_targets()``), None for all atoms of the source."""
     dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, None, stride, None, src)
-    cells, periodic = resolve_periodicity(frames, found_pbc, parse_pbc(pbc, src), src, "in the frames", "pbc=")
+    cells, periodic = resolve_periodicity(frames, found_pbc, parse_pbc(pbc, src), src, "in the frames", "pbc=",
+                                          ase=fmt == "traj")
     first = np.zeros((len(choice.numbers), 3))
     first[choice.keep] = frames.positions[0]
     sets = select_targets(choice.numbers, targets, positions=first, cell=cells[0], topology=topology, source=src,

@@ -250,7 +250,8 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
                              need_time=dt_ps is None and step_ps is None)
         frames = read.frames
         dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src)
-        cells, pbc = resolve_periodicity(frames, read.pbc, pbc_given, src, "in the file", "--pbc")
+        cells, pbc = resolve_periodicity(frames, read.pbc, pbc_given, src, "in the file", "--pbc",
+                                         ase=fmt not in _MDA_NAMES and fmt not in ("npz", "lammps-dump"))
         target_sets = choose_targets(read.choice, universe, read.file_targets, (frames.positions[0], cells[0]), pbc)
     finally:
         if universe is not None and fmt in _MDA_NAMES:
@@ -490,13 +491,14 @@ def _file_pbc(cells: np.ndarray, pbc: tuple[bool, bool, bool], src: str, stride:
 
 
 def resolve_periodicity(frames: cache.Frames, found: tuple[bool, bool, bool] | None,
-                        given: tuple[bool, bool, bool] | None, src: str, where: str, option: str
-                        ) -> tuple[np.ndarray, tuple[bool, bool, bool]]:
+                        given: tuple[bool, bool, bool] | None, src: str, where: str, option: str,
+                        ase: bool = False) -> tuple[np.ndarray, tuple[bool, bool, bool]]:
     """``(cells, pbc)`` of the frames: ``given`` (``pbc=``) over ``found`` (the source's own); a source
     without a cell (``found`` None) is non-periodic in its atoms' bounding cells, with one warning
-    (``where``: "in the file" or "in the frames"; ``option``: how the user spells pbc=)."""
+    (``where``: "in the file" or "in the frames"; ``option``: how the user spells pbc=). ``ase``: the
+    periodicity is ASE's, whose default for a cell is pbc=False (:func:`_cell_without_pbc`)."""
     cells = frames.cells
-    if found is not None and not any(found) and given is None:
+    if ase and found is not None and not any(found) and given is None:
         _cell_without_pbc(frames, src, option)
     if found is None:
         cells, found = _bounding_cells(frames.positions), (False, False, False)
