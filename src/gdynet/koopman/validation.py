@@ -31,8 +31,8 @@ from ..states import unpack_chi
 from ..units import frames_to_ps, lag_to_frames
 from ..wording import number_list
 from .covariance import Moments, as_trajectories, confidence_blocks, lagged_moments
-from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
-                        timescales_from_eigenvalues)
+from .spectral import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
+                       timescales_from_eigenvalues)
 
 
 @dataclass(frozen=True, eq=False)
