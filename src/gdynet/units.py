@@ -62,7 +62,11 @@ def lag_to_frames(lag: int | str, dt_ps: float, *, name: str = "lag") -> int:
 
 
 def check_lag(lag: object, *, name: str = "lag") -> None:
-    """Raise :class:`GdynetError` unless ``lag`` is a positive int (frames) or a time with a unit."""
+    """Raise :class:`GdynetError` unless ``lag`` is a positive int (frames) or a time with a unit.
+
+    The one check of the lag rule: every public ``lag=`` goes through it before anything else
+    (``lags=`` through :func:`check_lags`), so a float or a bare number string is refused with the
+    same line everywhere (tests/test_lag_rule.py finds them all by signature)."""
     if isinstance(lag, numbers.Integral) and not isinstance(lag, (bool, np.bool_)):
         if lag < 1:
             raise GdynetError(f"{name} must be at least 1 frame, got {lag}")
@@ -72,6 +76,16 @@ def check_lag(lag: object, *, name: str = "lag") -> None:
         raise GdynetError(f"{name} must be a whole number of frames (an int, e.g. 10) or a time with a unit "
                           f"(e.g. \"2ps\" or \"500fs\"), got {lag!r}")
     parse_time(lag, name=name)
+
+
+def check_lags(lags: object, *, name: str = "lags") -> None:
+    """Raise :class:`GdynetError` unless ``lags`` is a sequence of lags that each pass
+    :func:`check_lag` (a single lag or a string is not a list of lags)."""
+    if isinstance(lags, (str, bytes)) or not hasattr(lags, "__iter__"):
+        raise GdynetError(f"{name} must be a list of lags (ints for frames or times with a unit, e.g. [1, 2, 5] or "
+                          f"[\"1ps\", \"2ps\"]), got {lags!r}")
+    for lag in lags:  # type: ignore[attr-defined]
+        check_lag(lag, name=name)
 
 
 def frames_to_ps(frames: int | np.ndarray, dt_ps: float) -> float | np.ndarray:

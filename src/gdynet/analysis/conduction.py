@@ -75,7 +75,7 @@ from ..koopman.covariance import Segment, confidence_blocks
 from ..koopman.estimator import KoopmanEstimator, spectrum
 from ..koopman.validation import confidence_half_width
 from ..trajectory.core import Trajectory
-from ..units import lag_to_frames
+from ..units import check_lag, lag_to_frames
 from ..wording import number_list
 from .msd import MSDSums, msd_sums, slope
 from .pairs import as_lists
@@ -267,7 +267,7 @@ def _koopman_inputs(koopman: Any, K: Any, stationary: Any, chis: list, lag: int,
 
 
 def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray],
-                          lag: int | float | str | None = None, *, temperature_K: float | None, koopman: Any = None,
+                          lag: int | str | None = None, *, temperature_K: float | None, koopman: Any = None,
                           K: np.ndarray | None = None, stationary: np.ndarray | None = None,
                           charges: Sequence[float] | None = None, volume_A3: float | None = None,
                           offsets: Sequence[int] | None = None, fit_width: float = 0.5,
@@ -304,6 +304,8 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     Returns:
         :class:`Conduction`.
     """
+    if lag is not None:
+        check_lag(lag)
     trajs, chis = as_lists(traj, chi, check_source)
     dt_ps = trajs[0].dt_ps
     n_targets = trajs[0].n_targets

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import GdynetError
 from ..states import unpack_chi
-from ..units import frames_to_ps, lag_to_frames, parse_time
+from ..units import check_lag, frames_to_ps, lag_to_frames, parse_time
 from ..wording import number_list
 from .covariance import as_trajectories, lagged_moments
 from .processes import eigenvector_summary
@@ -90,12 +90,18 @@ class KoopmanModel:
     rank: int = 0
     duration_ps: float = float("nan")
 
+    def __post_init__(self) -> None:
+        # the lag rule (a time with a unit is converted with dt_ps, as everywhere)
+        object.__setattr__(self, "lag", lag_to_frames(self.lag, self.dt_ps))
+
     @classmethod
     def from_moments(cls, C00: np.ndarray, C0t: np.ndarray, Ctt: np.ndarray, n_pairs: int, lag: int,
                      dt_ps: float, *, reversible: bool = False, epsilon: float = EPSILON,
                      duration_ps: float = float("nan")) -> "KoopmanModel":
-        """Build the model from the moments of one lag (see :mod:`gdynet.koopman.covariance`);
-        ``duration_ps``: the analysed trajectory time."""
+        """Build the model from the moments of one lag (see :mod:`gdynet.koopman.covariance`); ``lag``
+        in frames, or a time with a unit converted with ``dt_ps``; ``duration_ps``: the analysed
+        trajectory time."""
+        lag = lag_to_frames(lag, dt_ps)
         K, rank = estimate_koopman_matrix(C00, C0t, Ctt, reversible=reversible, epsilon=epsilon)
         w, left, right = spectrum(K)
         lag_ps = frames_to_ps(lag, dt_ps)
@@ -217,8 +223,9 @@ class KoopmanEstimator:
         self._model: KoopmanModel | None = None
 
     def _settle(self) -> None:
-        """Check the settings and derive ``dt_ps`` (ps) and ``lag`` (frames) from them."""
+        """Check the settings (the lag rule at once) and derive ``dt_ps`` (ps) and ``lag`` (frames) from them."""
         lag, dt_ps, epsilon = self._params["lag"], self._params["dt_ps"], self._params["epsilon"]
+        check_lag(lag)
         self.dt_ps = None if dt_ps is None else parse_time(dt_ps, name="dt_ps")
         self._lag = lag
         #: τ in frames; ``None`` when it is a time and the frame spacing comes with χ (the model has it)

@@ -28,7 +28,7 @@ import scipy.stats
 
 from ..errors import GdynetError
 from ..states import unpack_chi
-from ..units import frames_to_ps, lag_to_frames
+from ..units import check_lag, check_lags, frames_to_ps, lag_to_frames
 from ..wording import number_list
 from .covariance import Moments, as_trajectories, confidence_blocks, lagged_moments
 from .spectral import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
@@ -246,6 +246,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
 
     For a Markovian χ the timescales are the same at every lag (they level off above τ*).
     """
+    check_lags(lags)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     if len(lags) == 0:
         raise GdynetError("no lags given", source)
@@ -279,6 +280,7 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = 
     the predicted curves inside the estimated intervals. ``chi`` and ``dt_ps`` as in
     :func:`implied_timescales` (a ``StateProbabilities`` carries its frame spacing).
     """
+    check_lag(lag)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
@@ -357,6 +359,7 @@ def population_intervals(chi: Any, lag: int | str, dt_ps: float | str | None = N
     Every block gives its own K(τ) and π_b; the interval is π̂ ± t_{(1+c)/2, B−1} s_B / √B around
     the estimate π̂ from all data, clipped to [0, 1]. ``chi`` and ``dt_ps`` as in :func:`implied_timescales`.
     """
+    check_lag(lag)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
     matrices = _block_matrices(lagged_moments(trajs, [lag], blocks, source), reversible, epsilon)[:, 0]
@@ -421,8 +424,9 @@ class TimescaleCheck:
         resolved: τ < t_i < T / :data:`DATA_FACTOR` and not rising with the lag.
         lower_bound: the true timescale is probably longer (it rises with the lag, or it is near or
             beyond the analysed time T).
-        rising: t_i grew by more than :data:`RISE_LIMIT` from τ to ``rise_lags_ps[1]`` (beyond its
-            confidence interval); None when no analysed lag in (τ, RISE_SPAN·τ] measures t_i.
+        rising: t_i grew by more than :data:`RISE_LIMIT` from τ to ``rise_lags_ps[1]`` ≤ RISE_SPAN·τ, or
+            rises steadily over all analysed lags (then ``rise_lags_ps[1]`` may lie beyond RISE_SPAN·τ);
+            None when no analysed lag in (τ, RISE_SPAN·τ] measures t_i and it does not rise steadily.
         rise: t_i(L) / t_i(τ) − 1 (None: not checked).
         rise_lags_ps: the two lags compared (τ, L), or None.
         lag_needed_ps: when rising: lags beyond this one (the longest analysed lag with a measured t_i) are needed.
@@ -464,11 +468,13 @@ def check_timescales(its: ImpliedTimescales, timescales_ps: Any, lag_ps: float,
 
     A timescale is a *lower bound* when (i) it keeps rising with the lag: at the longest analysed lag
     L ≤ :data:`RISE_SPAN` τ where it is still measured (|λ_i(L)| > :data:`MIN_EIGENVALUE`), t_i(L)
-    exceeds t_i(τ) by more than :data:`RISE_LIMIT` and the lower end of its confidence interval lies
-    above t_i(τ) (a Markovian χ gives the same t_i at every lag; the interval keeps noise from
-    counting as a rise); or (ii) it is longer than 1 / :data:`DATA_FACTOR` of the analysed time, or
-    infinite. A timescale shorter than τ is not resolved either (it decays within one lag), but is
-    no lower bound.
+    exceeds t_i(τ) by more than :data:`RISE_LIMIT` (issue 18's rule, whatever the confidence interval
+    says: a Markovian χ gives the same t_i at every lag); or (ii) it rises steadily over all analysed
+    lags: t_i grows from each measured lag to the next and the longest measured lag exceeds t_i(τ) by
+    more than :data:`RISE_LIMIT` (a slow creep that never settles, e.g. 2.4× over lags 1.2–40 ps, even
+    where the rise up to :data:`RISE_SPAN` τ alone stays under the limit); or (iii) it is longer than
+    1 / :data:`DATA_FACTOR` of the analysed time, or infinite. A timescale shorter than τ is not
+    resolved either (it decays within one lag), but is no lower bound.
     """
     t = np.asarray(timescales_ps, dtype=np.float64)
     lags = np.asarray(its.lags_ps, dtype=np.float64)
@@ -483,9 +489,15 @@ def check_timescales(its: ImpliedTimescales, timescales_ps: Any, lag_ps: float,
         if np.isfinite(ti) and later.any():
             k = int(np.flatnonzero(later)[-1])
             rise, pair = float(column[k] / ti - 1), (float(lag_ps), float(lags[k]))
-            low = float(its.lower[k, i])
-            rising = bool(rise > RISE_LIMIT and not low <= ti)           # NaN interval: the rise alone
-        longest = float(max([ti, *column[measured]]))
+            rising = bool(rise > RISE_LIMIT)
+        seen = column[measured]
+        steady = bool(np.isfinite(ti) and len(seen) >= 3 and lags[measured][-1] > lag_ps * (1 + 1e-9)
+                      and np.all(np.diff(seen) > 0) and seen[-1] / ti - 1 > RISE_LIMIT)
+        if steady and not rising:
+            k = int(np.flatnonzero(measured)[-1])
+            rise, pair = float(column[k] / ti - 1), (float(lag_ps), float(lags[k]))
+        rising = True if steady else rising
+        longest = float(max([ti, *seen]))
         near_end = not np.isfinite(ti) or ti >= duration_ps / DATA_FACTOR
         lower = bool(near_end or rising)
         fast = bool(np.isfinite(ti) and ti <= lag_ps)
@@ -496,8 +508,10 @@ def check_timescales(its: ImpliedTimescales, timescales_ps: Any, lag_ps: float,
         if fast:
             notes.append(f"{name} is shorter than the lag τ = {lag_ps:g} ps (it decays within one lag)")
         if rising:
+            over = (f"; it rises steadily over all analysed lags, {seen[-1] / seen[0]:.2g}× from "
+                    f"{lags[measured][0]:g} to {lags[measured][-1]:g} ps" if steady else "")
             notes.append(f"{name} keeps rising with the lag (to {_ps(column[k])} at {pair[1]:g} ps, +{rise:.0%} "
-                         f"from τ = {pair[0]:g} ps): a lower bound, χ is not Markovian at τ; try lags beyond "
+                         f"from τ = {pair[0]:g} ps{over}): a lower bound, χ is not Markovian at τ; try lags beyond "
                          f"{lag_needed:g} ps")
         if near_end:
             notes.append(f"{name} is {'longer than' if ti >= duration_ps else 'more than half of'} the "

@@ -11,7 +11,7 @@ from ..atomic import json_safe
 from ..errors import GdynetError
 from ..option_names import option
 from ..trajectory.core import Trajectory
-from ..units import lag_to_frames
+from ..units import check_lags, lag_to_frames
 from .inputs import ReadOptions, read_all
 from .limits import FIGURE_STATES, figure_note
 from .outputs import staged_outputs
@@ -30,7 +30,7 @@ def default_lags(lag: int, longest: int) -> list[int]:
     return [x for x in lags if x < longest / 5] or [lag]
 
 
-def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = None,
+def analyze(run_dir: str | Path, *, lags: Sequence[int | str] | None = None,
             charges: Sequence[float] | None = None, temperature_K: float | None = None,
             ck_steps: int = 5, rdf_r_max: float = 8.0,
             trajectories: Sequence[Trajectory] | None = None, analyze_on: str | None = None,
@@ -81,6 +81,8 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
     figures/, report.md and summary.json are written as one set (:mod:`.outputs`): a kill leaves the
     old ones or the new ones. Refused when an input file changed since the fit (:mod:`gdynet.fingerprint`).
     """
+    if lags is not None:
+        check_lags(lags, name=option("lags"))
     run = RunDir(Path(run_dir))
     run.require_model()
     with run_lock(run.root), staged_outputs(run) as out:
@@ -90,7 +92,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
                         shell_radius=shell_radius)
 
 
-def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | None,
+def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | str] | None,
              charges: Sequence[float] | None, temperature_K: float | None, ck_steps: int, rdf_r_max: float,
              trajectories: Sequence[Trajectory] | None, analyze_on: str | None, ci_from: str | None,
              coarse: int | None, profile: str | None, order_parameter: str | None,

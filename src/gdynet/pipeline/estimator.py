@@ -86,6 +86,7 @@ class GDyNetEstimator:
                  seed: int = 0, seeds: int = 1, device: str = "auto", precision: str = "fp32",
                  compile: bool = False, checkpoint_dir: str | Path | None = None, batch_atoms: int | None = None,
                  architecture: str = "gdynet", progress: bool = True, **deprecated: Any) -> None:
+        check_lag(lag, name=option("lag"))           # the lag rule at once; the other settings at fit
         self.n_states = n_states
         self.lag = lag
         self.neighbors = neighbors
@@ -126,6 +127,8 @@ class GDyNetEstimator:
         unknown = sorted(set(params) - set(self._param_names()))
         if unknown:
             raise GdynetError(f"unknown setting(s) {', '.join(unknown)}; settings: {', '.join(self._param_names())}")
+        if "lag" in params:
+            check_lag(params["lag"], name=option("lag"))
         for name, value in params.items():
             setattr(self, name, value)
         return self

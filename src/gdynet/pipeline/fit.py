@@ -9,8 +9,9 @@ import numpy as np
 
 from .. import atomic
 from ..atomic import json_safe
-from ..option_names import python_names
+from ..option_names import option, python_names
 from ..trajectory.core import Trajectory
+from ..units import check_lag
 from .inputs import ReadOptions, SharedTargets, read_all
 from .rundir import RunDir, claim, writing_run
 
@@ -44,6 +45,9 @@ class FitOptions:
     batch_atoms: int | None = None  # atom-frames per forward pass (None: automatic), see training.chunked
     precision: str = "fp32"         # "fp32" or "bf16"
     compile: bool = False           # torch.compile the network
+
+    def __post_init__(self) -> None:
+        check_lag(self.lag, name=option("lag"))     # the lag rule at once; the other options at fit
 
     def estimator_params(self) -> dict[str, Any]:
         """The :class:`~gdynet.pipeline.estimator.GDyNetEstimator` settings these options stand for."""

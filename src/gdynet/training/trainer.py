@@ -129,6 +129,9 @@ class TrainConfig:
     precision: str = "fp32"
     compile: bool = False
 
+    def __post_init__(self) -> None:
+        check_lag(self.lag)                          # the lag rule at once; the other values at check()
+
     def check(self) -> None:
         """Raise :class:`GdynetError` for impossible values."""
         check_lag(self.lag)
