@@ -1,5 +1,5 @@
 """Issue 26 item 3: every public ``lag=`` / ``lags=`` goes through the one lag rule
-(:func:`gdynet.units.check_lag`): an int is frames, a string with a unit is a time, and a float or a bare
+(:func:`gdynet.base.units.check_lag`): an int is frames, a string with a unit is a time, and a float or a bare
 number string is refused with a line that shows both ways.
 
 The callables are found by signature, walking ``gdynet.__all__`` (functions, classes' ``__init__`` and

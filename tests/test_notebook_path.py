@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 import gdynet
 from gdynet import GdynetError, StateProbabilities
-from gdynet.errors import GdynetWarning
+from gdynet.base.errors import GdynetWarning
 from koopman_chains import P3, one_hot, simulate
 from test_python_surface import PLOTS, results, system  # noqa: F401  (fixtures: every result to plot)
 

@@ -9,7 +9,7 @@ import pytest
 from gdynet.datasets.toy import toy_li_fcc
 from gdynet.koopman.analysis import koopman_analysis
 from gdynet.koopman.validation import ImpliedTimescales, check_timescales
-from gdynet.pipeline.seeds import describe_states, seed_differences, seed_entry, seeds_robustness
+from gdynet.runs.seeds import describe_states, seed_differences, seed_entry, seeds_robustness
 from koopman_chains import P2, one_hot, simulate, true_timescales
 
 #: 0 <-> 1 fast, 1 <-> 2 slow (timescales 67 and 1.9 frames); seen as 0 against {1, 2}, the slow
@@ -109,7 +109,7 @@ def test_a_36_percent_rise_from_tau_to_4tau_is_a_lower_bound_whatever_the_interv
 
 
 def test_the_electrolyte_verdict_reaches_the_summary_report_and_table(capsys, monkeypatch):
-    from gdynet.cli import _print_summary
+    from gdynet.commands.options import print_summary
     from gdynet.koopman.analysis import KoopmanAnalysis
 
     its = _its_with_interval(ELECTROLYTE_LAGS, ELECTROLYTE_ITS, 60.0)
@@ -122,7 +122,7 @@ def test_the_electrolyte_verdict_reaches_the_summary_report_and_table(capsys, mo
                "vamp2": {"train": 1.9, "validation": 1.8, "test": 1.8}, "n_frames": 10, "n_targets": 1}
     assert summary["timescales_checks"][0]["lag_needed_ps"] == 40.0
     monkeypatch.setenv("COLUMNS", "400")
-    _print_summary(summary, "run")
+    print_summary(summary, "run")
     text = capsys.readouterr().out
     assert "106 ps (lower bound)" in text and "try lags beyond 40 ps" in text
 
@@ -218,13 +218,13 @@ def test_states_are_described_by_their_neighbours_and_order_parameter():
 
 
 def test_the_cli_table_marks_a_lower_bound_and_says_what_is_needed(capsys, monkeypatch):
-    from gdynet.cli import _print_summary
+    from gdynet.commands.options import print_summary
 
     (check,) = check_timescales(_its([2, 4, 8], [200, 204, 206]), [204.0], 4.0, 200.0)
     summary = {"lag_ps": 4.0, "timescales_ps": [204.0], "timescales_resolved": [False],
                "timescales_checks": [check.to_dict()], "analysed_time_ps": 200.0, "populations": [0.5, 0.5],
                "vamp2": {"train": 1.9, "validation": 1.8, "test": 1.8}, "n_frames": 10, "n_targets": 1}
     monkeypatch.setenv("COLUMNS", "400")
-    _print_summary(summary, "run")
+    print_summary(summary, "run")
     text = capsys.readouterr().out
     assert "204 ps (lower bound)" in text and check.reason in text

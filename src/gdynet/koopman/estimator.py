@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..states import unpack_chi
-from ..units import check_lag, frames_to_ps, lag_to_frames, parse_time
-from ..wording import number_list
+from ..base.errors import GdynetError
+from ..base.states import unpack_chi
+from ..base.units import check_lag, frames_to_ps, lag_to_frames, parse_time
+from ..base.wording import number_list
 from .covariance import as_trajectories, lagged_moments
 from .processes import eigenvector_summary
 from .spectral import (EPSILON, _frozen, _json_list, estimate_koopman_matrix, koopman_matrix,  # noqa: F401
@@ -211,7 +211,7 @@ class KoopmanEstimator:
     Args:
         lag: τ in frames (int), or a time such as ``"10ps"`` converted with the frame spacing.
         dt_ps: time between frames in ps; leave it out when fitting a
-            :class:`~gdynet.states.StateProbabilities`, which carries its own (plain arrays need it).
+            :class:`~gdynet.base.states.StateProbabilities`, which carries its own (plain arrays need it).
         reversible: enforce detailed balance (symmetrised moments, real spectrum).
         epsilon: relative eigenvalue cut-off of the pseudo-inverse of C00 (default 1e-10).
     """
@@ -272,7 +272,7 @@ class KoopmanEstimator:
         return f"KoopmanEstimator({', '.join(given)}){'  # fitted' if self.has_model else ''}"
 
     def fit(self, chi: Any, *, source: str = "chi") -> "KoopmanEstimator":
-        """Estimate K(τ) from ``chi``: a :class:`~gdynet.states.StateProbabilities`, one array
+        """Estimate K(τ) from ``chi``: a :class:`~gdynet.base.states.StateProbabilities`, one array
         ``(F, n, S)``, or a list of either (one per trajectory).
 
         ``source`` names the data in error messages (e.g. the file χ was read from).

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ..atomic import json_safe
-from ..errors import GdynetError
+from ..files.writes import json_safe
+from ..base.errors import GdynetError
 
 #: default relative cut-off: eigenvalues of C00 below EPSILON · max eigenvalue are dropped (pseudo-inverse)
 EPSILON = 1e-10
