@@ -144,7 +144,7 @@ def test_the_cli_target_index_is_an_index(tmp_path, hopper):
     from ase.io import write
 
     write(tmp_path / "h.extxyz", hopper_atoms(hopper[:3], True), format="extxyz")
-    from gdynet.cli import _targets
+    from gdynet.commands.options import targets_option as _targets
 
     assert _targets("16", None, None) == "16" and _targets(None, "16", None) == [16]
     traj = gdynet.read_trajectory(tmp_path / "h.extxyz", dt="0.1ps", targets="16")      # --target 16
@@ -202,7 +202,7 @@ def fitted(hopper):
 def test_chi_of_another_trajectory_is_refused(fitted):
     _, model, (a, b) = fitted
     chi_a, chi_b = model.transform([a, b])                                        # a list gives a list
-    assert chi_a.trajectory_id == gdynet.states.trajectory_id(a) != chi_b.trajectory_id
+    assert chi_a.trajectory_id == gdynet.base.states.trajectory_id(a) != chi_b.trajectory_id
     assert chi_a.shape == chi_b.shape and np.array_equal(chi_a.targets, chi_b.targets)   # shapes alone agree
     rdf = gdynet.state_rdf(a, chi_a, "S", r_max=4.0, n_bins=10)
     analyses = [lambda **k: gdynet.state_rdf(a, chi_b, "S", r_max=4.0, n_bins=10, **k),
