@@ -6,7 +6,6 @@ Systems: a 24-Li hopper built as a list of ``ase.Atoms`` (the toy's Li in a 2x3x
 ASE EMT Cu slab, MDAnalysisTests PSF/DCD and GRO/XTC (TIP4P)."""
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 import warnings
