@@ -7,9 +7,11 @@ with the best validation VAMP-2 score so far.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..atomic import atomic_write
@@ -22,7 +24,10 @@ BEST = "best.pt"
 
 def save(path: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``path`` atomically (no partial file ever visible under ``path``); a full
-    disk or a folder without write permission is a one-line :class:`GdynetError`."""
+    disk or a folder without write permission is a one-line :class:`GdynetError`. NumPy scalars and
+    arrays are stored as Python numbers and lists, so :func:`load` reads the file without unpickling
+    anything but tensors and plain values."""
+    state = plain(state)
     try:
         return atomic_write(path, lambda tmp: torch.save(state, tmp))
     except (OSError, RuntimeError) as exc:
@@ -30,13 +35,32 @@ def save(path: Path, state: dict[str, Any]) -> Path:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save` onto the CPU."""
+    """Read a checkpoint written by :func:`save` onto the CPU. Only tensors and plain Python values
+    are unpickled (``weights_only=True``): a file holding any other object (which could run code on
+    loading, e.g. a planted ``last.pt``) is refused with one line, its contents never executed."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise GdynetError("checkpoint holds objects other than tensors and plain values, which gdynet does "
+                          "not unpickle (they could run code); delete it, or rerun `gdynet fit` with --force, "
+                          "to start over", path) from None
     except Exception as exc:  # a foreign or corrupted file: tell the user which one
         raise GdynetError(f"cannot read checkpoint ({exception_summary(exc)}); delete it, or rerun `gdynet fit` "
                           "with --force, to start over",
                           path) from None
+
+
+def plain(value: Any) -> Any:
+    """``value`` with NumPy scalars as Python numbers and NumPy arrays as lists (dicts, lists and
+    tuples copied through; tensors, state dicts and everything else as they are): what
+    ``torch.load(..., weights_only=True)`` reads back."""
+    if type(value) is dict:
+        return {k: plain(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    return value
 
 
 def rng_state() -> dict[str, Any]:
