@@ -303,6 +303,7 @@ def predict(
     topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li (default: as in the fit)."),
+    type_map: Optional[str] = typer.Option(None, help="Atom types to elements, e.g. 1=Li,2=S, for a LAMMPS dump (default: the fit's, used only for files with atom types)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
@@ -310,7 +311,7 @@ def predict(
     from .pipeline.predict import predict as run_predict
 
     overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format,
-                 "targets": target}
+                 "targets": target, "type_map": type_map}
     path = run_predict(model, traj, output, read_overrides=overrides, device=device, progress=not quiet)
     typer.echo(f"wrote {path}")
 

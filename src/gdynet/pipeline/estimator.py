@@ -224,6 +224,8 @@ class GDyNetEstimator:
                 "n_atoms": trajs[0].n_atoms, "n_states": int(self.n_states), "calibration": calibration.tolist(),
                 "settings": json_safe({k: v for k, v in self.get_params().items() if k not in _NOT_MODEL}),
                 "read": _read_options(trajs)}
+        if self.model == "gdynet":
+            meta["distance_range"] = distance_range([s.store for s in sources])
         from .trained_model import GDyNetModel
 
         return Outcome(GDyNetModel(result.model, meta), sources, raws, trained, best)
@@ -324,22 +326,55 @@ class Outcome:
             remove(path)
 
 
-def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64) -> float:
-    """Fraction of M-th-neighbour distances beyond ``cutoff`` (Å) on up to ``sample_frames`` frames per
-    store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
-    Eq. 7, so the network cannot tell their lengths apart)."""
-    last = []
+def neighbour_distances(stores: Sequence[Any], sample_frames: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest and M-th neighbour distance in Å of every atom on up to ``sample_frames`` evenly spread
+    frames per store (two flat arrays, one entry per sampled atom)."""
+    nearest, last = [], []
     for store in stores:
         frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
-        last.append(np.asarray(store.distances[frames][..., store.neighbors - 1]).ravel())   # the M-th
-    distances = np.concatenate(last)
-    fraction = float((distances > cutoff).mean())
+        rows = np.asarray(store.distances[frames])
+        nearest.append(rows[..., 0].ravel())
+        last.append(rows[..., store.neighbors - 1].ravel())               # the M-th
+    return np.concatenate(nearest), np.concatenate(last)
+
+
+def distance_range(stores: Sequence[Any]) -> dict[str, float]:
+    """The neighbour distances the network trains on (Å): the shortest nearest-neighbour and the
+    longest M-th-neighbour distance of the sampled atoms (stored in the model as ``distance_range``,
+    for :func:`check_gaussian_range` on new data)."""
+    nearest, last = neighbour_distances(stores)
+    return {"nearest_min_A": float(nearest.min()), "mth_max_A": float(last.max())}
+
+
+def check_gaussian_range(stores: Sequence[Any], cutoff: float, trained: dict[str, float] | None = None,
+                         sample_frames: int = 64) -> float:
+    """Fraction of sampled atoms (up to ``sample_frames`` frames per store) whose neighbours lie outside
+    the distances the network can tell apart; a GdynetWarning naming it when it exceeds
+    ``BEYOND_CUTOFF_WARN``. For training data (``trained`` None): the M-th neighbour beyond
+    ``cutoff`` (Å; those bonds get ~0 Gaussian features, Eq. 7, so the network cannot tell their
+    lengths apart). For new data given to a trained model: the nearest neighbour closer, or the M-th
+    farther, than any in training (``trained``: :func:`distance_range`; a model file without it, from
+    gdynet 0.4, passes ``{}`` and gets the Gaussian centres' range 0 to ``cutoff``)."""
+    nearest, last = neighbour_distances(stores, sample_frames)
+    if trained is None:
+        fraction = float((last > cutoff).mean())
+        if fraction > BEYOND_CUTOFF_WARN:
+            warnings.warn(GdynetWarning(
+                f"the M-th neighbour lies beyond the Gaussian range ({cutoff:g} Å) for {fraction:.0%} of the "
+                f"sampled atoms (up to {float(last.max()):.2f} Å): raise {option('cutoff')} or lower "
+                f"{option('neighbors')}"), stacklevel=2)
+        return fraction
+    low, high = float(trained.get("nearest_min_A", 0.0)), float(trained.get("mth_max_A", cutoff))
+    outside = (nearest < low) | (last > high)
+    fraction = float(outside.mean())
     if fraction > BEYOND_CUTOFF_WARN:
-        farthest = float(distances.max())
+        source = getattr(stores[0], "source", None) if len(stores) == 1 else None
         warnings.warn(GdynetWarning(
-            f"the M-th neighbour lies beyond the Gaussian range ({cutoff:g} Å) for {fraction:.0%} of the "
-            f"sampled atoms (up to {farthest:.2f} Å): raise {option('cutoff')} or lower {option('neighbors')}"),
-            stacklevel=2)
+            (f"{source}: " if source else "") +
+            f"{fraction:.0%} of the sampled atoms have neighbours outside the distances the model was trained on "
+            f"({low:.2f} to {high:.2f} Å{'' if 'mth_max_A' in trained else ', its Gaussian range'}; here "
+            f"{float(nearest.min()):.2f} to {float(last.max()):.2f} Å): their states are extrapolated, not learned "
+            "(another density or structure than the training data?)"), stacklevel=2)
     return fraction
 
 

@@ -1,6 +1,8 @@
 """``gdynet predict``: apply a trained model to a trajectory it never saw."""
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,8 @@ def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise GdynetError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", output)
+    model_file = RunDir(Path(model)).model if Path(model).is_dir() else Path(model)
+    refuse_input_as_output(output, [traj_path, model_file, (read_overrides or {}).get("topology")])
     if Path(model).is_dir():
         from ..fingerprint import require_same_inputs
 
@@ -55,6 +59,7 @@ def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: d
 
     traj = read_for(fitted, traj_path, read_overrides)
     output.parent.mkdir(parents=True, exist_ok=True)
+    atomic.sweep_stale(output)
     if output.suffix.lower() == ".npy":
         fitted.transform(traj, out=output, device=device, cache_dir=default_cache_dir(), progress=progress)
     else:
@@ -67,6 +72,8 @@ def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> Re
     """How to read a new file for ``model``: as its training files were (``model.read``), with
     ``read_overrides`` (e.g. ``dt``, ``targets``; ``None`` values keep the fit's) replacing some options."""
     given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
+    if "type_map" in given:                     # read_trajectory's type_map= lives in the options' extra
+        given["extra"] = {**(model.read or {}).get("extra", {}), "type_map": given.pop("type_map")}
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
         given = {"dt": None, "timestep": None, **given}
     if model.read is None and "targets" not in given:
@@ -81,10 +88,38 @@ def read_for(model: Any, traj_path: str | Path, read_overrides: dict[str, Any] |
     """``traj_path`` read with :func:`read_options`; a fit with ``select_on="first"`` imposes the
     target sets it chose on its first training file."""
     read = read_options(model, read_overrides)
+    if read.extra.get("type_map") and not (read_overrides or {}).get("type_map") and not uses_types(traj_path, read):
+        read = replace(read, extra={k: v for k, v in read.extra.items() if k != "type_map"})
     if read.select_on == "first":
         return SharedTargets.from_dict(model.meta["shared_targets"]).read(traj_path, read)
     (traj,) = read_all([traj_path], read)
     return traj
+
+
+def uses_types(path: str | Path, read: ReadOptions) -> bool:
+    """Whether ``path`` read with ``read`` has numbered atom types for a fit's type map to name: a
+    LAMMPS dump, or a file with a topology (an extxyz, npz, ... names its elements itself)."""
+    from ..trajectory.readers import _resolve_format
+
+    topology = None if read.topology is None else Path(read.topology)
+    return topology is not None or _resolve_format(Path(path), read.format, topology,
+                                                   read.topology_format) == "lammps-dump"
+
+
+def refuse_input_as_output(output: Path, inputs: list[Any]) -> None:
+    """Raise :class:`GdynetError` when ``output`` is (the same file as, by path or link) one of
+    ``inputs`` (``None`` entries skipped): writing it would replace what is being read."""
+    for given in inputs:
+        if given is None:
+            continue
+        same = output.resolve() == Path(given).resolve()
+        try:
+            same = same or os.path.samefile(output, given)
+        except OSError:          # one of them does not exist yet
+            pass
+        if same:
+            raise GdynetError(f"is also an input of this command ({given}); write the state probabilities to "
+                              "another file", output)
 
 
 def write_extxyz(path: Path, traj: Trajectory, chi: np.ndarray, chunk: int = 256) -> None:

@@ -168,8 +168,11 @@ class GDyNetModel:
         if self.kind == "vampnet":
             return CoordinateSource(traj)
         from ..graphs.store import build_graphs
+        from .estimator import check_gaussian_range
 
-        return GraphSource(build_graphs(traj, self.neighbors, cache_dir=cache_dir, progress=progress))
+        store = build_graphs(traj, self.neighbors, cache_dir=cache_dir, progress=progress)
+        check_gaussian_range([store], float(self.cutoff), self.meta.get("distance_range") or {})
+        return GraphSource(store)
 
     # ------------------------------------------------------------------------------ save / load
     def save(self, path: str | Path) -> Path:
