@@ -11,12 +11,11 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from ..atomic import atomic_write
-from ..diskspace import disk_error
-from ..errors import GdynetError, exception_summary
+from ..files.writes import atomic_write, plain
+from ..files.diskspace import disk_error
+from ..base.errors import GdynetError, exception_summary
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -48,19 +47,6 @@ def load(path: Path) -> dict[str, Any]:
         raise GdynetError(f"cannot read checkpoint ({exception_summary(exc)}); delete it, or rerun `gdynet fit` "
                           "with --force, to start over",
                           path) from None
-
-
-def plain(value: Any) -> Any:
-    """``value`` with NumPy scalars as Python numbers and NumPy arrays as lists (dicts, lists and
-    tuples copied through; tensors, state dicts and everything else as they are): what
-    ``torch.load(..., weights_only=True)`` reads back."""
-    if type(value) is dict:
-        return {k: plain(v) for k, v in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(plain(v) for v in value)
-    if isinstance(value, (np.generic, np.ndarray)):
-        return value.tolist()
-    return value
 
 
 def rng_state() -> dict[str, Any]:
