@@ -301,6 +301,97 @@ def test_a_corrupt_checkpoint_is_one_line(run):
     _one_line(_fit(traj, out), "last.pt", "cannot read checkpoint")
 
 
+class _Payload:
+    """A pickled object that, when unpickled, creates the folder ``marker`` (stands for any code)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_pickle_payload_in_a_checkpoint_or_model_file_never_runs(run, tmp_path):
+    """Issue 24: a planted checkpoints/last.pt or model.pt is refused with one line, its code never run."""
+    import torch
+
+    import gdynet
+    from gdynet.base.errors import GdynetError
+
+    traj, out = run
+    marker = tmp_path / "pwned"
+    torch.save({"signature": _Payload(marker)}, out / "checkpoints" / "last.pt")
+    _one_line(_fit(traj, out), "last.pt", "could run code")
+    model = out / "model.pt"
+    torch.save({"format": "gdynet-model/1", "kind": "gdynet", "meta": _Payload(marker)}, model)
+    _one_line(runner.invoke(app, ["predict", str(out), str(traj), "-o", str(tmp_path / "p.npy")]),
+              "model.pt", "could run code")
+    _one_line(runner.invoke(app, ["predict", str(model), str(traj), "-o", str(tmp_path / "p.npy")]),
+              "model.pt", "could run code")
+    with pytest.raises(GdynetError, match="could run code"):
+        gdynet.load(model)
+    assert not marker.exists()
+    assert not (tmp_path / "p.npy").exists()
+
+
+def _rewrite_model(model: Path, change, checksum: bool) -> None:
+    """Apply ``change`` to the first floating-point weight of ``model``; with ``checksum``, store a
+    checksum of the changed contents (so only the finite check can catch it)."""
+    import torch
+
+    from gdynet.api.model_file import model_checksum
+
+    payload = torch.load(model, weights_only=True)
+    name = next(k for k, v in payload["state_dict"].items() if v.is_floating_point())
+    payload["state_dict"][name] = change(payload["state_dict"][name].clone())
+    if checksum:
+        payload["checksum"] = model_checksum(payload)
+    torch.save(payload, model)
+
+
+def _flip_bit(tensor):
+    """``tensor`` (float32) with one low mantissa bit of its first entry flipped, in place."""
+    import torch
+
+    tensor.view(-1).view(torch.int32)[0] ^= 1 << 3
+    return tensor
+
+
+def test_a_bit_flipped_or_nan_model_file_is_one_line(run, tmp_path):
+    import gdynet
+    from gdynet.base.errors import GdynetError
+
+    traj, out = run
+    model = out / "model.pt"
+    original = model.read_bytes()
+    _rewrite_model(model, _flip_bit, checksum=False)
+    _one_line(runner.invoke(app, ["predict", str(out), str(traj), "-o", str(tmp_path / "p.npy")]),
+              "model.pt", "checksum")
+    model.write_bytes(original)
+    _rewrite_model(model, lambda t: t.fill_(float("nan")), checksum=True)
+    _one_line(runner.invoke(app, ["predict", str(out), str(traj), "-o", str(tmp_path / "p.npy")]),
+              "model.pt", "not finite")
+    with pytest.raises(GdynetError, match="not finite"):
+        gdynet.load(model)
+    data = bytearray(original)                     # a flipped byte in the file itself: one line too
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(GdynetError, match="model.pt"):
+        gdynet.load(model)
+    assert not (tmp_path / "p.npy").exists()
+
+
+def test_a_gdynet_0_4_model_file_still_loads():
+    """Files written before the checksum (gdynet 0.4) load, with the same state probabilities."""
+    import gdynet
+    from gdynet.trajectory import read_trajectory
+
+    data = Path(__file__).parent / "data" / "v0.4"
+    model = gdynet.load(data / "model.pt")
+    chi = model.transform(read_trajectory(data / "frames.npz", dt="0.2ps")).values
+    np.testing.assert_allclose(chi, np.load(data / "chi.npy"), atol=1e-5)
+
+
 def test_too_many_states_are_refused_before_training(run, tmp_path):
     traj, _ = run
     _one_line(_fit(traj, tmp_path / "s100", "--states", "100"), "--states 100", "support")
