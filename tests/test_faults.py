@@ -392,6 +392,23 @@ def test_a_gdynet_0_4_model_file_still_loads():
     np.testing.assert_allclose(chi, np.load(data / "chi.npy"), atol=1e-5)
 
 
+def test_predict_output_equal_to_an_input_is_refused(run, tmp_path):
+    """Issue 24: ``-o`` naming the trajectory (directly or through a link) is one line, the input untouched."""
+    from gdynet.trajectory import read_trajectory
+    from gdynet.trajectory.writers import write_extxyz
+
+    traj, out = run
+    xyz = tmp_path / "md.extxyz"
+    write_extxyz(read_trajectory(traj, dt="0.1ps"), xyz)
+    before = xyz.read_bytes()
+    (tmp_path / "link.extxyz").symlink_to(xyz)
+    os.link(xyz, tmp_path / "hard.extxyz")
+    for output in (xyz, tmp_path / "link.extxyz", tmp_path / "hard.extxyz"):
+        _one_line(runner.invoke(app, ["predict", str(out), str(xyz), "-o", str(output)]),
+                  "is also an input", str(output))
+    assert xyz.read_bytes() == before
+
+
 def test_too_many_states_are_refused_before_training(run, tmp_path):
     traj, _ = run
     _one_line(_fit(traj, tmp_path / "s100", "--states", "100"), "--states 100", "support")

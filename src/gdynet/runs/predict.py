@@ -1,6 +1,7 @@
 """``gdynet predict``: apply a trained model to a trajectory it never saw."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise GdynetError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", output)
+    refuse_input_as_output(output, [traj_path, model, (read_overrides or {}).get("topology")])
     if Path(model).is_dir():
         from ..files.fingerprint import require_same_inputs
 
@@ -62,6 +64,22 @@ def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: d
         chi = fitted.transform(traj, device=device, cache_dir=default_cache_dir(), progress=progress).values
         write_extxyz(traj, output, per_atom=state_arrays(traj, chi), charges=False)
     return output
+
+
+def refuse_input_as_output(output: Path, inputs: list[Any]) -> None:
+    """Raise :class:`GdynetError` when ``output`` is the same file (by path, link or hard link:
+    :func:`os.path.samefile`) as one of ``inputs`` (``None`` entries skipped): writing it would
+    replace a file being read."""
+    for given in inputs:
+        if given is None:
+            continue
+        try:
+            same = os.path.samefile(output, given)
+        except OSError:                           # output (or the input) does not exist yet
+            same = output.resolve() == Path(given).resolve()
+        if same:
+            raise GdynetError(f"is also an input of this command ({given}); write the state probabilities to "
+                              "another file", output)
 
 
 def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> ReadOptions:
