@@ -478,3 +478,29 @@ def test_a_really_full_disk_is_one_line(run, tmp_path):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "disk" in lines[0], result.stderr
+
+
+def test_predict_type_map_replaces_the_fits(tmp_path):
+    """Issue 24: ``predict --type-map`` reads a LAMMPS dump whose atom types differ from the fit's (the
+    0.4 model was fitted with 1=Li,2=S; this dump numbers them the other way round)."""
+    from gdynet.trajectory import read_trajectory
+
+    data = Path(__file__).parent / "data" / "v0.4"
+    traj = read_trajectory(data / "frames.npz", dt="0.2ps")
+    cell = np.asarray(traj.cells[0])
+    assert np.allclose(cell, np.diag(np.diag(cell)))                   # orthogonal: plain dump bounds
+    types = np.where(np.asarray(traj.numbers) == 3, 2, 1)              # Li -> 2, S -> 1
+    lines = []
+    for frame, positions in enumerate(np.asarray(traj.positions)):
+        lines += ["ITEM: TIMESTEP", str(200 * frame), "ITEM: NUMBER OF ATOMS", str(traj.n_atoms),
+                  "ITEM: BOX BOUNDS pp pp pp", *(f"0 {float(length)!r}" for length in np.diag(cell)), "ITEM: ATOMS id type x y z"]
+        lines += [f"{i + 1} {t} " + " ".join(repr(float(v)) for v in xyz) for i, (t, xyz) in enumerate(zip(types, positions))]
+    dump = tmp_path / "swapped.lammpstrj"
+    dump.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "p.npy"
+    _ok(runner.invoke(app, ["predict", str(data / "model.pt"), str(dump), "-o", str(out), "--dt", "0.2ps",
+                            "--type-map", "1=S,2=Li", "--quiet", "--device", "cpu"]))
+    np.testing.assert_allclose(np.load(out), np.load(data / "chi.npy"), atol=1e-4)
+    _ok(runner.invoke(app, ["predict", str(data / "model.pt"), str(dump), "-o", str(out), "--dt", "0.2ps",
+                            "--quiet", "--device", "cpu"]))      # the fit's map: the S atoms become the targets
+    assert np.load(out).shape != np.load(data / "chi.npy").shape

@@ -84,7 +84,8 @@ def refuse_input_as_output(output: Path, inputs: list[Any]) -> None:
 
 def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> ReadOptions:
     """How to read a new file for ``model``: as its training files were (``model.read``), with
-    ``read_overrides`` (e.g. ``dt``, ``targets``; ``None`` values keep the fit's) replacing some options."""
+    ``read_overrides`` (e.g. ``dt``, ``targets``, ``type_map``; ``None`` values keep the fit's) replacing some
+    options."""
     given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
         given = {"dt": None, "timestep": None, "dt_override": False, **given}
@@ -93,6 +94,8 @@ def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> Re
                           f"on custom targets); give them with {option('targets')}")
     if "targets" in given:                      # own targets: chosen on this file
         given["select_on"] = "each"
+    if "type_map" in given:                     # read_trajectory's type_map= lives in the options' extra
+        given["extra"] = {**(model.read or {}).get("extra", {}), "type_map": given.pop("type_map")}
     return ReadOptions.from_dict({**(model.read or {}), **given})
 
 
