@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -504,3 +505,21 @@ def test_predict_type_map_replaces_the_fits(tmp_path):
     _ok(runner.invoke(app, ["predict", str(data / "model.pt"), str(dump), "-o", str(out), "--dt", "0.2ps",
                             "--quiet", "--device", "cpu"]))      # the fit's map: the S atoms become the targets
     assert np.load(out).shape != np.load(data / "chi.npy").shape
+
+
+def test_transform_warns_when_new_data_lies_beyond_the_gaussian_range(tmp_path):
+    """Issue 24: fit's Gaussian-range check also runs on data given to a trained model (predict,
+    transform): the toy stretched 3x puts the M-th neighbours beyond the 7 Å cutoff."""
+    import gdynet
+    from gdynet.trajectory import read_trajectory
+
+    data = Path(__file__).parent / "data" / "v0.4"
+    frames = dict(np.load(data / "frames.npz"))
+    model = gdynet.load(data / "model.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GdynetWarning)               # the training-like data: no warning
+        model.transform(read_trajectory(data / "frames.npz", dt="0.2ps"), cache_dir=tmp_path / "c")
+    frames["traj_coords"], frames["lattices"] = frames["traj_coords"] * 3, frames["lattices"] * 3
+    np.savez(tmp_path / "loose.npz", **frames)
+    with pytest.warns(GdynetWarning, match=r"beyond the Gaussian range \(7 Å\).*extrapolated"):
+        model.transform(read_trajectory(tmp_path / "loose.npz", dt="0.2ps"), cache_dir=tmp_path / "c")

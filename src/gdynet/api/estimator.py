@@ -326,10 +326,12 @@ class Outcome:
             remove(path)
 
 
-def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64) -> float:
+def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64,
+                         advice: str | None = None) -> float:
     """Fraction of M-th-neighbour distances beyond ``cutoff`` (Å) on up to ``sample_frames`` frames per
     store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
-    Eq. 7, so the network cannot tell their lengths apart)."""
+    Eq. 7, so the network cannot tell their lengths apart). ``advice`` ends the warning (default: fit's,
+    raise the cutoff or lower the neighbours); predict and transform pass their own."""
     last = []
     for store in stores:
         frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
@@ -338,10 +340,10 @@ def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: in
     fraction = float((distances > cutoff).mean())
     if fraction > BEYOND_CUTOFF_WARN:
         farthest = float(distances.max())
+        advice = advice or f"raise {option('cutoff')} or lower {option('neighbors')}"
         warnings.warn(GdynetWarning(
             f"the M-th neighbour lies beyond the Gaussian range ({cutoff:g} Å) for {fraction:.0%} of the "
-            f"sampled atoms (up to {farthest:.2f} Å): raise {option('cutoff')} or lower {option('neighbors')}"),
-            stacklevel=2)
+            f"sampled atoms (up to {farthest:.2f} Å): {advice}"), stacklevel=2)
     return fraction
 
 
