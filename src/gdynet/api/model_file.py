@@ -86,18 +86,16 @@ def load_model(path: Path, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
     0.4 and earlier, written without a checksum, which get this check only) must have finite weights
     and calibration. A file of another kind, with settings or weights this version does not know, or
     without what the model needs, is one line naming the problem (:class:`GdynetError`)."""
-    import pickle
-
     import torch
 
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise GdynetError("model file not found", path) from None
-    except pickle.UnpicklingError:
-        raise GdynetError("not a gdynet model file: it holds objects other than tensors and plain values, which "
-                          "gdynet does not unpickle (they could run code)", path) from None
-    except Exception as exc:  # corrupt or foreign file
+    except Exception as exc:  # corrupt, foreign or planted file
+        if writes.refused_object(exc):
+            raise GdynetError("not a gdynet model file: it holds objects other than tensors and plain values, "
+                              "which gdynet does not unpickle (they could run code)", path) from None
         raise GdynetError(f"cannot read model file ({exception_summary(exc)})", path) from None
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise GdynetError("not a gdynet model file", path)

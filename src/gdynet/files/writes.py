@@ -89,3 +89,12 @@ def plain(value: Any) -> Any:
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         return value.tolist()
     return value
+
+
+def refused_object(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by ``torch.load(..., weights_only=True)``, refused an object other than
+    tensors and plain values (a class or function the file names, which could run code), rather than
+    meeting a damaged or foreign file."""
+    import pickle
+
+    return isinstance(exc, pickle.UnpicklingError) and "global" in str(exc).lower()

@@ -7,13 +7,12 @@ with the best validation VAMP-2 score so far.
 """
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..files.writes import atomic_write, plain
+from ..files.writes import atomic_write, plain, refused_object
 from ..files.diskspace import disk_error
 from ..base.errors import GdynetError, exception_summary
 
@@ -39,14 +38,11 @@ def load(path: Path) -> dict[str, Any]:
     loading, e.g. a planted ``last.pt``) is refused with one line, its contents never executed."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise GdynetError("checkpoint holds objects other than tensors and plain values, which gdynet does "
-                          "not unpickle (they could run code); delete it, or rerun `gdynet fit` with --force, "
-                          "to start over", path) from None
-    except Exception as exc:  # a foreign or corrupted file: tell the user which one
-        raise GdynetError(f"cannot read checkpoint ({exception_summary(exc)}); delete it, or rerun `gdynet fit` "
-                          "with --force, to start over",
-                          path) from None
+    except Exception as exc:  # a foreign, corrupted or planted file: tell the user which one and why
+        problem = (f"cannot read checkpoint ({exception_summary(exc)})" if not refused_object(exc) else
+                   "checkpoint holds objects other than tensors and plain values, which gdynet does not "
+                   "unpickle (they could run code)")
+        raise GdynetError(f"{problem}; delete it, or rerun `gdynet fit` with --force, to start over", path) from None
 
 
 def rng_state() -> dict[str, Any]:
