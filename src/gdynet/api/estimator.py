@@ -17,7 +17,6 @@ import inspect
 import numbers
 import os
 import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from ..files.writes import json_safe
-from ..base.errors import GdynetError, GdynetWarning
+from ..base.errors import GdynetError
 from ..base.option_names import option
 from ..trajectory.core import Trajectory
 from ..base.units import check_lag, lag_to_frames
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
 
 #: spacing of the Gaussian centres of Eq. 7 in Å (the paper's 0.2 Å); ``cutoff`` sets their range
 GAUSSIAN_SPACING_A = 0.2
-#: warn when more than this fraction of the sampled M-th-neighbour distances lie beyond ``cutoff``
-BEYOND_CUTOFF_WARN = 0.05
 MODELS = ("gdynet", "vampnet")
 #: settings that change where files go or what is shown, not the trained model
 _NOT_MODEL = ("checkpoint_dir", "progress")
@@ -291,7 +288,7 @@ class GDyNetEstimator:
 
     def _sources(self, trajs: Sequence[Trajectory], graphs_dir: Path) -> list[Any]:
         """One data source per trajectory: on-disk graphs for GDyNet, coordinates for the VAMPnet."""
-        from ..network.inputs import network_source
+        from ..network.inputs import check_gaussian_range, network_source
 
         sources = [network_source(self.architecture, t, self.neighbors, graphs_dir, self.progress) for t in trajs]
         if self.architecture != "vampnet":
@@ -355,25 +352,6 @@ class Outcome:
         self.raws = []
         for path in paths:
             remove(path)
-
-
-def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64) -> float:
-    """Fraction of M-th-neighbour distances beyond ``cutoff`` (Å) on up to ``sample_frames`` frames per
-    store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
-    Eq. 7, so the network cannot tell their lengths apart)."""
-    last = []
-    for store in stores:
-        frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
-        last.append(np.asarray(store.distances[frames][..., store.neighbors - 1]).ravel())   # the M-th
-    distances = np.concatenate(last)
-    fraction = float((distances > cutoff).mean())
-    if fraction > BEYOND_CUTOFF_WARN:
-        farthest = float(distances.max())
-        warnings.warn(GdynetWarning(
-            f"the M-th neighbour lies beyond the Gaussian range ({cutoff:g} Å) for {fraction:.0%} of the "
-            f"sampled atoms (up to {farthest:.2f} Å): raise {option('cutoff')} or lower {option('neighbors')}"),
-            stacklevel=2)
-    return fraction
 
 
 def leave_process_group() -> bool:

@@ -196,9 +196,14 @@ class GDyNetModel:
 
     def _source(self, traj: Trajectory, cache_dir: Path, progress: bool) -> Any:
         """The network's input for ``traj``: graphs with the model's M (GDyNet), or coordinates."""
-        from ..network.inputs import network_source
+        from ..network.inputs import check_gaussian_range, network_source
 
-        return network_source(self.kind, traj, self.neighbors, cache_dir, progress)
+        source = network_source(self.kind, traj, self.neighbors, cache_dir, progress)
+        if self.kind == "gdynet" and self.cutoff is not None:   # the fit's check, on the new data
+            check_gaussian_range([source.store], float(self.cutoff),
+                                 advice="these atoms' states are extrapolated (denser or looser than the "
+                                        "training data?); fit on such data with a larger cutoff")
+        return source
 
     # ------------------------------------------------------------------------------ save / load
     def save(self, path: str | Path) -> Path:
