@@ -1,4 +1,4 @@
-"""The ``gdynet`` command line: ``fit``, ``predict``, ``analyze``, ``demo``.
+"""The ``gdynet`` command line: ``fit``, ``predict``, ``analyze``, ``report``, ``demo``.
 
 User mistakes print one line, ``error: <file>: <problem>``, and exit with status 2.
 """
@@ -360,6 +360,18 @@ def analyze(
     _print_summary(summary, run_dir)
 
 
+@app.command(epilog="Example:\n\n  gdynet report run1   (then open run1/report.html in a browser)")
+@_friendly
+def report(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `gdynet fit` or `gdynet analyze`."),
+) -> None:
+    """Write RUN/report.html again (interactive figures, atoms coloured by state) from the run folder,
+    recomputing nothing."""
+    from .pipeline.html_report import rewrite_report
+
+    typer.echo(f"wrote {rewrite_report(run_dir)}")
+
+
 @app.command()
 @_friendly
 def demo(
@@ -450,7 +462,7 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
     if summary.get("seeds_remark"):
         table.add_row("seeds", summary["seeds_remark"])
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
-    table.add_row("report", str(Path(out) / "report.md"))
+    table.add_row("report", f"{Path(out) / 'report.md'}, {Path(out) / 'report.html'} (interactive)")
     Console(stderr=False).print(table)
 
 

@@ -36,7 +36,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
             trajectories: Sequence[Trajectory] | None = None, analyze_on: str | None = None,
             ci_from: str | None = None, coarse: int | None = None, profile: str | None = None,
             order_parameter: str | None = None, shell_radius: float | None = None) -> dict[str, Any]:
-    """Analyse the state probabilities of a finished fit; writes summary.json, figures and report.md.
+    """Analyse the state probabilities of a finished fit; writes summary.json, figures, report.md and report.html.
 
     Args:
         run_dir: folder written by ``gdynet fit``.
@@ -78,7 +78,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | float | str] | None = N
         :func:`gdynet.koopman.validation.check_timescales`); ``seeds``, ``seeds_agreement``, ``robust``,
         ``seeds_spread`` and ``seeds_remark`` (whether ``--seeds`` agree, :mod:`.seeds`; None with one seed).
 
-    figures/, report.md and summary.json are written as one set (:mod:`.outputs`): a kill leaves the
+    figures/, report.md, report.html and summary.json are written as one set (:mod:`.outputs`): a kill leaves the
     old ones or the new ones. Refused when an input file changed since the fit (:mod:`gdynet.fingerprint`).
     """
     run = RunDir(Path(run_dir))
@@ -191,6 +191,7 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
         "history": meta.get("history"), "training": meta.get("training"),
         "seeds": meta.get("seeds"), **checks,
         **seeds_robustness(meta.get("seeds"), meta.get("seed")),
+        "state_rdf": {pair: rdf_curves(rdf) for pair, rdf in rdfs.items()},
     }
     summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
     inputs = {"trajectories": ", ".join(record["paths"]),
@@ -217,8 +218,21 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | float | str] | No
         numbers["figures"] = figure_note(koopman.n_states)
     write_report(out.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
+    from .html_report import write_run_html
+
+    write_run_html(out.root, summary, record, trajs, chis)
     atomic.write_json(out.summary, summary)
     return summary
+
+
+def rdf_curves(rdf: Any) -> dict[str, Any]:
+    """summary.json ``state_rdf`` entry of a :class:`~gdynet.analysis.rdf.StateRDF`: bin centres ``r_A``
+    (Å), ``g`` and the running ``coordination`` per state, to 6 significant digits."""
+    def short(values: np.ndarray) -> list[Any]:
+        return [float(f"{v:.6g}") for v in values] if values.ndim == 1 else [short(v) for v in values]
+
+    return {"r_A": short(np.asarray(rdf.r)), "g": short(np.asarray(rdf.g)),
+            "coordination": short(np.asarray(rdf.coordination))}
 
 
 def _frames(traj: Trajectory, start: int, stop: int) -> Trajectory:
