@@ -28,7 +28,7 @@ import torch
 
 from gdynet.graphs.neighbors import neighbors
 from gdynet.graphs.store import build_graphs
-from gdynet.model.gdynet import GDyNet
+from gdynet.network.gdynet import GDyNet
 from systems import make_system
 
 STEP = 2.0 ** -12  # Å per distance code

@@ -75,8 +75,8 @@ def child(folder: Path, n_atoms: int, epochs: int, batch_size: int, large: bool 
     import torch
 
     from gdynet.graphs.shells import EXTRA_NEIGHBORS
-    from gdynet.model.gdynet import GDyNet
-    from gdynet.training.data import GraphSource
+    from gdynet.network.gdynet import GDyNet
+    from gdynet.network.inputs import GraphSource
     from gdynet.training.trainer import TrainConfig, Trainer
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))

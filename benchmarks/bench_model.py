@@ -9,7 +9,7 @@ Systems (CPU, float32):
   large: 2,000 atoms in a 34.2 Å cubic box (0.05 atoms/Å^3, random), M = 20, 100 single-atom
          targets, B = 4 pairs
 Implementations (identical weights, outputs checked equal before timing):
-  gdynet      gdynet.model.GDyNet (dense (B, N, M) layout, split weights, K-hop pruning)
+  gdynet      gdynet.network.GDyNet (dense (B, N, M) layout, split weights, K-hop pruning)
   gdynet-full the same with pruning switched off (every layer updates every atom)
   pyg         torch_geometric MessagePassing over an edge_index of B*N*M edges, z = [x_i, x_j, u]
               concatenated per edge, torch_geometric.utils.softmax over each atom's edges, sum aggr.
@@ -28,11 +28,11 @@ from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import softmax as edge_softmax
 from vesin import NeighborList
 
-import gdynet.model.gdynet as gdynet_module
+import gdynet.network.gdynet as gdynet_module
 from gdynet.graphs.shells import graph_width
-from gdynet.model import GDyNet
-from gdynet.model.shell import shell_weights
-from gdynet.model.layers import ACTIVATIONS, GaussianExpansion, mlp
+from gdynet.network import GDyNet
+from gdynet.network.shell import shell_weights
+from gdynet.network.layers import ACTIVATIONS, GaussianExpansion, mlp
 from gdynet.training.vamp import vamp_score
 
 

@@ -18,10 +18,10 @@ import tempfile
 
 FIT = """
 import shutil, sys
-from gdynet.pipeline.fit import fit, FitOptions
-from gdynet.pipeline.inputs import ReadOptions
+from gdynet.runs.fit import fit, FitOptions
+from gdynet.trajectory.read_options import ReadOptions
 read = ReadOptions(timestep="4fs", targets="select:not (prop z >= 5.530 and prop z < 15.463)")
-s = fit([sys.argv[1]], sys.argv[2], read, FitOptions(states=4, lag="2ps", epochs=4, patience=0, batch_size=4,
+s = fit([sys.argv[1]], sys.argv[2], read, FitOptions(n_states=4, lag="2ps", epochs=4, patience=0, batch_size=4,
         device="cpu"), analysis={"lags": ["2ps"]}, progress=False)
 print(" ".join(f"{h['seconds']:.2f}" for h in s["history"]))
 """

@@ -71,8 +71,8 @@ def steps(system: str, path: str, n_steps: int) -> dict[str, float]:
     import torch
 
     from gdynet.graphs.store import GraphStore
-    from gdynet.model import GDyNet
-    from gdynet.training.data import GraphSource
+    from gdynet.network import GDyNet
+    from gdynet.network.inputs import GraphSource
     from gdynet.training.vamp import vamp_score
 
     torch.set_num_threads(1)
@@ -114,7 +114,7 @@ def delta_share() -> None:
 
     from gdynet.datasets.toy import toy_li_fcc
     from gdynet.graphs.neighbors import neighbors
-    from gdynet.model.shell import shell_weights
+    from gdynet.network.shell import shell_weights
 
     rng = np.random.default_rng(0)
     toy = toy_li_fcc(1, 400, seed=0, progress=False)

@@ -41,8 +41,8 @@ def child(system: str, frames: int, batch: int, steps: int, epochs: int, cache: 
     import torch
 
     from gdynet.graphs.store import build_graphs
-    from gdynet.model.gdynet import GDyNet
-    from gdynet.training.data import GraphSource
+    from gdynet.network.gdynet import GDyNet
+    from gdynet.network.inputs import GraphSource
     from gdynet.training.trainer import TrainConfig, Trainer
     from gdynet.training.vamp import vamp_moments, vamp_score_from_moments
     from systems import make_system

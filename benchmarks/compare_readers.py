@@ -108,7 +108,7 @@ def compare(name: str, trajectory: str, topology: str | None, read_kwargs: dict[
     row.position_err, row.cell_err, row.shift = pos_err, cell_err, shift
     row.dt_gdynet = traj.dt_ps
     if "timestep" in read_kwargs and "lammpstrj" in traj_path:
-        from gdynet.units import parse_time
+        from gdynet.base.units import parse_time
 
         row.dt_mda = float(np.diff(steps).mean()) * parse_time(read_kwargs["timestep"])
     elif mda_kwargs.get("format") == "LAMMPS":

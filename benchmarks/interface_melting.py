@@ -3,7 +3,7 @@
     nice -n 5 python benchmarks/interface_melting.py --temperatures 1290 1310 1330 --out docs/interface_melting
 
 For each equilibration temperature the interface example's system
-(:data:`gdynet.pipeline.example_interface.FULL`, shorter production) is built and run with
+(:data:`gdynet.commands.example_interface.FULL`, shorter production) is built and run with
 :func:`gdynet.datasets.interface.generate_interface` (cached like the example). In the NVE production
 the latent heat moves the temperature to the melting point at that density while the solid fraction
 (q6 solid-bond labels) adjusts; runs that keep both phases agree on the temperature. Prints the mean
@@ -17,7 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from gdynet.datasets.interface import generate_interface, solid_fraction
-from gdynet.pipeline.example_interface import FULL
+from gdynet.commands.example_interface import FULL
 from gdynet.report.figures import save_figure, state_color
 
 

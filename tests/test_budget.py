@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.training.budget import training_budget
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from gdynet.koopman.estimator import KoopmanEstimator
-from gdynet.model.calibration import apply_calibration, calibration_matrix
+from gdynet.network.calibration import apply_calibration, calibration_matrix
 from gdynet.training.vamp import vamp_score
 from koopman_chains import P2, P3, simulate, stationary
 

@@ -74,7 +74,7 @@ def test_mistakes_are_one_line_errors():
 
 
 def test_pooled_trajectories_and_figure(tmp_path):
-    from gdynet.report.figures import plot_charge_integral
+    from gdynet.report.figures import save_charge_integral
 
     centre = np.full(3, 10.0)
     pos = np.vstack([centre, centre + 2.0 * OCTA])
@@ -84,5 +84,5 @@ def test_pooled_trajectories_and_figure(tmp_path):
     one = state_charge_integral(traj, chi, r_max=4.0, n_bins=40)
     two = state_charge_integral([traj, traj], [chi, chi], r_max=4.0, n_bins=40)
     assert two.Q == pytest.approx(one.Q) and two.n_frames == 2 and one.at(0, 3.0) == pytest.approx(-3.0)
-    png, svg = plot_charge_integral(one, tmp_path / "q", shell_radii=[3.0])
+    png, svg = save_charge_integral(one, tmp_path / "q", shell_radii=[3.0])
     assert png.stat().st_size > 1000 and svg.is_file()

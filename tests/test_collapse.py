@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import gdynet.training.trainer as trainer_module
-from gdynet.errors import GdynetWarning
-from gdynet.training.data import GraphSource
+from gdynet.base.errors import GdynetWarning
+from gdynet.network.inputs import GraphSource
 from gdynet.training.trainer import TrainConfig, Trainer
 from gdynet.training.vamp import VampMoments, vamp_moments, vamp_score_from_moments
 from training_helpers import TinyGraphNet, hidden_two_state_store

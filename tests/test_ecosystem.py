@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, Trajectory, read_trajectory, select_targets
-from gdynet.errors import GdynetWarning
+from gdynet.base.errors import GdynetWarning
 
 data = pytest.importorskip("MDAnalysisTests.datafiles")
 mda = pytest.importorskip("MDAnalysis")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.electrolyte import ElectrolyteParams, build_system
-from gdynet.pipeline.example_electrolyte import einstein_conductivity, partner_exchanges
+from gdynet.datasets.electrolyte import coordination_labels, ion_conductivity, partner_exchanges
 from gdynet.trajectory.core import Trajectory
 
 TINY = ElectrolyteParams(n_chains=2, chain_eo=10, n_li=2, equil_ps=0.4, decorrelate_ps=0.2, run_ps=2.0,
@@ -67,6 +67,19 @@ def test_partner_exchanges_counts_bindings_with_hysteresis(tmp_path):
     assert result["per_li_per_ns"] == pytest.approx(1.0)           # 1 binding in 1 Li-ns
 
 
+def test_coordination_labels_polymer_anion_mixed_none_across_the_boundary():
+    """One Li at the origin of a 20 Å box; an O and an anion's N move in and out of their shells (2.5 and
+    3.0 Å), the N across the periodic boundary (x = 18 is 2 Å away)."""
+    o_x = [2.0, 9.0, 2.0, 9.0]
+    n_x = [9.0, 18.0, 2.9, 9.0]
+    positions = np.array([[[0, 0, 0], [0, o, 0], [n, 0, 0], [10, 10, 10]] for o, n in zip(o_x, n_x)], dtype=float)
+    traj = Trajectory(positions=positions, cells=np.tile(np.eye(3) * 20, (4, 1, 1)),
+                      numbers=np.array([3, 8, 7, 16]), dt_ps=1.0, targets=np.array([[0]]))
+    labels = coordination_labels(traj, {"O": 2.5, "anion": 3.0})
+    assert labels.shape == (4, 1) and labels.dtype == np.int8
+    assert labels[:, 0].tolist() == [0, 1, 2, 3]           # polymer only, anion only, mixed, none
+
+
 def test_einstein_conductivity_of_a_pair_moving_together_is_zero():
     """A Li⁺ and an anion (at its N) on the same random walk: no net current, but each carries one."""
     from types import SimpleNamespace
@@ -78,7 +91,7 @@ def test_einstein_conductivity_of_a_pair_moving_together_is_zero():
     traj = Trajectory(positions=positions, cells=np.tile(np.eye(3) * 20, (2000, 1, 1)),
                       numbers=np.array([3, 7]), dt_ps=1.0, targets=np.array([[0]]))
     md = SimpleNamespace(params=SimpleNamespace(ion_charge=0.75, temperature_K=400.0))
-    sigma = einstein_conductivity(md, [traj], lag_ps=5.0)
+    sigma = ion_conductivity(md, [traj], lag_ps=5.0)
     assert sigma["total"] == pytest.approx(0.0, abs=1e-12)
     # a random walk of step variance 3 x 0.25 Å² per ps: <d²> = 0.75 t, so d/dt <|q d|²> = 0.75 q²
     expected = SIGMA_UNIT * 0.75 * 0.75 ** 2 / (6 * 8000.0 * 400.0)

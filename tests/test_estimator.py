@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 import gdynet
 from gdynet.cli import app
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.errors import GdynetError
-from gdynet.pipeline.inputs import ReadOptions
+from gdynet.base.errors import GdynetError
+from gdynet.trajectory.read_options import ReadOptions
 
 runner = CliRunner()
 #: a tiny network on a tiny toy: seconds per fit
@@ -84,7 +84,7 @@ def test_same_seed_same_weights_and_chi_other_seed_other_chi(fitted, toy):
 
 
 def test_trainer_seed_alone_fixes_the_initial_weights():
-    from gdynet.model.gdynet import GDyNet
+    from gdynet.network.gdynet import GDyNet
     from gdynet.training.trainer import seed_weights
 
     first, second = GDyNet(n_states=2, atom_features=4, n_conv=1), GDyNet(n_states=2, atom_features=4, n_conv=1)
@@ -157,10 +157,10 @@ def test_every_option_is_checked_before_training(toy, tmp_path):
     with pytest.raises(GdynetError, match="^ci_from must be one of"):
         gdynet.fit(paths[:1], tmp_path / "run", ReadOptions(dt="0.1ps"),
                    analysis={"ci_from": "bootstrap"}, progress=False)
-    from gdynet.pipeline.fit import FitOptions
+    from gdynet.runs.fit import FitOptions
 
-    with pytest.raises(GdynetError, match="^states must be a whole number >= 2"):   # FitOptions' own name
-        gdynet.fit(paths[:1], tmp_path / "run", ReadOptions(dt="0.1ps"), FitOptions(states=1), progress=False)
+    with pytest.raises(GdynetError, match="^n_states must be a whole number >= 2"):   # FitOptions says n_states too
+        gdynet.fit(paths[:1], tmp_path / "run", ReadOptions(dt="0.1ps"), FitOptions(n_states=1), progress=False)
     assert time.perf_counter() - started < 20 and not (tmp_path / "run").exists()   # nothing trained or written
     for bad, message in (({"n_states": 1}, "^n_states must be a whole number >= 2"),
                          ({"hidden": ()}, "^hidden must be"), ({"split": (0.5, 0.2)}, "^split must be"),
@@ -210,7 +210,10 @@ def test_cli_and_python_give_identical_chi_and_timescales(fitted, toy, tmp_path,
     summary = json.loads((tmp_path / "new" / "summary.json").read_text())
     assert summary["analysis_on"] == "test" and summary["n_frames"] == 400 and summary["lag_ps"] == 0.5
     np.testing.assert_array_equal(np.load(tmp_path / "new" / "chi" / "traj_000.npy"), model.transform(trajs[2]).values)
-    again = model.analyze(trajs[2], tmp_path / "from_python", lags=[2, 5])   # the same from Python
-    assert model.summary() is again and again["timescales_ps"] == summary["timescales_ps"]
+    again = gdynet.analyze_model(model, trajs[2], tmp_path / "from_python", lags=[2, 5])   # the same from Python
+    assert again["timescales_ps"] == summary["timescales_ps"] and gdynet.load(tmp_path / "from_python").summary() == again
+    with pytest.warns(DeprecationWarning, match="gdynet.analyze_model"):        # the old method, for one release
+        old = model.analyze(trajs[2], tmp_path / "old_method", lags=[2, 5])
+    assert model.summary() is old and old["timescales_ps"] == summary["timescales_ps"]
     result = runner.invoke(app, ["analyze", str(saved), "--out", str(tmp_path / "none")])
     assert result.exit_code == 2 and "needs the trajectories to analyse" in result.output

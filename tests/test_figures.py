@@ -70,38 +70,38 @@ def _check(paths, tmp_path, stem):
 
 def test_every_figure_writes_png_and_svg(tmp_path, analysis):
     rdf, cond = analysis
-    _check(figures.plot_implied_timescales(_its(), tmp_path / "its"), tmp_path, "its")
-    _check(figures.plot_ck_test(_ck(), tmp_path / "ck"), tmp_path, "ck")
-    _check(figures.plot_populations(np.array([0.5, 0.3, 0.2]), tmp_path / "pop", errors=[0.01, 0.02, 0.01]),
+    _check(figures.save_implied_timescales(_its(), tmp_path / "its"), tmp_path, "its")
+    _check(figures.save_ck_test(_ck(), tmp_path / "ck"), tmp_path, "ck")
+    _check(figures.save_populations(np.array([0.5, 0.3, 0.2]), tmp_path / "pop", errors=[0.01, 0.02, 0.01]),
            tmp_path, "pop")
-    _check(figures.plot_state_rdf({"Li-O": rdf, "Li-O (again)": rdf}, tmp_path / "rdf"), tmp_path, "rdf")
-    _check(figures.plot_transition_msd(cond, tmp_path / "msd"), tmp_path, "msd")
-    _check(figures.plot_conduction(cond, tmp_path / "cond"), tmp_path, "cond")
+    _check(figures.save_state_rdf({"Li-O": rdf, "Li-O (again)": rdf}, tmp_path / "rdf"), tmp_path, "rdf")
+    _check(figures.save_transition_msd(cond, tmp_path / "msd"), tmp_path, "msd")
+    _check(figures.save_conduction(cond, tmp_path / "cond"), tmp_path, "cond")
 
 
 def test_svg_contains_labels_with_units(tmp_path, analysis):
     rdf, cond = analysis
-    _, svg = figures.plot_implied_timescales(_its(), tmp_path / "its.png")  # a suffix is replaced
+    _, svg = figures.save_implied_timescales(_its(), tmp_path / "its.png")  # a suffix is replaced
     assert svg == tmp_path / "its.svg"
     text = svg.read_text()
     # matplotlib writes text as paths but keeps it in comments/ids: check the labels survive
     assert "lag time" in text and "(ps)" in text
-    text = figures.plot_conduction(cond, tmp_path / "cond")[1].read_text()
+    text = figures.save_conduction(cond, tmp_path / "cond")[1].read_text()
     assert "S/cm" in text
 
 
 def test_populations_accept_a_koopman_model_and_check_labels(tmp_path):
     model = SimpleNamespace(stationary=np.array([0.7, 0.3]))
-    figures.plot_populations(model, tmp_path / "pop", labels=["bulk", "interface"])
+    figures.save_populations(model, tmp_path / "pop", labels=["bulk", "interface"])
     with pytest.raises(GdynetError, match="labels"):
-        figures.plot_populations(model, tmp_path / "bad", labels=["one"])
+        figures.save_populations(model, tmp_path / "bad", labels=["one"])
 
 
 def test_mismatched_ck_arrays_raise(tmp_path):
     ck = _ck()
     bad = SimpleNamespace(**{**vars(ck), "estimated": ck.estimated[:, :2, :2]})
     with pytest.raises(GdynetError, match="CK test"):
-        figures.plot_ck_test(bad, tmp_path / "ck")
+        figures.save_ck_test(bad, tmp_path / "ck")
 
 
 def test_populations_and_report_take_a_real_koopman_model(tmp_path):
@@ -109,7 +109,7 @@ def test_populations_and_report_take_a_real_koopman_model(tmp_path):
     from gdynet.report.markdown import write_report
 
     model = KoopmanEstimator(10, 0.1).fit(_chain(P3)).fetch_model()
-    png, _ = figures.plot_populations(model, tmp_path / "pop")
+    png, _ = figures.save_populations(model, tmp_path / "pop")
     text = write_report(tmp_path, summary={"koopman": model}, figures={"Populations": png}, inputs={}).read_text()
     assert f"| 1 | {model.timescales_ps[0]:.4g} |" in text
     assert f"| 1 | {100 * model.stationary[1]:.4g} |" in text
@@ -121,8 +121,8 @@ def test_report_lists_inputs_numbers_and_relative_figure_links(tmp_path, analysi
 
     rdf, cond = analysis
     figs = tmp_path / "figures"
-    paths = {"Implied timescales": figures.plot_implied_timescales(_its(), figs / "its"),
-             "Conduction": figures.plot_conduction(cond, figs / "conduction")[0]}
+    paths = {"Implied timescales": figures.save_implied_timescales(_its(), figs / "its"),
+             "Conduction": figures.save_conduction(cond, figs / "conduction")[0]}
     koopman = {"lag_ps": 5.0, "lag_frames": 50, "timescales_ps": [40.0, float("inf")],
                "populations": [0.75, 0.25], "K": [[0.9, 0.1], [0.3, 0.7]]}
     summary = {"koopman": koopman, "vamp2": {"train": 1.93, "validation": 1.91, "test": 1.9},
@@ -152,7 +152,7 @@ def test_unbounded_timescale_interval_reaches_the_top_edge(tmp_path, monkeypatch
     ts = np.array([[30.0], [31.0], [29.0], [np.inf]])
     its = SimpleNamespace(lags_ps=lags, timescales_ps=ts, lower=np.array([[24.0], [25.0], [23.0], [20.0]]),
                           upper=np.array([[36.0], [np.inf], [np.inf], [np.inf]]))
-    figures.plot_implied_timescales(its, tmp_path / "its")
+    figures.save_implied_timescales(its, tmp_path / "its")
     ax = saved[0].axes[0]
     top = ax.get_ylim()[1]
     band = ax.collections[0].get_paths()[0].vertices  # the CI band (the grey t < tau area comes later)

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gdynet.cli import _print_summary, app
+from gdynet.cli import app
+from gdynet.commands.options import print_summary
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.errors import GdynetWarning
-from gdynet.pipeline.estimator import check_gaussian_range
-from gdynet.pipeline.seeds import best_permutation, confusion
+from gdynet.base.errors import GdynetWarning
+from gdynet.api.estimator import check_gaussian_range
+from gdynet.analysis.matching import best_match
+from gdynet.runs.seeds import state_confusion
 
 runner = CliRunner()
 
@@ -39,7 +41,7 @@ def test_every_setting_reaches_run_json_and_flags_override_the_config(seeded_run
     out, _, _ = seeded_run
     fit = json.loads((out / "run.json").read_text())["fit"]
     assert fit["lr"] == 0.002                                     # flag beats config (0.5)
-    assert fit["epochs"] == 1 and fit["hidden"] == [8, 8] and fit["n_conv"] == 2       # from the config
+    assert fit["epochs"] == 1 and fit["hidden"] == [8, 8] and fit["conv_layers"] == 2       # from the config
     assert fit["split"] == [0.6, 0.2, 0.2] and fit["atom_features"] == 8 and fit["cutoff"] == 6.0
     assert fit["weight_decay"] == 1e-5 and fit["patience"] == 2 and fit["seeds"] == 2
     import torch
@@ -95,7 +97,7 @@ def test_config_mistakes_are_one_line_errors(seeded_run, tmp_path):
 def test_states_are_matched_under_the_best_permutation():
     a = [np.eye(3)[[0, 1, 2, 2]][:, None]]
     b = [np.eye(3)[[2, 0, 1, 0]][:, None]]                      # a's 0 -> 2, 1 -> 0, 2 -> 1 (one miss)
-    order, match = best_permutation(confusion(a, b))
+    order, match = best_match(state_confusion(a, b))
     assert match == pytest.approx(0.75) and list(order) == [1, 2, 0]
 
 
@@ -108,7 +110,7 @@ def test_a_warning_when_the_mth_neighbour_lies_beyond_the_gaussian_range():
         assert check_gaussian_range([near], 7.0) == 0.0
     with pytest.warns(GdynetWarning, match=r"beyond the Gaussian range \(7 Å\) for 50% .*7.50 Å\): raise cutoff or"):
         check_gaussian_range([near, far], 7.0)                # from Python: the keyword
-    from gdynet.option_names import cli_names
+    from gdynet.base.option_names import cli_names
 
     with cli_names(), pytest.warns(GdynetWarning, match=r"raise --cutoff or lower --neighbors"):
         check_gaussian_range([near, far], 7.0)                # in the CLI: the flag
@@ -118,13 +120,38 @@ def test_the_cli_table_says_whether_the_seeds_agree(seeded_run, capsys, monkeypa
     out, _, _ = seeded_run
     summary = json.loads((out / "summary.json").read_text())
     monkeypatch.setenv("COLUMNS", "400")
-    _print_summary(summary, out)
+    print_summary(summary, out)
     assert summary["seeds_remark"] in capsys.readouterr().out
 
 
 def test_an_infinite_timescale_prints_without_a_traceback(capsys):
     summary = {"lag_ps": 1.0, "timescales_ps": [None, 3.0], "populations": [0.5, 0.3, 0.2],
                "vamp2": {"train": 2.0, "validation": 1.9, "test": None}, "n_frames": 10, "n_targets": 1}
-    _print_summary(summary, "run")
+    print_summary(summary, "run")
     printed = capsys.readouterr().out
     assert "∞" in printed and "3 ps" in printed and "–" in printed
+
+
+def test_fit_options_use_the_estimator_names_and_read_gdynet_0_4_records(tmp_path):
+    """FitOptions says n_states/conv_layers like GDyNetEstimator; a run.json written by gdynet 0.4
+    (states/n_conv) reads with the new names, and the old keywords still work with a warning."""
+    import dataclasses
+    import json
+    import shutil
+    from pathlib import Path
+
+    from gdynet.runs.fit import FitOptions
+    from gdynet.runs.rundir import RunDir
+
+    assert {"n_states", "conv_layers"} <= {f.name for f in dataclasses.fields(FitOptions)}
+    assert FitOptions(n_states=3).estimator_params()["n_states"] == 3
+    shutil.copy(Path(__file__).parent / "data" / "v0.4" / "run.json", tmp_path / "run.json")
+    old = json.loads((tmp_path / "run.json").read_text())["fit"]
+    assert "states" in old and "n_conv" in old
+    record = RunDir(tmp_path).read_run()["fit"]
+    assert record["n_states"] == old["states"] == 2 and record["conv_layers"] == old["n_conv"] == 3
+    assert json.loads(json.dumps(dataclasses.asdict(FitOptions.from_dict(old)))) == record
+    with pytest.warns(DeprecationWarning, match="use n_states="):
+        assert FitOptions(states=4).n_states == 4
+    with pytest.warns(DeprecationWarning, match="use conv_layers="):
+        assert dataclasses.replace(FitOptions(n_conv=2), n_states=5).conv_layers == 2

@@ -8,7 +8,7 @@ import pytest
 
 import gdynet.graphs.store as store_mod
 from gdynet import Trajectory
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.graphs import GraphStore, build_graphs
 from gdynet.graphs.neighbors import neighbors
 
@@ -33,7 +33,7 @@ def test_store_holds_the_neighbours_of_every_frame(tmp_path, small_chunks):
     store = build_graphs(traj, neighbors=7, cache_dir=tmp_path, progress=False)
     idx, dist = neighbors(traj.positions, traj.cells, 9)  # M = 7 neighbours and 2 more for the shell weights
     assert store.indices.dtype == np.uint16 and store.distances.dtype == np.float32  # N <= 65,535: 2-byte indices
-    assert isinstance(store.indices, np.memmap) and not store.indices.flags.writeable
+    assert not isinstance(store.indices, np.memmap) and not store.indices.flags.writeable   # small: in memory
     np.testing.assert_array_equal(store.indices, idx)
     np.testing.assert_array_equal(store.distances, dist)
     assert (store.n_frames, store.n_atoms, store.neighbors, store.width) == (9, 12, 7, 9)
@@ -41,7 +41,12 @@ def test_store_holds_the_neighbours_of_every_frame(tmp_path, small_chunks):
     np.testing.assert_array_equal(store.targets, traj.targets)
     assert store.dt_ps == 0.5 and store.source == "toy.xyz"
     assert store.path.parent == tmp_path and (store.path / "COMPLETE").is_file()
-    reopened = GraphStore.open(store.path)
+    import gdynet.files.openfiles
+
+    with pytest.MonkeyPatch.context() as patch:                 # large: memory-mapped read-only
+        patch.setattr(gdynet.files.openfiles, "SMALL_BYTES", 0)
+        reopened = GraphStore.open(store.path)
+    assert isinstance(reopened.indices, np.memmap) and not reopened.indices.flags.writeable
     np.testing.assert_array_equal(reopened.distances, dist)
     assert reopened.targets.dtype == np.int64 and reopened.numbers.dtype == np.int64
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.errors import GdynetError, GdynetWarning
-from gdynet.pipeline.analyze import analyze
-from gdynet.pipeline.fit import FitOptions, fit
-from gdynet.pipeline.inputs import ReadOptions
-from gdynet.pipeline.selection import held_out_segments, select_frames
+from gdynet.base.errors import GdynetError, GdynetWarning
+from gdynet.runs.analyze import analyze
+from gdynet.runs.fit import FitOptions, fit
+from gdynet.trajectory.read_options import ReadOptions
+from gdynet.runs.selection import held_out_segments, select_frames
 from gdynet.training.data import split_frames
 
 LAG = 10  # frames (1 ps at 0.1 ps)
@@ -25,7 +25,7 @@ def toy_paths(tmp_path_factory):
 
 
 def _fit(paths, out, states=2, **kwargs):
-    options = FitOptions(states=states, lag=LAG, epochs=1, batch_size=128, device="cpu")
+    options = FitOptions(n_states=states, lag=LAG, epochs=1, batch_size=128, device="cpu")
     return fit(paths, out, ReadOptions(dt=0.1), options, progress=False,
                analysis={"lags": [5, 10, 20]}, **kwargs)
 
@@ -106,13 +106,13 @@ def test_analyze_reports_intervals_eigenvectors_resolution_and_pcca(three_states
 
 
 def test_cli_table_shows_unresolved_and_infinite_timescales(capsys):
-    from gdynet.cli import _print_summary
+    from gdynet.commands.options import print_summary
 
     summary = {"lag_ps": 1.0, "timescales_ps": [None, 0.4], "timescales_resolved": [False, False],
                "analysed_time_ps": 29.0, "populations": [0.5, 0.3, 0.2],
                "populations_ci": {"lower": [0.4, None, 0.1], "upper": [0.6, None, 0.3]}, "analysis_on": "test",
                "vamp2": {"train": 2.9, "validation": 2.8, "test": None}, "n_frames": 10, "n_targets": 1}
-    _print_summary(summary, "run")
+    print_summary(summary, "run")
     text = capsys.readouterr().out
     assert "∞ (not resolved)" in text and "0.4 ps (not resolved)" in text and "29 ps" in text
     assert "0.500 [0.400, 0.600]" in text and "held-out" in text and "2.800 / –" in text

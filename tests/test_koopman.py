@@ -13,7 +13,7 @@ from deeptime.markov import TransitionCountEstimator
 from deeptime.markov.msm import MaximumLikelihoodMSM
 from koopman_chains import P2, P3, one_hot, simulate, smeared, stationary, true_timescales
 
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.koopman import KoopmanEstimator, KoopmanModel
 from gdynet.koopman import covariance as cov_module
 from gdynet.koopman.covariance import lagged_moments, split_blocks

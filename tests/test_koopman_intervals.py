@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from koopman_chains import P2, P3, one_hot, simulate, stationary, true_timescales
 
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.koopman import KoopmanEstimator, implied_timescales
 from gdynet.koopman.covariance import confidence_blocks, lagged_moments, target_subsets
 from gdynet.koopman.estimator import spectrum
@@ -134,9 +134,9 @@ def test_eigenvector_and_asymmetric_population_figures(tmp_path):
     from gdynet.report import figures
 
     model = KoopmanEstimator(1, DT).fit(one_hot(simulate(P3, 500, 4, 2), 3)).fetch_model()
-    png, svg = figures.plot_eigenvectors(model, tmp_path / "eig")
+    png, svg = figures.save_eigenvectors(model, tmp_path / "eig")
     assert png.stat().st_size > 5000 and svg.is_file()
-    png, _ = figures.plot_populations([0.02, 0.5, 0.48], tmp_path / "pop", errors=[[0.02, 0.1, 0.1], [0.05, 0.1, 0.1]])
+    png, _ = figures.save_populations([0.02, 0.5, 0.48], tmp_path / "pop", errors=[[0.02, 0.1, 0.1], [0.05, 0.1, 0.1]])
     assert png.is_file()
     with pytest.raises(GdynetError, match="error bars"):
-        figures.plot_populations([0.5, 0.5], tmp_path / "bad", errors=[[0.1, 0.1, 0.1]])
+        figures.save_populations([0.5, 0.5], tmp_path / "bad", errors=[[0.1, 0.1, 0.1]])

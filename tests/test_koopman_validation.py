@@ -12,7 +12,7 @@ from deeptime.markov.msm import MaximumLikelihoodMSM
 from deeptime.util.validation import ck_test as deeptime_ck_test
 from koopman_chains import P2, P3, one_hot, simulate, smeared, true_timescales
 
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.koopman import CKTest, ImpliedTimescales, KoopmanEstimator, ck_test, implied_timescales
 from gdynet.koopman.covariance import split_blocks
 

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-import gdynet.model.gdynet as gdynet_module
-from gdynet.errors import GdynetError
-from gdynet.model import GDyNet, GlobalVAMPNet
-from gdynet.model.layers import AttentionConv, GaussianExpansion, GaussianLinear
-from gdynet.model.shell import shell_weights
+import gdynet.network.gdynet as gdynet_module
+from gdynet.base.errors import GdynetError
+from gdynet.network import GDyNet, GlobalVAMPNet
+from gdynet.network.layers import AttentionConv, GaussianExpansion, GaussianLinear
+from gdynet.network.shell import shell_weights
 
 
 def brute_force_neighbors(positions: np.ndarray, cell: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:

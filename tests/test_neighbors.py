@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import gdynet.graphs.neighbors as neighbors_module
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.graphs.neighbors import MAX_NEIGHBORS, neighbors
 
 

@@ -75,8 +75,8 @@ def test_states_separate_a_crystal_from_a_gas_and_honour_non_periodic_axes():
 
 
 def test_option_parsing_and_figure(tmp_path):
-    from gdynet.pipeline.materials import check_options, parse_order_parameter
-    from gdynet.report.figures import plot_order_parameter
+    from gdynet.runs.materials import check_options, parse_order_parameter
+    from gdynet.report.figures import save_order_parameter
 
     assert parse_order_parameter("q6") == (6, False, None) and parse_order_parameter("Q3:3.1") == (3, False, 3.1)
     assert parse_order_parameter("qbar6:3.5") == (6, True, 3.5)
@@ -94,5 +94,5 @@ def test_option_parsing_and_figure(tmp_path):
     one = state_order_parameter(traj, chi, cutoff=3.2)
     two = state_order_parameter([traj, traj], [chi, chi], cutoff=3.2)
     assert two.density == pytest.approx(one.density) and two.n_frames == 4
-    png, svg = plot_order_parameter(one, tmp_path / "q6")
+    png, svg = save_order_parameter(one, tmp_path / "q6")
     assert png.stat().st_size > 1000 and svg.is_file()

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-import gdynet.model.layers as layers
-from gdynet.errors import GdynetError
-from gdynet.model.gdynet import GDyNet
-from gdynet.model.layers import AttentionConv, GaussianLinear
-from gdynet.training.chunked import frame_outputs, frames_per_chunk
-from gdynet.training.data import GraphSource
-from gdynet.training.trainer import TrainConfig, Trainer, predict
+import gdynet.network.layers as layers
+from gdynet.base.errors import GdynetError
+from gdynet.network.gdynet import GDyNet
+from gdynet.network.layers import AttentionConv, GaussianLinear
+from gdynet.network.forward import frame_outputs, frames_per_chunk, run_network
+from gdynet.network.inputs import GraphSource
+from gdynet.training.trainer import TrainConfig, Trainer
 from training_helpers import hidden_two_state_store
 
 pytestmark = pytest.mark.skipif(not layers.edge_kernel.AVAILABLE, reason="the fused kernel needs numba")
@@ -92,8 +92,8 @@ def test_batch_atoms_and_precision_in_training(source):
     assert chunked.scores["validation"] == pytest.approx(whole.scores["validation"], abs=1e-5)
     bf16 = fit(precision="bf16")
     assert np.isfinite(bf16.scores["validation"]) and 1.0 <= bf16.scores["validation"] <= 2.0 + 1e-6
-    chi = predict(whole.model, source, device="cpu")
-    np.testing.assert_allclose(predict(whole.model, source, device="cpu", batch_atoms=7 * source.n_atoms), chi,
+    chi = run_network(whole.model, source, device="cpu")
+    np.testing.assert_allclose(run_network(whole.model, source, device="cpu", batch_atoms=7 * source.n_atoms), chi,
                                atol=1e-6)
 
 

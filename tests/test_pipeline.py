@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from gdynet.cli import app
 from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
-from gdynet.pipeline.demo import state_agreement
+from gdynet.analysis.matching import agreement_percent
 
 runner = CliRunner()
 
@@ -77,7 +77,7 @@ def test_the_relaxation_time_is_the_geometric_one(fitted, toy_files):
     reference = reference_timescale(toy.trajectories[:2], lags_ps=[1.0]).timescales_ps[0]
     assert learned == pytest.approx(reference, rel=0.25)
     chi = [np.load(out / "chi" / f"traj_{i:03d}.npy") for i in range(2)]
-    assert state_agreement(chi, toy.labels[:2]) >= 90.0
+    assert agreement_percent(chi, toy.labels[:2]) >= 90.0
     assert len(summary["history"]) >= 1 and not any(h.get("collapse") for h in summary["history"])
 
 
@@ -161,9 +161,13 @@ def test_user_mistakes_print_one_line_and_leave_nothing(toy_files, tmp_path):
 def test_state_agreement_uses_the_best_relabelling():
     labels = [np.array([0, 0, 1, 1, 1]), np.array([1, 0])]
     chi = [np.eye(2)[1 - l][:, None, :] for l in labels]            # states swapped
-    assert state_agreement(chi, labels) == pytest.approx(100.0)
+    assert agreement_percent(chi, labels) == pytest.approx(100.0)
     chi[1] = np.eye(2)[[1, 1]][:, None, :]                           # one frame wrong out of 7
-    assert state_agreement(chi, labels) == pytest.approx(600 / 7)
+    assert agreement_percent(chi, labels) == pytest.approx(600 / 7)
+    fewer = [np.eye(2)[[0, 1, 1, 1]][:, None, :]]                    # 2 states, 3 labels: matched one to one
+    assert agreement_percent(fewer, [np.array([0, 1, 2, 2])]) == pytest.approx(75.0)
+    more = [np.eye(3)[[0, 1, 2]][:, None, :]]                        # 3 states, 2 labels: many to one
+    assert agreement_percent(more, [np.array([0, 0, 1])]) == pytest.approx(100.0)
 
 
 def test_fit_a_lammps_dump_with_type_map_and_element_target(toy_files, tmp_path):
@@ -240,7 +244,7 @@ def test_analyze_profile_order_parameter_and_charges_from_the_topology(fitted, t
     from dataclasses import replace
 
     from gdynet import read_trajectory
-    from gdynet.pipeline.analyze import analyze
+    from gdynet.runs.analyze import analyze
 
     out, _ = fitted
     paths, _ = toy_files
@@ -276,7 +280,7 @@ def test_analyze_profile_order_parameter_and_charges_from_the_topology(fitted, t
 
 
 def test_states_below_one_percent_are_reported_as_unsupported():
-    from gdynet.pipeline.analyze import supported_states
+    from gdynet.runs.analyze import supported_states
 
     assert supported_states([0.5, 0.3, 0.2]) == (3, None)
     n, remark = supported_states([0.6, 0.395, 0.004, 0.001])

@@ -67,12 +67,12 @@ def test_snapshot_colours_target_atoms_by_most_likely_state():
 
 
 def test_figures(tmp_path):
-    from gdynet.report.figures import plot_state_profile, plot_state_snapshot
+    from gdynet.report.figures import save_state_profile, save_state_snapshot
 
     traj, chi = _slab(frames=2, n=50)
-    png, svg = plot_state_profile(state_profile(traj, chi, n_bins=10), tmp_path / "profile")
+    png, svg = save_state_profile(state_profile(traj, chi, n_bins=10), tmp_path / "profile")
     assert png.stat().st_size > 1000 and svg.is_file()
-    png, _ = plot_state_snapshot(state_snapshot(traj, chi), tmp_path / "snapshot")
+    png, _ = save_state_snapshot(state_snapshot(traj, chi), tmp_path / "snapshot")
     assert png.stat().st_size > 1000
 
 

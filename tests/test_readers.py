@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, read_trajectory
-from gdynet.errors import GdynetWarning
-from gdynet.trajectory import cache, readers
+from gdynet.base.errors import GdynetWarning
+from gdynet.trajectory import cache, frames, readers
 
 NUMBERS = np.array([3, 3, 16, 8, 1, 1])  # Li Li S O H H
 
@@ -83,7 +83,7 @@ def test_npz_molecules_from_bonds_in_frame_0(tmp_path):
 @pytest.mark.parametrize("compressed", [False, True])
 def test_large_npz_streams_into_reused_memmap_cache(tmp_path, monkeypatch, compressed):
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 2)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 2)
     path = tmp_path / "big.npz"
     data = _write_npz(path, n_frames=9, compressed=compressed)
     traj = read_trajectory(path, dt=0.01, stride=2, cache_dir=tmp_path / "cache")
@@ -187,7 +187,10 @@ def test_ase_time_info_gives_dt(tmp_path, fmt):
     ase.io.write(path, images, format=fmt)
     assert read_trajectory(path, targets="S").dt_ps == pytest.approx(0.005)
     assert read_trajectory(path, targets="S", stride=2).dt_ps == pytest.approx(0.010)
-    assert read_trajectory(path, targets="S", dt="1fs").dt_ps == pytest.approx(0.001)  # dt= overrides
+    assert read_trajectory(path, targets="S", dt="5fs").dt_source == "--dt"   # agrees with the file
+    with pytest.raises(GdynetError, match="disagrees with the file's frame times"):   # issue 24
+        read_trajectory(path, targets="S", dt="1fs")
+    assert read_trajectory(path, targets="S", dt="1fs", dt_override=True).dt_ps == pytest.approx(0.001)
 
 
 def test_extxyz_streaming_path_matches_memory(tmp_path, monkeypatch):
@@ -198,7 +201,7 @@ def test_extxyz_streaming_path_matches_memory(tmp_path, monkeypatch):
     ase.io.write(path, images, format="extxyz")
     in_memory = read_trajectory(path, targets="O")
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 3)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 3)
     streamed = read_trajectory(path, targets="O", cache_dir=tmp_path / "c", stride=2)
     assert isinstance(streamed.positions, np.memmap)
     np.testing.assert_allclose(streamed.positions, in_memory.positions[::2], atol=1e-5)
@@ -212,7 +215,7 @@ def test_failed_stream_leaves_no_cache_entry(tmp_path, monkeypatch):
     import ase.io
 
     monkeypatch.setattr(cache, "STREAM_THRESHOLD_BYTES", 0)
-    monkeypatch.setattr(cache, "CHUNK_FRAMES", 2)
+    monkeypatch.setattr(cache, "BLOCK_FRAMES", 2)
     images, _, _ = _images(n_frames=6)
     path = tmp_path / "cut.xyz"
     ase.io.write(path, images, format="extxyz")
@@ -246,7 +249,7 @@ def test_extxyz_errors(tmp_path):
     with pytest.warns(GdynetWarning, match="no cell in the file: read as non-periodic"):
         cluster = read_trajectory(no_cell, dt=0.001, targets="Li")
     assert cluster.pbc == (False, False, False)
-    extent = np.ptp(cluster.positions[0], axis=0) + 2 * readers.BOUNDING_PAD
+    extent = np.ptp(cluster.positions[0], axis=0) + 2 * frames.BOUNDING_PAD
     np.testing.assert_allclose(cluster.cells[0], np.diag(extent))
     changing = tmp_path / "changing.xyz"
     ase.io.write(changing, [images[0], images[1][:-1]], format="extxyz")
@@ -395,8 +398,10 @@ def test_mdanalysis_formats_with_topology(tmp_path, suffix, atol):
     np.testing.assert_array_equal(traj.numbers, [8, 1, 1] * 3 + [3])
     np.testing.assert_array_equal(traj.targets, [[0], [3], [6]])
     assert traj.dt_ps == pytest.approx(0.02, rel=1e-5)
-    strided = read_trajectory(path, topology=top, targets="Li", stride=2, dt="10fs")
+    strided = read_trajectory(path, topology=top, targets="Li", stride=2, dt="10fs", dt_override=True)
     assert strided.n_frames == 2 and strided.dt_ps == pytest.approx(0.02)  # dt= overrides, x stride
+    with pytest.raises(GdynetError, match="disagrees with the file's frame times, 0.02 ps apart"):
+        read_trajectory(path, topology=top, targets="Li", stride=2, dt="10fs")   # not without dt_override
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")

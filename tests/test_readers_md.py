@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, read_trajectory
-from gdynet.errors import GdynetWarning
+from gdynet.base.errors import GdynetWarning
 from gdynet.trajectory.atoms import parse_pbc
 from test_readers import _one_line
 
@@ -356,7 +356,7 @@ def test_cli_read_options_reach_the_reader(tmp_path):
         result = CliRunner().invoke(app, base + extra)
         assert result.exit_code == 2, result.output
         assert result.output.startswith("error:") and fragment in result.output, result.output
-    from gdynet.pipeline.inputs import ReadOptions, read_all
+    from gdynet.trajectory.read_options import ReadOptions, read_all
 
     (traj,) = read_all([path], ReadOptions(timestep="2fs", pbc="xyz", exclude="S", targets="Li",
                                            extra={"type_map": "1=Li,2=S"}))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, read_trajectory
-from gdynet.errors import GdynetWarning
+from gdynet.base.errors import GdynetWarning
 
 data = pytest.importorskip("MDAnalysisTests.datafiles")
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")

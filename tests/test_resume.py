@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gdynet.training.data import GraphSource
+from gdynet.network.inputs import GraphSource
 from gdynet.training.trainer import TrainConfig, Trainer
 from training_helpers import TinyGraphNet, hidden_two_state_store
 
@@ -22,7 +22,7 @@ SCRIPT = """
 import json, os, sys, time
 sys.path.insert(0, {here!r})
 import torch
-from gdynet.training.data import GraphSource
+from gdynet.network.inputs import GraphSource
 from gdynet.training.trainer import TrainConfig, Trainer
 from training_helpers import TinyGraphNet, hidden_two_state_store
 from pathlib import Path
@@ -102,7 +102,7 @@ def test_rerunning_a_finished_run_returns_its_result_without_training(tmp_path):
 
 @pytest.mark.parametrize("junk", [b"", b"not a checkpoint"])
 def test_an_unreadable_checkpoint_is_a_clear_error(tmp_path, junk):
-    from gdynet.errors import GdynetError
+    from gdynet.base.errors import GdynetError
 
     store, _ = hidden_two_state_store(tmp_path / "data", 100)
     (tmp_path / "ckpt").mkdir()

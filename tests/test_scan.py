@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from gdynet.cli import app
 from gdynet.datasets.toy import toy_li_fcc, write_npz
-from gdynet.pipeline.scan import held_out_vamp2, plateau_lag, recommend
+from gdynet.runs.scan import held_out_vamp2, plateau_lag, recommend
 
 runner = CliRunner()
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
-from gdynet.pipeline.demo import state_agreement
-from gdynet.pipeline.fit import FitOptions, fit
-from gdynet.pipeline.inputs import ReadOptions
+from gdynet.analysis.matching import agreement_percent
+from gdynet.runs.fit import FitOptions, fit
+from gdynet.trajectory.read_options import ReadOptions
 
 LAGS = ["1ps", "2ps", "5ps"]
 
@@ -18,7 +18,7 @@ def toy_fit(tmp_path_factory):
     folder = tmp_path_factory.mktemp("science")
     toy = toy_li_fcc(n_trajectories=8, n_frames=3000, seed=3)
     paths = [write_npz(t, folder / f"toy_{i}.npz") for i, t in enumerate(toy.trajectories)]
-    options = FitOptions(states=2, lag="2ps", epochs=3, batch_size=512, device="cpu", neighbors=12)  # the paper's toy M
+    options = FitOptions(n_states=2, lag="2ps", epochs=3, batch_size=512, device="cpu", neighbors=12)  # the paper's toy M
     summary = fit(paths, folder / "run", ReadOptions(dt=0.1), options,
                   analysis={"lags": LAGS, "temperature_K": 64.0}, progress=False)
     chi = [np.load(folder / "run" / "chi" / f"traj_{i:03d}.npy") for i in range(len(paths))]
@@ -27,11 +27,11 @@ def toy_fit(tmp_path_factory):
 
 def test_learned_states_are_the_site_types(toy_fit):
     toy, _, chi, _ = toy_fit
-    assert state_agreement(chi, toy.labels) >= 95.0
+    assert agreement_percent(chi, toy.labels) >= 95.0
 
 
 def _held_out(toy):
-    from gdynet.pipeline.selection import held_out_segments
+    from gdynet.runs.selection import held_out_segments
 
     segments = held_out_segments([t.n_frames for t in toy.trajectories], len(toy.trajectories), 20,
                                  (0.7, 0.15, 0.15))
@@ -41,7 +41,7 @@ def _held_out(toy):
 @pytest.fixture(scope="module")
 def all_frames(toy_fit):
     """The same model analysed on every frame (2.4 ns instead of the 8 x 45 ps held out)."""
-    from gdynet.pipeline.analyze import analyze
+    from gdynet.runs.analyze import analyze
 
     return analyze(toy_fit[3], analyze_on="all", lags=LAGS)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.trajectory.readers import read_trajectory
 from gdynet.trajectory.targets import needs_coordinates, select_targets
 
@@ -116,7 +116,7 @@ def test_selection_with_a_topology_uses_the_first_frame(tmp_path):
     with mda.Writer(str(path), 32) as writer:
         for _ in u.trajectory:
             writer.write(u.atoms)
-    traj = read_trajectory(path, topology=top, dt="1fs", targets="prop z > 30")
+    traj = read_trajectory(path, topology=top, dt="1ps", targets="prop z > 30")   # the DCD's own spacing
     np.testing.assert_array_equal(traj.targets[:, 0], np.flatnonzero(frames[0, :, 2] > 30))
     assert len(np.flatnonzero(frames[1, :, 2] > 30)) > traj.n_targets  # the last frame would give more
 
@@ -146,7 +146,7 @@ def _band(first_frame: np.ndarray) -> np.ndarray:
 
 
 def test_select_on_first_gives_every_file_the_targets_of_the_first(tmp_path):
-    from gdynet.pipeline.inputs import ReadOptions, read_all
+    from gdynet.trajectory.read_options import ReadOptions, read_all
 
     paths, first_a, first_b = _two_segments(tmp_path)
     assert len(_band(first_a)) != len(_band(first_b))           # the band's content moved between the files
@@ -160,7 +160,7 @@ def test_select_on_first_gives_every_file_the_targets_of_the_first(tmp_path):
 
 
 def test_select_on_first_refuses_files_of_other_atoms(tmp_path):
-    from gdynet.pipeline.inputs import ReadOptions, read_all
+    from gdynet.trajectory.read_options import ReadOptions, read_all
 
     paths, first_a, _ = _two_segments(tmp_path)
     numbers, _ = _slab()

@@ -13,10 +13,10 @@ from gdynet.datasets.toy import OCT_FRACTIONAL, S_FRACTIONAL, TET_FRACTIONAL, to
 from gdynet.graphs.neighbors import neighbors as nearest
 from gdynet.graphs.shells import SHELL_SMOOTHING_A
 from gdynet.graphs.store import build_graphs
-from gdynet.model import GDyNet
-from gdynet.model.shell import shell_weights
-from gdynet.pipeline.symmetry import frame_chi, invariance_check
-from gdynet.training.data import GraphSource
+from gdynet.network import GDyNet
+from gdynet.network.shell import shell_weights
+from gdynet.runs.symmetry import frame_chi, invariance_check
+from gdynet.network.inputs import GraphSource
 from gdynet.training.trainer import TrainConfig, Trainer
 
 torch.set_num_threads(1)
@@ -198,8 +198,8 @@ def test_neighbours_of_weight_zero_do_not_matter():
 def test_graph_check_finds_the_tied_shells_of_the_toy_and_names_the_closing_m():
     """Frozen FCC S with one Li: an S atom with the Li inside its 12-S shell has the 12th and 13th
     neighbours tied (M = 12 cuts a shell); on the first sampled frame M = 13 closes every shell."""
-    from gdynet.errors import GdynetWarning
-    from gdynet.pipeline.symmetry import graph_check, symmetry_checks
+    from gdynet.base.errors import GdynetWarning
+    from gdynet.runs.symmetry import graph_check, symmetry_checks
 
     toy = toy_li_fcc(2, 200, seed=2)
     with pytest.warns(GdynetWarning, match=r"--neighbors 12 cuts an exactly tied neighbour shell for \d+% .*"

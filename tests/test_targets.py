@@ -172,7 +172,7 @@ def test_organic_molecules_and_water_from_ase_geometries():
 
 def test_overlapping_molecules_are_left_out_with_a_warning():
     """Two waters close enough to bond into H4O2 are not targets, and the user is told so."""
-    from gdynet.errors import GdynetWarning
+    from gdynet.base.errors import GdynetWarning
 
     water = np.array([[0, 0, 0], [0.757, 0.586, 0], [-0.757, 0.586, 0]])
     positions = np.concatenate([water + [2, 2, 2], water + [6, 6, 6], water + [6.9, 6.0, 6.0]])

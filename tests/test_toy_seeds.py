@@ -14,10 +14,10 @@ import pytest
 
 from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
 from gdynet.koopman.estimator import KoopmanEstimator
-from gdynet.pipeline.demo import state_agreement
-from gdynet.pipeline.fit import FitOptions, train
-from gdynet.pipeline.inputs import ReadOptions
-from gdynet.pipeline.rundir import RunDir
+from gdynet.analysis.matching import agreement_percent
+from gdynet.runs.fit import FitOptions, train
+from gdynet.trajectory.read_options import ReadOptions
+from gdynet.runs.rundir import RunDir
 
 LAG_PS = 2.0
 
@@ -29,7 +29,7 @@ def toy_runs(tmp_path_factory):
     paths = [write_npz(t, folder / f"toy_{i}.npz") for i, t in enumerate(toy.trajectories)]
     runs = []
     for seed in range(3):
-        options = FitOptions(states=2, lag=f"{LAG_PS}ps", neighbors=12, seed=seed, device="cpu", batch_size=32)
+        options = FitOptions(n_states=2, lag=f"{LAG_PS}ps", neighbors=12, seed=seed, device="cpu", batch_size=32)
         train(paths[:3], folder / f"seed{seed}", ReadOptions(dt=toy.trajectories[0].dt_ps), options,
               test_paths=paths[3:], progress=False)
         runs.append(np.load(RunDir(folder / f"seed{seed}").chi(3)))
@@ -42,7 +42,7 @@ def test_every_seed_finds_the_sites_and_the_geometric_timescale(toy_runs):
     held_out = toy.trajectories[3]
     reference = reference_timescale([held_out], lags_ps=[LAG_PS]).timescale_ps
     for seed, chi in enumerate(runs):
-        agreement = state_agreement([chi], [toy.labels[3]])
+        agreement = agreement_percent([chi], [toy.labels[3]])
         t1 = KoopmanEstimator(f"{LAG_PS}ps", held_out.dt_ps).fit([chi]).fetch_model().timescales_ps[0]
         print(f"seed {seed}: agreement {agreement:.2f} %, t1 {t1:.2f} ps, geometric {reference:.2f} ps")
         assert agreement >= 99.0, seed

@@ -5,13 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.trajectory.core import Trajectory
-from gdynet.training.data import CoordinateSource, GraphSource, batches, split_frames, split_sources
-from gdynet.training.trainer import TrainConfig, Trainer, predict
+from gdynet.network.forward import run_network
+from gdynet.network.inputs import CoordinateSource, GraphSource
+from gdynet.training.data import batches, split_frames, split_sources
+from gdynet.training.trainer import TrainConfig, Trainer
 from gdynet.training.vamp import vamp_score
-from gdynet.model.gdynet import GDyNet
-from gdynet.model.vampnet import GlobalVAMPNet
+from gdynet.network.gdynet import GDyNet
+from gdynet.network.vampnet import GlobalVAMPNet
 from training_helpers import TinyGraphNet, hidden_two_state_store, markov_chain
 
 torch.set_num_threads(1)
@@ -197,7 +199,7 @@ def test_the_graph_network_learns_the_hidden_states(stores):
     model = GDyNet(n_states=2, neighbors=2, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=16, hidden=(8,))
     result = Trainer(_config(epochs=3, lr=1e-2)).fit(model, [GraphSource(a), GraphSource(b)])
     assert result.scores["validation"] > 0.95 * _oracle(states_a, 1)
-    chi = predict(result.model, GraphSource(a), device="cpu")
+    chi = run_network(result.model, GraphSource(a), device="cpu")
     # VAMP-2 is blind to affine maps of chi, so compare by correlation with the hidden state
     assert abs(np.corrcoef(chi[..., 1].ravel(), states_a.ravel())[0, 1]) > 0.95
 
@@ -217,7 +219,7 @@ def test_end_to_end_from_a_trajectory_through_build_graphs(tmp_path):
     torch.manual_seed(0)
     model = GDyNet(n_states=2, neighbors=4, atom_features=8, n_conv=1, cutoff=4.0, n_gaussians=20, hidden=(8,))
     result = Trainer(_config(epochs=3, lr=1e-2)).fit(model, [GraphSource(store)])
-    chi = predict(result.model, GraphSource(store), device="cpu")
+    chi = run_network(result.model, GraphSource(store), device="cpu")
     assert chi.shape == (500, 1, 2)
     assert abs(np.corrcoef(chi[:, 0, 1], states)[0, 1]) > 0.95
 
@@ -228,16 +230,16 @@ def test_predict_matches_the_model_and_fills_a_memmap(stores, tmp_path):
     torch.manual_seed(0)
     model = TinyGraphNet(n_states=3)
     source = GraphSource(b)
-    chi = predict(model, source, device="cpu", batch_size=64)
+    chi = run_network(model, source, device="cpu", batch_size=64)
     assert chi.shape == (400, 3, 3) and chi.dtype == np.float32
     np.testing.assert_allclose(chi.sum(-1), 1.0, atol=1e-6)
     with torch.no_grad():
         direct = model(**source.inputs(np.arange(400), "cpu")).numpy()
     np.testing.assert_allclose(chi, direct, atol=1e-6)
-    np.testing.assert_allclose(predict(model, source, device="auto"), direct, atol=1e-4)  # CUDA when present
+    np.testing.assert_allclose(run_network(model, source, device="auto"), direct, atol=1e-4)  # CUDA when present
     model.cpu()
     out = np.lib.format.open_memmap(tmp_path / "chi.npy", mode="w+", dtype=np.float32, shape=(400, 3, 3))
-    assert predict(model, source, device="cpu", batch_size=37, out=out) is out
+    assert run_network(model, source, device="cpu", batch_size=37, out=out) is out
     np.testing.assert_allclose(np.load(tmp_path / "chi.npy"), direct, atol=1e-6)
     with pytest.raises(GdynetError, match="out has shape"):
-        predict(model, source, device="cpu", out=np.zeros((10, 3, 3), np.float32))
+        run_network(model, source, device="cpu", out=np.zeros((10, 3, 3), np.float32))

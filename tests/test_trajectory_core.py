@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gdynet import GdynetError, Trajectory, parse_time
-from gdynet.units import lag_to_frames
+from gdynet.base.units import lag_to_frames
 
 
 def _traj(**kw):
@@ -70,7 +70,7 @@ def test_lag_to_frames():
 
 
 def test_exception_summary_is_one_line_even_for_empty_messages():
-    from gdynet.errors import exception_summary
+    from gdynet.base.errors import exception_summary
 
     assert exception_summary(KeyError()) == "KeyError"
     assert exception_summary(ValueError("bad header\n  at byte 12")) == "ValueError: bad header"
@@ -103,7 +103,7 @@ def test_numpy_scalars_are_numbers_and_numpy_integers_are_frames():
 def test_atomic_writes_get_the_usual_permissions_and_leave_no_temporary(tmp_path):
     import os
 
-    from gdynet import atomic
+    from gdynet.files import writes as atomic
 
     umask = os.umask(0o022)
     try:

@@ -8,7 +8,7 @@ import pytest
 import torch
 from deeptime.decomposition.deep import vamp_score as deeptime_vamp_score
 
-from gdynet.errors import GdynetError
+from gdynet.base.errors import GdynetError
 from gdynet.training.vamp import VampMoments, vamp_loss, vamp_moments, vamp_score, vamp_score_from_moments
 
 

@@ -6,6 +6,7 @@ of the true state indicator is the known answer a trained model should approach.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,12 @@ def hidden_two_state_store(folder: Path, n_frames: int, n_atoms: int = 6, m: int
     dist = rng.normal(2.5, 0.3, size=(n_frames, n_atoms, m)).astype(np.float32)
     dist[:, :n_targets, :] = (2.0 + states[:, :, None] + rng.normal(0, 0.1, (n_frames, n_targets, m))).astype(np.float32)
     idx = rng.integers(0, n_atoms, size=(n_frames, n_atoms, m)).astype(np.int32)
-    np.save(folder / "indices.npy", idx)
-    np.save(folder / "distances.npy", np.sort(dist, axis=2))
+    # written under a scratch name and renamed, so processes building the same store side by side
+    # (tests/test_distributed.py) never read a half-written file
+    for name, array in (("indices", idx), ("distances", np.sort(dist, axis=2))):
+        scratch = folder / f".{name}.{os.getpid()}.npy"
+        np.save(scratch, array)
+        os.replace(scratch, folder / f"{name}.npy")
     store = GraphStore(folder, np.load(folder / "indices.npy", mmap_mode="r"),
                      np.load(folder / "distances.npy", mmap_mode="r"), np.full(n_atoms, 3, dtype=np.int64),
                      np.arange(n_targets, dtype=np.int64)[:, None], 0.1, str(folder))

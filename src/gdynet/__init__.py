@@ -1,17 +1,21 @@
 """gdynet: Graph Dynamical Networks for atomic-scale dynamics in materials (Xie et al., 2019).
 
-Pipeline, one sub-package per stage::
+Layers, bottom to top (a package imports only from the ones below it; ARCHITECTURE.md)::
 
-    trajectory/  Trajectory, read_trajectory, select_targets      (MD files -> one object)
+    base/        errors, units, option names, wording, progress, StateProbabilities (the shared vocabulary)
+    files/       crash-safe writes, disk space, cache root, input fingerprints
+    trajectory/  Trajectory, read_trajectory, select_targets      (MD files and objects -> one object)
     graphs/      neighbors, build_graphs, GraphStore               (periodic kNN graphs on disk)
-    model/       GDyNet, GlobalVAMPNet                             (graph network -> chi)
-    training/    vamp_score, Trainer                               (VAMP-2 training, checkpoints)
+    network/     GDyNet, GlobalVAMPNet, run_network, calibration   (graph network -> chi)
     koopman/     KoopmanEstimator, implied_timescales, ck_test     (K(tau), timescales, CK test)
+    training/    vamp_score, Trainer                               (VAMP-2 training, checkpoints)
     analysis/    state_rdf, transition_conduction, state_profile,  (structure and transport)
                  state_order_parameter, state_charge_integral
+    datasets/    toy_li_fcc, reference_timescale, MD generators    (the paper's toy system, examples)
     report/      figures and the Markdown report; plot_* (gdynet.plots) for notebooks
-    datasets/    toy_li_fcc, reference_timescale                   (the paper's toy system)
-    pipeline/    GDyNetEstimator, GDyNetModel, load; fit / predict / analyze / demo for the ``gdynet`` CLI
+    api/         GDyNetEstimator, GDyNetModel, StateProbabilities, load   (the Python API)
+    runs/        fit / scan / predict / analyze into a run folder  (run.json, model.pt, chi/, report)
+    commands/    one module per ``gdynet`` verb; cli.py wires them into typer
 
 Names are imported lazily so ``import gdynet`` stays fast (torch loads only when needed);
 ``dir(gdynet)`` and ``gdynet.__all__`` list them all.
@@ -28,9 +32,9 @@ from typing import Any
 # the user set wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .errors import GdynetError
+from .base.errors import GdynetError
 from .trajectory.core import Trajectory
-from .units import parse_time
+from .base.units import parse_time
 
 __version__ = "0.4.0"
 
@@ -40,8 +44,8 @@ _LAZY = {
     "neighbors": "gdynet.graphs.neighbors",
     "build_graphs": "gdynet.graphs.store",
     "GraphStore": "gdynet.graphs.store",
-    "GDyNet": "gdynet.model.gdynet",
-    "GlobalVAMPNet": "gdynet.model.vampnet",
+    "GDyNet": "gdynet.network.gdynet",
+    "GlobalVAMPNet": "gdynet.network.vampnet",
     "vamp_score": "gdynet.training.vamp",
     "Trainer": "gdynet.training.trainer",
     "TrainConfig": "gdynet.training.trainer",
@@ -60,21 +64,22 @@ _LAZY = {
     "state_charges": "gdynet.analysis.charge",
     "toy_li_fcc": "gdynet.datasets.toy",
     "reference_timescale": "gdynet.datasets.toy",
-    "StateProbabilities": "gdynet.states",
+    "StateProbabilities": "gdynet.base.states",
     **{name: "gdynet.plots" for name in ("plot_implied_timescales", "plot_ck_test", "plot_populations",
                                          "plot_eigenvectors", "plot_state_rdf", "plot_transition_msd",
                                          "plot_conduction", "plot_state_profile", "plot_state_snapshot",
                                          "plot_charge_integral", "plot_order_parameter", "plot_learning_curve")},
-    "GDyNetEstimator": "gdynet.pipeline.estimator",
-    "GDyNetModel": "gdynet.pipeline.trained_model",
-    "load": "gdynet.pipeline.trained_model",
-    "fit": "gdynet.pipeline.fit",
-    "predict": "gdynet.pipeline.predict",
-    "analyze": "gdynet.pipeline.analyze",
+    "GDyNetEstimator": "gdynet.api.estimator",
+    "GDyNetModel": "gdynet.api.model",
+    "load": "gdynet.api.model",
+    "fit": "gdynet.runs.fit",
+    "predict": "gdynet.runs.predict",
+    "analyze": "gdynet.runs.analyze",
+    "analyze_model": "gdynet.runs.model_run",
 }
 
 #: sub-packages reachable as attributes before they are imported (``gdynet.datasets.toy_li_fcc(...)``)
-_SUBMODULES = ("datasets", "plots")
+_SUBMODULES = ("api", "datasets", "plots")
 
 __all__ = ["GdynetError", "Trajectory", "parse_time", "__version__", *_LAZY, *_SUBMODULES]
 

@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 from matplotlib.figure import Figure
 
-from .atomic import atomic_path
+from .files.writes import atomic_path
 from .report import figures
 
 #: file suffixes ``path`` may have (one file); without a suffix both PNG and SVG are written

@@ -10,6 +10,8 @@ profiles along an axis; Steinhardt order parameter; charge integral and state ch
   :func:`~gdynet.analysis.charge.state_charges` (Fig. 4c, Supp. Table 1)
 * :func:`gdynet.analysis.conduction.transition_conduction` -> :class:`~gdynet.analysis.conduction.Conduction`
 * :func:`gdynet.analysis.unwrap.unwrap_centers`: unwrapped target centres of mass ``(F, n, 3)``
+
+May import: ``gdynet.base``, ``gdynet.files``, ``gdynet.trajectory``, ``gdynet.graphs``, ``gdynet.koopman``.
 """
 from .charge import ChargeIntegral, state_charge_integral, state_charges
 from .conduction import Conduction, transition_conduction

@@ -21,12 +21,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..option_names import option
+from ..base.errors import GdynetError
+from ..base.states import check_chi
+from ..base.option_names import option
 from ..trajectory.core import Trajectory
-from ..wording import number_list
+from ..base.wording import number_list
 from .pairs import as_lists, first_minimum, reference_pairs, strided_chunks
-from .unwrap import check_chi, target_centers, target_masses
+from .unwrap import target_centers, target_masses
 
 #: half-width (bins) of the moving average applied to g_s(r) before its first minimum is located
 SHELL_SMOOTH_BINS = 2
@@ -91,7 +92,7 @@ def state_charge_integral(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         traj: trajectory with partial charges (``traj.charges``, e; read from a topology that has
             them, e.g. a LAMMPS data file with atom_style full, PSF, TPR, PRMTOP), or a list of them
             (with a list of ``chi``; the sums are pooled).
-        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.states.StateProbabilities` of ``traj``.
+        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         r_max: largest radius in Å; n_bins: number of radii (``r = r_max b / n_bins``).
         stride: use every ``stride``-th frame; chunk_frames: frames read at a time.
 

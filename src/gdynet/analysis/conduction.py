@@ -64,22 +64,22 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 from scipy import constants
 
-from ..cache import cache_root
-from ..errors import GdynetError
+from ..files.cache_root import cache_root
+from ..base.errors import GdynetError
 from ..koopman.covariance import Segment, confidence_blocks
 from ..koopman.estimator import KoopmanEstimator, spectrum
 from ..koopman.validation import confidence_half_width
 from ..trajectory.core import Trajectory
-from ..units import lag_to_frames
-from ..wording import number_list
+from ..base.units import check_lag, lag_to_frames
+from ..base.wording import number_list
 from .msd import MSDSums, msd_sums, slope
 from .pairs import as_lists
-from .unwrap import check_chi, unwrap_centers
+from .unwrap import unwrap_centers
 
 #: S/cm for e^2 * (Å^2/ps) / (Å^3 * k_B * K): e^2 / k_B * 1e-8 m^2/s / 1e-30 m^3 * 1e-2 (S/m -> S/cm)
 SIGMA_UNIT = constants.e ** 2 / constants.k * 1e-8 / 1e-30 * 1e-2
@@ -267,7 +267,7 @@ def _koopman_inputs(koopman: Any, K: Any, stationary: Any, chis: list, lag: int,
 
 
 def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray],
-                          lag: int | float | str | None = None, *, temperature_K: float | None, koopman: Any = None,
+                          lag: int | str | None = None, *, temperature_K: float | None, koopman: Any = None,
                           K: np.ndarray | None = None, stationary: np.ndarray | None = None,
                           charges: Sequence[float] | None = None, volume_A3: float | None = None,
                           offsets: Sequence[int] | None = None, fit_width: float = 0.5,
@@ -278,7 +278,7 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         traj: one trajectory or a list (pooled: the sums of Eq. 13 run over all of them); all must
             have the same frame spacing and number of target sets.
         chi: ``(F, n, S)`` state probabilities for each trajectory, or their
-            :class:`~gdynet.states.StateProbabilities`.
+            :class:`~gdynet.base.states.StateProbabilities`.
         lag: Koopman lag ``tau``: frames (int) or a time (``"0.8ns"``, float ps); default: the lag of
             ``koopman``.
         temperature_K: temperature ``T`` in K. ``None``: absolute conductivities are NaN, while the
@@ -302,10 +302,11 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     Returns:
         :class:`Conduction`.
     """
+    if lag is not None:
+        check_lag(lag)
     trajs, chis = as_lists(traj, chi)
     dt_ps = trajs[0].dt_ps
     n_targets = trajs[0].n_targets
-    chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
     for t in trajs:
         if abs(t.dt_ps - dt_ps) > 1e-9 * dt_ps or t.n_targets != n_targets:
             raise GdynetError("all trajectories must share the frame spacing and the number of target sets",
@@ -379,3 +380,43 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
                       sigma_collective=sigma_coll, sigma_self=sigma_self, sigma_cross=sigma_coll - sigma_self,
                       temperature_K=scale_T, volume_A3=float(volume_A3), n_targets=n_targets,
                       ci_from=ci_from, ci_blocks=len(blocks), ci_note=ci_note)
+
+
+def einstein_conductivity(trajs: Sequence[Trajectory], charges: Mapping[int, float], lag_ps: float,
+                          temperature_K: float) -> dict[str, Any]:
+    """Einstein conductivity (S/cm) of the atoms of the elements in ``charges`` (atomic number -> charge
+    in e), of each element's atoms, and without cross terms.
+
+    sigma = e² / (6 V k_B T) d/dt < |Σ_i q_i Δr_i(t)|² >, the slope fitted over 8 time offsets from
+    ``lag_ps`` to five times it (at most a third of the frames), pooled over ``trajs``: ``total`` with
+    every cross term, ``<symbol>`` one element's collective term, ``<symbol>_self`` its Nernst-Einstein
+    sum (no cross terms); ``fit_window_ps`` the first and last offset.
+    """
+    from ase.data import chemical_symbols
+
+    from .msd import slope
+    from .unwrap import unwrap_centers
+
+    symbols = [chemical_symbols[z] for z in charges]
+    curves: dict[str, list[np.ndarray]] = {k: [] for k in ("total", *symbols, *(f"{s}_self" for s in symbols))}
+    volumes = []
+    n_frames = min(t.n_frames for t in trajs)
+    dt = trajs[0].dt_ps
+    offsets = np.unique(np.linspace(max(1, round(lag_ps / dt)), min(5 * round(lag_ps / dt), n_frames // 3),
+                                    8).astype(int))
+    for traj in trajs:
+        ions = np.concatenate([np.nonzero(traj.numbers == z)[0] for z in charges])
+        r = unwrap_centers(traj.with_targets(ions[:, None]))                 # (F, n, 3) Å
+        q = np.array([charges[z] for z in traj.numbers[ions]])
+        for key, mask in (("total", slice(None)), *((s, traj.numbers[ions] == z) for s, z in zip(symbols, charges))):
+            M = (q[mask][None, :, None] * r[:, mask]).sum(axis=1)
+            curves[key].append(np.array([np.mean(np.sum((M[o:] - M[:-o]) ** 2, axis=-1)) for o in offsets]))
+        for s, z in zip(symbols, charges):
+            mask = traj.numbers[ions] == z
+            d2 = [np.mean(np.sum((r[o:, mask] - r[:-o, mask]) ** 2, axis=-1)) * mask.sum() * charges[z] ** 2
+                  for o in offsets]
+            curves[f"{s}_self"].append(np.array(d2))
+        volumes.append(float(np.mean(traj.volumes())))
+    times = offsets * dt
+    return {k: float(SIGMA_UNIT * slope(times, np.mean(v, axis=0)) / (6 * np.mean(volumes) * temperature_K))
+            for k, v in curves.items()} | {"fit_window_ps": [float(times[0]), float(times[-1])]}

@@ -31,12 +31,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..progress import frame_counter
+from ..base.errors import GdynetError
+from ..base.progress import frame_counter
 from ..trajectory.core import Trajectory
-from ..wording import number_list
+from ..base.wording import number_list
 from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
-from .unwrap import check_chi
 
 #: frames sampled for the default cut-off: enough for CUTOFF_SAMPLES target atoms, within these bounds
 CUTOFF_FRAMES = (10, 200)
@@ -176,7 +175,7 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
 
     Args:
         traj: trajectory with its target sets, or a list of them (with a list of ``chi``; pooled).
-        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.states.StateProbabilities` of ``traj``.
+        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         l: degree of the order parameter (6 for close-packed, 3 for diamond-like solids).
         cutoff: neighbour cut-off in Å (default: :func:`default_cutoff` of the first trajectory).
         average: Lechner-Dellago ``qbar_l`` instead of ``q_l`` (see :func:`steinhardt`).
@@ -194,7 +193,6 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     cutoff = default_cutoff(trajs[0]) if cutoff is None else float(cutoff)
     if not (np.isfinite(cutoff) and cutoff > 0):
         raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", source)
-    chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
     series = []
     with frame_counter(f"q{l}", sum(len(range(0, t.n_frames, int(stride))) for t in trajs), enabled=progress) as advance:
         for t in trajs:

@@ -27,9 +27,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 from ..koopman.validation import ImpliedTimescales, implied_timescales
-from ..wording import join_words, state_list
+from ..base.wording import join_words, state_list
 
 #: bins of the pooled histogram that Otsu's threshold is chosen on
 OTSU_BINS = 256
@@ -56,8 +56,19 @@ def otsu_threshold(values: np.ndarray, bins: int = OTSU_BINS) -> float:
     return float(0.5 * (edges[best[0] + 1] + edges[best[-1] + 1]))
 
 
+def milestone_labels(in_core: np.ndarray, labels: np.ndarray, before: np.ndarray | int) -> np.ndarray:
+    """Core-set (milestoning) labels along axis 0 (frames): each frame takes the label of the last frame
+    that was inside a core (``in_core``), so recrossings that do not reach the other core are not
+    transitions; frames before the first core visit take ``before`` (broadcast). int8, shape of ``labels``."""
+    in_core = np.asarray(in_core, dtype=bool)
+    frame = np.arange(len(in_core)).reshape(-1, *([1] * (in_core.ndim - 1)))
+    last = np.maximum.accumulate(np.where(in_core, frame, -1), axis=0)
+    taken = np.take_along_axis(np.asarray(labels), np.maximum(last, 0), axis=0)
+    return np.where(last >= 0, taken, before).astype(np.int8)
+
+
 def core_set_labels(values: np.ndarray, high: float, low: float, start: float | None = None) -> np.ndarray:
-    """Ordered (1) / disordered (0) labels with core sets (milestoning): ``(F, n)`` -> ``(F, n)`` int8.
+    """Ordered (1) / disordered (0) labels with core sets (:func:`milestone_labels`): ``(F, n)`` -> ``(F, n)`` int8.
 
     A series is 1 from the first frame its value is ``>= high`` until the first frame it is
     ``<= low``, and 0 the other way round; in between it keeps its last label. In the first frame
@@ -65,12 +76,8 @@ def core_set_labels(values: np.ndarray, high: float, low: float, start: float | 
     """
     values = np.asarray(values)
     start = 0.5 * (high + low) if start is None else start
-    labels = np.empty(values.shape, dtype=np.int8)
-    current = (values[0] >= start).astype(np.int8)
-    for f, row in enumerate(values):
-        current = np.where(row >= high, 1, np.where(row <= low, 0, current)).astype(np.int8)
-        labels[f] = current
-    return labels
+    ordered = values >= high
+    return milestone_labels(ordered | (values <= low), ordered, values[0] >= start)
 
 
 def label_timescales(labels: Sequence[np.ndarray], lags: Sequence[int], dt_ps: float, *,
@@ -81,7 +88,7 @@ def label_timescales(labels: Sequence[np.ndarray], lags: Sequence[int], dt_ps: f
     return implied_timescales(onehot, lags, dt_ps, ci_from=ci_from, source="order-parameter labels")
 
 
-def state_agreement(labels: Sequence[np.ndarray], chis: Sequence[np.ndarray]) -> tuple[np.ndarray, float]:
+def order_agreement(labels: Sequence[np.ndarray], chis: Sequence[np.ndarray]) -> tuple[np.ndarray, float]:
     """``(S,)`` ordered fraction of each state (probability-weighted over target-frames) and the
     fraction of target-frames whose most likely state is on the side of their label (module docstring)."""
     ordered = sum(np.einsum("fns,fn->s", np.asarray(c, dtype=np.float64), x) for x, c in zip(labels, chis))
@@ -192,7 +199,7 @@ def labels_from_order(q: np.ndarray | Sequence[np.ndarray], chis: np.ndarray | S
     low, high = t - (t - means[0]) / 2, t + (means[1] - t) / 2
     raw = [(x >= t).astype(np.int8) for x in qs]
     core = [core_set_labels(x, high, low, start=t) for x in qs]
-    fraction, agreement = state_agreement(raw, chis)
+    fraction, agreement = order_agreement(raw, chis)
     return OrderLabels(threshold=t, class_means=means, core_thresholds=(low, high), ordered_fraction=fraction,
                        agreement=agreement, timescales=label_timescales(raw, lags, dt_ps, ci_from=ci_from),
                        core_timescales=label_timescales(core, lags, dt_ps, ci_from=ci_from),

@@ -13,7 +13,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
+from ..base.states import check_chi
 from ..trajectory.core import Trajectory
 
 #: fewest partner atoms per neighbour search in :func:`reference_pairs`
@@ -23,33 +24,15 @@ GROUP_MIN = 200
 def as_lists(traj: Any, chi: Any) -> tuple[list[Trajectory], list[Any]]:
     """``(trajectories, chis)`` as two lists of equal length from one trajectory or a sequence.
 
-    ``chi`` is an ``(F, n, S)`` array or a :class:`~gdynet.states.StateProbabilities` per trajectory;
-    the latter gives its values (:func:`chi_values`).
+    ``chi`` is an ``(F, n, S)`` array or a :class:`~gdynet.base.states.StateProbabilities` per trajectory;
+    each is checked against its trajectory (:func:`gdynet.base.states.check_chi`).
     """
     if isinstance(traj, Trajectory):
-        return [traj], [chi_values(chi, traj)]
+        return [traj], [check_chi(chi, traj)]
     trajs, chis = list(traj), list(chi)
     if len(trajs) != len(chis) or not trajs:
         raise GdynetError(f"got {len(trajs)} trajectories but {len(chis)} chi arrays")
-    return trajs, [chi_values(c, t) for t, c in zip(trajs, chis)]
-
-
-def chi_values(chi: Any, traj: Trajectory) -> Any:
-    """The ``(F, n, S)`` values of ``chi`` for ``traj``: a :class:`~gdynet.states.StateProbabilities`
-    must have the trajectory's frame spacing and, when it records them, its target atoms; anything else
-    is returned as it is (shapes are checked by :func:`~gdynet.analysis.unwrap.check_chi`)."""
-    from ..states import StateProbabilities
-
-    if not isinstance(chi, StateProbabilities):
-        return chi
-    if abs(chi.dt_ps - traj.dt_ps) > 1e-9 * traj.dt_ps:
-        raise GdynetError(f"chi has frames {chi.dt_ps:g} ps apart but the trajectory {traj.dt_ps:g} ps; "
-                          "pass the trajectory chi was computed from", traj.source)
-    if chi.targets is not None and (chi.targets.shape != traj.targets.shape
-                                    or not np.array_equal(chi.targets, traj.file_targets())):
-        raise GdynetError("chi was computed for other target atoms than the trajectory's; pass the same "
-                          "targets", traj.source)
-    return chi.values
+    return trajs, [check_chi(c, t) for t, c in zip(trajs, chis)]
 
 
 def strided_chunks(traj: Trajectory, stride: int = 1,

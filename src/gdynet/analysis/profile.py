@@ -29,12 +29,13 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..option_names import option
+from ..base.errors import GdynetError
+from ..base.states import check_chi
+from ..base.option_names import option
 from ..trajectory.core import Trajectory
-from ..wording import number_list
-from .pairs import as_lists, chi_values, periodic_fractions, strided_chunks
-from .unwrap import check_chi, target_centers, target_masses
+from ..base.wording import number_list
+from .pairs import as_lists, periodic_fractions, strided_chunks
+from .unwrap import target_centers, target_masses
 
 AXES = ("x", "y", "z", "a", "b", "c")
 
@@ -120,7 +121,7 @@ def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Seq
     Args:
         traj: trajectory with its target sets (positions may be a memory map, streamed), or a list
             of them (with a list of ``chi``): one profile averaged over all their frames.
-        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.states.StateProbabilities` of ``traj``.
+        chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         axis: ``"x"``, ``"y"``, ``"z"`` (Cartesian) or ``"a"``, ``"b"``, ``"c"`` (cell vectors).
         n_bins: number of slabs across the cell.
         stride: use every ``stride``-th frame.
@@ -130,7 +131,6 @@ def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Seq
         :class:`StateProfile` (density in target sets per Å^3).
     """
     trajs, chis = as_lists(traj, chi)
-    chis = [check_chi(c, t) for t, c in zip(trajs, chis)]
     if int(n_bins) < 1 or int(stride) < 1:
         raise GdynetError(f"n_bins and stride must be positive integers, got {n_bins!r} and {stride!r}",
                           trajs[0].source)
@@ -160,7 +160,7 @@ def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Seq
 
 @dataclass(frozen=True)
 class StateSnapshot:
-    """One frame seen along a cell axis, for :func:`gdynet.report.figures.plot_state_snapshot`.
+    """One frame seen along a cell axis, for :func:`gdynet.report.figures.save_state_snapshot`.
 
     Attributes:
         horizontal, vertical: ``(N,)`` coordinates of every atom in Å (horizontal: along the profile
@@ -185,8 +185,8 @@ class StateSnapshot:
 def state_snapshot(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", frame: int | None = None) -> StateSnapshot:
     """Atoms of one frame (default: the middle one) coloured by their most likely state, projected
     along a periodic cell vector other than the profile ``axis`` (Fig. 3b of Xie et al., 2019); ``chi``
-    an ``(F, n, S)`` array or the :class:`~gdynet.states.StateProbabilities` of ``traj``."""
-    chi = check_chi(chi_values(chi, traj), traj)
+    an ``(F, n, S)`` array or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``."""
+    chi = check_chi(chi, traj)
     m = cell_axis(traj.cells, axis, traj.source)
     frame = traj.n_frames // 2 if frame is None else int(frame)
     if not 0 <= frame < traj.n_frames:

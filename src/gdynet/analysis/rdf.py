@@ -30,11 +30,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 from ..trajectory.core import Trajectory
-from ..wording import number_list
+from ..base.wording import number_list
 from .pairs import as_lists, reference_pairs
-from .unwrap import check_chi, target_centers, target_masses
+from .unwrap import target_centers, target_masses
 
 
 
@@ -127,7 +127,7 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
         traj: trajectory with its target sets ``(n, k)``; positions may be a memory map (streamed).
             A list of trajectories (with a list of ``chi``) gives one pooled RDF (:func:`pool_rdfs`).
         chi: ``(F, n, S)`` state probabilities of every target set (rows sum to 1), or the
-            :class:`~gdynet.states.StateProbabilities` of ``traj``.
+            :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         species: partner element(s): a symbol, an atomic number or a list of them (pooled).
         r_max: largest distance in Å (periodic images are included, so any value works).
             Along a non-periodic axis of ``traj.pbc`` no images are used (see the module docstring
@@ -146,7 +146,7 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
         return pool_rdfs([state_rdf(t, c, species, r_max=r_max, n_bins=n_bins, stride=stride,
                                     chunk_frames=chunk_frames) for t, c in zip(trajs, chis)])
     src = traj.source
-    chi = check_chi(chis[0], traj)
+    chi = chis[0]
     if not (np.isfinite(r_max) and r_max > 0):
         raise GdynetError(f"r_max must be a positive distance in Å, got {r_max!r}", src)
     if int(n_bins) < 1 or int(stride) < 1:

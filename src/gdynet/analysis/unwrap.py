@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..koopman.covariance import check_probabilities
+from ..base.errors import GdynetError
 from ..trajectory.core import Trajectory
 
 
@@ -116,21 +115,3 @@ def unwrap_centers(traj: Trajectory, *, chunk_frames: int | None = None,
         previous = centers[-1]
     return out
 
-
-def check_chi(chi: np.ndarray, traj: Trajectory, name: str = "chi") -> np.ndarray:
-    """Validate state probabilities against a trajectory: shape ``(F, n, S)``, and every row finite,
-    non-negative and summing to 1 (the checks of :func:`gdynet.koopman.covariance.check_probabilities`,
-    one streamed pass).
-
-    Returns ``chi`` unchanged (a memory map stays one; anything without a shape becomes an array);
-    raises :class:`GdynetError` otherwise.
-    """
-    if not hasattr(chi, "shape") or not hasattr(chi, "ndim"):
-        chi = np.asarray(chi)
-    if chi.ndim != 3 or chi.shape[:2] != (traj.n_frames, traj.n_targets):
-        raise GdynetError(f"{name} must have shape (frames={traj.n_frames}, targets={traj.n_targets}, states), "
-                          f"got {tuple(chi.shape)}", traj.source)
-    if chi.shape[2] < 1:
-        raise GdynetError(f"{name} has no states", traj.source)
-    check_probabilities(chi, f"{traj.source}: {name}")
-    return chi

@@ -53,9 +53,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import atomic
-from ..errors import GdynetError
-from ..progress import progress_bar
+from ..files import writes
+from ..base.errors import GdynetError
+from ..base.progress import progress_bar
+from ..trajectory.core import Trajectory
 
 #: element, mass (u), LJ ε (kcal/mol), LJ σ (Å) of the LAMMPS types 1..5
 BEADS: tuple[tuple[str, float, float, float], ...] = (
@@ -265,7 +266,7 @@ def simulate(params: ElectrolyteParams = ElectrolyteParams(), root: str | Path =
                 bar.advance(task, min(chunk, steps - i))
 
         try:
-            with atomic.atomic_path(folder / "initial.data") as tmp:
+            with writes.atomic_path(folder / "initial.data") as tmp:
                 write_data(build_system(params, rng), tmp)
                 _commands(lmp, ["units real", "atom_style full", "boundary p p p", "bond_style harmonic",
                                 "angle_style harmonic", "special_bonds lj/coul 0.0 0.0 0.5",
@@ -282,14 +283,14 @@ def simulate(params: ElectrolyteParams = ElectrolyteParams(), root: str | Path =
             _commands(lmp, ["unfix move", "unfix bath", f"velocity all create {T} {seeds[1]} dist gaussian",
                             f"fix md all nvt temp {T} {T} 100.0"])
             run(stages[2][1], stages[2][0])
-            with atomic.atomic_path(result.data_file) as tmp:
+            with writes.atomic_path(result.data_file) as tmp:
                 _command(lmp, f"write_data {tmp} nocoeff")
             every = params.steps(params.dump_ps)
             elements = " ".join(b[0] for b in BEADS)
             for k, dump in enumerate(result.dumps):
                 _commands(lmp, [f"velocity all create {T} {seeds[2 + k]} dist gaussian mom yes rot yes"])
                 run(params.steps(params.decorrelate_ps), f"trajectory {k} (decorrelate)")
-                with atomic.atomic_path(dump) as tmp:
+                with writes.atomic_path(dump) as tmp:
                     _commands(lmp, ["reset_timestep 0",
                                     f"dump traj all custom {every} {tmp} id type element x y z",
                                     f"dump_modify traj element {elements} sort id"])
@@ -297,7 +298,7 @@ def simulate(params: ElectrolyteParams = ElectrolyteParams(), root: str | Path =
                     _command(lmp, "undump traj")
         finally:
             lmp.close()
-    atomic.write_json(done, asdict(params))
+    writes.write_json(done, asdict(params))
     return result
 
 
@@ -311,7 +312,7 @@ def _command(lmp: Any, cmd: str) -> None:
     try:
         lmp.command(cmd)
     except Exception as exc:
-        from ..errors import exception_summary
+        from ..base.errors import exception_summary
 
         raise GdynetError(f"LAMMPS failed on {cmd!r}: {exception_summary(exc)}") from None
 
@@ -319,3 +320,139 @@ def _command(lmp: Any, cmd: str) -> None:
 def _commands(lmp: Any, cmds: Sequence[str]) -> None:
     for cmd in cmds:
         _command(lmp, cmd)
+
+
+# ----------------------------------------------------------------------------- its science
+#: fewer partner atoms than this within the first shell count as "none" in the state descriptions
+NO_PARTNER = 0.5
+#: hysteresis (Å) of the partner-exchange count
+HYSTERESIS_A = 0.5
+
+
+def physics_checks(md: Electrolyte, trajs: Sequence[Trajectory], chis: Sequence[np.ndarray]) -> dict[str, Any]:
+    """Coordination numbers per state (polymer O, anion S) and partner-exchange counts."""
+    from ..analysis.pairs import first_minimum
+    from ..analysis.rdf import state_rdf
+
+    result: dict[str, Any] = {"coordination": {}, "shell_radius_A": {}}
+    for element in ("O", "S"):
+        rdf = state_rdf(list(trajs), list(chis), element, r_max=6.0, n_bins=120)
+        w = rdf.weight / rdf.weight.sum()
+        r_shell = first_minimum(rdf.r, (w[:, None] * rdf.g).sum(axis=0))
+        b = int(np.searchsorted(rdf.edges[1:], r_shell))
+        result["coordination"][element] = rdf.coordination[:, b].tolist()
+        result["shell_radius_A"][element] = float(rdf.edges[b + 1])
+    result["exchanges"] = partner_exchanges(md, trajs, result["shell_radius_A"])
+    return result
+
+
+#: coordination labels of :func:`coordination_labels` (index = label value)
+COORDINATION_LABELS = ("polymer only", "anion only", "mixed", "none")
+
+
+def label_radii(trajs: Sequence[Trajectory], n_frames: int = 200) -> dict[str, float]:
+    """First-shell radii (Å) of the coordination labels: the first minimum of the Li–O RDF (``"O"``)
+    and of the Li–anion RDF, S and N pooled (``"anion"``), over ``n_frames`` evenly strided frames of
+    every trajectory in ``trajs``."""
+    from ..analysis.pairs import first_minimum
+    from ..analysis.rdf import state_rdf
+
+    radii = {}
+    for key, species in (("O", "O"), ("anion", ["S", "N"])):
+        chis = [np.ones((t.n_frames, t.n_targets, 1)) for t in trajs]
+        rdf = state_rdf(list(trajs), chis, species, r_max=6.0, n_bins=120,
+                        stride=max(1, min(t.n_frames for t in trajs) // n_frames))
+        radii[key] = first_minimum(rdf.r, rdf.g[0])
+    return radii
+
+
+def coordination_labels(traj: Trajectory, radii: dict[str, float]) -> np.ndarray:
+    """Per frame and Li⁺: 0 polymer only (an O within ``radii["O"]`` Å and no anion S or N within
+    ``radii["anion"]`` Å), 1 anion only, 2 mixed (both), 3 none (neither); ``(F, n_Li)`` int8, the
+    Li⁺ in the order of ``traj.numbers`` (the example's targets). Names in :data:`COORDINATION_LABELS`."""
+    li = np.nonzero(traj.numbers == 3)[0]
+    groups = [np.nonzero(traj.numbers == 8)[0], np.nonzero(np.isin(traj.numbers, (7, 16)))[0]]
+    labels = np.empty((traj.n_frames, len(li)), dtype=np.int8)
+    for f in range(traj.n_frames):
+        x, cell = np.asarray(traj.positions[f]), np.asarray(traj.cells[f])
+        inv = np.linalg.inv(cell)
+        near = []
+        for sites, r in zip(groups, (radii["O"], radii["anion"])):
+            frac = (x[sites][None] - x[li][:, None]) @ inv
+            near.append((np.linalg.norm((frac - np.round(frac)) @ cell, axis=-1) < r).any(axis=1))
+        polymer, anion = near
+        labels[f] = np.where(polymer, np.where(anion, 2, 0), np.where(anion, 1, 3))
+    return labels
+
+
+def partner_exchanges(md: Electrolyte, trajs: Sequence[Trajectory], shell: dict[str, float]) -> dict[str, Any]:
+    """How often a chain or an anion binds to a Li⁺ (per Li⁺ and ns; with hysteresis HYSTERESIS_A).
+
+    A partner molecule is *bound* once its nearest O (chain) or S (anion) is within the first-shell
+    radius and stays bound until that distance exceeds the radius + ``HYSTERESIS_A``; every new
+    binding after frame 0 is one exchange. Molecule ids come from the data file.
+    """
+    molecules = _molecule_ids(md.data_file)
+    counts, partners, li_ns = 0, [], 0.0
+    for traj in trajs:
+        li = np.nonzero(traj.numbers == 3)[0]
+        sites = np.nonzero(np.isin(traj.numbers, (8, 16)))[0]
+        sites = sites[np.argsort(molecules[sites], kind="stable")]      # grouped by molecule
+        radius = np.where(traj.numbers[sites] == 8, shell["O"], shell["S"])
+        starts = np.flatnonzero(np.r_[True, np.diff(molecules[sites]) != 0])
+        bound = np.zeros((len(li), len(starts)), dtype=bool)
+        for f in range(traj.n_frames):
+            x, cell = np.asarray(traj.positions[f]), np.asarray(traj.cells[f])
+            frac = (x[sites][None] - x[li][:, None]) @ np.linalg.inv(cell)
+            excess = np.linalg.norm((frac - np.round(frac)) @ cell, axis=-1) - radius
+            nearest = np.minimum.reduceat(excess, starts, axis=1)        # (n_li, n_molecules)
+            now = (bound | (nearest < 0)) & (nearest < HYSTERESIS_A)
+            if f:
+                counts += int((now & ~bound).sum())
+            bound = now
+            partners.append(bound.sum(axis=1).mean())
+        li_ns += len(li) * (traj.n_frames - 1) * traj.dt_ps / 1000.0
+    return {"bindings": counts, "per_li_per_ns": counts / li_ns, "mean_partner_molecules": float(np.mean(partners)),
+            "li_ns": li_ns}
+
+
+def _molecule_ids(data_file: Path) -> np.ndarray:
+    """Molecule id of each atom (in id order) from a LAMMPS data file's Atoms section (style full)."""
+    ids, mols = [], []
+    with open(data_file) as fh:
+        lines = iter(fh)
+        for line in lines:
+            if line.strip().startswith("Atoms"):
+                break
+        else:
+            raise GdynetError("no Atoms section", data_file)
+        for line in lines:
+            parts = line.split()
+            if not parts and ids:
+                break
+            if parts:
+                ids.append(int(parts[0]))
+                mols.append(int(parts[1]))
+    return np.asarray(mols)[np.argsort(ids)]
+
+
+def ion_conductivity(md: Electrolyte, trajs: Sequence[Trajectory], lag_ps: float) -> dict[str, float]:
+    """Einstein conductivity (S/cm, :func:`gdynet.analysis.conduction.einstein_conductivity`) of the
+    whole electrolyte (``total``), of the Li⁺ (charge q) and of the anions (charge −q, at their N)
+    (``li``, ``anion``: collective; ``*_self``: Nernst-Einstein sums without cross terms)."""
+    from ..analysis.conduction import einstein_conductivity
+
+    q = md.params.ion_charge
+    sigma = einstein_conductivity(trajs, {3: q, 7: -q}, lag_ps, md.params.temperature_K)
+    return {"total": sigma["total"], "li": sigma["Li"], "anion": sigma["N"], "li_self": sigma["Li_self"],
+            "anion_self": sigma["N_self"], "fit_window_ps": sigma["fit_window_ps"]}
+
+
+
+def environment(cn_o: float, cn_s: float) -> str:
+    """A short description of a solvation shell from its coordination numbers by polymer O and anion S."""
+    if cn_s < NO_PARTNER:
+        return "polymer only"
+    if cn_o < NO_PARTNER:
+        return "anions only"
+    return "polymer + anion" if cn_o >= cn_s else "anion-rich + polymer"

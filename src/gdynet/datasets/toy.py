@@ -42,19 +42,17 @@ import functools
 import itertools
 import math
 from dataclasses import dataclass, field
-from os import PathLike
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 from ase import units
 from ase.data import atomic_masses
 
-from ..atomic import atomic_path
-from ..errors import GdynetError
-from ..progress import progress_bar
+from ..base.errors import GdynetError
+from ..base.progress import progress_bar
 from ..trajectory.core import Trajectory
-from ..units import lag_to_frames
+from ..trajectory.writers import write_extxyz, write_npz  # noqa: F401  (gdynet.datasets.toy's writers since 0.1)
+from ..base.units import lag_to_frames
 
 #: fractional coordinates of the four S atoms of the conventional FCC cell
 S_FRACTIONAL = np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
@@ -345,7 +343,8 @@ def site_labels(positions_li: np.ndarray, cell: np.ndarray) -> np.ndarray:
 
 
 def core_set_labels(positions_li: np.ndarray, cell: np.ndarray, core_radius_A: float = 0.8) -> np.ndarray:
-    """Core-set (milestoning) assignment: the type of the last site core the Li was inside.
+    """Core-set (milestoning, :func:`gdynet.analysis.order_labels.milestone_labels`) assignment: the type
+    of the last site core the Li was inside.
 
     A frame is inside a core when it is within ``core_radius_A`` of a site centre; frames between
     cores keep the label of the last core visited, so recrossings of the barrier that do not reach
@@ -357,11 +356,11 @@ def core_set_labels(positions_li: np.ndarray, cell: np.ndarray, core_radius_A: f
     """
     if not (math.isfinite(core_radius_A) and core_radius_A > 0):
         raise GdynetError(f"core_radius_A must be a positive number of Å, got {core_radius_A!r}", "core_set_labels")
+    from ..analysis.order_labels import milestone_labels
+
     d_tet, d_oct = site_distances(positions_li, cell)
     nearest = (d_oct < d_tet).astype(np.int8)
-    in_core = np.minimum(d_tet, d_oct) < core_radius_A
-    last = np.maximum.accumulate(np.where(in_core, np.arange(len(nearest)), -1))
-    return np.where(last >= 0, nearest[np.maximum(last, 0)], nearest).astype(np.int8)
+    return milestone_labels(np.minimum(d_tet, d_oct) < core_radius_A, nearest, nearest)
 
 
 @dataclass(frozen=True)
@@ -437,32 +436,3 @@ def reference_timescale(trajectories: ToyData | Sequence[Trajectory], lags_ps: S
 
 
 # ----------------------------------------------------------------------------- writers
-def write_npz(traj: Trajectory, path: str | PathLike[str]) -> Path:
-    """Write ``traj`` in the original GDyNet ``.npz`` layout (atomically).
-
-    Keys: ``traj_coords`` (F, N, 3) Å, ``lattices`` (F, 3, 3) Å, ``atom_types`` (N,) atomic
-    numbers, ``target_index`` (n,) indices of single-atom targets.
-    """
-    path = Path(path)
-    if traj.target_size != 1:
-        raise GdynetError(f"the GDyNet npz layout holds single-atom targets only, not sets of {traj.target_size}",
-                          path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, traj_coords=np.asarray(traj.positions), lattices=np.ascontiguousarray(traj.cells),
-                 atom_types=traj.numbers, target_index=traj.targets[:, 0])
-    return path
-
-
-def write_extxyz(traj: Trajectory, path: str | PathLike[str]) -> Path:
-    """Write ``traj`` as extended XYZ (ASE, atomically), one frame per block with its cell, pbc and
-    ``time`` (ASE time units, as ASE's readers store it), so ``read_trajectory`` reads the frame
-    spacing back without ``dt``."""
-    from ase.io import write
-
-    from ..trajectory.ecosystem import ase_atoms
-
-    path = Path(path)
-    frames = (ase_atoms(traj, i) for i in range(traj.n_frames))
-    with atomic_path(path) as tmp:
-        write(tmp, frames, format="extxyz")
-    return path

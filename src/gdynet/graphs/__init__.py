@@ -7,6 +7,8 @@
 
 (``neighbors`` is exported as ``gdynet.neighbors``; it is not re-exported here so that the module
 ``gdynet.graphs.neighbors`` is not shadowed by the function of the same name.)
+
+May import: ``gdynet.base``, ``gdynet.files``, ``gdynet.trajectory``.
 """
 from .store import GraphStore, build_graphs
 

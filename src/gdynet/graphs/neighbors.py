@@ -53,7 +53,7 @@ from typing import Sequence
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 
 try:
     import numba

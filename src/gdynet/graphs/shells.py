@@ -5,7 +5,7 @@ crystal the M-th and (M+1)-th neighbours are often exactly tied (a Li on an octa
 6 neighbours, then 8 at one distance). Keeping exactly M would cut such a shell in an order that
 depends on where the crystal sits in the box, so symmetry-equivalent sites would get different
 graphs. Instead every graph stores :func:`graph_width` ``= M + EXTRA_NEIGHBORS`` neighbours and the
-model weighs them by distance only (:func:`gdynet.model.shell.shell_weights`): for the sorted
+model weighs them by distance only (:func:`gdynet.network.shell.shell_weights`): for the sorted
 distances ``d_1 <= ... <= d_W`` of one atom,
 
     m     = (d_M + d_{M+1}) / 2,   r_in = m - delta,   r_out = min(m + delta, d_W)

@@ -42,11 +42,12 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..atomic import save_npy, write_json
-from ..cache import cache_root, entry_lock
-from ..diskspace import open_memmap, require_free
-from ..errors import GdynetError, GdynetWarning
-from ..progress import frame_counter
+from ..files.writes import save_npy, write_json
+from ..files.cache_root import cache_root, entry_lock
+from ..files.diskspace import open_memmap, require_free
+from ..base.errors import GdynetError, GdynetWarning
+from ..base.progress import frame_counter
+from ..files.openfiles import load_npy, open_files_error
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
 from .shells import EXTRA_NEIGHBORS, graph_width
@@ -119,14 +120,15 @@ class GraphStore:
             raise GdynetError(f"{problem}; rebuild it with build_graphs", path)
         try:
             meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-            indices = np.load(path / "indices.npy", mmap_mode="r")
-            distances = np.load(path / "distances.npy", mmap_mode="r")
+            indices = load_npy(path / "indices.npy")        # small: in memory (no descriptor held)
+            distances = load_npy(path / "distances.npy")
             numbers = np.load(path / "numbers.npy")
             targets = np.load(path / "targets.npy")
             shape = (meta["n_frames"], meta["n_atoms"], meta["width"])
             neighbors = meta["neighbors"]
         except (OSError, ValueError, KeyError) as exc:
-            raise GdynetError(f"unreadable graph store ({exc!r}); rebuild it with build_graphs", path) from None
+            raise open_files_error(exc, path) or GdynetError(f"unreadable graph store ({exc!r}); rebuild it with "
+                                                             "build_graphs", path) from None
         if graph_width(neighbors) != shape[2]:
             raise GdynetError(f"graph store of {neighbors} neighbours has width {shape[2]}, this version "
                               f"stores {graph_width(neighbors)}; rebuild it with build_graphs", path)
@@ -208,8 +210,9 @@ def build_graphs(traj: Trajectory, neighbors: int = 12, cache_dir: str | os.Path
                 store = GraphStore.open(final, verify=False)    # its checksums were just computed from it
             return _with_labels(store, traj)
     except OSError as exc:  # a read-only cache folder (lock file), a full disk, ...
-        raise GdynetError(f"cannot write the graph cache ({exc.strerror or exc}); pass cache_dir= or set "
-                          "GDYNET_CACHE to a writable folder", root) from None
+        raise open_files_error(exc, root) or GdynetError(f"cannot write the graph cache ({exc.strerror or exc}); pass "
+                                                         "cache_dir= or set GDYNET_CACHE to a writable folder",
+                                                         root) from None
 
 
 def _reuse(final: Path) -> GraphStore | None:

@@ -13,8 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..atomic import json_safe
-from ..states import unpack_chi
+from ..files.writes import json_safe
+from ..base.states import unpack_chi
 from .covariance import as_trajectories
 from .estimator import KoopmanEstimator, KoopmanModel
 from .pcca import CoarseModel, coarse_grain
@@ -73,7 +73,8 @@ class KoopmanAnalysis:
         pops = self.populations
         lines = {f"populations ({pops.confidence:.0%} CI from {pops.n_blocks} {pops.ci_from})": ", ".join(
             f"state {s}: {100 * p:.1f} %" + ("" if np.isnan(lo) else f" [{100 * lo:.1f}, {100 * hi:.1f}]")
-            for s, (p, lo, hi) in enumerate(zip(pops.populations, pops.lower, pops.upper)))}
+            for s, (p, lo, hi) in enumerate(zip(pops.populations, pops.lower, pops.upper)))
+            + (f" (intervals: {pops.note})" if pops.note else "")}
         right = np.real(self.model.right_eigenvectors).T[1:]
         checks = self.checks
         lines["processes (Koopman eigenvectors)"] = "; ".join(
@@ -97,7 +98,7 @@ def koopman_analysis(chi: Any, lag: int, lags: Sequence[int], dt_ps: float | Non
     intervals (all with intervals from ``ci_from``), and PCCA+ lumping into ``coarse`` sets.
 
     ``chi``: one ``(F, n, S)`` array or a list of them (every trajectory or held-out piece), or
-    :class:`~gdynet.states.StateProbabilities` (then ``dt_ps`` may be left out); lags in frames.
+    :class:`~gdynet.base.states.StateProbabilities` (then ``dt_ps`` may be left out); lags in frames.
     """
     chi, dt_ps = unpack_chi(chi, dt_ps, name=source)
     trajs = as_trajectories(chi, source)

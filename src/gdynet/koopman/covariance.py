@@ -25,19 +25,12 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..option_names import option
+from ..base.errors import GdynetError
+from ..base.states import CHUNK_VALUES, check_rows
+from ..base.option_names import option
 
-#: float64 values per chunk (16 MB), i.e. frames per chunk = CHUNK_VALUES // (n * S)
-CHUNK_VALUES = 2_000_000
-#: largest allowed |Σ_s χ_s - 1| of one row
-SUM_TOLERANCE = 1e-3
 #: rows per group in :func:`sum_outer`
 GROUP_ROWS = 1024
-#: most negative allowed entry (round-off of a softmax is far smaller)
-NEGATIVE_TOLERANCE = 1e-6
-
-
 def as_trajectories(chi: object, source: str = "chi") -> list[np.ndarray]:
     """Check the shapes of ``chi`` and return it as a list of ``(F, n, S)`` arrays (not copied).
 
@@ -191,35 +184,6 @@ class Moments:
                                     (self.C00, self.C0t, self.Ctt, self.n_pairs)))
 
 
-def _check_chunk(x: np.ndarray, name: str, first_frame: int) -> None:
-    """Raise for negative entries or rows not summing to 1 (NaN/inf make the row sum non-finite)."""
-    total = x.sum(axis=2)
-    err = np.abs(total - 1.0)
-    if not np.all(np.isfinite(total)):
-        frame = first_frame + int(np.argwhere(~np.isfinite(total))[0, 0])
-        raise GdynetError(f"state probabilities contain NaN or inf (frame {frame})", name)
-    if x.min() < -NEGATIVE_TOLERANCE:
-        frame, target, _ = np.argwhere(x < -NEGATIVE_TOLERANCE)[0]
-        raise GdynetError(f"negative state probability {x.min():.3g} (frame {first_frame + frame}, target "
-                          f"{target}); chi must be probabilities, e.g. a softmax output", name)
-    if err.max() > SUM_TOLERANCE:
-        frame, target = np.unravel_index(int(err.argmax()), err.shape)
-        raise GdynetError(
-            f"state probabilities of frame {first_frame + frame}, target {target} sum to "
-            f"{total[frame, target]:.6g}, not 1 (tolerance {SUM_TOLERANCE:g})", name)
-
-
-def check_probabilities(chi: np.ndarray, name: str) -> None:
-    """Check every row of ``chi`` ``(F, n, S)`` (finite, non-negative, summing to 1) in one streamed pass.
-
-    For analyses that read ``chi`` many times (RDF, MSD) and so check it once up front; raises
-    :class:`GdynetError` naming ``name`` and the first bad frame.
-    """
-    step = max(1, CHUNK_VALUES // (chi.shape[1] * chi.shape[2]))
-    for a in range(0, chi.shape[0], step):
-        _check_chunk(np.asarray(chi[a:a + step], dtype=np.float64), name, a)
-
-
 def _accumulate(x: np.ndarray, seg: Segment, lags: np.ndarray, out: tuple[np.ndarray, ...],
                 name: str) -> None:
     """Add the moments of the pairs starting in ``seg`` to ``out = (C00, C0t, Ctt, n_pairs)``."""
@@ -231,7 +195,7 @@ def _accumulate(x: np.ndarray, seg: Segment, lags: np.ndarray, out: tuple[np.nda
     for a in range(seg.start, seg.stop, chunk):
         b = min(a + chunk, seg.stop)
         x0 = np.asarray(x[a:b], dtype=np.float64)[:, cols]
-        _check_chunk(x0, name, a)
+        check_rows(x0, name, a)
         full = None  # C00 of the whole chunk, shared by every lag that uses all its start frames
         for i, lag in enumerate(lags):
             m = min(b, n_frames - lag) - a

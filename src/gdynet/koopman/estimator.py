@@ -27,11 +27,11 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ..atomic import json_safe
-from ..errors import GdynetError
-from ..states import unpack_chi
-from ..units import lag_to_frames, parse_time
-from ..wording import number_list
+from ..files.writes import json_safe
+from ..base.errors import GdynetError
+from ..base.states import unpack_chi
+from ..base.units import check_lag, lag_to_frames, parse_time
+from ..base.wording import number_list
 from .covariance import as_trajectories, lagged_moments
 from .processes import eigenvector_summary
 
@@ -158,10 +158,16 @@ class KoopmanModel:
     epsilon: float = EPSILON
     rank: int = 0
 
+    def __post_init__(self) -> None:
+        # the lag rule (a time with a unit is converted with dt_ps, as everywhere)
+        object.__setattr__(self, "lag", lag_to_frames(self.lag, self.dt_ps))
+
     @classmethod
     def from_moments(cls, C00: np.ndarray, C0t: np.ndarray, Ctt: np.ndarray, n_pairs: int, lag: int,
                      dt_ps: float, *, reversible: bool = False, epsilon: float = EPSILON) -> "KoopmanModel":
-        """Build the model from the moments of one lag (see :mod:`gdynet.koopman.covariance`)."""
+        """Build the model from the moments of one lag (see :mod:`gdynet.koopman.covariance`); ``lag``
+        in frames, or a time with a unit converted with ``dt_ps``."""
+        lag = lag_to_frames(lag, dt_ps)
         K, rank = estimate_koopman_matrix(C00, C0t, Ctt, reversible=reversible, epsilon=epsilon)
         w, left, right = spectrum(K)
         lag_ps = lag * dt_ps
@@ -221,13 +227,14 @@ class KoopmanEstimator:
     Args:
         lag: τ in frames (int), or a time such as ``"10ps"`` converted with the frame spacing.
         dt_ps: time between frames in ps; leave it out when fitting a
-            :class:`~gdynet.states.StateProbabilities`, which carries its own (plain arrays need it).
+            :class:`~gdynet.base.states.StateProbabilities`, which carries its own (plain arrays need it).
         reversible: enforce detailed balance (symmetrised moments, real spectrum).
         epsilon: relative eigenvalue cut-off of the pseudo-inverse of C00 (default 1e-10).
     """
 
     def __init__(self, lag: int | str, dt_ps: float | str | None = None, reversible: bool = False,
                  epsilon: float = EPSILON) -> None:
+        check_lag(lag)
         self.dt_ps = None if dt_ps is None else parse_time(dt_ps, name="dt_ps")
         self._lag = lag
         #: τ in frames; ``None`` when it is a time and the frame spacing comes with χ (the model has it)
@@ -245,7 +252,7 @@ class KoopmanEstimator:
         return f"KoopmanEstimator(lag={lag}{dt}, reversible={self.reversible}; {state})"
 
     def fit(self, chi: Any, *, source: str = "chi") -> "KoopmanEstimator":
-        """Estimate K(τ) from ``chi``: a :class:`~gdynet.states.StateProbabilities`, one array
+        """Estimate K(τ) from ``chi``: a :class:`~gdynet.base.states.StateProbabilities`, one array
         ``(F, n, S)``, or a list of either (one per trajectory).
 
         ``source`` names the data in error messages (e.g. the file χ was read from).

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from ..atomic import json_safe
-from ..errors import GdynetError
-from ..option_names import option
+from ..files.writes import json_safe
+from ..base.errors import GdynetError
+from ..base.option_names import option
 from .estimator import KoopmanModel, estimate_koopman_matrix, spectrum
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..wording import state_list
+from ..base.wording import state_list
 
 #: a state takes part in a process when |r_is| is at least this fraction of max_s |r_is|
 INVOLVED = 0.25
@@ -61,7 +61,7 @@ def describe_process(index: int, timescale_ps: float, right: np.ndarray, resolve
 def eigenvector_summary(model: Any) -> dict[str, Any]:
     """``koopman.eigenvectors`` of summary.json: per process 1 … S−1 its left and right eigenvector,
     the states on each side, and whether its eigenvalue is complex (real parts given then)."""
-    from ..atomic import json_safe
+    from ..files.writes import json_safe
 
     lvec, rvec = oriented_eigenvectors(model.left_eigenvectors, model.right_eigenvectors)
     sides = [exchanged_states(r) for r in rvec]

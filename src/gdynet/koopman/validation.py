@@ -26,10 +26,10 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.stats
 
-from ..errors import GdynetError
-from ..states import unpack_chi
-from ..units import lag_to_frames
-from ..wording import number_list
+from ..base.errors import GdynetError
+from ..base.states import unpack_chi
+from ..base.units import check_lag, check_lags, lag_to_frames
+from ..base.wording import number_list
 from .covariance import Moments, as_trajectories, confidence_blocks, lagged_moments
 from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
                         timescales_from_eigenvalues)
@@ -202,7 +202,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
     """Relaxation timescales t_i(τ) = −τ / ln|λ_i(τ)| (Eq. 11) for every lag τ in ``lags``.
 
     Args:
-        chi: state probabilities: a :class:`~gdynet.states.StateProbabilities`, one array
+        chi: state probabilities: a :class:`~gdynet.base.states.StateProbabilities`, one array
             ``(F, n, S)``, or a list of either (one per trajectory).
         lags: lags in frames (or times such as ``"5ps"``); sorted and de-duplicated.
         dt_ps: time between frames in ps; only for plain arrays (a ``StateProbabilities`` carries it).
@@ -215,6 +215,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
 
     For a Markovian χ the timescales are the same at every lag (they level off above τ*).
     """
+    check_lags(lags)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     if len(lags) == 0:
         raise GdynetError("no lags given", source)
@@ -248,6 +249,7 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = 
     the predicted curves inside the estimated intervals. ``chi`` and ``dt_ps`` as in
     :func:`implied_timescales` (a ``StateProbabilities`` carries its frame spacing).
     """
+    check_lag(lag)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
     if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)) or n_steps < 1:
@@ -274,15 +276,29 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = 
                   confidence=confidence, n_blocks=len(blocks), reversible=bool(reversible), ci_from=ci_from)
 
 
+#: a piece (trajectory, target subset or time block) gives its own stationary vector only with at least
+#: this many lagged (frame, target) pairs per state: from fewer, K(τ) is so ill-determined that π_b
+#: reaches −152 and +153 (300 trajectories with 6-frame test blocks, issue 24). Shorter pieces are
+#: pooled in order (their moments added: still independent of the other pieces) until they have it
+MIN_PAIRS_PER_STATE = 25
+#: a piece's π_b is used only when it is a probability vector: every entry within [−tol, 1 + tol]
+PROBABILITY_TOLERANCE = 0.01
+#: an interval from fewer pieces than this is called rough in ``note`` (t quantile ≥ 3.18 for 95 %)
+FEW_PIECES = 4
+
+
 @dataclass(frozen=True, eq=False)
 class PopulationIntervals:
     """Stationary populations π of K(τ) with confidence intervals over independent blocks.
 
     Attributes:
         populations: ``(S,)`` π from all data (left eigenvector of λ = 1, summing to 1).
-        lower, upper: ``(S,)`` bounds ``π̂ ± t·s_B/√B`` clipped to [0, 1] (NaN with < 2 usable blocks).
-        block_populations: ``(B, S)`` π of each block (NaN: block without pairs).
+        lower, upper: ``(S,)`` bounds ``π̂ ± t·s_B/√B`` clipped to [0, 1] (NaN with < 2 usable pieces).
+        block_populations: ``(P, S)`` π of each piece the interval was built from (pooled short
+            blocks count as one piece; NaN: piece left out, see ``note``).
         confidence, n_blocks, ci_from: as in :class:`ImpliedTimescales`.
+        n_used: pieces whose π entered the interval.
+        note: why the interval is missing or wide, or which blocks were pooled or left out ("" if none).
     """
 
     populations: np.ndarray
@@ -292,15 +308,18 @@ class PopulationIntervals:
     confidence: float
     n_blocks: int
     ci_from: str
+    n_used: int = 0
+    note: str = ""
 
     def __repr__(self) -> str:
         return (f"PopulationIntervals({number_list(self.populations)}; {self.confidence:.0%} CI from "
-                f"{self.n_blocks} {self.ci_from}: lower {number_list(self.lower)}, upper {number_list(self.upper)})")
+                f"{self.n_used} of {self.n_blocks} {self.ci_from}: lower {number_list(self.lower)}, "
+                f"upper {number_list(self.upper)})")
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready ``{lower, upper, confidence, from, n_blocks}`` (NaN as ``None``)."""
+        """JSON-ready ``{lower, upper, confidence, from, n_blocks, n_used, note}`` (NaN as ``None``)."""
         return {"lower": _json_list(self.lower), "upper": _json_list(self.upper), "confidence": self.confidence,
-                "from": self.ci_from, "n_blocks": self.n_blocks}
+                "from": self.ci_from, "n_blocks": self.n_blocks, "n_used": self.n_used, "note": self.note}
 
 
 def population_intervals(chi: Any, lag: int | str, dt_ps: float | str | None = None, *, confidence: float = 0.95,
@@ -308,20 +327,88 @@ def population_intervals(chi: Any, lag: int | str, dt_ps: float | str | None = N
                          epsilon: float = EPSILON, source: str = "chi") -> PopulationIntervals:
     """Stationary populations π (π K(τ) = π, Σ π = 1) with batch-means intervals (module docstring).
 
-    Every block gives its own K(τ) and π_b; the interval is π̂ ± t_{(1+c)/2, B−1} s_B / √B around
-    the estimate π̂ from all data, clipped to [0, 1]. ``chi`` and ``dt_ps`` as in :func:`implied_timescales`.
+    Every piece gives its own K(τ) and π_b; the interval is π̂ ± t_{(1+c)/2, P−1} s_P / √P around
+    the estimate π̂ from all data, clipped to [0, 1]. A block with fewer than
+    :data:`MIN_PAIRS_PER_STATE` × S lagged pairs is pooled with the next short ones into one piece,
+    and a piece whose π_b is not a probability vector (:data:`PROBABILITY_TOLERANCE`) is left out;
+    ``note`` says so, and why an interval is missing or wide. ``chi`` and ``dt_ps`` as in
+    :func:`implied_timescales`.
     """
+    check_lag(lag)
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
-    matrices = _block_matrices(lagged_moments(trajs, [lag], blocks, source), reversible, epsilon)[:, 0]
+    moments = lagged_moments(trajs, [lag], blocks, source)
+    n_states = moments.C00.shape[-1]
+    least = MIN_PAIRS_PER_STATE * n_states
+    pieces, pooled, n_pooled, dropped = _pooled(moments, least)
+    matrices = np.concatenate([_block_matrices(moments.total(), reversible, epsilon)[:1, 0],     # all data
+                               _block_matrices(pieces, reversible, epsilon)[1:, 0]])
     pops = np.full(matrices.shape[:2], np.nan)
     for b, K in enumerate(matrices):
         if np.all(np.isfinite(K)):
             pops[b] = spectrum(K)[1][0].real
-    half = confidence_half_width(pops[1:], confidence)
-    return PopulationIntervals(populations=_frozen(pops[0]), lower=_frozen(np.clip(pops[0] - half, 0, 1)),
-                               upper=_frozen(np.clip(pops[0] + half, 0, 1)), block_populations=_frozen(pops[1:]),
-                               confidence=confidence, n_blocks=len(blocks), ci_from=ci_from)
+    full, parts = pops[0], pops[1:]
+    invalid = np.isfinite(parts).all(axis=1) & ((parts < -PROBABILITY_TOLERANCE) |
+                                                 (parts > 1 + PROBABILITY_TOLERANCE)).any(axis=1)
+    parts[invalid] = np.nan
+    used = int(np.isfinite(parts).all(axis=1).sum())
+    half = confidence_half_width(parts, confidence)
+    note = _population_note(len(blocks), ci_from, least, pooled, n_pooled, dropped, int(invalid.sum()), used,
+                            confidence)
+    return PopulationIntervals(populations=_frozen(full), lower=_frozen(np.clip(full - half, 0, 1)),
+                               upper=_frozen(np.clip(full + half, 0, 1)), block_populations=_frozen(parts),
+                               confidence=confidence, n_blocks=len(blocks), ci_from=ci_from, n_used=used, note=note)
+
+
+def _pooled(m: Moments, least: int) -> tuple[Moments, int, int, int]:
+    """``(pieces, pooled, n_pooled, dropped)``: ``m``'s blocks (one lag) with each run of blocks
+    holding fewer than ``least`` pairs summed, in order, into pieces of at least ``least`` pairs (short
+    ones left at the end join the last such piece); ``pooled``: the short blocks put into ``n_pooled``
+    pieces; ``dropped``: short blocks left out (too few pairs even all together). Blocks without pairs
+    stay as they are (NaN pieces)."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    last = None
+    for b, n in enumerate(m.n_pairs[:, 0]):
+        if n >= least or n == 0:
+            groups.append([b])
+            continue
+        current.append(b)
+        if m.n_pairs[current, 0].sum() >= least:
+            last = len(groups)
+            groups.append(current)
+            current = []
+    dropped = 0
+    if current and last is not None:
+        groups[last] += current
+    else:
+        dropped = len(current)
+    pooled_groups = [g for g in groups if len(g) > 1]      # a short block alone never reaches ``least``
+    arrays = [np.stack([a[g].sum(axis=0) for g in groups or [[]]]) for a in (m.C00, m.C0t, m.Ctt, m.n_pairs)]
+    return Moments(m.lags, *arrays), sum(map(len, pooled_groups)), len(pooled_groups), dropped
+
+
+def _population_note(n_blocks: int, ci_from: str, least: int, pooled: int, n_pieces: int, dropped: int,
+                     invalid: int, used: int, confidence: float) -> str:
+    """Why the population interval is missing or wide, and which blocks were pooled or left out."""
+    from ..base.option_names import option
+
+    short = f"of {n_blocks} {ci_from} have fewer than {least} lagged pairs ({MIN_PAIRS_PER_STATE} per state), too " \
+            "few to estimate a stationary vector each"
+    notes = []
+    if pooled:
+        notes.append(f"{pooled} {short}: pooled into {n_pieces} pieces")
+    if dropped:
+        notes.append(f"{dropped} {short} or all together: left out")
+    if invalid:
+        notes.append(f"{invalid} pieces gave no probability vector (entries outside [0, 1]) and were left out")
+    if used < 2:
+        notes.append(f"no interval: {used} usable piece{'s' if used != 1 else ''}, and an interval needs 2 or "
+                     f"more (longer or more trajectories, or {option('ci_from')} targets or blocks)")
+    elif used < FEW_PIECES:
+        quantile = float(scipy.stats.t.ppf(0.5 + confidence / 2, used - 1))
+        notes.append(f"rough: from only {used} pieces (Student t quantile {quantile:.2f})")
+    return "; ".join(notes)
 
 
 #: a timescale closer than this factor to the analysed trajectory time was seen to relax too few times
@@ -360,8 +447,9 @@ class TimescaleCheck:
         resolved: τ < t_i < T / :data:`DATA_FACTOR` and not rising with the lag.
         lower_bound: the true timescale is probably longer (it rises with the lag, or it is near or
             beyond the analysed time T).
-        rising: t_i grew by more than :data:`RISE_LIMIT` from τ to ``rise_lags_ps[1]`` (beyond its
-            confidence interval); None when no analysed lag in (τ, RISE_SPAN·τ] measures t_i.
+        rising: t_i grew by more than :data:`RISE_LIMIT` from τ to ``rise_lags_ps[1]`` ≤ RISE_SPAN·τ, or
+            rises steadily over all analysed lags (then ``rise_lags_ps[1]`` may lie beyond RISE_SPAN·τ);
+            None when no analysed lag in (τ, RISE_SPAN·τ] measures t_i and it does not rise steadily.
         rise: t_i(L) / t_i(τ) − 1 (None: not checked).
         rise_lags_ps: the two lags compared (τ, L), or None.
         lag_needed_ps: when rising: lags beyond this one (the longest analysed lag with a measured t_i) are needed.
@@ -382,7 +470,7 @@ class TimescaleCheck:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (inf/NaN as ``None``)."""
-        from ..atomic import json_safe
+        from ..files.writes import json_safe
 
         return json_safe({"timescale_ps": self.timescale_ps, "resolved": self.resolved,
                           "lower_bound": self.lower_bound, "rising": self.rising, "rise": self.rise,
@@ -403,11 +491,13 @@ def check_timescales(its: ImpliedTimescales, timescales_ps: Any, lag_ps: float,
 
     A timescale is a *lower bound* when (i) it keeps rising with the lag: at the longest analysed lag
     L ≤ :data:`RISE_SPAN` τ where it is still measured (|λ_i(L)| > :data:`MIN_EIGENVALUE`), t_i(L)
-    exceeds t_i(τ) by more than :data:`RISE_LIMIT` and the lower end of its confidence interval lies
-    above t_i(τ) (a Markovian χ gives the same t_i at every lag; the interval keeps noise from
-    counting as a rise); or (ii) it is longer than 1 / :data:`DATA_FACTOR` of the analysed time, or
-    infinite. A timescale shorter than τ is not resolved either (it decays within one lag), but is
-    no lower bound.
+    exceeds t_i(τ) by more than :data:`RISE_LIMIT` (issue 18's rule, whatever the confidence interval
+    says: a Markovian χ gives the same t_i at every lag); or (ii) it rises steadily over all analysed
+    lags: t_i grows from each measured lag to the next and the longest measured lag exceeds t_i(τ) by
+    more than :data:`RISE_LIMIT` (a slow creep that never settles, e.g. 2.4× over lags 1.2–40 ps, even
+    where the rise up to :data:`RISE_SPAN` τ alone stays under the limit); or (iii) it is longer than
+    1 / :data:`DATA_FACTOR` of the analysed time, or infinite. A timescale shorter than τ is not
+    resolved either (it decays within one lag), but is no lower bound.
     """
     t = np.asarray(timescales_ps, dtype=np.float64)
     lags = np.asarray(its.lags_ps, dtype=np.float64)
@@ -422,9 +512,15 @@ def check_timescales(its: ImpliedTimescales, timescales_ps: Any, lag_ps: float,
         if np.isfinite(ti) and later.any():
             k = int(np.flatnonzero(later)[-1])
             rise, pair = float(column[k] / ti - 1), (float(lag_ps), float(lags[k]))
-            low = float(its.lower[k, i])
-            rising = bool(rise > RISE_LIMIT and not low <= ti)           # NaN interval: the rise alone
-        longest = float(max([ti, *column[measured]]))
+            rising = bool(rise > RISE_LIMIT)
+        seen = column[measured]
+        steady = bool(np.isfinite(ti) and len(seen) >= 3 and lags[measured][-1] > lag_ps * (1 + 1e-9)
+                      and np.all(np.diff(seen) > 0) and seen[-1] / ti - 1 > RISE_LIMIT)
+        if steady and not rising:
+            k = int(np.flatnonzero(measured)[-1])
+            rise, pair = float(column[k] / ti - 1), (float(lag_ps), float(lags[k]))
+        rising = True if steady else rising
+        longest = float(max([ti, *seen]))
         near_end = not np.isfinite(ti) or ti >= duration_ps / DATA_FACTOR
         lower = bool(near_end or rising)
         fast = bool(np.isfinite(ti) and ti <= lag_ps)
@@ -435,8 +531,10 @@ def check_timescales(its: ImpliedTimescales, timescales_ps: Any, lag_ps: float,
         if fast:
             notes.append(f"{name} is shorter than the lag τ = {lag_ps:g} ps (it decays within one lag)")
         if rising:
+            over = (f"; it rises steadily over all analysed lags, {seen[-1] / seen[0]:.2g}× from "
+                    f"{lags[measured][0]:g} to {lags[measured][-1]:g} ps" if steady else "")
             notes.append(f"{name} keeps rising with the lag (to {_ps(column[k])} at {pair[1]:g} ps, +{rise:.0%} "
-                         f"from τ = {pair[0]:g} ps): a lower bound, χ is not Markovian at τ; try lags beyond "
+                         f"from τ = {pair[0]:g} ps{over}): a lower bound, χ is not Markovian at τ; try lags beyond "
                          f"{lag_needed:g} ps")
         if near_end:
             notes.append(f"{name} is {'longer than' if ti >= duration_ps else 'more than half of'} the "

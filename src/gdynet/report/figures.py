@@ -4,7 +4,7 @@ One drawing function per figure, ``draw_<name>(result, *, ax=None, ...)``, retur
 ``Figure`` and writes nothing: without ``ax`` it makes a new figure, with ``ax`` it draws into that
 axes (a multi-panel figure fills the axes' place with its grid of panels). Two users:
 
-* ``plot_<name>(result, stem, ...)`` here, for the report: draws and writes ``<stem>.png`` (150 dpi)
+* ``save_<name>(result, stem, ...)`` here, for the report: draws and writes ``<stem>.png`` (150 dpi)
   and ``<stem>.svg`` atomically (:func:`save_figure`), returning ``(png_path, svg_path)``;
 * ``gdynet.plot_<name>(result, ax=None, path=None)`` (:mod:`gdynet.plots`), for notebooks: returns
   the figure and writes files only when given ``path``.
@@ -25,8 +25,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.gridspec import GridSpecBase
 
-from ..atomic import atomic_path
-from ..errors import GdynetError
+from ..files.writes import atomic_path
+from ..base.errors import GdynetError
 
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -95,7 +95,7 @@ def _log_x_if_wide(ax: Axes, x: np.ndarray) -> None:
         ax.set_xscale("log")
 
 
-def plot_implied_timescales(its: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_implied_timescales(its: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_implied_timescales` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_implied_timescales(its, **kwargs), stem)
 
@@ -151,7 +151,7 @@ def draw_implied_timescales(its: Any, *, ax: Axes | None = None, title: str | No
     return fig
 
 
-def plot_ck_test(ck: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_ck_test(ck: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_ck_test` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_ck_test(ck, **kwargs), stem)
 
@@ -204,7 +204,7 @@ def draw_ck_test(ck: Any, *, ax: Axes | None = None, title: str | None = None) -
     return fig
 
 
-def plot_populations(populations: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_populations(populations: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_populations` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_populations(populations, **kwargs), stem)
 
@@ -251,7 +251,7 @@ def draw_populations(populations: Any, *, ax: Axes | None = None, errors: Sequen
     return fig
 
 
-def plot_state_rdf(rdfs: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_state_rdf(rdfs: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_state_rdf` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_state_rdf(rdfs, **kwargs), stem)
 
@@ -284,7 +284,7 @@ def draw_state_rdf(rdfs: Any, *, ax: Axes | None = None, title: str | None = Non
     return fig
 
 
-def plot_transition_msd(conduction: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_transition_msd(conduction: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_transition_msd` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_transition_msd(conduction, **kwargs), stem)
 
@@ -329,7 +329,7 @@ def draw_transition_msd(conduction: Any, *, ax: Axes | None = None, title: str |
     return fig
 
 
-def plot_conduction(conduction: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_conduction(conduction: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_conduction` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_conduction(conduction, **kwargs), stem)
 
@@ -404,7 +404,7 @@ def _finish(ax: Axes, xlabel: str, ylabel: str, title: str) -> None:
     ax.grid(alpha=0.3)
 
 
-def plot_state_profile(profile: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_state_profile(profile: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_state_profile` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_state_profile(profile, **kwargs), stem)
 
@@ -426,7 +426,7 @@ def draw_state_profile(profile: Any, *, ax: Axes | None = None, title: str | Non
     return fig
 
 
-def plot_state_snapshot(snapshot: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_state_snapshot(snapshot: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_state_snapshot` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_state_snapshot(snapshot, **kwargs), stem)
 
@@ -451,7 +451,7 @@ def draw_state_snapshot(snapshot: Any, *, ax: Axes | None = None, title: str | N
     return fig
 
 
-def plot_charge_integral(integral: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_charge_integral(integral: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_charge_integral` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_charge_integral(integral, **kwargs), stem)
 
@@ -473,7 +473,7 @@ def draw_charge_integral(integral: Any, *, ax: Axes | None = None, shell_radii: 
     return fig
 
 
-def plot_order_parameter(order: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_order_parameter(order: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_order_parameter` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_order_parameter(order, **kwargs), stem)
 
@@ -498,7 +498,7 @@ def draw_order_parameter(order: Any, *, ax: Axes | None = None, title: str | Non
     return fig
 
 
-def plot_eigenvectors(koopman: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_eigenvectors(koopman: Any, stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_eigenvectors` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_eigenvectors(koopman, **kwargs), stem)
 
@@ -538,7 +538,7 @@ def draw_eigenvectors(koopman: Any, *, ax: Axes | None = None, title: str | None
     return fig
 
 
-def plot_learning_curve(history: Sequence[Mapping[str, Any]], stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
+def save_learning_curve(history: Sequence[Mapping[str, Any]], stem: str | Path, **kwargs: Any) -> tuple[Path, Path]:
     """:func:`draw_learning_curve` written to ``<stem>.png`` and ``<stem>.svg``."""
     return save_figure(draw_learning_curve(history, **kwargs), stem)
 
@@ -571,3 +571,14 @@ def draw_learning_curve(history: Sequence[Mapping[str, Any]], *, ax: Axes | None
     ax.legend(fontsize=8)
     ax.set_title(title or "Learning curve")
     return fig
+
+
+def __getattr__(name: str) -> Any:
+    """``plot_<name>`` of gdynet 0.4 (a file writer, now ``save_<name>``), for one release, with a warning."""
+    if name.startswith("plot_") and f"save_{name[5:]}" in globals():
+        import warnings
+
+        warnings.warn(f"gdynet.report.figures.{name} is deprecated; use save_{name[5:]} (gdynet.{name} returns "
+                      "a Figure)", DeprecationWarning, stacklevel=2)
+        return globals()[f"save_{name[5:]}"]
+    raise AttributeError(f"module 'gdynet.report.figures' has no attribute {name!r}")

@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..atomic import write_text
+from ..files.writes import write_text
 from .figures import state_color
 from .html_assets import PAGE_CSS, PAGE_SCRIPT
 from .markdown import _conduction_ci_line, _fmt

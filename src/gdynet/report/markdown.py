@@ -9,7 +9,7 @@
 * ``"rdf"``: ``{name: StateRDF}`` or ``{name: {"first_peak_A": [...], ...}}`` -- first-peak positions
   and coordination numbers per state are tabulated;
 * ``"seeds"``: ``{"remark", "kept", "entries", "spread", "differences"}`` from
-  :mod:`gdynet.pipeline.seeds` -- the verdict, each seed's numbers, the spread per state and process,
+  :mod:`gdynet.runs.seeds` -- the verdict, each seed's numbers, the spread per state and process,
   and how each other seed differs from the kept one;
 * anything else is listed under "Other results".
 """
@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..atomic import write_text
+from ..files.writes import write_text
 
 
 def _fmt(value: Any, digits: int = 4) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 
 #: samples (target sets x pairs) per step that the automatic batch size aims at
 AUTO_BATCH_SAMPLES = 4096

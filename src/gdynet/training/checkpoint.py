@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from ..atomic import atomic_write
-from ..diskspace import disk_error
-from ..errors import GdynetError, exception_summary
+from ..files.writes import atomic_write
+from ..files.diskspace import disk_error
+from ..base.errors import GdynetError, exception_summary
 
 LAST = "last.pt"
 BEST = "best.pt"

@@ -1,12 +1,5 @@
-"""Training data: per-trajectory input sources, time-block splits and the time-lagged pair sampler.
-
-A *source* wraps one trajectory and turns a set of frame indices into model inputs, reading only
-those frames from disk (memory maps), so memory stays bounded however long the trajectory is:
-
-* :class:`GraphSource` (on-disk graphs of :func:`gdynet.graphs.store.build_graphs`) -> inputs of
-  :class:`gdynet.model.gdynet.GDyNet`;
-* :class:`CoordinateSource` (a :class:`~gdynet.trajectory.core.Trajectory`) -> cell-wrapped
-  fractional positions for the global-coordinate baseline :class:`gdynet.model.vampnet.GlobalVAMPNet`.
+"""Training data: time-block splits and the time-lagged pair sampler over the sources of
+:mod:`gdynet.network.inputs` (one per trajectory).
 
 A batch is a set of time-lagged pairs ``(t, t + tau)`` from ONE trajectory (the number of atoms differs
 between trajectories). Splits are contiguous time blocks of each trajectory; a pair never crosses a
@@ -14,122 +7,14 @@ block boundary, so no information leaks across the lag between train, validation
 """
 from __future__ import annotations
 
-import mmap
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Sequence
 
 import numpy as np
-import torch
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 
 SPLITS = ("train", "validation", "test")
-
-
-class Source(Protocol):
-    """What the trainer needs from a data source (one trajectory)."""
-
-    source: str
-    n_frames: int
-    n_targets: int
-
-    def inputs(self, frames: np.ndarray, device: torch.device | str) -> dict[str, torch.Tensor]:
-        """Model keyword inputs for ``frames`` (B,) -> ``model(**inputs)`` gives ``(B, n, S)``."""
-
-
-def _read_frames(array: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """``array[frames]`` as an in-memory copy, reading each distinct frame once, in file order.
-
-    For a read-only memory map the pages just read are then released from this process's mapping
-    (``madvise(MADV_DONTNEED)``; the data stay in the OS page cache), so the resident memory of a
-    long training run does not grow with the size of the files it has streamed through.
-    """
-    frames = np.asarray(frames, dtype=np.int64)
-    unique, inverse = np.unique(frames, return_inverse=True)
-    block = np.asarray(array[unique])  # integer indexing already copies the frames into memory
-    _release(array)
-    return block if len(unique) == len(frames) and np.array_equal(unique, frames) else block[inverse]
-
-
-def _release(array: np.ndarray) -> None:
-    """Unmap the touched pages of a read-only ``np.memmap`` (no-op for anything else)."""
-    handle = getattr(array, "_mmap", None)  # numpy keeps the mmap object of a memmap (and its views)
-    if isinstance(array, np.memmap) and array.mode == "r" and handle is not None and hasattr(mmap, "MADV_DONTNEED"):
-        handle.madvise(mmap.MADV_DONTNEED)
-
-
-class _TensorCache:
-    """Per-device copies of the small constant inputs (atomic numbers, target indices)."""
-
-    def __init__(self, **arrays: np.ndarray) -> None:
-        self._arrays = arrays
-        self._cache: dict[str, dict[str, torch.Tensor]] = {}
-
-    def get(self, device: torch.device | str) -> dict[str, torch.Tensor]:
-        key = str(device)
-        if key not in self._cache:
-            self._cache[key] = {name: torch.as_tensor(a, dtype=torch.long).to(device)
-                                for name, a in self._arrays.items()}
-        return self._cache[key]
-
-
-class GraphSource:
-    """Inputs of :class:`~gdynet.model.gdynet.GDyNet` streamed from a ``GraphStore``.
-
-    ``inputs(frames, device)`` returns ``numbers (N,)`` long, ``nbr_idx (B, N, W)`` int32,
-    ``nbr_dist (B, N, W)`` float32 in Å and ``targets (n, k)`` long; only the ``B`` requested frames
-    are read from the memory-mapped ``(F, N, W)`` arrays (W = M + 2 neighbours per atom for a model of
-    M, :mod:`gdynet.graphs.shells`).
-    """
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.source = str(getattr(store, "source", getattr(store, "path", "<graphs>")))
-        self.n_frames = int(store.indices.shape[0])
-        self.n_targets = int(np.asarray(store.targets).shape[0])
-        self.n_atoms = int(store.indices.shape[1])
-        self.dt_ps = float(store.dt_ps)
-        if store.distances.shape != store.indices.shape or store.indices.ndim != 3:
-            raise GdynetError(f"graph arrays disagree: indices {store.indices.shape}, "
-                              f"distances {store.distances.shape}", self.source)
-        self._constants = _TensorCache(numbers=np.asarray(store.numbers), targets=np.asarray(store.targets))
-
-    def inputs(self, frames: np.ndarray, device: torch.device | str) -> dict[str, torch.Tensor]:
-        """Model inputs for ``frames`` (B,) on ``device`` (see the class docstring for shapes)."""
-        idx = _read_frames(self.store.indices, frames)  # uint16 (compact store) or int32
-        idx = torch.from_numpy(idx if idx.dtype == np.int32 else idx.astype(np.int32)).to(device, non_blocking=True)
-        dist = torch.from_numpy(_read_frames(self.store.distances, frames)).to(device, non_blocking=True)
-        const = self._constants.get(device)
-        return {"numbers": const["numbers"], "nbr_idx": idx, "nbr_dist": dist.float(),
-                "targets": const["targets"]}
-
-
-class CoordinateSource:
-    """Inputs of the global VAMPnet: fractional positions of the whole frame wrapped into [0, 1).
-
-    ``inputs(frames, device)`` returns ``frac_positions (B, N, 3)`` float32, ``s = r C^-1 mod 1`` with
-    ``r`` the Cartesian positions (Å) and ``C`` the cell (rows = lattice vectors). The model sees the
-    whole frame as one target set, so ``n_targets = 1``.
-    """
-
-    n_targets = 1
-
-    def __init__(self, traj: Any) -> None:
-        self.traj = traj
-        self.source = str(traj.source)
-        self.n_frames = int(traj.n_frames)
-        self.n_atoms = int(traj.n_atoms)
-        self.dt_ps = float(traj.dt_ps)
-
-    def inputs(self, frames: np.ndarray, device: torch.device | str) -> dict[str, torch.Tensor]:
-        """``{"frac_positions": (B, N, 3) float32}`` for ``frames`` (B,) on ``device``."""
-        frames = np.asarray(frames, dtype=np.int64)
-        pos = _read_frames(self.traj.positions, frames).astype(np.float64)
-        inv = np.linalg.inv(self.traj.cells[frames])
-        frac = np.einsum("bnj,bjk->bnk", pos, inv)
-        frac -= np.floor(frac)
-        frac[frac >= 1.0] = 0.0  # -1e-17 mod 1 rounds to 1.0
-        return {"frac_positions": torch.from_numpy(frac.astype(np.float32)).to(device)}
 
 
 # ------------------------------------------------------------------------------------------ splits

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 
 
 @dataclass(frozen=True)

@@ -22,20 +22,21 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..errors import GdynetError, GdynetWarning
-from ..progress import progress_bar
-from ..units import check_lag, lag_to_frames
+from ..base.errors import GdynetError, GdynetWarning
+from ..base.progress import progress_bar
+from ..base.units import check_lag, lag_to_frames
 from . import checkpoint as ckpt
 from .budget import Budget, training_budget
-from .chunked import frame_outputs, frames_per_chunk
-from .data import SPLITS, Block, Source, batches, split_frames, split_sources
+from ..network.forward import frame_outputs, resolve_device
+from ..network.inputs import Source
+from .data import SPLITS, Block, batches, split_frames, split_sources
 from .distributed import World, all_reduce_sum, setup, shard
 from .vamp import VampMoments, vamp_moments, vamp_score_from_moments
 
 #: ``TrainConfig.precision`` values -> autocast dtype of the network (None: no autocast)
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16}
 
-__all__ = ["TrainConfig", "Trainer", "TrainResult", "predict", "split_frames", "resolve_device", "seed_weights"]
+__all__ = ["TrainConfig", "Trainer", "TrainResult", "split_frames", "resolve_device", "seed_weights"]
 
 
 @dataclass
@@ -63,7 +64,7 @@ class TrainConfig:
 
     Attributes:
         lag: lag ``tau``: an int is a number of frames, a string with a unit (``"1ps"``) a time,
-            converted with the frame spacing of the sources (:func:`gdynet.units.lag_to_frames`).
+            converted with the frame spacing of the sources (:func:`gdynet.base.units.lag_to_frames`).
         batch_size: time-lagged pairs per mini-batch (global: shared by all processes); ``None``:
             :func:`.budget.auto_batch_size`.
         lr: Adam learning rate.
@@ -129,6 +130,9 @@ class TrainConfig:
     precision: str = "fp32"
     compile: bool = False
 
+    def __post_init__(self) -> None:
+        check_lag(self.lag)                          # the lag rule at once; the other values at check()
+
     def check(self) -> None:
         """Raise :class:`GdynetError` for impossible values."""
         check_lag(self.lag)
@@ -192,19 +196,6 @@ def seed_weights(model: torch.nn.Module, seed: int) -> None:
         reset = getattr(module, "reset_parameters", None)
         if callable(reset):
             reset()
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise GdynetError(f"unknown device {device!r} (use auto, cpu or cuda)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise GdynetError(f"device {device!r} requested but CUDA is not available")
-    return dev
 
 
 # --------------------------------------------------------------------------------- model outputs
@@ -511,33 +502,3 @@ def _progress(show: bool) -> Any:
 
 
 # ------------------------------------------------------------------------------------------ predict
-@torch.no_grad()
-def predict(model: torch.nn.Module, source: Source, *, device: str | torch.device = "auto",
-            batch_size: int = 256, out: np.ndarray | None = None, batch_atoms: int | None = None) -> np.ndarray:
-    """State probabilities ``chi`` ``(F, n, S)`` float32 of every frame of ``source``.
-
-    Runs in eval mode without gradients, ``batch_size`` frames per forward pass (fewer when they would
-    hold more than ``batch_atoms`` atom-frames, see :mod:`.chunked`). ``out`` may be a
-    preallocated ``(F, n, S)`` array, e.g. a ``np.memmap`` for outputs larger than memory; it is filled
-    and returned.
-    """
-    dev = resolve_device(device)
-    if batch_size < 1:
-        raise GdynetError(f"batch_size must be at least 1, got {batch_size}")
-    was_training = model.training
-    model.to(dev).eval()
-    if getattr(source, "n_atoms", None) is not None:
-        batch_size = min(batch_size, frames_per_chunk(batch_atoms, source.n_atoms))
-    try:
-        for start in range(0, source.n_frames, batch_size):
-            frames = np.arange(start, min(start + batch_size, source.n_frames))
-            chi = model(**source.inputs(frames, dev)).float().cpu().numpy()
-            if out is None:
-                out = np.empty((source.n_frames, *chi.shape[1:]), dtype=np.float32)
-            elif out.shape[0] != source.n_frames or out.shape[1:] != chi.shape[1:]:
-                raise GdynetError(f"out has shape {out.shape}, expected {(source.n_frames, *chi.shape[1:])}",
-                                  source.source)
-            out[start:start + len(frames)] = chi
-    finally:
-        model.train(was_training)
-    return out

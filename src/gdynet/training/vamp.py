@@ -34,7 +34,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 
 Method = Literal["VAMP1", "VAMP2", "VAMPE"]
 Mode = Literal["trunc", "regularize", "clamp"]

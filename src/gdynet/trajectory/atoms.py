@@ -23,6 +23,7 @@ lost, with a warning. Atoms left out by ``exclude`` take their charges with them
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass, fields, replace
@@ -30,8 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import GdynetError, GdynetWarning, exception_summary
-from .targets import INDEX_LIST
+from ..base.errors import GdynetError, GdynetWarning, exception_summary
 
 #: a stated mass is the element of the nearest standard atomic weight when it is this close (amu)
 MASS_TOLERANCE = 0.5
@@ -361,3 +361,27 @@ def _unresolved_message(facts: AtomFacts, numbers: np.ndarray, unresolved: np.nd
     given = [f"{k}={chemical_symbols[z]}" for k, z in (type_map or {}).items()]
     missing = [f"{k}=?" for k in sorted({str(k) for k in np.asarray(keys)[unresolved]}, key=_natural)]
     return f"{head}; pass --type-map (type_map=) with their elements: --type-map {','.join(given + missing)}"
+
+
+#: a comma-separated list of atom indices, "0,4,7"
+INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
+
+
+def to_atomic_number(value: str | int, source: str | os.PathLike[str] | None = None) -> int:
+    """Atomic number of an element symbol (``"Li"``) or of an int in 1..118."""
+    from ase.data import atomic_numbers
+
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        if 1 <= int(value) <= 118:
+            return int(value)
+        raise GdynetError(f"unknown atomic number {value} (must be 1..118)", source)
+    text = str(value).strip()
+    if is_element_symbol(text):
+        return atomic_numbers[text]
+    raise GdynetError(f"unknown element {value!r} (element symbols are case-sensitive, e.g. 'Li', 'Cl')", source)
+
+
+def is_element_symbol(text: str) -> bool:
+    from ase.data import atomic_numbers
+
+    return text in atomic_numbers and text != "X"

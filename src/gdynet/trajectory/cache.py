@@ -13,8 +13,8 @@ is rebuilt from the trajectory file with one warning naming it.
 
 **Keys.** Entries live in ``<root>/<name>-<key>/`` where ``root`` is ``cache_dir``, else
 ``$GDYNET_CACHE/trajectories``, else ``~/.cache/gdynet/trajectories``. The key hashes the absolute
-path, size, modification and change times (``st_ctime``, which no tool can set back) and the bytes
-of the file's head, tail and 16 places between (the whole file below 4 MiB), plus the stride,
+path, size, modification and change times (``st_ctime``, which no tool can set back) and the content
+hash that run.json records (:func:`gdynet.files.fingerprint.file_fingerprint`), plus the stride,
 format and reader options, so a replaced or edited input file is read again.
 
 **Writers.** An entry is written into a uniquely named temporary folder and renamed into place, so a
@@ -36,12 +36,13 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from ..cache import cache_root as _root, entry_lock
-from ..errors import GdynetError, GdynetWarning, exception_summary
+from ..files.cache_root import entry_lock
+from ..files.fingerprint import file_fingerprint
+from ..base.errors import GdynetError, GdynetWarning, exception_summary
 
 #: at most this many frames, and about CHUNK_BYTES of positions, are held in memory before they are
-#: written out (tests shrink CHUNK_FRAMES to exercise streaming)
-CHUNK_FRAMES = 1024
+#: written out (tests shrink BLOCK_FRAMES to exercise streaming)
+BLOCK_FRAMES = 1024
 CHUNK_BYTES = 64 * 2**20
 
 #: files at least this large (bytes) go through the on-disk cache; smaller ones are read into RAM
@@ -49,8 +50,6 @@ STREAM_THRESHOLD_BYTES = 256 * 2**20
 
 #: layout of an entry; part of the key, so entries of an older layout (float32, no checksums) are not read
 LAYOUT = 2
-#: bytes hashed at the head and at the tail of a file for its key, and at each of SAMPLES places between
-EDGE_BYTES, SAMPLE_BYTES, SAMPLES = 2**20, 2**16, 16
 
 _POSITIONS, _CELLS, _NUMBERS, _TIMES, _STEPS = "positions.npy", "cells.npy", "numbers.npy", "times.npy", "steps.npy"
 _META = "meta.json"  # written last: its presence marks a complete entry
@@ -78,11 +77,6 @@ class Frames:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
-def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The cache folder: ``cache_dir``, else ``$GDYNET_CACHE/trajectories`` or ``~/.cache/gdynet/trajectories``."""
-    return _root("trajectories", cache_dir)
-
-
 def cache_entry(path: Path, root: Path, **options: Any) -> Path:
     """Folder of the cache entry for ``path`` read with ``options`` (stride, format, ...).
 
@@ -97,20 +91,11 @@ def cache_entry(path: Path, root: Path, **options: Any) -> Path:
 
 
 def file_stamp(path: Path) -> list:
-    """Absolute path, size, modification and change times (ns) and a hash of the content of ``path``:
-    all of it below 4 MiB, else :data:`EDGE_BYTES` at each end and :data:`SAMPLES` pieces between."""
-    st = path.stat()
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        if st.st_size <= 4 * EDGE_BYTES:
-            digest.update(fh.read())
-        else:
-            places = [0, st.st_size - EDGE_BYTES] + [int(st.st_size * (k + 1) / (SAMPLES + 1))
-                                                     for k in range(SAMPLES)]
-            for place in places:
-                fh.seek(place)
-                digest.update(fh.read(EDGE_BYTES if place in places[:2] else SAMPLE_BYTES))
-    return [str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, digest.hexdigest()]
+    """Absolute path, size, modification and change times (ns) and the content hash of ``path``
+    (:func:`gdynet.files.fingerprint.file_fingerprint`, the one that run.json records)."""
+    fingerprint = file_fingerprint(path)
+    return [fingerprint["path"], fingerprint["size"], fingerprint["mtime_ns"], path.stat().st_ctime_ns,
+            fingerprint["hash"]]
 
 
 def load_entry(entry: Path) -> Frames | None:
@@ -201,7 +186,7 @@ class _NpyAppender:
 def _chunks(frames: Iterable[tuple[np.ndarray, np.ndarray, float, float]], n_atoms: int, source: str
             ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Group ``(positions (N,3), cell (3,3), time_ps, step)`` frames into stacked blocks (bounded memory)."""
-    size = max(1, min(CHUNK_FRAMES, CHUNK_BYTES // (24 * max(n_atoms, 1))))
+    size = max(1, min(BLOCK_FRAMES, CHUNK_BYTES // (24 * max(n_atoms, 1))))
     block: list[tuple[np.ndarray, np.ndarray, float, float]] = []
     for index, frame in enumerate(frames):
         if np.shape(frame[0]) != (n_atoms, 3):

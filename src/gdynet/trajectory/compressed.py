@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
-from ..errors import GdynetError, exception_summary
+from ..base.errors import GdynetError, exception_summary
 
 _OPENERS: dict[str, Callable[..., IO]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 #: what the decompressors raise on data that is not theirs or is damaged (bz2 raises a bare OSError);

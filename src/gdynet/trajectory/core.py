@@ -12,10 +12,10 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 
 #: frames per chunk when streaming over positions (about 100 MB for 1,000 atoms in float64)
-CHUNK_FRAMES = 4096
+POSITION_CHUNK_FRAMES = 4096
 #: cell lengths an atom may be outside the cell along a periodic axis (unwrapped coordinates of a fast
 #: ion over a microsecond in a 20 Å cell reach a few hundred)
 MAX_CELLS_AWAY = 1000
@@ -24,7 +24,7 @@ MAX_COORDINATE = 1e6
 
 
 def _chunk_frames(n_atoms: int) -> int:
-    return max(1, min(CHUNK_FRAMES, 4_000_000 // max(n_atoms, 1)))
+    return max(1, min(POSITION_CHUNK_FRAMES, 4_000_000 // max(n_atoms, 1)))
 
 
 def _check_bounds(block: np.ndarray, cells: np.ndarray, pbc: np.ndarray, start: int, atom_ids: np.ndarray | None,
@@ -229,19 +229,19 @@ class Trajectory:
     def from_mdanalysis(cls, atoms: Any, **options: Any) -> "Trajectory":
         """A trajectory of an MDAnalysis ``Universe`` or ``AtomGroup``: ``dt``, ``targets`` (any
         MDAnalysis selection), ``stride``, ``type_map``, ``exclude``, ``pbc``, ``source``
-        (:func:`gdynet.trajectory.ecosystem.from_mdanalysis`)."""
-        from .ecosystem import from_mdanalysis
+        (:func:`gdynet.trajectory.ecosystem.mdanalysis_fields`)."""
+        from .ecosystem import mdanalysis_fields
 
-        return from_mdanalysis(atoms, **options)
+        return cls(**mdanalysis_fields(atoms, **options))
 
     @classmethod
     def from_ase(cls, images: Any, **options: Any) -> "Trajectory":
         """A trajectory of ``ase.Atoms`` frames (a list, an iterator such as ``ase.io.iread``, or one
         ``Atoms``): ``dt`` (default: their ``info["time"]``), ``targets``, ``stride``, ``exclude``,
-        ``pbc``, ``source`` (:func:`gdynet.trajectory.ecosystem.from_ase`)."""
-        from .ecosystem import from_ase
+        ``pbc``, ``source`` (:func:`gdynet.trajectory.ecosystem.ase_fields`)."""
+        from .ecosystem import ase_fields
 
-        return from_ase(images, **options)
+        return cls(**ase_fields(images, **options))
 
     def with_targets(self, targets: np.ndarray) -> "Trajectory":
         """The same trajectory with other target sets ``(n, k)``."""

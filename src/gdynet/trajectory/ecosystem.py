@@ -28,24 +28,22 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..errors import GdynetError
-from ..units import parse_time
+from ..base.errors import GdynetError
+from ..base.units import parse_time
 from . import cache
-from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_atoms, facts_from_universe, parse_pbc, \
-    remap_targets
-from .core import Trajectory
-from .readers import (_ase_frame_tuples, _cell_checked, _file_pbc, _frame_spacing, _parse_type_map,
-                      _written_by_lammps, resolve_periodicity)
-from .targets import TargetSpec, element_counts, is_mdanalysis, quiet_mdanalysis, select_targets
+from .atoms import AtomChoice, choose_atoms, facts_from_atoms, parse_pbc, remap_targets
+from .frames import ase_frame_tuples, cell_checked, file_pbc, frame_spacing, resolve_periodicity, written_by_lammps
+from .targets import TargetSpec, element_counts, select_targets
+from .universe import group_atoms, is_mdanalysis, mdanalysis_source, quiet_mdanalysis
 
 #: MDAnalysis reader formats whose frame times gdynet trusts -> the readers' format name
 _TIMED_READERS = {"DCD": "dcd", "XTC": "xtc", "TRR": "trr", "NCDF": "ncdf"}
 
 
-def read_objects(obj: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
+def object_fields(obj: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
                  type_map: Any = None, exclude: Any = None, pbc: Any = None, source: str | None = None,
-                 **file_options: Any) -> Trajectory:
-    """``read_trajectory`` of an object (module docstring): ``file_options`` (``timestep``, ``format``,
+                 dt_override: bool = False, **file_options: Any) -> dict[str, Any]:
+    """The Trajectory fields for ``read_trajectory`` of an object (module docstring): ``file_options`` (``timestep``, ``format``,
     ``topology``, ``topology_format``, ``cache_dir``) belong to files, and ``type_map`` to atom types
     (MDAnalysis); given where they do not apply they are refused."""
     mdanalysis = is_mdanalysis(obj)
@@ -57,15 +55,16 @@ def read_objects(obj: Any, *, dt: float | str | None = None, targets: TargetSpec
         raise GdynetError(f"not used for {what}: {', '.join(given)}; leave it out (dt= gives the frame spacing)",
                           source or f"<{what}>")
     if mdanalysis:
-        return from_mdanalysis(obj, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
-                               pbc=pbc, source=source)
-    return from_ase(obj, dt=dt, targets=targets, stride=stride, exclude=exclude, pbc=pbc, source=source)
+        return mdanalysis_fields(obj, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
+                               pbc=pbc, source=source, dt_override=dt_override)
+    return ase_fields(obj, dt=dt, targets=targets, stride=stride, exclude=exclude, pbc=pbc, source=source,
+                      dt_override=dt_override)
 
 
-def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None,
+def mdanalysis_fields(atoms: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None,
                     stride: int = 1, type_map: Any = None, exclude: Any = None, pbc: Any = None,
-                    source: str | None = None) -> Trajectory:
-    """A :class:`Trajectory` of an MDAnalysis ``Universe`` or ``AtomGroup`` (module docstring).
+                    source: str | None = None, dt_override: bool = False) -> dict[str, Any]:
+    """The :class:`~gdynet.trajectory.core.Trajectory` fields (its keywords) of an MDAnalysis ``Universe`` or ``AtomGroup`` (module docstring).
 
     Args:
         atoms: the Universe (all atoms) or an AtomGroup (its atoms, in its order).
@@ -73,17 +72,17 @@ def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: Targe
         targets: an element (``"Li"``), indices within the group, an MDAnalysis selection
             (``"name OW"``), ``"molecules:H2O"`` or ``"residues:resname EC"``.
         stride: keep every ``stride``-th frame.
-        type_map, exclude, pbc: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
+        type_map, exclude, pbc, dt_override: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
         source: name in messages and ``Trajectory.source`` (default: the trajectory file's name).
     """
-    src = source or _mdanalysis_source(atoms)
+    src = source or mdanalysis_source(atoms)
     stride = _stride(stride, src)
     dt_ps = None if dt is None else _dt(dt, src)
     reader = atoms.universe.trajectory
     fmt, timed = _mdanalysis_format(reader)
     current = reader.frame
     with quiet_mdanalysis():
-        group, topology, choice = _group_atoms(atoms, type_map, exclude, src)
+        group, topology, choice = group_atoms(atoms, type_map, exclude, src)
         _check_targets_given(targets, choice, src)
         if dt_ps is None and not timed:
             raise GdynetError(f"{_untimed_reason(reader, fmt)}; pass dt= (the time between the universe's frames, "
@@ -93,13 +92,14 @@ def from_mdanalysis(atoms: Any, *, dt: float | str | None = None, targets: Targe
                                           choice.kept_numbers, entry=None, source=src)
         finally:
             reader[current]
-    return _assemble(frames, choice, _file_pbc(frames.cells, (True, True, True), src, stride), fmt, dt_ps, stride,
-                     targets, topology, pbc, src)
+    return _assemble(frames, choice, file_pbc(frames.cells, (True, True, True), src, stride), fmt, dt_ps, stride,
+                     targets, topology, pbc, src, dt_override)
 
 
-def from_ase(images: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
-             exclude: Any = None, pbc: Any = None, source: str | None = None) -> Trajectory:
-    """A :class:`Trajectory` of ``ase.Atoms`` frames (module docstring).
+def ase_fields(images: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
+             exclude: Any = None, pbc: Any = None, source: str | None = None,
+             dt_override: bool = False) -> dict[str, Any]:
+    """The :class:`~gdynet.trajectory.core.Trajectory` fields (its keywords) of ``ase.Atoms`` frames (module docstring).
 
     Args:
         images: one ``Atoms``, or a list, tuple or iterator of them (e.g. ``ase.io.iread(...)``).
@@ -107,7 +107,7 @@ def from_ase(images: Any, *, dt: float | str | None = None, targets: TargetSpec 
         targets: an element (``"Li"``), indices, a selection on element symbols (``"prop z > 20"``)
             or ``"molecules:H2O"`` (see :func:`~gdynet.trajectory.targets.select_targets`).
         stride: keep every ``stride``-th frame.
-        exclude, pbc: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
+        exclude, pbc, dt_override: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
         source: name in messages and ``Trajectory.source`` (default ``"<ase.Atoms frames>"``).
     """
     from ase import Atoms
@@ -128,23 +128,10 @@ def from_ase(images: Any, *, dt: float | str | None = None, targets: TargetSpec 
     _check_targets_given(targets, choice, src)
     keep = None if choice.all_kept else choice.keep
     images = itertools.islice(itertools.chain([first], frames_in), 0, None, stride)
-    frames = cache.collect_frames(_ase_frame_tuples(images, first.numbers.copy(), keep, stride, src),
+    frames = cache.collect_frames(ase_frame_tuples(images, first.numbers.copy(), keep, stride, src),
                                   choice.kept_numbers, entry=None, source=src)
-    return _assemble(frames, choice, _file_pbc(frames.cells, tuple(bool(b) for b in first.pbc), src, stride),
-                     "traj", dt_ps, stride, targets, None, pbc, src)
-
-
-def ase_atoms(traj: Trajectory, frame: int) -> Any:
-    """Frame ``frame`` of ``traj`` as ``ase.Atoms``: positions, cell, pbc, numbers, ``info["time"]`` (ASE
-    time units, as ASE's readers store it) and the charges as initial charges; the inverse of
-    :func:`from_ase` for one frame."""
-    from ase import Atoms
-    from ase.units import fs
-
-    atoms = Atoms(numbers=traj.numbers, positions=np.asarray(traj.positions[frame]), cell=traj.cells[frame],
-                  pbc=traj.pbc, charges=traj.charges)
-    atoms.info["time"] = frame * traj.dt_ps * 1000.0 * fs
-    return atoms
+    return _assemble(frames, choice, file_pbc(frames.cells, tuple(bool(b) for b in first.pbc), src, stride),
+                     "traj", dt_ps, stride, targets, None, pbc, src, dt_override)
 
 
 # ------------------------------------------------------------------ shared steps
@@ -177,64 +164,23 @@ def _check_targets_given(targets: TargetSpec | None, choice: AtomChoice, src: st
 
 def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, bool, bool] | None, fmt: str,
               dt_ps: float | None, stride: int, targets: TargetSpec, topology: Any, pbc: Any,
-              src: str) -> Trajectory:
-    """The Trajectory of the frames: spacing, periodicity (a bounding cell without a box, as for files)
+              src: str, dt_override: bool = False) -> dict[str, Any]:
+    """The Trajectory fields of the frames: spacing (``dt_override``: ``dt_ps`` replaces the frames' own
+    times, as for files), periodicity (a bounding cell without a box, as for files)
     and the target sets, selected on the first frame."""
-    dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, None, stride, None, src)
+    dt_ps, dt_source = frame_spacing(frames, fmt, dt_ps, None, stride, None, src, dt_override)
     cells, periodic = resolve_periodicity(frames, found_pbc, parse_pbc(pbc, src), src, "in the frames", "pbc=")
     first = np.zeros((len(choice.numbers), 3))
     first[choice.keep] = frames.positions[0]
     sets = select_targets(choice.numbers, targets, positions=first, cell=cells[0], topology=topology, source=src,
                           keep=choice.keep, pbc=periodic)
-    return Trajectory(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
+    return dict(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
                       targets=remap_targets(sets, choice.keep, src), source=src, pbc=periodic,
                       charges=choice.kept_charges, dt_source=dt_source,
                       atom_ids=None if choice.all_kept else np.flatnonzero(choice.keep))
 
 
 # ------------------------------------------------------------------ MDAnalysis
-def mdanalysis_frame(atoms: Any, source: str | None = None) -> tuple[Any, Any, np.ndarray]:
-    """The current frame of a ``Universe``/``AtomGroup`` for :func:`select_targets`: ``(frame, topology,
-    keep)``, ``frame`` having ``numbers``, ``positions`` ``(1, N, 3)`` Å, ``cells`` (when it has a box)
-    and ``source``; ``topology`` a Universe of exactly these atoms; ``keep`` the atoms with mass."""
-    from types import SimpleNamespace
-
-    from MDAnalysis.lib.mdamath import triclinic_vectors
-
-    src = source or _mdanalysis_source(atoms)
-    with quiet_mdanalysis():
-        group, topology, choice = _group_atoms(atoms, None, None, src)
-    frame = SimpleNamespace(numbers=choice.numbers, positions=group.positions[None].astype(np.float64), source=src)
-    dims = atoms.universe.trajectory.ts.dimensions
-    if dims is not None and np.all(np.asarray(dims[:3]) > 0):
-        frame.cells = triclinic_vectors(dims)[None]
-    return frame, topology, choice.keep
-
-
-def _mdanalysis_source(atoms: Any) -> str:
-    filename = getattr(atoms.universe.trajectory, "filename", None)
-    return str(filename) if isinstance(filename, (str, Path)) else "<MDAnalysis Universe>"
-
-
-def _group_atoms(atoms: Any, type_map: Any, exclude: Any, src: str) -> tuple[Any, Any, AtomChoice]:
-    """``(group, topology, choice)``: the group's atoms, a Universe of exactly them (the universe itself
-    for all its atoms in order, else a merged copy) and their elements, kept atoms and charges."""
-    import MDAnalysis as mda
-
-    universe, group = atoms.universe, atoms.atoms
-    whole = group.n_atoms == universe.atoms.n_atoms and np.array_equal(group.indices, np.arange(group.n_atoms))
-    if not whole and len(np.unique(group.indices)) != group.n_atoms:
-        raise GdynetError("the AtomGroup holds an atom more than once", src)
-    facts = facts_from_universe(universe)
-    if not whole:
-        facts = AtomFacts(**{name: None if value is None else value[group.indices]
-                             for name, value in vars(facts).items()})
-    topology = universe if whole else mda.Merge(group)
-    choice = choose_atoms(facts, group.n_atoms, type_map=_parse_type_map(type_map, src),
-                          exclude=exclude, universe=topology, source=src)
-    return group, topology, choice
-
-
 def _mdanalysis_format(reader: Any) -> tuple[str, bool]:
     """``(format name, whether its frame times are trusted)`` of an MDAnalysis reader."""
     name = str(getattr(reader, "format", type(reader).__name__))
@@ -243,7 +189,7 @@ def _mdanalysis_format(reader: Any) -> tuple[str, bool]:
     name = name.upper()
     if name not in _TIMED_READERS:
         return f"MDAnalysis {name}", False
-    if name == "DCD" and (type(reader).__module__.endswith("LAMMPS") or _written_by_lammps(Path(reader.filename))):
+    if name == "DCD" and (type(reader).__module__.endswith("LAMMPS") or written_by_lammps(Path(reader.filename))):
         return "lammps-dcd", False
     return _TIMED_READERS[name], True
 
@@ -266,5 +212,5 @@ def _mdanalysis_frames(group: Any, reader: Any, choice: AtomChoice, stride: int,
         dims = ts.dimensions
         cell = None if dims is None or not np.all(np.asarray(dims[:3]) > 0) else triclinic_vectors(dims)
         positions = group.positions
-        yield (positions if keep is None else positions[keep]), _cell_checked(cell, ts.frame, src), \
+        yield (positions if keep is None else positions[keep]), cell_checked(cell, ts.frame, src), \
             float(ts.time) if timed else np.nan, np.nan

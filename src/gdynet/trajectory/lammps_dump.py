@@ -26,14 +26,15 @@ from typing import IO, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import GdynetError
+from ..base.errors import GdynetError
 from .compressed import damage_refused, open_binary
 
 #: coordinate column sets, in the order they are preferred, and whether they are fractional
 COORDINATES = (("x", "y", "z", False), ("xs", "ys", "zs", True), ("xu", "yu", "zu", False),
                ("xsu", "ysu", "zsu", True))
-#: per-atom columns kept from each frame: type, element and mol (molecule ID) as written (str), mass (amu), q (e)
-LABELS = ("type", "element", "mass", "q", "mol")
+#: per-atom columns kept from each frame: type, element and mol (molecule ID) as written (str), mass (amu),
+#: q (e), and the atom ids (float64, sorted: the readers check every frame holds frame 0's ids)
+LABELS = ("type", "element", "mass", "q", "mol", "id")
 
 
 @dataclass(frozen=True)

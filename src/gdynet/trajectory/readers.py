@@ -26,7 +26,8 @@ integration step, and the frame spacing is then the difference of the frames' MD
 dump's ``TIMESTEP``, the DCD header's step interval, the XTC/TRR step) times ``timestep``. Step
 numbers and file times must be evenly spaced whichever option gives the spacing (``dt=`` too;
 all-equal steps or times, e.g. every TIMESTEP 0, count as none), and a ``dt=`` or a file time that
-disagrees with steps x timestep is refused, naming the frames. A dump whose TIMESTEP goes back (a
+disagrees with steps x timestep, or a ``dt=`` that disagrees with the file's frame times, is refused,
+naming the frames (``dt_override=True``, ``--dt-override``: the file's times are wrong, ``dt=`` replaces them). A dump whose TIMESTEP goes back (a
 restarted run appended to it) or repeats keeps the later frames (:mod:`~gdynet.trajectory.restarts`),
 and one whose last frame is cut off (a run killed while writing) loses that frame, each with one
 warning and counted in ``Trajectory.frames_dropped`` / ``truncated_tail``. ``Trajectory.dt_source``
@@ -64,20 +65,26 @@ import zipfile
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..errors import GdynetError, GdynetWarning, exception_summary
-from ..units import parse_time
+from ..base.errors import GdynetError, GdynetWarning, exception_summary
+from ..base.option_names import option
+from ..base.units import parse_time
+from ..files.cache_root import cache_root
 from . import cache, lammps_dump, restarts
 from .atoms import AtomChoice, AtomFacts, choose_atoms, facts_from_atoms, facts_from_numbers, facts_from_universe, \
     parse_pbc, remap_targets
 from .compressed import compression, stem_name
 from .core import Trajectory
+from .frames import (STEP_WORDS, TIMED_FORMATS, TypeMap, ase_frame_tuples, cell_checked, even_spacing, file_pbc,
+                     frame_spacing, kept_atoms, parse_type_map, resolve_periodicity, varies, written_by_lammps)
 from .targets import (LAMMPS_TOPOLOGY_FORMATS, TargetSpec, element_counts, is_lammps_data, load_topology,
-                      needs_coordinates, quiet_mdanalysis, select_targets, to_atomic_number, topology_kwargs)
+                      needs_coordinates, quiet_mdanalysis, select_targets, topology_kwargs)
 
+#: the largest atomic number (Og); npz ``atom_types`` below 0 or above it are refused (0 is ASE's unknown X)
+MAX_ATOMIC_NUMBER = 118
 #: format name -> (description, file suffixes)
 FORMATS: dict[str, tuple[str, tuple[str, ...]]] = {
     "npz": ("GDyNet .npz (traj_coords, lattices, atom_types, target_index)", (".npz",)),
@@ -102,21 +109,9 @@ _MDA_NAMES = {"dcd": "DCD", "lammps-dcd": "LAMMPS", "xtc": "XTC", "trr": "TRR", 
               "pdb": "PDB"}
 #: MDAnalysis formats that are their own topology (a GRO is not one: MDAnalysis reads only its first frame)
 _SELF_TOPOLOGY = {"pdb"}
-#: formats whose frames may carry a time that is trusted (a LAMMPS DCD's is in the run's own unit)
-_TIMED = {"extxyz", "traj", "dcd", "xtc", "trr", "ncdf"}
-#: formats that store frame times in single precision (XTC always, TRR in the usual mixed-precision build)
-_FLOAT32_TIMES = {"xtc", "trr"}
-#: what the MD step numbers of each format are called, for ``dt_source`` and messages
-_STEP_WORDS = {"lammps-dump": "dump TIMESTEP", "dcd": "DCD step interval", "lammps-dcd": "DCD step interval",
-               "xtc": "XTC step", "trr": "TRR step"}
 _NPZ_KEYS = ("traj_coords", "lattices", "atom_types", "target_index")
-#: relative disagreement tolerated between two frame spacings (dt vs steps x timestep vs file time)
-SPACING_TOLERANCE = 1e-3
-#: Å added on each side of the atoms' extent to make the cell of a file without one
-BOUNDING_PAD = 10.0
 _EARLY_END = " (the compressed stream ends early)"
 
-TypeMap = Mapping[int | str, str | int] | str
 
 
 @dataclass(frozen=True)
@@ -135,7 +130,7 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
                     topology: str | os.PathLike[str] | None = None, topology_format: str | None = None,
                     targets: TargetSpec | None = None, stride: int = 1,
                     cache_dir: str | os.PathLike[str] | None = None, type_map: TypeMap | None = None,
-                    exclude: Any = None, pbc: Any = None) -> Trajectory:
+                    exclude: Any = None, pbc: Any = None, dt_override: bool = False) -> Trajectory:
     """Read an MD trajectory file (formats, time, atoms and periodicity: see the module docstring).
 
     Args:
@@ -143,8 +138,9 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
             frames (a list or an iterator such as ``ase.io.iread``), read by
             :mod:`gdynet.trajectory.ecosystem` with ``dt``, ``targets``, ``stride``, ``type_map``,
             ``exclude`` and ``pbc``.
-        dt: time between the frames *in the file*, in ps (float) or with a unit ("100fs", "0.1ps");
-            overrides a file time.
+        dt: time between the frames *in the file*, in ps (float) or with a unit ("100fs", "0.1ps"). A
+            file that stores frame times (extxyz/.traj ``time``, DCD, XTC/TRR, NetCDF) must agree with it:
+            a disagreement is an error naming both spacings, unless ``dt_override``.
         timestep: the MD integration step (ps or with a unit, "2fs"); the frame spacing is then the
             difference of the frames' MD step numbers times ``timestep``.
         format: one of :data:`FORMATS` (default: from the file name).
@@ -163,6 +159,8 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
         exclude: atoms to leave out besides massless ones: indices ("0,5"), elements ("Na,Cl") or an
             MDAnalysis selection (with a topology).
         pbc: periodicity per cell vector, overriding the file: "xyz", "xy", "1,1,0", "none", or 3 bools.
+        dt_override: the file's frame times are wrong: use ``dt`` (required) and ignore them entirely
+            (``--dt-override``).
 
     Returns:
         A :class:`Trajectory` with positions ``(F, N, 3)`` Å, cells ``(F, 3, 3)`` Å, ``dt_ps`` in ps,
@@ -173,15 +171,17 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
             missing or inconsistent time, unresolved elements, unreadable data, bad targets).
     """
     if not isinstance(path, (str, os.PathLike)):   # an MDAnalysis Universe/AtomGroup or ase.Atoms frames
-        from .ecosystem import read_objects
+        from .ecosystem import object_fields
 
-        return read_objects(path, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
-                            pbc=pbc, timestep=timestep, format=format, topology=topology,
-                            topology_format=topology_format, cache_dir=cache_dir)
+        return Trajectory(**object_fields(path, dt=dt, targets=targets, stride=stride, type_map=type_map, exclude=exclude,
+                                          pbc=pbc, timestep=timestep, format=format, topology=topology,
+                                          topology_format=topology_format, cache_dir=cache_dir,
+                                          dt_override=dt_override))
     path = Path(path).expanduser()
     src = str(path)
     if not path.exists():
-        raise GdynetError("file not found", src)
+        raise GdynetError("a symbolic link that leads to no file (broken, or a loop)" if path.is_symlink() else
+                          "file not found", src)
     if not path.is_file():
         raise GdynetError("not a file", src)
     top = None
@@ -193,11 +193,13 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
         raise GdynetError(f"stride must be a positive whole number of frames, got {stride!r}", src)
     stride = int(stride)
+    if not isinstance(dt_override, (bool, np.bool_)):
+        raise GdynetError(f"{option('dt_override')} must be True or False, got {dt_override!r}", src)
     dt_ps, step_ps = _time(dt, "dt", src), _time(timestep, "timestep", src)
-    if dt_ps is None and step_ps is None and fmt not in _TIMED:
+    if dt_ps is None and step_ps is None and fmt not in TIMED_FORMATS:
         raise GdynetError(_no_time_message(fmt, path), src)
     pbc_given = parse_pbc(pbc, src)
-    types = _parse_type_map(type_map, src)
+    types = parse_type_map(type_map, src)
     universe = None
     if top is not None and fmt not in _MDA_NAMES:
         universe = load_topology(top, topology_format, source=src)
@@ -249,7 +251,7 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
             read = _read_ase(path, fmt, stride, cache_dir, lambda f, n: decide(f, n, universe), top, exclude,
                              need_time=dt_ps is None and step_ps is None)
         frames = read.frames
-        dt_ps, dt_source = _frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src)
+        dt_ps, dt_source = frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src, dt_override)
         cells, pbc = resolve_periodicity(frames, read.pbc, pbc_given, src, "in the file", "--pbc")
         target_sets = choose_targets(read.choice, universe, read.file_targets, (frames.positions[0], cells[0]), pbc)
     finally:
@@ -280,7 +282,7 @@ def _resolve_format(path: Path, format: str | None, topology: Path | None, topol
         raise GdynetError(f"{name} files cannot be read compressed ({compression(path)}); decompress it first", path)
     lammps_topology = topology is not None and (is_lammps_data(topology) if topology_format is None else
                                                 topology_format.strip().upper() in LAMMPS_TOPOLOGY_FORMATS)
-    if name == "dcd" and (lammps_topology or _written_by_lammps(path)):
+    if name == "dcd" and (lammps_topology or written_by_lammps(path)):
         return "lammps-dcd"
     return name
 
@@ -295,12 +297,6 @@ def _format_from_name(name: str) -> str | None:
     if name.lower().startswith("dump."):
         return "lammps-dump"
     return None
-
-
-def _written_by_lammps(path: Path) -> bool:
-    """True when the DCD's title (first 1 kB) says LAMMPS wrote it ("Written by LAMMPS")."""
-    with open(path, "rb") as fh:
-        return b"LAMMPS" in fh.read(1024)
 
 
 def _time(value: float | str | None, name: str, src: str) -> float | None:
@@ -324,134 +320,12 @@ def _no_time_message(fmt: str, path: Path) -> str:
     return f"{fmt} files do not store the time between frames; pass dt= (--dt, e.g. '2fs' or 0.002 in ps)"
 
 
-def _parse_type_map(type_map: TypeMap | None, src: str) -> dict[str, int] | None:
-    """``{1: "Li"}`` or ``"1=Li,2=S"`` -> ``{"1": 3, "2": 16}`` (type label -> atomic number)."""
-    if type_map is None:
-        return None
-    if isinstance(type_map, str):
-        pairs = [item.split("=") for item in type_map.replace(";", ",").split(",") if item.strip()]
-        if not pairs or any(len(p) != 2 for p in pairs):
-            raise GdynetError(f"type_map must look like '1=Li,2=S', got {type_map!r}", src)
-        type_map = {k.strip(): v.strip() for k, v in pairs}
-    if not isinstance(type_map, Mapping) or not type_map:
-        raise GdynetError(f"type_map must map atom types to elements, e.g. {{1: 'Li', 2: 'S'}}, got {type_map!r}",
-                          src)
-    return {str(k).strip(): to_atomic_number(v, src) for k, v in type_map.items()}
-
-
-# ------------------------------------------------------------------ frame spacing
-def _frame_spacing(frames: cache.Frames, fmt: str, dt_ps: float | None, step_ps: float | None, stride: int,
-                   dcd_header: dict | None, src: str) -> tuple[float, str]:
-    """``(dt_ps, dt_source)``: the spacing of the stored (strided) frames and where it came from.
-
-    The file's step numbers and frame times are checked to be evenly spaced whatever gives the
-    spacing (``dt=`` too), unless they are all equal (no time at all, e.g. every TIMESTEP 0).
-    """
-    numbers = np.arange(len(frames.positions)) * stride
-    steps = frames.steps if fmt in _STEP_WORDS else None
-    times = frames.times_ps if fmt in _TIMED else None
-    word = _STEP_WORDS.get(fmt, "step")
-    if step_ps is None and _varies(steps):
-        _even_spacing(steps, numbers, word, src)
-    if step_ps is None and _varies(times):
-        file_dt = _file_dt(times, fmt, src, stride)
-    from_steps, what = None, None
-    if step_ps is not None:
-        if steps is None:
-            raise GdynetError(f"timestep= (--timestep) needs the MD step number of each frame, and this {fmt} file "
-                              "has none; pass dt= (--dt, the time between stored frames) instead", src)
-        from_steps = _even_spacing(steps, numbers, word, src) * step_ps
-        what = f"{word} x --timestep"
-        if fmt == "lammps-dcd":
-            _check_lammps_delta(dcd_header, step_ps, src)
-        if times is not None:
-            file_dt = _file_dt(times, fmt, src, stride)
-            if not _close(file_dt, from_steps):
-                raise GdynetError(f"the file's frame times are {file_dt:g} ps apart but {what} gives {from_steps:g} "
-                                  f"ps (frames 0 and {stride}); check --timestep", src)
-    if dt_ps is not None:
-        if from_steps is not None and not _close(dt_ps * stride, from_steps):
-            raise GdynetError(f"--dt {dt_ps:g} ps disagrees with {what} = {from_steps / stride:g} ps between frames "
-                              f"0 and 1 of the file; give one of them", src)
-        return dt_ps * stride, "--dt"
-    if from_steps is not None:
-        return from_steps, what
-    if not _varies(times):
-        _file_dt(times, fmt, src, stride)  # says why there is no spacing
-    return file_dt, "file time"
-
-
-def _varies(values: np.ndarray | None) -> bool:
-    """True when there are at least two values and not all equal (step numbers or times that mean something)."""
-    return values is not None and len(values) > 1 and not np.all(values == values[0])
-
-
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= SPACING_TOLERANCE * max(abs(a), abs(b))
-
-
-def _even_spacing(steps: np.ndarray, numbers: np.ndarray, word: str, src: str) -> float:
-    """The constant difference of the frames' MD step numbers; refuses uneven or repeated steps.
-
-    ``numbers``: the frames' numbers in the file, for the message.
-    """
-    if len(steps) < 2:
-        raise GdynetError(f"only one frame: {word} gives no spacing; pass dt= (--dt)", src)
-    if not _varies(steps):
-        raise GdynetError(f"every frame has {word} {steps[0]:.0f}: the steps give no spacing; pass dt= (--dt, the "
-                          "time between stored frames)", src)
-    diffs = np.diff(steps)
-    first = diffs[0]
-    bad = np.flatnonzero(diffs != first)
-    if first <= 0 or bad.size:
-        i = int(bad[0]) if first > 0 else 0
-        raise GdynetError(f"{word} is not evenly spaced: {steps[0]:.0f} -> {steps[1]:.0f} between frames "
-                          f"{numbers[0]} and {numbers[1]} but {steps[i]:.0f} -> {steps[i + 1]:.0f} between frames "
-                          f"{numbers[i]} and {numbers[i + 1]}; gdynet needs evenly spaced frames (a run restarted "
-                          "into the same file is read when the step goes back; other gaps must be cut out)", src)
-    return float(first)
-
-
-def _check_lammps_delta(header: dict | None, step_ps: float, src: str) -> None:
-    """A LAMMPS DCD header holds the step in the run's unit: it must be ``timestep`` in fs (units
-    real) or in ps (units metal)."""
-    delta = float(header["delta"]) if header else float("nan")
-    if not (_close(delta, step_ps * 1e3) or _close(delta, step_ps)):
-        raise GdynetError(f"--timestep {step_ps:g} ps disagrees with the DCD header's step {delta:g} (fs for units "
-                          "real, ps for units metal); pass the run's timestep, or dt= (--dt) for other units", src)
-
-
-def _file_dt(times: np.ndarray | None, fmt: str, src: str, stride: int = 1) -> float:
-    """Time step (ps) from per-frame times; they must be evenly spaced.
-
-    Each step may differ from the mean step by ``1e-3`` of it, plus, for float32 times (XTC/TRR),
-    one float32 spacing at the largest time (the most two rounded times can add to a difference:
-    0.0078 ps at 100 ns, larger than 1e-3 of a 0.2 ps step).
-    """
-    if times is None or len(times) < 2:
-        raise GdynetError(f"this {fmt} file has no frame times (or only one frame); pass dt= "
-                          "(--dt, e.g. '2fs' or 0.002 in ps)", src)
-    steps = np.diff(times)
-    dt = float(np.mean(steps))
-    rounding = float(np.spacing(np.float32(np.abs(times).max()))) if fmt in _FLOAT32_TIMES else 0.0
-    bad = np.flatnonzero(np.abs(steps - dt) > SPACING_TOLERANCE * abs(dt) + 1e-9 + rounding)
-    if not dt > 0:
-        raise GdynetError(f"frame times do not increase (frames 0 and {(len(times) - 1) * stride} at {times[0]:g} and "
-                          f"{times[-1]:g} ps); gdynet needs evenly spaced frames", src)
-    if bad.size:
-        i = int(bad[0])
-        raise GdynetError(f"frame times are not evenly spaced ({steps[0]:g} ps between frames 0 and {stride}, "
-                          f"{steps[i]:g} ps between frames {i * stride} and {(i + 1) * stride}); gdynet needs evenly "
-                          "spaced frames", src)
-    return dt
-
-
 # ------------------------------------------------------------------ shared helpers
 def _entry(path: Path, cache_dir: Any, **options: Any) -> Path | None:
     """Cache entry for a large file, ``None`` for a small one (read into memory)."""
     if path.stat().st_size < cache.STREAM_THRESHOLD_BYTES:
         return None
-    return cache.cache_entry(path, cache.cache_root(cache_dir), **options)
+    return cache.cache_entry(path, cache_root("trajectories", cache_dir), **options)
 
 
 def _guarded(frames: Iterable, what: str, src: str) -> Iterator:
@@ -464,63 +338,6 @@ def _guarded(frames: Iterable, what: str, src: str) -> Iterator:
         raise GdynetError(f"cannot read {what}: {exception_summary(exc)}", src) from exc
 
 
-def _cell_checked(cell: np.ndarray | None, index: int, src: str, hint: str = "") -> np.ndarray:
-    """The frame's cell; all zeros when the frame has none (see :func:`_bounding_cells`)."""
-    if cell is None:
-        return np.zeros((3, 3))
-    cell = np.asarray(cell, dtype=np.float64)
-    if np.all(cell == 0):
-        return cell
-    if not np.all(np.isfinite(cell)) or abs(np.linalg.det(cell)) < 1e-6:
-        raise GdynetError(f"frame {index} has a singular or invalid cell{hint}", src)
-    return cell
-
-
-def _file_pbc(cells: np.ndarray, pbc: tuple[bool, bool, bool], src: str, stride: int
-              ) -> tuple[bool, bool, bool] | None:
-    """``pbc``, or ``None`` when no frame has a cell; frames with and without cells are refused
-    (the message names the frames in the file's numbering)."""
-    missing = np.all(cells.reshape(len(cells), -1) == 0, axis=1)
-    if missing.all():
-        return None
-    if missing.any():
-        raise GdynetError(f"frame {int(np.argmax(missing)) * stride} has no periodic cell but frame "
-                          f"{int(np.argmin(missing)) * stride} has one", src)
-    return tuple(bool(b) for b in pbc)  # type: ignore[return-value]
-
-
-def resolve_periodicity(frames: cache.Frames, found: tuple[bool, bool, bool] | None,
-                        given: tuple[bool, bool, bool] | None, src: str, where: str, option: str
-                        ) -> tuple[np.ndarray, tuple[bool, bool, bool]]:
-    """``(cells, pbc)`` of the frames: ``given`` (``pbc=``) over ``found`` (the source's own); a source
-    without a cell (``found`` None) is non-periodic in its atoms' bounding cells, with one warning
-    (``where``: "in the file" or "in the frames"; ``option``: how the user spells pbc=)."""
-    cells = frames.cells
-    if found is None:
-        cells, found = _bounding_cells(frames.positions), (False, False, False)
-        if given is None or any(given):
-            warnings.warn(f"{src}: no cell {where}: read as non-periodic (a molecule or cluster in vacuum)"
-                          + ("" if given is None else f"; {option} needs a cell to be periodic, ignored"),
-                          GdynetWarning, stacklevel=4)
-            given = None
-    return cells, (given if given is not None else found)
-
-
-def _bounding_cells(positions: np.ndarray) -> np.ndarray:
-    """Orthogonal cells spanning each frame's atoms plus :data:`BOUNDING_PAD` Å on each side."""
-    cells = np.zeros((len(positions), 3, 3))
-    for start in range(0, len(positions), 1024):
-        block = np.asarray(positions[start:start + 1024], dtype=np.float64)
-        extent = block.max(axis=1) - block.min(axis=1) + 2 * BOUNDING_PAD
-        cells[start:start + len(block)] = extent[:, :, None] * np.eye(3)
-    return cells
-
-
-def _kept(positions: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
-    return positions if keep is None else positions[keep]
-
-
-# ------------------------------------------------------------------ npz (original GDyNet layout)
 def _read_npz(path: Path, stride: int, cache_dir: Any, decide: Callable[..., AtomChoice], exclude: Any) -> _Read:
     """Read the GDyNet ``.npz``: traj_coords (F,N,3) Å, lattices (F,3,3) Å, atom_types (N,), target_index (n,)."""
     src = str(path)
@@ -539,7 +356,7 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, decide: Callable[..., Ato
         if missing:
             raise GdynetError(f"npz is missing {', '.join(missing)} (a GDyNet npz has {', '.join(_NPZ_KEYS)})", src)
         try:
-            lattices = np.asarray(archive["lattices"], dtype=np.float64)
+            lattices = np.asarray(archive["lattices"])
             numbers = np.asarray(archive["atom_types"])
             target_index = np.asarray(archive["target_index"])
         except Exception as exc:
@@ -554,15 +371,23 @@ def _read_npz(path: Path, stride: int, cache_dir: Any, decide: Callable[..., Ato
         if lattices.shape != (n_frames, 3, 3):
             raise GdynetError(f"lattices must have shape ({n_frames}, 3, 3) to match traj_coords, "
                               f"got {lattices.shape}", src)
+        for name, kind in (("traj_coords", dtype), ("lattices", lattices.dtype)):
+            if kind.kind not in "fiu":      # bool, complex, str, object: not lengths (complex is not cast)
+                raise GdynetError(f"{name} must hold real numbers (Å), got dtype {kind}", src)
+        lattices = lattices.astype(np.float64)
         if numbers.shape != (n_atoms,) or not np.issubdtype(numbers.dtype, np.integer):
             raise GdynetError(f"atom_types must be {n_atoms} integer atomic numbers to match traj_coords, "
                               f"got shape {numbers.shape} of {numbers.dtype}", src)
+        outside = np.flatnonzero((numbers < 0) | (numbers > MAX_ATOMIC_NUMBER))
+        if outside.size:
+            raise GdynetError(f"atom_types must be atomic numbers 1-{MAX_ATOMIC_NUMBER}: atom {int(outside[0])} has "
+                              f"{int(numbers[outside[0]])} ({outside.size} of {n_atoms} atoms outside that range)", src)
         if target_index.ndim not in (1, 2) or not np.issubdtype(target_index.dtype, np.integer):
             raise GdynetError(f"target_index must be integer atom indices (n,) or (n, k), got shape "
                               f"{target_index.shape} of {target_index.dtype}", src)
         choice = decide(facts_from_numbers(numbers), n_atoms, target_index)
         keep = None if choice.all_kept else choice.keep
-        pbc = _file_pbc(lattices, (True, True, True), src, 1)
+        pbc = file_pbc(lattices, (True, True, True), src, 1)
         entry = _entry(path, cache_dir, format="npz", stride=stride, exclude=exclude)
         if entry is None:
             try:
@@ -603,7 +428,7 @@ def _npz_frames(path: Path, shape: tuple[int, ...], dtype: np.dtype, lattices: n
             if len(raw) != frame_bytes:
                 raise EOFError(f"traj_coords ends after {index} of {shape[0]} frames")
             if index % stride == 0:
-                yield _kept(np.frombuffer(raw, dtype=dtype).reshape(shape[1:]), keep), lattices[index], np.nan, np.nan
+                yield kept_atoms(np.frombuffer(raw, dtype=dtype).reshape(shape[1:]), keep), lattices[index], np.nan, np.nan
 
 
 # ------------------------------------------------------------------ ASE formats
@@ -625,28 +450,9 @@ def _read_ase(path: Path, fmt: str, stride: int, cache_dir: Any, decide: Callabl
     entry = _entry(path, cache_dir, format=fmt, stride=stride, exclude=exclude, topology=topology)
     frames = None if entry is None else cache.load_entry(entry)
     if frames is None:
-        stream = _ase_frame_tuples(chain([first], images), first.numbers.copy(), keep, stride, src)
+        stream = ase_frame_tuples(chain([first], images), first.numbers.copy(), keep, stride, src)
         frames = cache.collect_frames(stream, choice.kept_numbers, entry=entry, source=src)
-    return _Read(frames, choice, _file_pbc(frames.cells, tuple(first.pbc), src, stride))
-
-
-def _ase_frame_tuples(images: Iterable, numbers: np.ndarray, keep: np.ndarray | None, stride: int, src: str
-                      ) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
-    """``(positions, cell, time_ps, nan)`` per frame; the atoms must not change.
-
-    ``images`` are every ``stride``-th frame of the file; errors name the frame's number in the file.
-    """
-    from ase.units import fs
-
-    for index, atoms in zip(range(0, sys.maxsize, stride), images):
-        if len(atoms) != len(numbers):
-            raise GdynetError(f"frame {index} has {len(atoms)} atoms but frame 0 has {len(numbers)}; "
-                              "gdynet needs a fixed number of atoms", src)
-        if not np.array_equal(atoms.numbers, numbers):
-            raise GdynetError(f"the elements or the atom order change at frame {index}", src)
-        time = atoms.info.get("time")
-        time_ps = np.nan if time is None else float(time) / (1000.0 * fs)
-        yield _kept(atoms.positions, keep), _cell_checked(atoms.cell.array, index, src), time_ps, np.nan
+    return _Read(frames, choice, file_pbc(frames.cells, tuple(first.pbc), src, stride))
 
 
 # ------------------------------------------------------------------ LAMMPS dumps
@@ -677,6 +483,9 @@ def _read_dump(path: Path, stride: int, cache_dir: Any, decide: Callable[..., At
     facts = AtomFacts(types=labels.get("type"), elements=labels.get("element"), masses=labels.get("mass"),
                       residues=labels.get("mol"), charges=labels.get("q"),
                       virtual=None if "mass" not in labels else labels["mass"] == 0)
+    if "id" in labels and len(np.unique(labels["id"])) != len(labels["id"]):
+        repeated = labels["id"][np.flatnonzero(np.diff(labels["id"]) == 0)[0]]
+        raise GdynetError(f"atom id {repeated:.0f} appears twice in frame 0; every atom needs its own id", src)
     choice = decide(facts, len(first.positions))
     keep = None if choice.all_kept else choice.keep
     entry = _entry(path, cache_dir, format="lammps-dump", stride=stride, type_map=sorted((types or {}).items()),
@@ -688,7 +497,7 @@ def _read_dump(path: Path, stride: int, cache_dir: Any, decide: Callable[..., At
         stream = lammps_dump.read_frames(path, index, kept[::stride])
         frames = cache.collect_frames(_dump_frame_tuples(stream, labels, keep, src), choice.kept_numbers,
                                       entry=entry, source=src, notes=notes)
-    return _Read(frames, choice, _file_pbc(frames.cells, first.pbc, src, stride))
+    return _Read(frames, choice, file_pbc(frames.cells, first.pbc, src, stride))
 
 
 def _kept_dump_frames(index: lammps_dump.DumpIndex, src: str) -> tuple[np.ndarray, dict[str, Any]]:
@@ -710,23 +519,64 @@ def _kept_dump_frames(index: lammps_dump.DumpIndex, src: str) -> tuple[np.ndarra
     for text in notes["warnings"]:
         warnings.warn(text, GdynetWarning, stacklevel=4)
     steps = index.steps[kept]
-    if _varies(steps):  # all of them, before any frame is parsed
-        _even_spacing(steps.astype(np.float64), kept, _STEP_WORDS["lammps-dump"], src)
+    if varies(steps):  # all of them, before any frame is parsed
+        even_spacing(steps.astype(np.float64), kept, STEP_WORDS["lammps-dump"], src)
     return kept, notes
 
 
 def _dump_frame_tuples(frames: Iterable[lammps_dump.DumpFrame], labels: dict[str, np.ndarray],
                        keep: np.ndarray | None, src: str) -> Iterator[tuple[np.ndarray, np.ndarray, float, float]]:
+    """Frames of a dump (atoms sorted by id), checked to hold frame 0's atoms: the same ids (so each
+    row is the same atom in every frame), types and elements; a dump without ids must not show the
+    jumps of atoms written in another order (:func:`_reordered_atoms`)."""
     n_atoms = len(next(iter(labels.values())))
+    previous = None
     for frame in frames:
         index = frame.number
         if len(frame.positions) != n_atoms:
             raise GdynetError(f"frame {index} has {len(frame.positions)} atoms but frame 0 has {n_atoms}; "
                               "gdynet needs a fixed number of atoms", src)
+        if "id" in labels and not np.array_equal(frame.labels.get("id"), labels["id"]):
+            ids = frame.labels.get("id")
+            new = [] if ids is None else np.setdiff1d(ids, labels["id"])
+            gone = np.setdiff1d(labels["id"], ids if ids is not None else [])
+            change = "has no id column" if ids is None else \
+                f"has {len(new)} atom ids frame 0 does not have (e.g. {new[0]:.0f}; id {gone[0]:.0f} is gone)"
+            raise GdynetError(f"frame {index} {change}: gdynet follows each atom by its id, so every frame must "
+                              "hold the same atoms", src)
         for name in ("type", "element"):
             if name in labels and not np.array_equal(frame.labels.get(name), labels[name]):
                 raise GdynetError(f"the atom {name}s or the atom order change at frame {index}", src)
-        yield _kept(frame.positions, keep), _cell_checked(frame.cell, index, src), np.nan, float(frame.step)
+        cell = cell_checked(frame.cell, index, src)
+        if "id" not in labels and previous is not None:
+            _reordered_atoms(previous, (frame.positions, cell, index), src)
+        previous = (frame.positions, cell, index)
+        yield kept_atoms(frame.positions, keep), cell, np.nan, float(frame.step)
+
+
+#: a dump without ids is refused when at least this share of its atoms (and 2) moves by more than
+#: :data:`JUMP_CELL_FRACTION` of the cell between two frames read: the mark of atoms written in
+#: another order (LAMMPS writes them in processor order unless ``dump_modify sort id``), where a
+#: random reordering moves about 70 % of the reordered atoms that far
+JUMP_SHARE = 0.1
+JUMP_CELL_FRACTION = 1 / 3
+
+
+def _reordered_atoms(before: tuple[np.ndarray, np.ndarray, int], after: tuple[np.ndarray, np.ndarray, int],
+                     src: str) -> None:
+    """Refuse two consecutive frames ``(positions Å, cell Å, number)`` of a dump without ids where
+    many atoms jump by more than :data:`JUMP_CELL_FRACTION` of the cell (nearest image)."""
+    (pos0, cell0, i0), (pos1, cell1, i1) = before, after
+    if not np.any(cell1) or not np.any(cell0):
+        return
+    step = np.linalg.solve(cell1.T, (pos1 - pos0).T).T           # fractional displacement
+    step -= np.round(step)
+    far = np.abs(step).max(axis=1) > JUMP_CELL_FRACTION
+    if far.sum() >= max(2, JUMP_SHARE * len(far)):
+        raise GdynetError(f"{int(far.sum())} of {len(far)} atoms move by more than a third of the cell between "
+                          f"frames {i0} and {i1}: the dump has no id column and its atoms look written in another "
+                          "order (LAMMPS writes processor order unless `dump_modify sort id`); dump with an id "
+                          "column (dump custom ... id type x y z) or sorted by id", src)
 
 
 # ------------------------------------------------------------------ MDAnalysis formats
@@ -769,7 +619,7 @@ def _read_mdanalysis_quietly(path: Path, fmt: str, top: Path | None, topology_fo
     except BaseException:
         universe.trajectory.close()
         raise
-    return _Read(frames, choice, _file_pbc(frames.cells, (True, True, True), src, stride), dcd_header=header), universe
+    return _Read(frames, choice, file_pbc(frames.cells, (True, True, True), src, stride), dcd_header=header), universe
 
 
 def _dcd_header(path: Path) -> dict:
@@ -844,7 +694,7 @@ def _mda_frame_tuples(universe: Any, fmt: str, header: dict | None, keep: np.nda
         else:
             step = float(ts.data.get("step", np.nan))
         time = np.nan if fmt == "lammps-dcd" else float(ts.time)
-        yield _kept(ts.positions, keep).copy(), _cell_checked(cell, ts.frame, src), time, step
+        yield kept_atoms(ts.positions, keep).copy(), cell_checked(cell, ts.frame, src), time, step
         count += 1
     if count != expected:  # MDAnalysis ends the iteration quietly on a read error
         raise GdynetError(f"cannot read frame {count * stride}: the file stops after {count * stride} of "

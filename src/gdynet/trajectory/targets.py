@@ -37,15 +37,13 @@ import os
 import re
 import warnings
 from collections import Counter
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence, Union
+from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
-from ..errors import GdynetError, GdynetWarning, exception_summary
-
-if TYPE_CHECKING:
-    from .core import Trajectory
+from ..base.errors import GdynetError, GdynetWarning, exception_summary
+from .atoms import INDEX_LIST, is_element_symbol, to_atomic_number
+from .universe import is_mdanalysis, mdanalysis_frame, quiet_mdanalysis
 
 TargetSpec = Union[str, int, Sequence[int], Sequence[Sequence[int]], np.ndarray, Mapping[str, Any]]
 
@@ -60,11 +58,7 @@ _LAMMPS_ATOM_STYLES = {"atomic": "id type x y z", "charge": "id type charge x y 
                        "angle": "id resid type x y z", "full": "id resid type charge x y z"}
 #: ``topology_format`` names of a LAMMPS data file
 LAMMPS_TOPOLOGY_FORMATS = ("DATA", "LAMMPS", "LAMMPS-DATA")
-#: a comma-separated list of atom indices, "0,4,7"
-INDEX_LIST = re.compile(r"^\s*\d+(\s*,\s*\d+)*\s*,?\s*$")
-
-
-def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: TargetSpec, *,
+def select_targets(system: Any, spec: TargetSpec, *,
                    positions: np.ndarray | None = None, cell: np.ndarray | None = None,
                    topology: Any = None, source: str | os.PathLike[str] | None = None,
                    keep: np.ndarray | None = None, pbc: Any = None) -> np.ndarray:
@@ -94,8 +88,6 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
             molecules of unequal size, a selection without topology.
     """
     if is_mdanalysis(system):
-        from .ecosystem import mdanalysis_frame
-
         system, own_topology, own_keep = mdanalysis_frame(system, source)
         topology = own_topology if topology is None else topology
         keep = own_keep if keep is None else keep
@@ -126,18 +118,13 @@ def select_targets(system: "Trajectory | np.ndarray | Sequence[int]", spec: Targ
             return _select_in_frame(universe, rest.strip(), numbers, positions, cell, src, kept)
         if INDEX_LIST.match(text):
             return _by_indices([int(i) for i in text.split(",") if i.strip()], len(numbers), src)
-        if _is_symbol(text):
+        if is_element_symbol(text):
             return _by_element(numbers, to_atomic_number(text, src), src)
         if universe is None and re.fullmatch(r"[A-Za-z]{1,3}", text):
             raise GdynetError(f"unknown element {text!r} in targets (element symbols are case-sensitive, "
                               "e.g. 'Li', 'Cl')", src)
         return _select_in_frame(universe, text, numbers, positions, cell, src, kept)
     return _by_indices(spec, len(numbers), src)
-
-
-def is_mdanalysis(obj: Any) -> bool:
-    """True for an MDAnalysis ``Universe`` or ``AtomGroup``."""
-    return type(obj).__module__.startswith("MDAnalysis") and hasattr(obj, "universe") and hasattr(obj, "atoms")
 
 
 def needs_coordinates(spec: TargetSpec, topology: Any = None) -> bool:
@@ -152,7 +139,7 @@ def needs_coordinates(spec: TargetSpec, topology: Any = None) -> bool:
     head = head.strip().lower()
     if head in ("molecules", "residues", "select") and rest.strip():
         return head == "molecules" or (head == "select" and topology is None)
-    return topology is None and not (INDEX_LIST.match(text) or _is_symbol(text)
+    return topology is None and not (INDEX_LIST.match(text) or is_element_symbol(text)
                                      or re.fullmatch(r"[A-Za-z]{1,3}", text))
 
 
@@ -162,20 +149,6 @@ def element_counts(numbers: np.ndarray) -> dict[str, int]:
 
     values, counts = np.unique(np.asarray(numbers), return_counts=True)
     return {chemical_symbols[int(z)]: int(c) for z, c in zip(values, counts)}
-
-
-def to_atomic_number(value: str | int, source: str | os.PathLike[str] | None = None) -> int:
-    """Atomic number of an element symbol (``"Li"``) or of an int in 1..118."""
-    from ase.data import atomic_numbers
-
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        if 1 <= int(value) <= 118:
-            return int(value)
-        raise GdynetError(f"unknown atomic number {value} (must be 1..118)", source)
-    text = str(value).strip()
-    if _is_symbol(text):
-        return atomic_numbers[text]
-    raise GdynetError(f"unknown element {value!r} (element symbols are case-sensitive, e.g. 'Li', 'Cl')", source)
 
 
 # ------------------------------------------------------------------ simple specs
@@ -202,12 +175,6 @@ def _from_mapping(spec: Mapping, src: str | None) -> Any:
         return value
     raise GdynetError(f"unknown targets mapping {dict(spec)!r}; keys: select, molecules, residues, element, "
                       "indices", src)
-
-
-def _is_symbol(text: str) -> bool:
-    from ase.data import atomic_numbers
-
-    return text in atomic_numbers and text != "X"
 
 
 def _by_element(numbers: np.ndarray, z: int, src: str | None) -> np.ndarray:
@@ -244,23 +211,6 @@ def _by_indices(spec: Any, n_atoms: int, src: str | None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ topology (MDAnalysis)
-@contextmanager
-def quiet_mdanalysis() -> Iterator[None]:
-    """Silence the (Pending)DeprecationWarnings MDAnalysis 2.x emits on every read about 3.0, and its
-    UserWarnings about what it guessed or defaulted (missing elements, "no dt, set to 1.0 ps"):
-    gdynet never uses a guessed value silently and says itself what it could not resolve.
-
-    MDAnalysis is imported first: its import puts its own "show DeprecationWarnings once" filter in
-    front of the filters, which inside this block would win over the ones set here.
-    """
-    import MDAnalysis  # noqa: F401
-
-    with warnings.catch_warnings():
-        for category in (DeprecationWarning, PendingDeprecationWarning, UserWarning):
-            warnings.filterwarnings("ignore", category=category, module="MDAnalysis")
-        yield
-
-
 def _universe(topology: Any, n_atoms: int, src: str | None) -> Any:
     """An MDAnalysis Universe (or AtomGroup's universe) from ``topology``; ``None`` when none given."""
     if topology is None:
@@ -422,7 +372,7 @@ def _molecules(numbers: np.ndarray, formula: str, positions: np.ndarray | None, 
         wanted = Counter({s: n for s, n in Formula(formula).count().items() if n})
     except Exception:  # ase raises ValueError for malformed formulas
         raise GdynetError(f"molecules:{formula}: not a chemical formula (e.g. molecules:H2O)", src) from None
-    if not wanted or not all(_is_symbol(s) for s in wanted):
+    if not wanted or not all(is_element_symbol(s) for s in wanted):
         raise GdynetError(f"molecules:{formula}: not a chemical formula (e.g. molecules:H2O)", src)
     if universe is not None and universe.residues.n_residues > 1:
         groups = [res.atoms.indices[kept[res.atoms.indices]] for res in universe.residues]
