@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+import gdynet.datasets as _datasets
 import gdynet.datasets.toy as _toy
 
 DATA_SEED_SHIFT = int(os.environ.get("GDYNET_TEST_DATA_SEED", "0"))
@@ -18,7 +19,9 @@ if DATA_SEED_SHIFT:
     def _shifted(*args, seed: int = 0, **kwargs):
         return _generate(*args, seed=seed + DATA_SEED_SHIFT, **kwargs)
 
-    _toy.toy_li_fcc = _shifted            # before the test modules import it
+    # before the test modules import it, under both names (``gdynet.datasets`` bound the original when the
+    # package was imported, so ``from gdynet.datasets import toy_li_fcc`` would otherwise miss the shift)
+    _toy.toy_li_fcc = _datasets.toy_li_fcc = _shifted
 
 
 @pytest.fixture(autouse=True, scope="session")

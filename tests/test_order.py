@@ -6,6 +6,7 @@ import pytest
 
 from gdynet import GdynetError, Trajectory
 from gdynet.analysis.order import default_cutoff, state_order_parameter, steinhardt
+from gdynet.analysis.pairs import first_minimum
 
 FCC = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
 BCC = [[0, 0, 0], [0.5, 0.5, 0.5]]
@@ -49,6 +50,46 @@ def test_default_cutoff_is_the_first_rdf_minimum():
         traj = Trajectory(positions=pos[None], cells=cell, numbers=np.full(len(pos), 14), dt_ps=1.0,
                           targets=np.arange(len(pos))[:, None])
         assert low * 4.0 < default_cutoff(traj) < high * 4.0
+
+
+def _toy_like_counts():
+    """Pair counts of a toy-like Li: a sharp tetrahedral shell (2.81 Å), a broad flat octahedral shell
+    (3.0-4.0 Å) with a two-bin dip of 8 counts at 3.4 Å (counting noise), an empty gap, the next shell
+    at 5.4 Å; 150 bins up to 9.5 Å as in :func:`default_cutoff`."""
+    edges = np.linspace(0.0, 9.5, 151)
+    r = 0.5 * (edges[1:] + edges[:-1])
+    counts = 40 * np.exp(-0.5 * ((r - 2.81) / 0.1) ** 2) * r ** 2 / 2.81 ** 2
+    counts += np.where((r > 3.0) & (r < 4.0), 20 * r ** 2 / 3.5 ** 2, 0.0)
+    counts += 60 * np.exp(-0.5 * ((r - 5.4) / 0.15) ** 2)
+    counts = np.round(counts)
+    wiggle = np.searchsorted(r, 3.4)
+    counts[wiggle:wiggle + 2] -= 8
+    return r, counts
+
+
+def test_counting_noise_inside_a_broad_shell_does_not_end_it():
+    """Issue 27: the toy's broad octahedral shell, sampled on a few hundred frames, has dips that the
+    old rule (first bin where g stops decreasing) took for the first minimum: 3.39 Å instead of the
+    gap at 4.1-4.8 Å. With the counts, a dip must be significant (4 standard errors)."""
+    r, counts = _toy_like_counts()
+    g = counts / r ** 2
+    assert 4.1 < first_minimum(r, g, smooth=2, counts=counts) < 4.8             # the gap between the shells
+    assert 3.3 < first_minimum(r, g, smooth=2) < 3.6                            # no counts: the dip is 15 % deep
+    assert 3.3 < first_minimum(r, 100 * g, smooth=2, counts=100 * counts) < 3.6  # 100x the data: a real minimum
+    shallow = counts.copy()                                                     # a 5 % dip: a wiggle, however many counts
+    shallow[(r > 3.0) & (r < 4.0)] = 2000
+    shallow[np.searchsorted(r, 3.4):np.searchsorted(r, 3.4) + 2] = 1900
+    assert 4.1 < first_minimum(r, 100 * shallow / r ** 2, smooth=2) < 4.8
+    alone = np.where(r < 4.0, counts, 0.0)                                    # no shell after the broad one
+    with pytest.raises(GdynetError, match="no minimum after its first peak"):
+        first_minimum(r, alone / r ** 2, smooth=2, counts=alone)
+
+
+def test_default_cutoff_pools_every_trajectory():
+    pos, cell = _crystal(FCC)
+    one = Trajectory(positions=pos[None], cells=cell, numbers=np.full(len(pos), 14), dt_ps=1.0,
+                     targets=np.arange(4)[:, None])
+    assert default_cutoff([one, one]) == default_cutoff(one)
 
 
 def test_states_separate_a_crystal_from_a_gas_and_honour_non_periodic_axes():

@@ -98,31 +98,35 @@ def _norm(qlm: np.ndarray, l: int) -> np.ndarray:
     return np.sqrt(4 * np.pi / (2 * l + 1) * power)
 
 
-def default_cutoff(traj: Trajectory, frames: int | None = None) -> float:
-    """First minimum (Å) of the RDF from the target atoms to all atoms on ``frames`` frames spread
-    over the trajectory (default: enough for ``CUTOFF_SAMPLES`` target atoms, 10 to 200 frames), out
-    to ``CUTOFF_RANGE`` mean interatomic spacings."""
+def default_cutoff(traj: Trajectory | Sequence[Trajectory], frames: int | None = None) -> float:
+    """First minimum (Å) of the RDF from the target atoms to all atoms, out to ``CUTOFF_RANGE`` mean
+    interatomic spacings (of the first trajectory), pooled over every trajectory given, on ``frames``
+    frames spread over each (default: enough for ``CUTOFF_SAMPLES`` target atoms in all, 10 to 200
+    frames per trajectory). The minimum must be a real one (:func:`~gdynet.analysis.pairs.first_minimum`
+    with the pair counts): counting noise inside a broad shell does not end it."""
     import vesin
 
-    spacing = float(np.mean(traj.volumes()) / traj.n_atoms) ** (1 / 3)
+    trajs = [traj] if isinstance(traj, Trajectory) else list(traj)
+    spacing = float(np.mean(trajs[0].volumes()) / trajs[0].n_atoms) ** (1 / 3)
     r_max, n_bins = CUTOFF_RANGE * spacing, 150
     calculator = vesin.NeighborList(cutoff=r_max, full_list=True)
-    atoms = np.zeros(traj.n_atoms, dtype=bool)
-    atoms[traj.targets.ravel()] = True
     counts = np.zeros(n_bins)
-    if frames is None:
-        frames = int(np.clip(CUTOFF_SAMPLES // traj.targets.size, *CUTOFF_FRAMES))
-    for f in np.unique(np.linspace(0, traj.n_frames - 1, frames).astype(int)):
-        i, d = frame_pairs(calculator, np.asarray(traj.positions[f], dtype=np.float64), traj.cells[f],
-                           traj.pbc, quantities="id")
-        counts += np.histogram(d[atoms[i]], bins=n_bins, range=(0.0, r_max))[0]
+    for t in trajs:
+        atoms = np.zeros(t.n_atoms, dtype=bool)
+        atoms[t.targets.ravel()] = True
+        n = frames if frames is not None else int(np.clip(CUTOFF_SAMPLES // (t.targets.size * len(trajs)),
+                                                          *CUTOFF_FRAMES))
+        for f in np.unique(np.linspace(0, t.n_frames - 1, n).astype(int)):
+            i, d = frame_pairs(calculator, np.asarray(t.positions[f], dtype=np.float64), t.cells[f], t.pbc,
+                               quantities="id")
+            counts += np.histogram(d[atoms[i]], bins=n_bins, range=(0.0, r_max))[0]
     edges = np.linspace(0.0, r_max, n_bins + 1)
     centres = 0.5 * (edges[1:] + edges[:-1])
     try:
-        return first_minimum(centres, counts / centres ** 2, smooth=2)
+        return first_minimum(centres, counts / centres ** 2, smooth=2, counts=counts)
     except GdynetError as exc:
         raise GdynetError(f"order parameter cut-off: {exc} (give cutoff=, or --order-parameter q6:3.5 in the CLI)",
-                          traj.source) from None
+                          trajs[0].source) from None
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         traj: trajectory with its target sets, or a list of them (with a list of ``chi``; pooled).
         chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         l: degree of the order parameter (6 for close-packed, 3 for diamond-like solids).
-        cutoff: neighbour cut-off in Å (default: :func:`default_cutoff` of the first trajectory).
+        cutoff: neighbour cut-off in Å (default: :func:`default_cutoff` of all the trajectories).
         average: Lechner-Dellago ``qbar_l`` instead of ``q_l`` (see :func:`steinhardt`).
         n_bins: histogram bins on [0, 1]; stride: use every ``stride``-th frame.
         progress: a progress bar on a terminal's stderr.
@@ -192,7 +196,7 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
     if int(l) < 1 or int(n_bins) < 1:
         raise GdynetError(f"the order parameter degree l and n_bins must be positive, got {l!r} and {n_bins!r}",
                           source)
-    cutoff = default_cutoff(trajs[0]) if cutoff is None else float(cutoff)
+    cutoff = default_cutoff(trajs) if cutoff is None else float(cutoff)
     if not (np.isfinite(cutoff) and cutoff > 0):
         raise GdynetError(f"order parameter cut-off must be a positive distance in Å, got {cutoff!r}", source)
     series = []

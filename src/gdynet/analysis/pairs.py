@@ -96,26 +96,60 @@ def reference_pairs(calculator: Any, refs: np.ndarray, others: np.ndarray, cell:
     return ref, other, dist
 
 
-def first_minimum(r: np.ndarray, g: np.ndarray, smooth: int = 0) -> float:
-    """First minimum (Å) of a radial distribution ``g(r)`` after its highest peak within the first
-    half of ``r``: the first bin after that peak where ``g`` stops decreasing; across a flat run of
-    equal values (an empty gap between the shells of a crystal) the middle of the run. ``smooth``:
-    half-width in bins of a triangular moving average applied first (against counting noise).
+#: a first-shell minimum must lie at least this fraction below the maximum that follows it (shallower dips
+#: are wiggles inside one shell, e.g. the broad octahedral shell of the toy's Li)
+SHELL_MIN_DEPTH = 0.1
+#: ... and, when the pair counts are known, the rise after it must exceed this many standard errors
+#: (Poisson counts through the smoothing), so counting noise in a sparse shell does not end it
+SHELL_SIGNIFICANCE = 4.0
 
-    Raises :class:`GdynetError` when ``g`` decreases up to the last bin (no minimum within range).
+
+def first_minimum(r: np.ndarray, g: np.ndarray, smooth: int = 0, counts: np.ndarray | None = None) -> float:
+    """First minimum (Å) of a radial distribution ``g(r)`` after its highest peak within the first
+    half of ``r``: the first bin after that peak where ``g`` stops decreasing and, up to the next
+    maximum ``g_max``, rises again by a real step: to at least ``g_min / (1 - SHELL_MIN_DEPTH)`` and,
+    with ``counts``, by more than ``SHELL_SIGNIFICANCE`` standard errors. A dip that fails either test
+    is a wiggle inside the shell, and the search goes on past it. Across a flat run of equal values
+    (an empty gap between the shells of a crystal) the middle of the run.
+
+    Args:
+        r: ``(B,)`` bin centres in Å.
+        g: ``(B,)`` the distribution (any normalisation).
+        smooth: half-width in bins of a triangular moving average applied first (against counting noise).
+        counts: ``(B,)`` the pair counts ``g`` was made from (``g_k`` proportional to ``counts_k`` in
+            each bin); their Poisson errors, ``g_k / sqrt(counts_k)``, set the significance test.
+
+    Raises :class:`GdynetError` when ``g`` has no such minimum within range.
     """
     r, g = np.asarray(r, dtype=np.float64), np.asarray(g, dtype=np.float64)
+    variance = None
+    if counts is not None:
+        counts = np.asarray(counts, dtype=np.float64)
+        variance = np.divide(g * g, counts, out=np.zeros_like(g), where=counts > 0)
     if smooth > 0:
         kernel = np.convolve(np.ones(smooth + 1), np.ones(smooth + 1))
-        g = np.convolve(np.pad(g, smooth, mode="edge"), kernel / kernel.sum(), mode="valid")
+        kernel /= kernel.sum()
+        g = np.convolve(np.pad(g, smooth, mode="edge"), kernel, mode="valid")
+        if variance is not None:
+            variance = np.convolve(np.pad(variance, smooth, mode="edge"), kernel * kernel, mode="valid")
     if len(r) < 3 or not np.any(g > 0):
         raise GdynetError("no neighbours within range; cannot place a first-shell radius")
     peak = int(np.argmax(g[: max(2, len(g) // 2)]))
-    k = peak + 1
-    while k + 1 < len(g) and g[k + 1] <= g[k]:
+    k = peak
+    while True:
         k += 1
-    if k + 1 >= len(g):
-        raise GdynetError(f"g(r) has no minimum after its first peak below {r[-1]:.3g} Å; give the radius")
+        while k + 1 < len(g) and g[k + 1] <= g[k]:
+            k += 1
+        if k + 1 >= len(g):
+            raise GdynetError(f"g(r) has no minimum after its first peak below {r[-1]:.3g} Å; give the radius")
+        top = k + 1
+        while top + 1 < len(g) and g[top + 1] >= g[top]:
+            top += 1
+        rise = g[top] - g[k]
+        if rise >= SHELL_MIN_DEPTH * g[top] and (
+                variance is None or rise > SHELL_SIGNIFICANCE * np.sqrt(variance[k] + variance[top])):
+            break
+        k = top - 1                      # a wiggle: go on from the maximum after it
     start = k
     while start > peak + 1 and g[start - 1] == g[k]:
         start -= 1

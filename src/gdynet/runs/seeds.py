@@ -10,8 +10,8 @@ equals the best seed's after that permutation (1 = the same states everywhere).
 What each state *is* is compared on :data:`DESCRIBE_FRAMES` frames spread over every trajectory (the
 same frames for every seed): ``coordination``, per element, the state-weighted mean number of its
 atoms within the first shell of a target (radius ``shell_radius_A``: the first minimum of the
-targets' RDF to all atoms, :func:`gdynet.analysis.order.default_cutoff`; Eq. 12 integrated to
-there), and with ``--order-parameter`` ``order_parameter_mean``, the state-weighted mean Steinhardt
+targets' RDF to all atoms pooled over the trajectories, :func:`gdynet.analysis.order.default_cutoff`;
+Eq. 12 integrated to there), and with ``--order-parameter`` ``order_parameter_mean``, the state-weighted mean Steinhardt
 q_l. Everything streams through memory maps, one trajectory at a time.
 
 :func:`seeds_robustness` turns the entries into the verdict: *not robust* when some seed's states
@@ -36,9 +36,13 @@ from ..network.chi import CHI_CHUNK_FRAMES, calibration_sample, predict_raw, rem
 #: frames per trajectory (evenly strided) on which each seed's states are described
 DESCRIBE_FRAMES = 200
 #: probability added to every state before the description (a state absent from one trajectory has no
-#: RDF there); states holding less than EMPTY_STATE of the sampled target-frames are not described
+#: RDF there); states holding less than EMPTY_STATE of the sampled target-frames, or fewer than
+#: MIN_STATE_FRAMES of them (probability-weighted), are not described: a site the data visit only in a
+#: boundary crossing or two (the toy's Li in a tetrahedral site for 2 of 400 frames counts 7 S) has no
+#: meaningful coordination
 FLOOR = 1e-9
 EMPTY_STATE = 1e-4
+MIN_STATE_FRAMES = 10.0
 #: seeds whose matched states agree with the kept seed's on fewer target-frames than this are not robust
 MIN_AGREEMENT = 0.9
 #: the slowest timescale may vary over the seeds by at most this fraction ((max - min) / min)
@@ -106,8 +110,10 @@ def describe_states(trajs: Sequence[Any], chis: Sequence[Sequence[np.ndarray]],
     are put side by side as ``K·S`` states (scaled by 1/K, so every row still sums to 1; the
     state-weighted means do not change; every entry gets :data:`FLOOR` first, so a state that one
     trajectory never visits leaves no empty curve). A state with less than :data:`EMPTY_STATE` of the
-    sampled target-frames gets None. Data without a first-shell minimum get no coordination
-    (``shell_radius_A`` None), nor an order parameter unless its cut-off was given.
+    sampled target-frames, or fewer than :data:`MIN_STATE_FRAMES` of them, gets None (too rarely visited
+    in these frames to describe). The shell radius comes from all the trajectories' frames pooled; data
+    without a first-shell minimum get no coordination (``shell_radius_A`` None), nor an order parameter
+    unless its cut-off was given.
     """
     from ase.data import chemical_symbols
 
@@ -118,10 +124,11 @@ def describe_states(trajs: Sequence[Any], chis: Sequence[Sequence[np.ndarray]],
     n_seeds, n_states = len(chis), chis[0][0].shape[-1]
     side = [np.concatenate([c[i] for c in chis], axis=-1).astype(np.float64) for i in range(len(trajs))]
     weight = sum(c.sum(axis=(0, 1)) for c in side)
-    empty = (weight < EMPTY_STATE * sum(c.shape[0] * c.shape[1] for c in side)).reshape(n_seeds, n_states)
+    sampled = sum(c.shape[0] * c.shape[1] for c in side)
+    empty = ((weight < EMPTY_STATE * sampled) | (weight < MIN_STATE_FRAMES)).reshape(n_seeds, n_states)
     side = [(c + FLOOR) / (n_seeds + c.shape[-1] * FLOOR) for c in side]
     try:
-        radius: float | None = default_cutoff(trajs[0])
+        radius: float | None = default_cutoff(trajs)
     except GdynetError:
         radius = None
     coordination: dict[str, np.ndarray] = {}
