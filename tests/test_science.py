@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gdynet.datasets.toy import reference_timescale, toy_li_fcc, write_npz
+from gdynet.datasets.toy import core_set_labels, reference_timescale, toy_li_fcc, write_npz
 from gdynet.analysis.matching import agreement_percent
 from gdynet.runs.fit import FitOptions, fit
 from gdynet.trajectory.read_options import ReadOptions
@@ -64,13 +64,26 @@ def test_timescale_matches_the_geometric_reference_and_is_flat(toy_fit, all_fram
 def test_populations_match_the_site_occupancy(toy_fit, all_frames):
     """The stationary populations of the learned model equal those of the geometric two-state model
     of the same frames at the same lag (held out), and the site occupancy of all frames (every frame
-    analysed); the held-out 95 % interval holds that occupancy too."""
+    analysed); the held-out 95 % interval holds that occupancy too.
+
+    The 8 x 45 ps held out hold only 1-4 hops (issue 27: one data seed had a single oct -> tet hop, so the
+    site MSM put everything in tet while the learned soft states gave 5 %). The stationary ratio
+    pi_1 / pi_0 = T_01 / T_10 rests on the n_01 and n_10 hops each way (Poisson), so its error is
+    sigma_pi = pi_0 pi_1 sqrt(1 / n_01 + 1 / n_10): the learned populations must agree within 3 sigma_pi
+    or 0.05, whichever is larger (no bound when a direction has no hop)."""
     toy, summary, _, _ = toy_fit
     assert summary["analysis_on"] == "test"
-    T = reference_timescale(_held_out(toy), lags_ps=[summary["lag_ps"]]).transition_matrices[0]
+    held_out = _held_out(toy)
+    T = reference_timescale(held_out, lags_ps=[summary["lag_ps"]]).transition_matrices[0]
     geometric = np.array([T[1, 0], T[0, 1]]) / (T[0, 1] + T[1, 0])   # stationary of the site MSM
+    hops = np.zeros((2, 2))
+    for piece in held_out:
+        sites = core_set_labels(piece.positions[:, 0], piece.cells[0]).astype(int)
+        np.add.at(hops, (sites[:-1], sites[1:]), 1)
     order = np.argsort(summary["populations"])
-    assert np.array(summary["populations"])[order] == pytest.approx(np.sort(geometric), abs=0.05)
+    if hops[0, 1] and hops[1, 0]:
+        sigma = geometric[0] * geometric[1] * np.sqrt(1 / hops[0, 1] + 1 / hops[1, 0])
+        assert np.array(summary["populations"])[order] == pytest.approx(np.sort(geometric), abs=max(0.05, 3 * sigma))
     everything = reference_timescale(toy, lags_ps=[summary["lag_ps"]]).populations
     assert np.sort(all_frames["populations"]) == pytest.approx(np.sort(everything), abs=0.05)
     ci = summary["populations_ci"]
