@@ -21,8 +21,8 @@ For state ``s`` the distribution of ``q_l`` over the target sets is weighted by 
 comparing the states' distributions shows which learned states a conventional order parameter
 already separates (solid from liquid) and which it cannot (solid or liquid at the interface).
 
-The default cut-off is the first minimum of the RDF of the target atoms to all atoms, measured on
-up to ``CUTOFF_FRAMES`` frames (see :func:`default_cutoff`).
+The default cut-off is the first minimum of the RDF of the target atoms to all atoms, pooled over
+the trajectories on up to ``CUTOFF_FRAMES`` frames each (see :func:`default_cutoff`).
 """
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ from ..trajectory.core import Trajectory
 from ..base.wording import number_list
 from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
 
-#: frames sampled for the default cut-off: enough for CUTOFF_SAMPLES target atoms, within these bounds
+#: frames sampled for the default cut-off: enough for CUTOFF_SAMPLES target atoms, at least the first
+#: bound in all and at most the second per trajectory
 CUTOFF_FRAMES = (10, 200)
 CUTOFF_SAMPLES = 2000
 #: the default cut-off's RDF reaches this many mean interatomic spacings (V / N)^(1/3)
@@ -101,9 +102,10 @@ def _norm(qlm: np.ndarray, l: int) -> np.ndarray:
 def default_cutoff(traj: Trajectory | Sequence[Trajectory], frames: int | None = None) -> float:
     """First minimum (Å) of the RDF from the target atoms to all atoms, out to ``CUTOFF_RANGE`` mean
     interatomic spacings (of the first trajectory), pooled over every trajectory given, on ``frames``
-    frames spread over each (default: enough for ``CUTOFF_SAMPLES`` target atoms in all, 10 to 200
-    frames per trajectory). The minimum must be a real one (:func:`~gdynet.analysis.pairs.first_minimum`
-    with the pair counts): counting noise inside a broad shell does not end it."""
+    frames spread over each (default: enough for ``CUTOFF_SAMPLES`` target atoms in all, at most 200 per
+    trajectory and at least 10 in all). The minimum must be a real one
+    (:func:`~gdynet.analysis.pairs.first_minimum` with the pair counts): counting noise inside a broad
+    shell does not end it."""
     import vesin
 
     trajs = [traj] if isinstance(traj, Trajectory) else list(traj)
@@ -115,7 +117,7 @@ def default_cutoff(traj: Trajectory | Sequence[Trajectory], frames: int | None =
         atoms = np.zeros(t.n_atoms, dtype=bool)
         atoms[t.targets.ravel()] = True
         n = frames if frames is not None else int(np.clip(CUTOFF_SAMPLES // (t.targets.size * len(trajs)),
-                                                          *CUTOFF_FRAMES))
+                                                          -(-CUTOFF_FRAMES[0] // len(trajs)), CUTOFF_FRAMES[1]))
         for f in np.unique(np.linspace(0, t.n_frames - 1, n).astype(int)):
             i, d = frame_pairs(calculator, np.asarray(t.positions[f], dtype=np.float64), t.cells[f], t.pbc,
                                quantities="id")
