@@ -76,7 +76,7 @@ def test_counting_noise_inside_a_broad_shell_does_not_end_it():
     assert 4.1 < first_minimum(r, g, smooth=2, counts=counts) < 4.8             # the gap between the shells
     assert 3.3 < first_minimum(r, g, smooth=2) < 3.6                            # no counts: the dip is 15 % deep
     assert 3.3 < first_minimum(r, 100 * g, smooth=2, counts=100 * counts) < 3.6  # 100x the data: a real minimum
-    shallow = counts.copy()                                                     # a 5 % dip: a wiggle, however many counts
+    shallow = counts.copy()                                         # a 5 % dip: a wiggle, however many counts
     shallow[(r > 3.0) & (r < 4.0)] = 2000
     shallow[np.searchsorted(r, 3.4):np.searchsorted(r, 3.4) + 2] = 1900
     assert 4.1 < first_minimum(r, 100 * shallow / r ** 2, smooth=2) < 4.8

@@ -245,7 +245,8 @@ def test_a_site_the_frames_never_visit_is_not_described():
     toy = toy_li_fcc(n_trajectories=2, n_frames=200, seed=2)
     tet = [replace(t, positions=t.positions[labels == 0], cells=t.cells[labels == 0])
            for t, labels in zip(toy.trajectories, toy.labels)]
-    toy = replace(toy, trajectories=[t for t in tet if t.n_frames], labels=[l[l == 0] for l in toy.labels if (l == 0).any()])
+    toy = replace(toy, trajectories=[t for t in tet if t.n_frames],
+                  labels=[labels[labels == 0] for labels in toy.labels if (labels == 0).any()])
     kept = _describe_sites(toy)
     assert kept["coordination"]["S"][1] is None and kept["order_parameter_mean"][1] is None
     assert kept["coordination"]["S"][0] == pytest.approx(_neighbours(toy, 16, kept["shell_radius_A"]).mean(), abs=1e-6)
