@@ -11,8 +11,8 @@ What each state *is* is compared on :data:`DESCRIBE_FRAMES` frames spread over e
 same frames for every seed): ``coordination``, per element, the state-weighted mean number of its
 atoms within the first shell of a target (radius ``shell_radius_A``: the first minimum of the
 targets' RDF to all atoms pooled over the trajectories, :func:`gdynet.analysis.order.default_cutoff`;
-Eq. 12 integrated to there), and with ``--order-parameter`` ``order_parameter_mean``, the state-weighted mean Steinhardt
-q_l. Everything streams through memory maps, one trajectory at a time.
+Eq. 12 integrated to there), and with ``--order-parameter`` ``order_parameter_mean``, the
+state-weighted mean Steinhardt q_l. Everything streams through memory maps, one trajectory at a time.
 
 :func:`seeds_robustness` turns the entries into the verdict: *not robust* when some seed's states
 agree with the kept seed's on fewer than :data:`MIN_AGREEMENT` of the target-frames, or when the
