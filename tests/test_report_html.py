@@ -17,7 +17,6 @@ import pytest
 from typer.testing import CliRunner
 
 from gdynet.cli import app
-from gdynet.datasets.toy import toy_li_fcc, write_npz
 from gdynet.report.structure_view import structure_view
 from gdynet.trajectory.core import Trajectory
 
@@ -27,17 +26,12 @@ DEMO_LIMIT, LARGE_LIMIT = 5_000_000, 25_000_000
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(toy_fit):
     """A small demo-like run: the Li-in-FCC-S toy, held-out test trajectory, charges, profile, q6."""
-    folder = tmp_path_factory.mktemp("toy")
-    toy = toy_li_fcc(n_trajectories=3, n_frames=600, seed=1)
-    paths = [str(write_npz(t, folder / f"toy_{i}.npz")) for i, t in enumerate(toy.trajectories)]
-    out = folder / "run"
-    result = runner.invoke(app, ["fit", paths[0], paths[1], "--test", paths[2], "--analyze-on", "all", "--dt", "0.1ps",
-                                 "--out", str(out), "--lag", "1ps", "--epochs", "8", "--batch-size", "64", "--quiet",
-                                 "--lags", "0.5ps,1ps,2ps", "--device", "cpu", "--charge", "1", "--temperature", "300",
-                                 "--profile", "z", "--order-parameter", "q6"])
-    assert result.exit_code == 0, result.output
+    out, _ = toy_fit("toy", ["--analyze-on", "all", "--lag", "1ps", "--epochs", "8", "--batch-size", "64", "--quiet",
+                             "--lags", "0.5ps,1ps,2ps", "--device", "cpu", "--charge", "1", "--temperature", "300",
+                             "--profile", "z", "--order-parameter", "q6"], n_trajectories=3, n_frames=600, seed=1,
+                     n_test=1)
     return out
 
 
@@ -61,6 +55,10 @@ def test_fit_writes_report_html_and_report_rewrites_it(run):
     np.testing.assert_allclose(pops, summary["populations"], rtol=1e-12)
     line = next(t for t in data["figures"]["timescales"]["data"] if t.get("name", "").startswith("t1"))
     np.testing.assert_allclose(line["y"], [row[0] for row in summary["implied_timescales"]["timescales_ps"]])
+    band = next(t for t in data["figures"]["timescales"]["data"] if t.get("fill") == "toself")
+    lower = [row[0] for row in summary["implied_timescales"]["lower_ps"]]
+    np.testing.assert_allclose(band["y"][len(lower):], lower[::-1])        # the 95 % band of t1, filled
+    assert band["fillcolor"].startswith("rgba(") and float(band["fillcolor"].split(",")[-1][:-1]) >= 0.25
     assert {"rdf", "profile", "order", "ck", "eigenvectors", "learning"} <= set(data["figures"])
     assert f"{summary['timescales_ps'][0]:.4g} ps" in text
     assert len(data["view"]["frames"]) == 40 and len(data["view"]["systems"]) == 3   # analyse-on all: 3 files
@@ -123,7 +121,20 @@ def test_report_in_headless_chromium(run):
         for box in boxes:
             pixels = browser.screenshot({k: box[k] for k in ("x", "y", "width", "height")}).astype(float)
             assert pixels.std() > 8, f"{box['id']} looks blank (pixel spread {pixels.std():.1f})"
-        colours = "gdynetView.el.data[gdynetView.targetTrace].marker.color.slice()"
+        summary = json.loads((run / "summary.json").read_text())          # the numbers drawn are summary.json's
+        drawn = browser.evaluate("document.getElementById('fig-populations').data.map(t => t.y[0])")
+        np.testing.assert_allclose(np.array(drawn) / 100, summary["populations"], rtol=1e-12)
+        t1 = browser.evaluate("document.getElementById('fig-timescales').data.find(t => /^t1 /.test(t.name)).y")
+        np.testing.assert_allclose(t1, [row[0] for row in summary["implied_timescales"]["timescales_ps"]])
+        headline = browser.evaluate("document.getElementById('headline').innerText")
+        assert f"{summary['lag_ps']:g} ps" in headline and f"{summary['timescales_ps'][0]:.4g} ps" in headline
+        assert all(f"state {s}: {100 * p:.2f} %" in headline for s, p in enumerate(summary["populations"]))
+        first_row = browser.evaluate("Array.from(document.querySelectorAll('#conduction-table tbody tr')[0]"
+                                     ".cells).map(c => c.innerText)")
+        transition = summary["conduction"]["transitions"][0]
+        assert first_row[0] == transition["transition"]
+        assert float(first_row[2]) == pytest.approx(transition["K_ij"], rel=1e-3)
+        colours = "Array.from(gdynetView.el.data[gdynetView.targetTrace].marker.color)"
         first = browser.evaluate(colours)
         shot = browser.screenshot({"x": 0, "y": 0, "width": 1280, "height": 1500})
         browser.evaluate(f"""(function () {{ const s = document.getElementById('frame'); s.value = '{other}';

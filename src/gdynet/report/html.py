@@ -52,26 +52,29 @@ def its_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
     ts = its["timescales_ps"]
     checks = summary.get("timescales_checks") or []
     traces: list[dict[str, Any]] = []
+    finite = [v for v in _num(np.ravel(ts).tolist() + np.ravel(its["upper_ps"]).tolist()) if v is not None and v > 0]
+    top = 3 * max(finite, default=1.0)             # an unbounded interval (upper = ∞) is filled up to here
     for i in range(len(ts[0]) if ts else 0):
         color = state_color(i)
         bound = i < len(checks) and checks[i].get("lower_bound")
         name = f"t{i + 1} (process {i + 1})" + (" — lower bound" if bound else "")
         lower, upper = _num(row[i] for row in its["lower_ps"]), _num(row[i] for row in its["upper_ps"])
-        known = [k for k in range(len(lags)) if lower[k] is not None and upper[k] is not None]
-        if known:                                   # the band where both ends are finite
+        known = [k for k in range(len(lags)) if lower[k] is not None]
+        if known:                                   # the 95 % band: a filled area with its edges drawn
             band_x = [lags[k] for k in known]
-            traces.append({"type": "scatter", "x": band_x + band_x[::-1], "fill": "toself",
-                           "y": [upper[k] for k in known] + [lower[k] for k in known[::-1]],
-                           "fillcolor": color, "opacity": 0.2, "line": {"width": 0}, "hoverinfo": "skip",
-                           "legendgroup": f"p{i}", "showlegend": False})
+            traces.append({"type": "scatter", "mode": "lines", "x": band_x + band_x[::-1], "fill": "toself",
+                           "y": [top if upper[k] is None else upper[k] for k in known] + [lower[k] for k in known[::-1]],
+                           "fillcolor": _rgba(color, 0.28), "line": {"width": 1, "color": _rgba(color, 0.6)},
+                           "hoverinfo": "skip", "legendgroup": f"p{i}", "showlegend": False})
         resolved = [r[i] for r in its.get("resolved") or [[True] * len(ts[0])] * len(lags)]
         traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "legendgroup": f"p{i}",
-                       "x": lags, "y": _num(row[i] for row in ts), "customdata": list(zip(lower, upper)),
+                       "x": lags, "y": _num(row[i] for row in ts),
+                       "customdata": [[lo, "∞" if up is None else f"{up:.4g}"] for lo, up in zip(lower, upper)],
                        "line": {"color": color, "dash": "dot" if bound else "solid"},
                        "marker": {"color": color, "size": 8,
                                   "symbol": ["circle" if ok else "circle-open" for ok in resolved]},
                        "hovertemplate": f"τ = %{{x:.4g}} ps<br>t{i + 1} = %{{y:.4g}} ps"
-                                        "<br>95 %: [%{customdata[0]:.4g}, %{customdata[1]:.4g}]<extra></extra>"})
+                                        "<br>95 %: [%{customdata[0]:.4g}, %{customdata[1]}]<extra></extra>"})
         if bound:
             at = int(np.argmin(np.abs(np.array(lags) - summary["lag_ps"])))
             traces.append({"type": "scatter", "mode": "markers+text", "x": [lags[at]], "y": [ts[at][i]],
@@ -89,9 +92,15 @@ def its_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
                    "fill": "tozeroy", "fillcolor": "rgba(0,0,0,0.08)", "line": {"color": "black", "width": 1},
                    "hovertemplate": "t = τ = %{x:.4g} ps<extra></extra>"})
     xlog = len(lags) > 1 and max(lags) / max(min(lags), 1e-12) > 4
-    return {"data": traces, "layout": _layout("Implied relaxation timescales", xaxis={
+    return {"data": traces, "layout": _layout("Implied relaxation timescales (bands: 95 % intervals)", xaxis={
         "title": {"text": "lag time τ (ps)"}, "type": "log" if xlog else "linear"},
         yaxis={"title": {"text": "relaxation timescale (ps)"}, "type": "log"})}
+
+
+def _rgba(color: str, alpha: float) -> str:
+    """``#rrggbb`` as ``rgba(r,g,b,alpha)``."""
+    r, g, b = (int(color.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def ck_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
