@@ -1,7 +1,7 @@
 """The interactive report (``report.html``): one self-contained file, readable offline.
 
 Every figure of ``report.md`` is redrawn with plotly from the numbers of ``summary.json`` (hover
-for values); plotly.js is embedded once, with a small script (:mod:`.html_assets`) that draws the
+for values); plotly.js is embedded once (gzip-compressed; the browser unpacks it), with a small script (:mod:`.html_assets`) that draws the
 figures, shows or hides a state in every figure and table at once (the state buttons, or a click
 on a state in any legend), and draws the 3D view of :mod:`.structure_view` (target atoms coloured
 by their most likely state, sized by its probability; other atoms grey by element; the cell edges;
@@ -10,6 +10,9 @@ stand next to the figure they qualify. Nothing is fetched when the page opens.
 """
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import html
 import json
 import math
@@ -110,10 +113,10 @@ def ck_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
     pred, est = np.array(ck["predicted"], dtype=float), np.array(ck["estimated"], dtype=float)
     n = pred.shape[1]
     traces: list[dict[str, Any]] = []
-    layout = _layout("Chapman–Kolmogorov test: P(state j at nτ | state i at 0)", height=max(360, 210 * n),
+    layout = _layout("Chapman–Kolmogorov test: P(state j at nτ | state i at 0)", height=max(460, 230 * n),
                      showlegend=True)
-    gap = 0.06
-    size = (1 - gap * (n - 1)) / n
+    gap, gap_y = 0.06, min(0.15, 0.3 / n)          # rows ~70 px apart: the tick labels stay clear of the next row
+    size, size_y = (1 - gap * (n - 1)) / n, (1 - gap_y * (n - 1)) / n
     for i in range(n):
         for j in range(n):
             k = i * n + j + 1
@@ -140,10 +143,10 @@ def ck_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
                            "name": "estimated K(nτ)", "legendgroup": "estimated", "showlegend": k == 1,
                            "marker": {"color": "#d62728", "size": 6}, "meta": {"state": i}, **error,
                            "hovertemplate": f"{i}→{j}, nτ = %{{x:.4g}} ps<br>estimated %{{y:.4f}}<extra></extra>"})
-            x0, y1 = j * (size + gap), 1 - i * (size + gap)
+            x0, y1 = j * (size + gap), 1 - i * (size_y + gap_y)
             layout[f"xaxis{suffix}"] = {"domain": [x0, x0 + size], "anchor": f"y{suffix}",
                                         "title": {"text": "nτ (ps)" if i == n - 1 else ""}}
-            layout[f"yaxis{suffix}"] = {"domain": [y1 - size, y1], "anchor": f"x{suffix}", "range": [-0.05, 1.05],
+            layout[f"yaxis{suffix}"] = {"domain": [y1 - size_y, y1], "anchor": f"x{suffix}", "range": [-0.05, 1.05],
                                         "title": {"text": f"{i}→{j}"}}
     return {"data": traces, "layout": layout}
 
@@ -360,8 +363,6 @@ def write_html_report(out_dir: str | Path, summary: Mapping[str, Any], *, inputs
         full: draw the figures that grow with S (False above ``FIGURE_STATES`` states, as report.md).
         title: the page's heading.
     """
-    from plotly.offline import get_plotlyjs
-
     figures: dict[str, dict[str, Any]] = {}
     parts = []
     lag_line = _headline_table(summary)
@@ -430,13 +431,21 @@ def write_html_report(out_dir: str | Path, summary: Mapping[str, Any], *, inputs
         ("conduction", "conduction"), ("training", "training"), ("inputs", "inputs")))
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_esc(title)}</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{PAGE_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script></head><body><header><h1>{_esc(title)}</h1>"
+            f"<script type='application/octet-stream' id='plotly-gz'>{packed_plotlyjs()}</script></head><body><header><h1>{_esc(title)}</h1>"
             f"<nav>{nav}</nav><div class='states'>Show states: {buttons}</div></header><main>{''.join(parts)}</main>"
             f"<script type='application/json' id='gdynet-data'>{data}</script><script>{PAGE_SCRIPT}</script>"
             "</body></html>")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return write_text(out / "report.html", page)
+
+
+@functools.lru_cache(maxsize=1)
+def packed_plotlyjs() -> str:
+    """plotly.js of the installed plotly package, gzip-compressed (the same bytes every time) and base64-encoded."""
+    from plotly.offline import get_plotlyjs
+
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
 
 
 def _headline_table(summary: Mapping[str, Any]) -> str:
