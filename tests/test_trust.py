@@ -241,15 +241,16 @@ def test_states_are_described_by_their_neighbours_and_order_parameter(n_trajecto
 
 
 def test_a_site_the_frames_never_visit_is_not_described():
-    """Issue 27: only the tetrahedral frames of the toy: the oct state gets None, not a number."""
+    """Issue 27: only the frames of the toy's more visited site kind: the other state gets None, not a number."""
     toy = toy_li_fcc(n_trajectories=2, n_frames=200, seed=2)
-    tet = [replace(t, positions=t.positions[labels == 0], cells=t.cells[labels == 0])
-           for t, labels in zip(toy.trajectories, toy.labels)]
-    toy = replace(toy, trajectories=[t for t in tet if t.n_frames],
-                  labels=[labels[labels == 0] for labels in toy.labels if (labels == 0).any()])
-    kept = _describe_sites(toy)
-    assert kept["coordination"]["S"][1] is None and kept["order_parameter_mean"][1] is None
-    assert kept["coordination"]["S"][0] == pytest.approx(_neighbours(toy, 16, kept["shell_radius_A"]).mean(), abs=1e-6)
+    site = int(np.concatenate(toy.labels).mean() > 0.5)
+    kept = [(t, labels == site) for t, labels in zip(toy.trajectories, toy.labels) if (labels == site).any()]
+    toy = replace(toy, trajectories=[replace(t, positions=t.positions[keep], cells=t.cells[keep]) for t, keep in kept],
+                  labels=[np.full(keep.sum(), site, dtype=np.int8) for _, keep in kept])
+    described = _describe_sites(toy)
+    assert described["coordination"]["S"][1 - site] is None and described["order_parameter_mean"][1 - site] is None
+    reference = _neighbours(toy, 16, described["shell_radius_A"]).mean()
+    assert described["coordination"]["S"][site] == pytest.approx(reference, abs=1e-6)
 
 
 def test_the_cli_table_marks_a_lower_bound_and_says_what_is_needed(capsys, monkeypatch):
