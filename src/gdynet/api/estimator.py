@@ -256,6 +256,10 @@ class GDyNetEstimator:
                 "n_atoms": trajs[0].n_atoms, "n_states": int(self.n_states), "calibration": calibration.tolist(),
                 "settings": json_safe({k: v for k, v in self.get_params().items() if k not in _NOT_MODEL}),
                 "read": _read_options(trajs)}
+        if self.architecture != "vampnet":           # bond lengths seen in training: predict warns beyond them
+            from ..network.inputs import distance_range
+
+            meta["distance_range_A"] = distance_range([s.store for s in sources[:len(train)]])
         from .model import GDyNetModel
 
         return Outcome(GDyNetModel(result.model, meta), sources, raws, trained, best)

@@ -275,11 +275,24 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
                     f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps; analysed: "
                     f"{summary['analysis_data']}",
             f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} {its['ci_from']})":
-                "; ".join(rows),
+                "; ".join(rows) + interval_notes(its["lags_ps"], its.get("notes")),
             "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; " + (
                 "too few blocks for intervals" if ck["fraction_consistent"] is None else
                 f"{ck['fraction_consistent']:.0%} of the entries have overlapping {ck['confidence']:.0%} "
-                f"intervals (n = 1..{len(ck['lags_ps']) - 1})")}
+                f"intervals (n = 1..{len(ck['lags_ps']) - 1})") + interval_notes(ck["lags_ps"][1:], ck.get("notes"))}
+
+
+def interval_notes(lags_ps: Sequence[float], notes: Sequence[str] | None) -> str:
+    """`` (intervals: at 0.1, 0.2 ps: why ...)``: the notes of :func:`gdynet.koopman.validation.interval_note`
+    per lag, each once with the lags it applies to ("" when none; summaries of 0.4 have no notes)."""
+    lags_of: dict[str, list[float]] = {}
+    for lag, note in zip(lags_ps, notes or ()):
+        if note:
+            lags_of.setdefault(note, []).append(lag)
+    if not lags_of:
+        return ""
+    return " (intervals: " + "; ".join(f"at {', '.join(f'{lag:g}' for lag in lags)} ps: {note}"
+                                       for note, lags in lags_of.items()) + ")"
 
 
 def _training_lines(summary: dict[str, Any]) -> dict[str, str]:

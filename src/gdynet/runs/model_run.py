@@ -32,7 +32,7 @@ def analyze_trajectory_files(model_file: str | Path, paths: Sequence[str | Path]
 
     model = load(model_file)
     trajs = [read_for(model, path, read_overrides) for path in paths]
-    return analyze_model(model, trajs, out, read=read_options(model, read_overrides),
+    return analyze_model(model, trajs, out, read=read_options(model, read_overrides, paths[0] if paths else None),
                          paths=[input_path(p) for p in paths], device=device, progress=progress,
                          **analysis)
 

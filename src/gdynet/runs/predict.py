@@ -82,10 +82,12 @@ def refuse_input_as_output(output: Path, inputs: list[Any]) -> None:
                               "another file", output)
 
 
-def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> ReadOptions:
+def read_options(model: Any, read_overrides: dict[str, Any] | None = None,
+                 path: str | Path | None = None) -> ReadOptions:
     """How to read a new file for ``model``: as its training files were (``model.read``), with
     ``read_overrides`` (e.g. ``dt``, ``targets``, ``type_map``; ``None`` values keep the fit's) replacing some
-    options."""
+    options. For a file ``path`` of another format than the fit's, the fit's options that cannot apply
+    to it are left out (:func:`_for_format`)."""
     given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
         given = {"dt": None, "timestep": None, "dt_override": False, **given}
@@ -94,15 +96,42 @@ def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> Re
                           f"on custom targets); give them with {option('targets')}")
     if "targets" in given:                      # own targets: chosen on this file
         given["select_on"] = "each"
+    fit = dict(model.read or {})
+    if path is not None:
+        fit = _for_format(fit, given, path, model.dt_ps)
     if "type_map" in given:                     # read_trajectory's type_map= lives in the options' extra
-        given["extra"] = {**(model.read or {}).get("extra", {}), "type_map": given.pop("type_map")}
-    return ReadOptions.from_dict({**(model.read or {}), **given})
+        given["extra"] = {**fit.get("extra", {}), "type_map": given.pop("type_map")}
+    return ReadOptions.from_dict({**fit, **given})
+
+
+def _for_format(fit: dict[str, Any], given: dict[str, Any], path: str | Path, dt_ps: float) -> dict[str, Any]:
+    """The fit's read options ``fit`` for a new file ``path`` (the options the user ``given`` win): a
+    format the fit named is the new file's only when its name tells none; a fit on LAMMPS dumps passes
+    on neither its type map to a file with elements and no types (extxyz, npz, ASE, XDATCAR; unless
+    a topology gives types) nor its ``timestep`` to a file without MD step numbers, which then uses
+    its own frame times or, when its format has none, the fit's spacing ``dt_ps`` (ps)."""
+    from ..trajectory.frames import STEP_WORDS, TIMED_FORMATS
+    from ..trajectory.readers import ELEMENT_FORMATS, format_from_name
+
+    fit = dict(fit)
+    named = format_from_name(path)
+    if named is not None and "format" not in given:
+        fit["format"] = None
+    fmt = given.get("format") or fit.get("format") or named
+    topology = given.get("topology", fit.get("topology"))
+    if fmt in ELEMENT_FORMATS and topology is None and "type_map" not in given:
+        fit["extra"] = {k: v for k, v in (fit.get("extra") or {}).items() if k != "type_map"}
+    if fmt is not None and fmt not in STEP_WORDS and fit.get("timestep") is not None \
+            and not given.keys() & {"dt", "timestep"}:
+        fit["timestep"] = None
+        fit["dt"] = None if fmt in TIMED_FORMATS else float(dt_ps)
+    return fit
 
 
 def read_for(model: Any, traj_path: str | Path, read_overrides: dict[str, Any] | None = None) -> Trajectory:
     """``traj_path`` read with :func:`read_options`; a fit with ``select_on="first"`` imposes the
     target sets it chose on its first training file."""
-    read = read_options(model, read_overrides)
+    read = read_options(model, read_overrides, traj_path)
     if read.select_on == "first":
         return SharedTargets.from_dict(model.meta["shared_targets"]).read(traj_path, read)
     (traj,) = read_all([traj_path], read)
