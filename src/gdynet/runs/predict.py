@@ -108,8 +108,9 @@ def _for_format(fit: dict[str, Any], given: dict[str, Any], path: str | Path, dt
     """The fit's read options ``fit`` for a new file ``path`` (the options the user ``given`` win): a
     format the fit named is the new file's only when its name tells none; a fit on LAMMPS dumps passes
     on neither its type map to a file with elements and no types (extxyz, npz, ASE, XDATCAR; unless
-    a topology gives types) nor its ``timestep`` to a file without MD step numbers, which then uses
-    its own frame times or, when its format has none, the fit's spacing ``dt_ps`` (ps)."""
+    a topology gives types) nor its ``timestep`` to a file without MD step numbers. A file then left
+    without a frame spacing uses its own frame times or, when its format has none, the fit's spacing
+    ``dt_ps`` (ps; also for a model fitted from Python, which records no read spacing)."""
     from ..trajectory.frames import STEP_WORDS, TIMED_FORMATS
     from ..trajectory.readers import ELEMENT_FORMATS, format_from_name
 
@@ -121,10 +122,12 @@ def _for_format(fit: dict[str, Any], given: dict[str, Any], path: str | Path, dt
     topology = given.get("topology", fit.get("topology"))
     if fmt in ELEMENT_FORMATS and topology is None and "type_map" not in given:
         fit["extra"] = {k: v for k, v in (fit.get("extra") or {}).items() if k != "type_map"}
-    if fmt is not None and fmt not in STEP_WORDS and fit.get("timestep") is not None \
-            and not given.keys() & {"dt", "timestep"}:
+    if fmt is None or given.keys() & {"dt", "timestep"}:
+        return fit
+    if fmt not in STEP_WORDS:
         fit["timestep"] = None
-        fit["dt"] = None if fmt in TIMED_FORMATS else float(dt_ps)
+    if fit.get("dt") is None and fit.get("timestep") is None and fmt not in TIMED_FORMATS:
+        fit["dt"] = float(dt_ps)
     return fit
 
 
