@@ -113,6 +113,28 @@ def test_a_killed_predict_leaves_a_temporary_file_that_the_next_run_removes(tmp_
     assert not stale_npy.exists() and np.load(tmp_path / "states.npy").shape == (24, 1, 2)
 
 
+def test_scratch_folders_of_killed_processes_are_removed_and_live_ones_kept(tmp_path, monkeypatch, extxyz):
+    """transform's scratch folder (raw chi of a long trajectory) is named by its PID: one a killed
+    predict left is removed by the next transform, one of a process still running is not."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"gdynet-transform-{int(done.stdout)}-x1y2z3"
+    (stale / "raw.npy").parent.mkdir()
+    (stale / "raw.npy").write_bytes(b"0" * 1000)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        running = tmp_path / f"gdynet-transform-{sleeper.pid}-a1b2c3"
+        running.mkdir()
+        gdynet.load(DATA / "model.pt").transform(read_trajectory(extxyz, targets="Li"), cache_dir=tmp_path / "c")
+        assert not stale.exists() and running.is_dir()
+        assert not [p for p in tmp_path.glob(f"gdynet-transform-{os.getpid()}-*")]    # its own: gone too
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
 # ------------------------------------------------------------------ 2. outside the training graphs' distances
 def _scaled(path: Path, out: Path, factor: float) -> Path:
     frames = dict(np.load(path))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import tempfile
 import warnings
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +23,7 @@ import numpy as np
 from ..base.errors import GdynetError, GdynetWarning
 from ..base.states import StateProbabilities, trajectory_id
 from ..base.units import frames_to_ps
+from ..files.writes import scratch_folder
 from ..trajectory.core import Trajectory
 from .model_file import SUMMARY_FILE, load_model, model_in_folder, save_model
 
@@ -171,7 +171,7 @@ class GDyNetModel:
         self.check(trajectory)
         if out is not None and Path(out).suffix.lower() != ".npy":
             raise GdynetError("out must be a .npy file", out)
-        with tempfile.TemporaryDirectory(prefix="gdynet-transform-") as tmp:
+        with scratch_folder("gdynet-transform-") as tmp:
             source = self._source(trajectory, Path(cache_dir) if cache_dir is not None else Path(tmp), progress)
             raw = predict_raw(self.network, source, self.n_states, Path(tmp) / "raw.npy", device)
             path = write_calibrated(raw, self.calibration, Path(out) if out is not None else Path(tmp) / "chi.npy")

@@ -43,13 +43,44 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     ``.NAME.PID-RANDOM.tmp`` next to ``path`` whose process is gone (``os.kill(pid, 0)``) and whose
     lock no process holds (so a writer still running, also on another host of a shared folder, keeps
     its file). Returns the files deleted."""
-    import fcntl
     import re
 
     path = Path(path)
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.(\d+)-[0-9a-f]{{12}}\.tmp")
+    return _remove_stale(path.parent, re.compile(rf"\.{re.escape(path.name)}\.(\d+)-[0-9a-f]{{12}}\.tmp"))
+
+
+@contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder ``$TMPDIR/PREFIX<PID>-RANDOM`` for this process, removed afterwards and
+    ``flock``-ed while in use; the folders of ``prefix`` that killed processes of this user left
+    (their process gone, their lock free) are removed first."""
+    import fcntl
+    import re
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.gettempdir())
+    _remove_stale(root, re.compile(rf"{re.escape(prefix)}(\d+)-[A-Za-z0-9_]+"), folders=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=root))
+    fd = os.open(path, os.O_RDONLY)
     try:
-        names = os.listdir(path.parent)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
+def _remove_stale(folder: Path, pattern: Any, folders: bool = False) -> list[Path]:
+    """Delete the entries of ``folder`` whose name ``pattern`` matches in full (group 1: the PID of
+    the process that made it) when that process is gone and no process holds their ``flock``;
+    ``folders``: they are folders of this user (removed with their contents), else files."""
+    import fcntl
+    import shutil
+    import stat
+
+    try:
+        names = os.listdir(folder)
     except OSError:
         return []
     removed = []
@@ -57,16 +88,22 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
         match = pattern.fullmatch(name)
         if match is None or process_alive(int(match.group(1))):
             continue
-        stale = path.parent / name
+        stale = folder / name
         try:
+            info = os.lstat(stale)
+            if folders and (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()):
+                continue
             fd = os.open(stale, os.O_RDONLY)
         except OSError:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            os.unlink(stale)
+            if folders:
+                shutil.rmtree(stale)
+            else:
+                os.unlink(stale)
             removed.append(stale)
-        except OSError:                          # locked by a live writer, or gone meanwhile
+        except OSError:                          # locked by a live process, or gone meanwhile
             pass
         finally:
             os.close(fd)

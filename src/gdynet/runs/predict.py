@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..base.errors import GdynetError
+from ..base.errors import GdynetError, exception_summary
 from ..base.option_names import option
+from ..files.diskspace import disk_error
 from ..trajectory.core import Trajectory
 from ..trajectory.read_options import ReadOptions, SharedTargets, read_all
 from ..trajectory.writers import write_extxyz
@@ -38,6 +39,8 @@ def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise GdynetError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", output)
+    if output.is_dir():
+        raise GdynetError(f"is a folder; give a file name such as {output.name}/probs{output.suffix}", output)
     refuse_input_as_output(output, [traj_path, model, (read_overrides or {}).get("topology")])
     if Path(model).is_dir():
         from ..files.fingerprint import require_same_inputs
@@ -57,12 +60,19 @@ def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: d
     from ..graphs.store import default_cache_dir
 
     traj = read_for(fitted, traj_path, read_overrides)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix.lower() == ".npy":
-        fitted.transform(traj, out=output, device=device, cache_dir=default_cache_dir(), progress=progress)
-    else:
-        chi = fitted.transform(traj, device=device, cache_dir=default_cache_dir(), progress=progress).values
-        write_extxyz(traj, output, per_atom=state_arrays(traj, chi), charges=False)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.suffix.lower() == ".npy":
+            fitted.transform(traj, out=output, device=device, cache_dir=default_cache_dir(), progress=progress)
+        else:
+            chi = fitted.transform(traj, device=device, cache_dir=default_cache_dir(), progress=progress).values
+            write_extxyz(traj, output, per_atom=state_arrays(traj, chi), charges=False)
+    except OSError as exc:                       # the output's folder: missing, read-only, full, not a folder
+        error = disk_error(OSError(exc.errno, exc.strerror, str(output)), output)
+        if isinstance(error, GdynetError):
+            raise error from None
+        raise GdynetError(f"cannot write the state probabilities here ({exc.strerror or exception_summary(exc)})",
+                          output) from None
     return output
 
 
@@ -75,8 +85,8 @@ def refuse_input_as_output(output: Path, inputs: list[Any]) -> None:
             continue
         try:
             same = os.path.samefile(output, given)
-        except OSError:                           # output (or the input) does not exist yet
-            same = output.resolve() == Path(given).resolve()
+        except OSError:                           # output (or the input) does not exist yet, or a link loop
+            same = os.path.realpath(output) == os.path.realpath(given)
         if same:
             raise GdynetError(f"is also an input of this command ({given}); write the state probabilities to "
                               "another file", output)
