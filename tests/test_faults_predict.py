@@ -259,3 +259,42 @@ def test_a_dump_error_advises_the_type_map_option_predict_accepts(tmp_path):
     _ok(runner.invoke(app, ["predict", str(DATA / "model.pt"), str(dump), "-o", str(out), "--type-map",
                             "1=Li,2=S,3=S", "--quiet", "--device", "cpu"]))
     np.testing.assert_allclose(np.load(out), np.load(DATA / "chi.npy"), atol=1e-4)
+
+
+# ------------------------------------------------------------------ 5. variants found by the fresh cases
+def test_predict_refuses_an_input_that_changed_while_read_and_outputs_it_cannot_write(tmp_path, monkeypatch, extxyz):
+    """An MD run still appending to the file: the states would label fewer frames than the file holds;
+    an output that is a folder, or in a folder that cannot be made, is one line (no traceback)."""
+    import gdynet.runs.predict as predict_module
+
+    growing = tmp_path / "growing.extxyz"
+    growing.write_bytes(extxyz.read_bytes())
+    real = predict_module.read_for
+
+    def read_then_grow(*args, **kwargs):
+        traj = real(*args, **kwargs)
+        with open(growing, "a") as handle:
+            handle.write(extxyz.read_text().split("\n", 7)[0] + "\n")
+        return traj
+
+    monkeypatch.setattr(predict_module, "read_for", read_then_grow)
+    _one_line(runner.invoke(app, ["predict", str(DATA / "model.pt"), str(growing), "-o", str(tmp_path / "p.npy"),
+                                  "--quiet"]), "growing.extxyz: changed while gdynet read it", "still being written")
+    assert not (tmp_path / "p.npy").exists()
+    monkeypatch.undo()
+    (tmp_path / "d.npy").mkdir()
+    _one_line(runner.invoke(app, ["predict", str(DATA / "model.pt"), str(extxyz), "-o", str(tmp_path / "d.npy")]),
+              "d.npy: is a folder")
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    _one_line(runner.invoke(app, ["predict", str(DATA / "model.pt"), str(extxyz), "-o", str(blocker / "p.extxyz"),
+                                  "--quiet"]), "p.extxyz: cannot write the state probabilities here")
+    (tmp_path / "loop1.pt").symlink_to(tmp_path / "loop2.pt")
+    (tmp_path / "loop2.pt").symlink_to(tmp_path / "loop1.pt")
+    _one_line(runner.invoke(app, ["predict", str(tmp_path / "loop1.pt"), str(extxyz), "-o", str(tmp_path / "p.npy")]),
+              "loop1.pt: cannot read model file")
+    run = tmp_path / "run"                                   # a run folder whose model.pt is a folder
+    (run / "model.pt").mkdir(parents=True)
+    (run / "run.json").write_text((DATA / "run.json").read_text())
+    _one_line(runner.invoke(app, ["predict", str(run), str(extxyz), "-o", str(tmp_path / "p.npy")]),
+              "model.pt here is not a file")

@@ -24,6 +24,9 @@ def model_in_folder(folder: Path) -> Path:
     or the fit did not finish."""
     if not (folder / RUN_FILE).is_file():
         raise GdynetError(f"not a gdynet run folder (no {RUN_FILE}); run `gdynet fit ... --out DIR` first", folder)
+    if (folder / MODEL_FILE).exists() and not (folder / MODEL_FILE).is_file():
+        raise GdynetError(f"{MODEL_FILE} here is not a file (a folder?); remove it and re-run the same `gdynet fit` "
+                          "command", folder)
     if not (folder / MODEL_FILE).is_file():
         raise GdynetError(f"no trained model here ({MODEL_FILE} missing); the fit did not finish — "
                           "re-run the same `gdynet fit` command to resume", folder)

@@ -59,7 +59,10 @@ def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: d
     to the shared cache (``$GDYNET_CACHE``), so predicting the same file again reuses them."""
     from ..graphs.store import default_cache_dir
 
-    traj = read_for(fitted, traj_path, read_overrides)
+    from ..files.fingerprint import read_unchanged
+
+    topology = (read_overrides or {}).get("topology") or (fitted.read or {}).get("topology")
+    traj, _ = read_unchanged([str(traj_path), topology], lambda: read_for(fitted, traj_path, read_overrides))
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         if output.suffix.lower() == ".npy":
