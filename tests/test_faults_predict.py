@@ -298,3 +298,25 @@ def test_predict_refuses_an_input_that_changed_while_read_and_outputs_it_cannot_
     (run / "run.json").write_text((DATA / "run.json").read_text())
     _one_line(runner.invoke(app, ["predict", str(run), str(extxyz), "-o", str(tmp_path / "p.npy")]),
               "model.pt here is not a file")
+
+
+def test_a_planted_distance_range_and_an_output_among_the_runs_own_files_are_refused(tmp_path, extxyz):
+    import shutil
+
+    import torch
+
+    from gdynet.api.model_file import model_checksum
+
+    payload = torch.load(DATA / "model.pt", weights_only=True)
+    payload["meta"]["distance_range_A"] = "abc"             # a consistent checksum: not damage, a foreign file
+    payload["checksum"] = model_checksum(payload)
+    torch.save(payload, tmp_path / "planted.pt")
+    _one_line(runner.invoke(app, ["predict", str(tmp_path / "planted.pt"), str(extxyz), "-o", str(tmp_path / "p.npy")]),
+              "meta.distance_range_A is not two distances")
+    run = tmp_path / "run"
+    (run / "chi").mkdir(parents=True)
+    for name in ("model.pt", "run.json"):
+        shutil.copy(DATA / name, run / name)
+    _one_line(runner.invoke(app, ["predict", str(run), str(extxyz), "-o", str(run / "chi" / "traj_000.npy")]),
+              "whose files the run reuses")
+    assert not (run / "chi" / "traj_000.npy").exists()

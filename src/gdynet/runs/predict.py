@@ -46,6 +46,10 @@ def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
         from ..files.fingerprint import require_same_inputs
 
         run = RunDir(Path(model))
+        for kept in (run.chi(0).parent, run.graphs):
+            if os.path.realpath(output).startswith(os.path.join(os.path.realpath(kept), "")):
+                raise GdynetError(f"is inside {kept}, whose files the run reuses (a file replaced there would be "
+                                  "analysed as the run's own); write it elsewhere", output)
         run.require_model()
         with run_lock(run.root, shared=True):
             require_same_inputs(run.read_run(), run.root, "predict")
