@@ -283,16 +283,15 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
 
 
 def interval_notes(lags_ps: Sequence[float], notes: Sequence[str] | None) -> str:
-    """`` (intervals: at 0.1, 0.2 ps: why ...)``: the notes of :func:`gdynet.koopman.validation.interval_note`
-    per lag, each once with the lags it applies to ("" when none; summaries of 0.4 have no notes)."""
-    lags_of: dict[str, list[float]] = {}
-    for lag, note in zip(lags_ps, notes or ()):
-        if note:
-            lags_of.setdefault(note, []).append(lag)
-    if not lags_of:
+    """`` (intervals at 0.1 ps: why ...; notes at 2 longer lags in summary.json)``: the first of the
+    per-lag notes of :func:`gdynet.koopman.validation.interval_note` ("" when none; summaries of 0.4
+    have no notes)."""
+    given = [(lag, note) for lag, note in zip(lags_ps, notes or ()) if note]
+    if not given:
         return ""
-    return " (intervals: " + "; ".join(f"at {', '.join(f'{lag:g}' for lag in lags)} ps: {note}"
-                                       for note, lags in lags_of.items()) + ")"
+    (lag, note), more = given[0], len(given) - 1
+    return (f" (intervals at {lag:g} ps: {note}" + (f"; notes at {more} longer lag{'s' if more > 1 else ''} in "
+                                                     "summary.json" if more else "") + ")")
 
 
 def _training_lines(summary: dict[str, Any]) -> dict[str, str]:
