@@ -14,9 +14,12 @@ estimates θ_b from the B blocks that have data,
 
 For timescales θ is the rate 1/t_i = −ln|λ_i| / τ (ps⁻¹), mapped back to t_i, so an interval that
 reaches rate ≤ 0 (|λ| ≥ 1) has an upper timescale bound of ``inf``. With fewer than 2 usable blocks
-the bounds are NaN. (The original GDyNet post-processing used 1.96 · std/√B around the mean of the
-block estimates, for timescales in log space; the t quantile is wider for few blocks, e.g. 3.18
-instead of 1.96 for B = 4, and the centre here is the estimate from all data.)
+the bounds are NaN. A block with fewer than :data:`MIN_PAIRS_PER_STATE` × S lagged pairs cannot estimate
+its own K(τ) (π_b of −152, timescale intervals [0.03, ∞] ps around 0.44 ps, issue 24): such blocks are
+pooled into pieces first (:func:`pool_short_blocks`, the same rule for timescales, CK test and
+populations), and each result's notes say so. (The original GDyNet post-processing used 1.96 · std/√B
+around the mean of the block estimates, for timescales in log space; the t quantile is wider for few
+blocks, e.g. 3.18 instead of 1.96 for B = 4, and the centre here is the estimate from all data.)
 """
 from __future__ import annotations
 
@@ -44,7 +47,8 @@ class ImpliedTimescales:
         lags_ps: ``(L,)`` lags in ps.
         timescales_ps: ``(L, S-1)`` timescales from all data, slowest first (``inf``: |λ| ≥ 1).
         lower, upper: ``(L, S-1)`` confidence bounds in ps (NaN with < 2 usable blocks).
-        block_timescales_ps: ``(B, L, S-1)`` timescales of each block (NaN: block without pairs).
+        block_timescales_ps: ``(P, L, S-1)`` timescales of each piece the intervals came from (the blocks,
+            short ones pooled: :func:`pool_short_blocks`; NaN: a piece without pairs at that lag).
         confidence: confidence level, e.g. 0.95.
         n_blocks: number of blocks B.
         dt_ps: time between frames in ps.
