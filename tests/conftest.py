@@ -30,3 +30,27 @@ def _private_cache(tmp_path_factory):
         os.environ.pop("GDYNET_CACHE", None)
     else:
         os.environ["GDYNET_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def toy_fit(tmp_path_factory):
+    """``toy_fit(name, options, n_trajectories=, n_frames=, seed=, n_test=0)``: writes the Li-in-FCC-S toy as
+    ``toy_<i>.npz`` files in a new temporary folder, runs ``gdynet fit`` on them (the last ``n_test`` files
+    as ``--test``) with ``--dt 0.1ps --out <folder>/run`` and ``options``, asserts that it succeeded, and
+    returns ``(run folder, npz paths)``."""
+    from typer.testing import CliRunner
+
+    from gdynet.cli import app
+
+    def fit(name: str, options: list[str], *, n_trajectories: int, n_frames: int, seed: int, n_test: int = 0):
+        folder = tmp_path_factory.mktemp(name)
+        toy = _toy.toy_li_fcc(n_trajectories=n_trajectories, n_frames=n_frames, seed=seed)
+        paths = [str(_toy.write_npz(t, folder / f"toy_{i}.npz")) for i, t in enumerate(toy.trajectories)]
+        train, test = paths[:len(paths) - n_test], paths[len(paths) - n_test:]
+        out = folder / "run"
+        result = CliRunner().invoke(app, ["fit", *train, *(["--test", *test] if test else []), "--dt", "0.1ps",
+                                          "--out", str(out), *options])
+        assert result.exit_code == 0, result.output
+        return out, paths
+
+    return fit

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 
 from gdynet.cli import app
 from gdynet.commands.options import print_summary
-from gdynet.datasets.toy import toy_li_fcc, write_npz
 from gdynet.base.errors import GdynetWarning
 from gdynet.network.inputs import check_gaussian_range
 from gdynet.analysis.matching import best_match
@@ -22,19 +21,13 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def seeded_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("options")
-    toy = toy_li_fcc(n_trajectories=2, n_frames=500, seed=2)
-    paths = [str(write_npz(t, folder / f"toy_{i}.npz")) for i, t in enumerate(toy.trajectories)]
-    config = folder / "fit.toml"
+def seeded_run(toy_fit, tmp_path_factory):
+    config = tmp_path_factory.mktemp("options-config") / "fit.toml"
     config.write_text('epochs = 1\nhidden = [8, 8]\nconv-layers = 2\nlr = 0.5\nsplit = "0.6,0.2,0.2"\n')
-    out = folder / "run"
-    result = runner.invoke(app, ["fit", *paths, "--dt", "0.1ps", "--out", str(out), "--lag", "1ps", "-q",
-                                 "--device", "cpu", "--config", str(config), "--lr", "0.002", "--seeds", "2",
-                                 "--atom-features", "8", "--cutoff", "6", "--weight-decay", "1e-5",
-                                 "--patience", "2", "--lags", "0.5ps,1ps"])
-    assert result.exit_code == 0, result.output
-    return out, paths, folder
+    out, paths = toy_fit("options", ["--lag", "1ps", "-q", "--device", "cpu", "--config", str(config), "--lr", "0.002",
+                                     "--seeds", "2", "--atom-features", "8", "--cutoff", "6", "--weight-decay", "1e-5",
+                                     "--patience", "2", "--lags", "0.5ps,1ps"], n_trajectories=2, n_frames=500, seed=2)
+    return out, paths, config.parent
 
 
 def test_every_setting_reaches_run_json_and_flags_override_the_config(seeded_run):

@@ -1,7 +1,7 @@
 """The interactive report (``report.html``): one self-contained file, readable offline.
 
 Every figure of ``report.md`` is redrawn with plotly from the numbers of ``summary.json`` (hover
-for values); plotly.js is embedded once, with a small script (:mod:`.html_assets`) that draws the
+for values); plotly.js is embedded once (gzip-compressed; the browser unpacks it), with a small script (:mod:`.html_assets`) that draws the
 figures, shows or hides a state in every figure and table at once (the state buttons, or a click
 on a state in any legend), and draws the 3D view of :mod:`.structure_view` (target atoms coloured
 by their most likely state, sized by its probability; other atoms grey by element; the cell edges;
@@ -10,6 +10,9 @@ stand next to the figure they qualify. Nothing is fetched when the page opens.
 """
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import html
 import json
 import math
@@ -52,26 +55,29 @@ def its_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
     ts = its["timescales_ps"]
     checks = summary.get("timescales_checks") or []
     traces: list[dict[str, Any]] = []
+    finite = [v for v in _num(np.ravel(ts).tolist() + np.ravel(its["upper_ps"]).tolist()) if v is not None and v > 0]
+    top = 3 * max(finite, default=1.0)             # an unbounded interval (upper = ∞) is filled up to here
     for i in range(len(ts[0]) if ts else 0):
         color = state_color(i)
         bound = i < len(checks) and checks[i].get("lower_bound")
         name = f"t{i + 1} (process {i + 1})" + (" — lower bound" if bound else "")
         lower, upper = _num(row[i] for row in its["lower_ps"]), _num(row[i] for row in its["upper_ps"])
-        known = [k for k in range(len(lags)) if lower[k] is not None and upper[k] is not None]
-        if known:                                   # the band where both ends are finite
+        known = [k for k in range(len(lags)) if lower[k] is not None]
+        if known:                                   # the 95 % band: a filled area with its edges drawn
             band_x = [lags[k] for k in known]
-            traces.append({"type": "scatter", "x": band_x + band_x[::-1], "fill": "toself",
-                           "y": [upper[k] for k in known] + [lower[k] for k in known[::-1]],
-                           "fillcolor": color, "opacity": 0.2, "line": {"width": 0}, "hoverinfo": "skip",
-                           "legendgroup": f"p{i}", "showlegend": False})
+            traces.append({"type": "scatter", "mode": "lines", "x": band_x + band_x[::-1], "fill": "toself",
+                           "y": [top if upper[k] is None else upper[k] for k in known] + [lower[k] for k in known[::-1]],
+                           "fillcolor": _rgba(color, 0.28), "line": {"width": 1, "color": _rgba(color, 0.6)},
+                           "hoverinfo": "skip", "legendgroup": f"p{i}", "showlegend": False})
         resolved = [r[i] for r in its.get("resolved") or [[True] * len(ts[0])] * len(lags)]
         traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "legendgroup": f"p{i}",
-                       "x": lags, "y": _num(row[i] for row in ts), "customdata": list(zip(lower, upper)),
+                       "x": lags, "y": _num(row[i] for row in ts),
+                       "customdata": [[lo, "∞" if up is None else f"{up:.4g}"] for lo, up in zip(lower, upper)],
                        "line": {"color": color, "dash": "dot" if bound else "solid"},
                        "marker": {"color": color, "size": 8,
                                   "symbol": ["circle" if ok else "circle-open" for ok in resolved]},
                        "hovertemplate": f"τ = %{{x:.4g}} ps<br>t{i + 1} = %{{y:.4g}} ps"
-                                        "<br>95 %: [%{customdata[0]:.4g}, %{customdata[1]:.4g}]<extra></extra>"})
+                                        "<br>95 %: [%{customdata[0]:.4g}, %{customdata[1]}]<extra></extra>"})
         if bound:
             at = int(np.argmin(np.abs(np.array(lags) - summary["lag_ps"])))
             traces.append({"type": "scatter", "mode": "markers+text", "x": [lags[at]], "y": [ts[at][i]],
@@ -89,9 +95,15 @@ def its_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
                    "fill": "tozeroy", "fillcolor": "rgba(0,0,0,0.08)", "line": {"color": "black", "width": 1},
                    "hovertemplate": "t = τ = %{x:.4g} ps<extra></extra>"})
     xlog = len(lags) > 1 and max(lags) / max(min(lags), 1e-12) > 4
-    return {"data": traces, "layout": _layout("Implied relaxation timescales", xaxis={
+    return {"data": traces, "layout": _layout("Implied relaxation timescales (bands: 95 % intervals)", xaxis={
         "title": {"text": "lag time τ (ps)"}, "type": "log" if xlog else "linear"},
         yaxis={"title": {"text": "relaxation timescale (ps)"}, "type": "log"})}
+
+
+def _rgba(color: str, alpha: float) -> str:
+    """``#rrggbb`` as ``rgba(r,g,b,alpha)``."""
+    r, g, b = (int(color.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
 
 
 def ck_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -101,10 +113,10 @@ def ck_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
     pred, est = np.array(ck["predicted"], dtype=float), np.array(ck["estimated"], dtype=float)
     n = pred.shape[1]
     traces: list[dict[str, Any]] = []
-    layout = _layout("Chapman–Kolmogorov test: P(state j at nτ | state i at 0)", height=max(360, 210 * n),
+    layout = _layout("Chapman–Kolmogorov test: P(state j at nτ | state i at 0)", height=max(460, 230 * n),
                      showlegend=True)
-    gap = 0.06
-    size = (1 - gap * (n - 1)) / n
+    gap, gap_y = 0.06, min(0.15, 0.3 / n)          # rows ~70 px apart: the tick labels stay clear of the next row
+    size, size_y = (1 - gap * (n - 1)) / n, (1 - gap_y * (n - 1)) / n
     for i in range(n):
         for j in range(n):
             k = i * n + j + 1
@@ -131,10 +143,10 @@ def ck_figure(summary: Mapping[str, Any]) -> dict[str, Any]:
                            "name": "estimated K(nτ)", "legendgroup": "estimated", "showlegend": k == 1,
                            "marker": {"color": "#d62728", "size": 6}, "meta": {"state": i}, **error,
                            "hovertemplate": f"{i}→{j}, nτ = %{{x:.4g}} ps<br>estimated %{{y:.4f}}<extra></extra>"})
-            x0, y1 = j * (size + gap), 1 - i * (size + gap)
+            x0, y1 = j * (size + gap), 1 - i * (size_y + gap_y)
             layout[f"xaxis{suffix}"] = {"domain": [x0, x0 + size], "anchor": f"y{suffix}",
                                         "title": {"text": "nτ (ps)" if i == n - 1 else ""}}
-            layout[f"yaxis{suffix}"] = {"domain": [y1 - size, y1], "anchor": f"x{suffix}", "range": [-0.05, 1.05],
+            layout[f"yaxis{suffix}"] = {"domain": [y1 - size_y, y1], "anchor": f"x{suffix}", "range": [-0.05, 1.05],
                                         "title": {"text": f"{i}→{j}"}}
     return {"data": traces, "layout": layout}
 
@@ -351,8 +363,6 @@ def write_html_report(out_dir: str | Path, summary: Mapping[str, Any], *, inputs
         full: draw the figures that grow with S (False above ``FIGURE_STATES`` states, as report.md).
         title: the page's heading.
     """
-    from plotly.offline import get_plotlyjs
-
     figures: dict[str, dict[str, Any]] = {}
     parts = []
     lag_line = _headline_table(summary)
@@ -421,13 +431,21 @@ def write_html_report(out_dir: str | Path, summary: Mapping[str, Any], *, inputs
         ("conduction", "conduction"), ("training", "training"), ("inputs", "inputs")))
     page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_esc(title)}</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{PAGE_CSS}</style>"
-            f"<script>{get_plotlyjs()}</script></head><body><header><h1>{_esc(title)}</h1>"
+            f"<script type='application/octet-stream' id='plotly-gz'>{packed_plotlyjs()}</script></head><body><header><h1>{_esc(title)}</h1>"
             f"<nav>{nav}</nav><div class='states'>Show states: {buttons}</div></header><main>{''.join(parts)}</main>"
             f"<script type='application/json' id='gdynet-data'>{data}</script><script>{PAGE_SCRIPT}</script>"
             "</body></html>")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return write_text(out / "report.html", page)
+
+
+@functools.lru_cache(maxsize=1)
+def packed_plotlyjs() -> str:
+    """plotly.js of the installed plotly package, gzip-compressed (the same bytes every time) and base64-encoded."""
+    from plotly.offline import get_plotlyjs
+
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
 
 
 def _headline_table(summary: Mapping[str, Any]) -> str:

@@ -1,11 +1,15 @@
 """The style sheet and the script of ``report.html`` (:mod:`.html`), kept apart from the Python.
 
-The script reads the page's JSON (``#gdynet-data``): draws every figure with plotly, keeps one
+The script unpacks plotly.js (stored gzip-compressed and base64-encoded in ``#plotly-gz``: 1.9 MB
+instead of 4.8 MB, unpacked by the browser's DecompressionStream), then reads the page's JSON
+(``#gdynet-data``): draws every figure with plotly, keeps one
 shown/hidden flag per state that the state buttons and a click on a state's legend entry in any
 figure change everywhere (figures, the conduction table, the 3D view), and draws the 3D view:
 it decodes a frame's packed coordinates and state probabilities and redraws the atoms when the
 slider moves. ``window.gdynetReady`` turns true when everything is drawn (the browser test waits
-for it); ``window.gdynetView`` exposes the 3D view's element and frame setter.
+for it); ``window.gdynetTimes`` holds when (``performance.now()``, ms) the 3D view (``view``) and
+everything (``ready``) were on screen; ``window.gdynetView`` exposes the 3D view's element, frame
+count, frame setter and its last drawing (``drawn()``, a promise).
 """
 
 PAGE_CSS = """
@@ -31,12 +35,34 @@ tr.hidden{display:none}
 """
 
 PAGE_SCRIPT = r"""
+// plotly.js is stored gzip-compressed (#plotly-gz, base64): unpack it, run it, then draw the page
 (function () {
+  const bin = atob(document.getElementById('plotly-gz').textContent);
+  const packed = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) packed[i] = bin.charCodeAt(i);
+  let unpacked;
+  try {
+    unpacked = new Response(new Blob([packed]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+  } catch (err) {
+    unpacked = Promise.reject(err);
+  }
+  unpacked.then(function (code) {
+    const script = document.createElement('script');
+    script.textContent = code;
+    document.head.appendChild(script);
+    drawPage();
+  }, function (err) {
+    document.querySelector('main').insertAdjacentHTML('afterbegin', '<p class="remark"><b>This browser cannot ' +
+      'unpack the figures</b> (it needs DecompressionStream: Chrome/Edge 80+, Firefox 113+, Safari 16.4+): ' + err + '</p>');
+  });
+})();
+
+function drawPage() {
   'use strict';
   const D = JSON.parse(document.getElementById('gdynet-data').textContent);
   const shown = D.colors.map(() => true);
   const plots = [];
-  const GREYS = ['#8c8c8c', '#b8b8b8', '#5f5f5f', '#cfcfcf', '#787878', '#a3a3a3'];
+  const GREYS = ['#b4b4b4', '#8c8c8c', '#d2d2d2', '#6e6e6e', '#a0a0a0', '#c3c3c3'];
   const SYMBOLS = ['X','H','He','Li','Be','B','C','N','O','F','Ne','Na','Mg','Al','Si','P','S','Cl','Ar','K','Ca',
     'Sc','Ti','V','Cr','Mn','Fe','Co','Ni','Cu','Zn','Ga','Ge','As','Se','Br','Kr','Rb','Sr','Y','Zr','Nb','Mo',
     'Tc','Ru','Rh','Pd','Ag','Cd','In','Sn','Sb','Te','I','Xe','Cs','Ba','La','Ce','Pr','Nd','Pm','Sm','Eu','Gd',
@@ -48,6 +74,11 @@ PAGE_SCRIPT = r"""
     return out;
   }
   function symbol(z) { return SYMBOLS[z] || ('Z' + z); }
+  // resolves once what was drawn so far is on screen (two animation frames later)
+  function painted() {
+    return new Promise(function (done) { requestAnimationFrame(function () { requestAnimationFrame(done); }); });
+  }
+  window.gdynetTimes = {};
 
   function applyStates(gd) {
     const idx = [], vis = [];
@@ -103,12 +134,18 @@ PAGE_SCRIPT = r"""
               line: {color: '#444', width: 2}};
     }
 
+    // one colour per state on a stepped colour scale: target colours are numbers (cheap to update)
+    const scale = [];
+    D.colors.forEach(function (c, k) { scale.push([k / S, c], [(k + 1) / S, c]); });
     function traces(i) {
       const fr = V.frames[i], sys = systems[fr.sys];
       const q = new Uint16Array(bytes(fr.xyz).buffer), chi = bytes(fr.chi);
       const n = sys.numbers.length;
       const other = {}; allElements.forEach(function (z) { other[z] = {x: [], y: [], z: [], text: []}; });
-      const tx = [], ty = [], tz = [], color = [], size = [], text = [];
+      const tx = new Float32Array(n), ty = new Float32Array(n), tz = new Float32Array(n);
+      const color = new Float32Array(n), size = new Float32Array(n), text = [];
+      let m = 0;
+      const grow = n > 5000 ? 0.6 : n < 100 ? 2.5 : 1;   // marker size: small for crowded views, large for a few atoms
       for (let a = 0; a < n; a++) {
         const x = fr.lo[0] + q[3 * a] * fr.step[0], y = fr.lo[1] + q[3 * a + 1] * fr.step[1], zz = fr.lo[2] + q[3 * a + 2] * fr.step[2];
         const k = sys.kind[a];
@@ -120,35 +157,57 @@ PAGE_SCRIPT = r"""
         for (let s = 1; s < S; s++) if (chi[k * S + s] > chi[k * S + best]) best = s;
         if (!shown[best]) continue;
         const p = chi[k * S + best] / 255;
-        tx.push(x); ty.push(y); tz.push(zz); color.push(D.colors[best]); size.push(4 + 8 * p);
+        tx[m] = x; ty[m] = y; tz[m] = zz; color[m] = best + 0.5; size[m] = (4 + 8 * p) * grow; m++;
         text.push(symbol(sys.numbers[a]) + ' atom ' + sys.ids[a] + ': state ' + best + ' (p = ' + p.toFixed(2) + ')');
       }
       const out = allElements.map(function (z, e) {
         const b = other[z];
         return {type: 'scatter3d', mode: 'markers', name: symbol(z) + (hasTarget[z] ? ' (not a target)' : ''),
                 x: b.x, y: b.y, z: b.z, text: b.text, hoverinfo: 'text',
-                marker: {color: GREYS[e % GREYS.length], size: n > 5000 ? 2 : 4, opacity: 0.6}};
+                marker: {color: GREYS[e % GREYS.length], size: 3.5 * grow, opacity: 1, line: {width: 0}}};
       });
-      out.push({type: 'scatter3d', mode: 'markers', name: 'targets', x: tx, y: ty, z: tz, text: text, hoverinfo: 'text',
-                showlegend: false, marker: {color: color, size: size, opacity: 1, line: {width: 0}}});
+      out.push({type: 'scatter3d', mode: 'markers', name: 'targets', x: tx.subarray(0, m), y: ty.subarray(0, m),
+                z: tz.subarray(0, m), text: text, hoverinfo: 'text', showlegend: false,
+                marker: {color: color.subarray(0, m), cmin: 0, cmax: S, colorscale: scale, showscale: false,
+                         size: size.subarray(0, m), opacity: 1, line: {width: 0}}});
       out.push(cellLines(fr.cell));
       for (let s = 0; s < S; s++) {
         out.push({type: 'scatter3d', mode: 'markers', name: 'state ' + s, x: [null], y: [null], z: [null],
                   legendgroup: 'state ' + s, meta: {state: s}, visible: shown[s] ? true : 'legendonly',
                   marker: {color: D.colors[s], size: 8}, hoverinfo: 'skip'});
       }
+      const c = fr.cell, len = function (v) { return Math.hypot(v[0], v[1], v[2]).toFixed(1); };
       label.textContent = 'frame ' + (i + 1) + ' of ' + V.frames.length + ': ' + sys.name + ', t = ' +
-        fr.time_ps.toFixed(3) + ' ps (frame ' + fr.frame + ' of the analysed piece)';
+        fr.time_ps.toFixed(3) + ' ps (frame ' + fr.frame + ' of the analysed piece); cell ' + len(c[0]) + ' × ' +
+        len(c[1]) + ' × ' + len(c[2]) + ' Å';
       return out;
     }
-    const layout = {margin: {l: 0, r: 0, t: 10, b: 0}, uirevision: 'keep', showlegend: true,
-                    legend: {itemsizing: 'constant'},
-                    scene: {aspectmode: 'data', xaxis: {title: {text: 'x (Å)'}}, yaxis: {title: {text: 'y (Å)'}},
-                            zaxis: {title: {text: 'z (Å)'}}}};
+    // the box of the first frame (cell and atoms) sets the aspect and a side view that shows all of it
+    // (z up, looking mostly along y: a slab normal to z is seen edge-on, its layers stacked up the screen)
+    const first = V.frames[0], span = [0, 1, 2].map(function (d) {
+      const c = first.cell, cellSpan = Math.abs(c[0][d]) + Math.abs(c[1][d]) + Math.abs(c[2][d]);
+      return Math.max(cellSpan, first.step[d] * 65535, 1e-3);
+    });
+    const longest = Math.max.apply(null, span);
+    // eye distance grows with the box's half-diagonal (plotly's default 1.25 per axis for a cube)
+    const diag = Math.hypot(span[0], span[1], span[2]) / longest, eye = 1.3 * Math.max(diag, 1.15) / 1.49;
+    const plain = {title: {text: ''}, showgrid: false, showticklabels: false, showbackground: false, zeroline: false,
+                   showspikes: false, showline: false, ticks: ''};
+    const layout = {margin: {l: 0, r: 0, t: 30, b: 0}, uirevision: 'keep', showlegend: true,
+                    legend: {itemsizing: 'constant', x: 0, xanchor: 'left', y: 1, bgcolor: 'rgba(255,255,255,0.7)'},
+                    scene: {aspectmode: 'manual',
+                            aspectratio: {x: span[0] / longest, y: span[1] / longest, z: span[2] / longest},
+                            camera: {eye: {x: 0.5 * eye, y: -1.35 * eye, z: 0.4 * eye}, up: {x: 0, y: 0, z: 1}},
+                            xaxis: Object.assign({}, plain, {title: {text: 'x'}}),
+                            yaxis: Object.assign({}, plain, {title: {text: 'y'}}),
+                            zaxis: Object.assign({}, plain, {title: {text: 'z'}})}};
+    let pending = Promise.resolve();
     const v = {
       el: el,
+      frames: V.frames.length,
       targetTrace: allElements.length,
-      draw: function () { return Plotly.react(el, traces(current), layout, D.config); },
+      draw: function () { pending = Plotly.react(el, traces(current), layout, D.config); return pending; },
+      drawn: function () { return pending; },
       setFrame: function (i) { current = i; slider.value = String(i); return v.draw(); }
     };
     slider.addEventListener('input', function () { current = +slider.value; v.draw(); });
@@ -170,12 +229,17 @@ PAGE_SCRIPT = r"""
   });
   if (D.view && D.view.frames.length) {
     view = makeView(D.view);
-    jobs.push(view.draw().then(function (gd) { plots.push(gd); gd.on('plotly_legendclick', legendClick); }));
+    jobs.push(view.draw().then(function (gd) {
+      plots.push(gd); gd.on('plotly_legendclick', legendClick);
+      return painted().then(function () { window.gdynetTimes.view = performance.now(); });
+    }));
   }
   document.querySelectorAll('input[data-state]').forEach(function (box) {
     box.addEventListener('change', function () { setState(+box.dataset.state, box.checked); });
   });
   window.gdynetView = view;
-  Promise.all(jobs).then(function () { window.gdynetReady = true; });
-})();
+  Promise.all(jobs).then(painted).then(function () {
+    window.gdynetTimes.ready = performance.now(); window.gdynetReady = true;
+  });
+}
 """

@@ -18,7 +18,7 @@ from .outputs import staged_outputs
 from ..api.model_file import load_model
 from .lock import run_lock
 from .rundir import RunDir
-from .selection import select_frames, split_fractions
+from .selection import Selection, select_frames, split_fractions
 
 #: default lags for implied timescales, as multiples of the fit lag
 DEFAULT_LAG_FACTORS = (0.25, 0.5, 1, 2, 4, 8)
@@ -126,13 +126,10 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | str] | None,
     check_options(profile, order_parameter, shell_radius)
     analyze_on = (given.get("analyze_on") or "test") if analyze_on is None else analyze_on
     ci_from = (given.get("ci_from") or "auto") if ci_from is None else ci_from
-    paths = list(record["paths"]) + list(record.get("test_paths", []))
-    chis = [run.load_chi(i) for i in range(len(paths))]
     lag_list = None if lags is None else sorted({lag_to_frames(x, dt, name="--lags") for x in lags})
+    paths, chis, selection = analysed_frames(run, record, analyze_on=analyze_on,
+                                             largest_lag=None if lag_list is None else max(lag_list))
     n_frames, n_series = sum(len(c) for c in chis), sum(c.shape[1] for c in chis)
-    selection = select_frames([len(c) for c in chis], n_train=len(record["paths"]), lag=lag,
-                              split=split_fractions(record["fit"].get("split")), analyze_on=analyze_on,
-                              largest_lag=None if lag_list is None else max(lag_list))
     if trajectories is None:
         trajectories = read_all(paths, ReadOptions.from_dict(record["read"]))
         require_same_inputs(record, run.root, "analyze")      # again: nothing changed while it was read
@@ -201,14 +198,7 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | str] | None,
     }
     summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
     summary["training_converged"], summary["training_remark"] = _convergence(summary)
-    inputs = {"trajectories": ", ".join(record["paths"]),
-              "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
-              "frames analysed": selection.note, **{k: v for k, v in record["read"].items() if v},
-              **record["fit"], "lag (frames)": lag, "dt (ps)": dt,
-              "charges (e)": structure.headlines["state charges"], "temperature (K)": temperature_K or "not given"}
-    for key in ("epochs", "patience", "batch_size"):
-        if inputs.get(key) is None and summary["training"]:
-            inputs[key] = f"automatic: {summary['training'][key]}"
+    inputs = run_inputs(record, summary)
     figures = {**_figures(out, result, rdfs, conduction, charged, structure.summary.get("order_parameter")),
                **structure.figures}
     if summary["history"]:
@@ -228,6 +218,18 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | str] | None,
     write_run_html(out.root, summary, record, trajs, chis)
     writes.write_json(out.summary, summary)
     return summary
+
+
+def analysed_frames(run: RunDir, record: Mapping[str, Any], *, analyze_on: str,
+                    largest_lag: int | None) -> tuple[list[str], list[np.ndarray], Selection]:
+    """The run's trajectory paths (training, then test), their state probabilities (chi/, one array
+    ``(F, n, S)`` per file) and which frames are analysed (:func:`.selection.select_frames`)."""
+    paths = list(record["paths"]) + list(record.get("test_paths", []))
+    chis = [run.load_chi(i) for i in range(len(paths))]
+    selection = select_frames([len(c) for c in chis], n_train=len(record["paths"]), lag=int(record["lag_frames"]),
+                              split=split_fractions(record["fit"].get("split")), analyze_on=analyze_on,
+                              largest_lag=largest_lag)
+    return paths, chis, selection
 
 
 def rdf_curves(rdf: Any) -> dict[str, Any]:
@@ -385,17 +387,22 @@ def _figures(run: RunDir, result, rdfs, conduction, charged: bool, order: dict[s
     return paths
 
 
-def html_inputs(record: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The page's inputs table, from run.json and summary.json."""
-    charges = summary.get("state_charges") or {}
-    given = record.get("analysis", {})
-    return {"trajectories": ", ".join(record["paths"]),
-            "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
-            "frames analysed": summary.get("analysis_data"),
-            **{k: v for k, v in record["read"].items() if v}, **record["fit"],
-            "lag (frames)": record["lag_frames"], "dt (ps)": record["dt_ps"],
-            "charges (e)": charges.get("charges_e", "none") if charges else "none",
-            "temperature (K)": given.get("temperature_K") or "not given"}
+def run_inputs(record: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs table of report.md and report.html, from run.json and summary.json."""
+    from .materials import charge_text
+
+    temperature = (summary.get("conduction") or {}).get("temperature_K")
+    inputs = {"trajectories": ", ".join(record["paths"]),
+              "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
+              "frames analysed": summary.get("analysis_data"),
+              **{k: v for k, v in record["read"].items() if v}, **record["fit"],
+              "lag (frames)": record["lag_frames"], "dt (ps)": record["dt_ps"],
+              "charges (e)": charge_text(summary.get("state_charges")),
+              "temperature (K)": temperature or record.get("analysis", {}).get("temperature_K") or "not given"}
+    for key in ("epochs", "patience", "batch_size"):
+        if inputs.get(key) is None and summary.get("training"):
+            inputs[key] = f"automatic: {summary['training'][key]}"
+    return inputs
 
 
 def html_remarks(summary: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -437,6 +444,10 @@ def html_remarks(summary: Mapping[str, Any]) -> dict[str, list[str]]:
                          + ", ".join(f"{s}: {100 * f:.0f} %" for s, f in enumerate(labels["ordered_fraction"]))
                          + f"; the most likely state agrees with the label on {100 * labels['agreement']:.0f} % of "
                            "target-frames")
+    profile = summary.get("profile")
+    if profile:
+        structure.append(f"state densities along {profile['axis']}: target atoms only; where the curves are zero "
+                         "there are no target atoms (e.g. atoms left out by --select), not no atoms")
     charges = summary.get("state_charges")
     if charges:
         structure.append(f"state charges {', '.join(f'{q:.3g}' for q in charges['charges_e'])} e ({charges['source']})")
@@ -461,6 +472,13 @@ def write_run_html(out_dir: Path, summary: Mapping[str, Any], record: Mapping[st
 
     view = None if trajs is None else structure_view(trajs, chis)
     n_states = len(summary["populations"])
-    return write_html_report(out_dir, summary, inputs=html_inputs(record, summary), remarks=html_remarks(summary),
+    return write_html_report(out_dir, summary, inputs=run_inputs(record, summary), remarks=html_remarks(summary),
                              view=view, view_note=view_note, full=n_states <= FIGURE_STATES,
-                             title=f"gdynet report: {summary.get('model', 'gdynet')} with {n_states} states")
+                             title=f"gdynet report: {n_states} states of {_source_names(record)} "
+                                   f"({summary.get('model', 'gdynet')} model)")
+
+
+def _source_names(record: Mapping[str, Any]) -> str:
+    """``dump.lammpstrj`` or ``a.xtc and 2 more``: the run's trajectory files, for the page's title."""
+    names = [Path(p).name for p in list(record["paths"]) + list(record.get("test_paths", []))]
+    return names[0] + (f" and {len(names) - 1} more" if len(names) > 1 else "")

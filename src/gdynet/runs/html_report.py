@@ -10,7 +10,6 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-
 from ..base.errors import GdynetError, GdynetWarning
 from .lock import run_lock
 from .rundir import RunDir
@@ -26,9 +25,8 @@ def rewrite_report(run_dir: str | Path) -> Path:
 
     from ..files.fingerprint import require_same_inputs
     from ..trajectory.read_options import ReadOptions, read_all
-    from .analyze import _frames, write_run_html
+    from .analyze import _frames, analysed_frames, write_run_html
     from .outputs import recover
-    from .selection import select_frames, split_fractions
 
     run = RunDir(Path(run_dir))
     if not run.root.is_dir():
@@ -42,15 +40,12 @@ def rewrite_report(run_dir: str | Path) -> Path:
         except (OSError, ValueError) as exc:
             raise GdynetError(f"summary.json cannot be read ({exc})", run.root) from None
         record = run.read_run()
-        paths = list(record["paths"]) + list(record.get("test_paths", []))
-        chis = [run.load_chi(i) for i in range(len(paths))]
-        dt, lag = float(record["dt_ps"]), int(record["lag_frames"])
+        dt = float(record["dt_ps"])
         largest = max(round(x / dt) for x in summary["implied_timescales"]["lags_ps"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", GdynetWarning)
-            selection = select_frames([len(c) for c in chis], n_train=len(record["paths"]), lag=lag,
-                                      split=split_fractions(record["fit"].get("split")),
-                                      analyze_on=summary.get("analysis_on", "test"), largest_lag=largest)
+            paths, chis, selection = analysed_frames(run, record, analyze_on=summary.get("analysis_on", "test"),
+                                                     largest_lag=largest)
         trajs, note = None, None
         try:
             require_same_inputs(record, run.root, "report")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -125,7 +125,7 @@ def structure_analyses(trajs: Sequence[Trajectory], chis: Sequence[np.ndarray], 
         raise GdynetError(f"{option('shell_radius')} needs partial charges, but the trajectories have none "
                           "(read them with a topology that has charges)")
     out.summary["state_charges"] = None if out.charges is None else out.charges.summary()
-    out.headlines["state charges"] = _charge_text(out.charges)
+    out.headlines["state charges"] = charge_text(out.summary["state_charges"])
     return out
 
 
@@ -160,11 +160,12 @@ def _order_analyses(out: MaterialsResults, trajs: Sequence[Trajectory], chis: Se
             order, figures_dir / "order_parameter", threshold=threshold)
 
 
-def _charge_text(charges: Any) -> str:
+def charge_text(charges: Mapping[str, Any] | None) -> str:
+    """The state charges in words, from summary.json's ``state_charges`` (None: no charges)."""
     if charges is None:
         return "no charges given (--charge) and none in the topology: conduction shows only D_ij"
-    values = ", ".join(f"{c:+.3g}" for c in charges.charges_e)
-    if charges.source == "--charge":
+    values = ", ".join(f"{c:+.3g}" for c in charges["charges_e"])
+    if charges["source"] == "--charge":
         return f"{values} e, given with --charge"
-    radii = ", ".join(f"{r:.3g}" for r in charges.shell_radius_A)
+    radii = ", ".join(f"{r:.3g}" for r in charges["shell_radius_A"])
     return f"{values} e from the topology's partial charges: own charge + charge within {radii} Å"
