@@ -155,7 +155,8 @@ def lag_list(text: Optional[str]) -> Optional[list[Any]]:
 
 
 def print_summary(summary: dict[str, Any], out: Path) -> None:
-    """The headline numbers as a table; an infinite timescale (``None`` in JSON) prints as ∞."""
+    """The headline numbers as a table; an infinite timescale (``None`` in JSON) prints as ∞; training that
+    has not converged (summary.json ``training_remark``) as one ``warning:`` line on stderr."""
     from rich.console import Console
     from rich.table import Table
 
@@ -196,3 +197,5 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
     table.add_row("report", f"{Path(out) / 'report.md'}, {Path(out) / 'report.html'} (interactive)")
     Console(stderr=False).print(table)
+    if summary.get("training_remark"):                 # names --epochs
+        typer.echo(f"warning: {summary['training_remark']}", err=True)

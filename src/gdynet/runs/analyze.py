@@ -197,6 +197,7 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | str] | None,
         "state_rdf": {pair: rdf_curves(rdf) for pair, rdf in rdfs.items()},
     }
     summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
+    summary["training_converged"], summary["training_remark"] = _convergence(summary)
     inputs = run_inputs(record, summary)
     figures = {**_figures(out, result, rdfs, conduction, charged, structure.summary.get("order_parameter")),
                **structure.figures}
@@ -263,6 +264,16 @@ def supported_states(populations: Sequence[float]) -> tuple[int, str | None]:
                f"{n} states; refit with --states {max(2, n)}")
 
 
+def _convergence(summary: Mapping[str, Any]) -> tuple[bool | None, str | None]:
+    """summary.json ``training_converged`` and ``training_remark`` from its ``history`` and ``training``
+    budget (:func:`gdynet.training.budget.training_convergence`); ``(None, None)`` without a history."""
+    from ..training.budget import training_convergence
+
+    if not summary.get("history"):
+        return None, None
+    return training_convergence(summary["history"], (summary.get("training") or {}).get("epochs"))
+
+
 def _headlines(summary: dict[str, Any]) -> dict[str, str]:
     """Short text lines for the report: data size, implied timescales with CIs, CK verdict."""
     its, ck = summary["implied_timescales"], summary["ck_test"]
@@ -311,6 +322,8 @@ def _training_lines(summary: dict[str, Any]) -> dict[str, str]:
             auto = f" ({', '.join(budget['auto'])} automatic)" if budget["auto"] else ""
             lines["training"] += (f"; {budget['steps_per_epoch']} steps of {budget['batch_size']} frame pairs per "
                                   f"epoch, at most {budget['epochs']} epochs, patience {budget['patience']}{auto}")
+    if summary.get("training_remark"):
+        lines["training convergence"] = summary["training_remark"]
     return lines
 
 
@@ -415,7 +428,8 @@ def html_remarks(summary: Mapping[str, Any]) -> dict[str, list[str]]:
     checks = summary.get("timescales_checks") or []
     reasons = [c["reason"] for c in checks if c.get("reason")]
     markovian = summary.get("timescales_markovian")
-    top = [summary.get("states_remark"), summary.get("seeds_remark") and f"seeds: {summary['seeds_remark']}",
+    top = [summary.get("states_remark"), summary.get("training_remark"),
+           summary.get("seeds_remark") and f"seeds: {summary['seeds_remark']}",
            figure_note(len(summary["populations"]))]
     if summary.get("invariance_check"):
         top.append("invariance check: " + invariance_line(summary["invariance_check"]))
