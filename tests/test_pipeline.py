@@ -191,9 +191,13 @@ def test_fit_a_lammps_dump_with_type_map_and_element_target(toy_files, tmp_path)
                               for a, (x, y, z) in enumerate(frame))
     out = tmp_path / "run"
     result = runner.invoke(app, ["fit", str(dump), "--dt", "100fs", "--type-map", "1=Li,2=S", "--target", "Li",
-                                 "--out", str(out), "--epochs", "1", "--lag", "1ps", "-q", "--device", "cpu"])
+                                 "--out", str(out), "--epochs", "2", "--lag", "1ps", "-q", "--device", "cpu"])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
+    # 2 epochs are never known to be enough: summary, report and one warning line say so, naming --epochs
+    assert summary["training_converged"] is False and "refit with more --epochs" in summary["training_remark"]
+    assert result.output.count("warning: training has not converged") == 1
+    assert summary["training_remark"] in (out / "report.md").read_text()
     assert summary["dt_ps"] == pytest.approx(0.1) and summary["n_frames"] == 600 and summary["n_targets"] == 1
     assert "Li–S" in (out / "report.md").read_text()
     _fails(["fit", str(dump), "--dt", "100fs", "--target", "Li", "--out", str(tmp_path / "x"), "-q"], "type")

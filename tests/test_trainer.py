@@ -176,6 +176,20 @@ def test_a_checkpoint_of_another_run_is_refused(stores, tmp_path):
         Trainer(_config(tmp_path, epochs=2, weight_decay=1e-3)).fit(TinyGraphNet(), [GraphSource(a)])
 
 
+def test_a_checkpoint_whose_best_weights_are_not_finite_is_refused(stores, tmp_path):
+    """Issue 24: a NaN in last.pt's kept best weights (only kept for a finite score: damage) would give
+    an all-NaN chi; the resume names the checkpoint instead."""
+    (a, _), _ = stores
+    Trainer(_config(tmp_path, epochs=1)).fit(TinyGraphNet(), [GraphSource(a)])
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    for value in state["run"]["best_state"].values():
+        if value.is_floating_point():
+            value.fill_(float("nan"))
+    torch.save(state, tmp_path / "last.pt")
+    with pytest.raises(GdynetError, match=r"last\.pt: damaged checkpoint: its best weights are not finite"):
+        Trainer(_config(tmp_path, epochs=2)).fit(TinyGraphNet(), [GraphSource(a)])
+
+
 def test_global_coordinate_vampnet_trains_through_the_same_trainer():
     """Two 'Li' atoms hop between x = 0.25 and x = 0.75 of a 4 Å cell (one crossing the boundary)."""
     rng = np.random.default_rng(3)

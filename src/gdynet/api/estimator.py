@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 import numbers
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..files.writes import json_safe
+from ..files.writes import json_safe, scratch_folder
 from ..base.errors import GdynetError
 from ..base.option_names import option
 from ..trajectory.core import Trajectory
@@ -199,7 +198,7 @@ class GDyNetEstimator:
         train, held_out = _trajectories(trajectories, "trajectories"), _trajectories(test or [], "test")
         self.check()
         self.model_ = None
-        with tempfile.TemporaryDirectory(prefix="gdynet-fit-") as scratch:
+        with scratch_folder("gdynet-fit-") as scratch:
             graphs = Path(self.checkpoint_dir) / "graphs" if self.checkpoint_dir is not None else Path(scratch) / "graphs"
             outcome = self.train_network(train, held_out, graphs_dir=graphs, scratch=Path(scratch),
                                          checkpoint_dir=self.checkpoint_dir)
@@ -256,6 +255,10 @@ class GDyNetEstimator:
                 "n_atoms": trajs[0].n_atoms, "n_states": int(self.n_states), "calibration": calibration.tolist(),
                 "settings": json_safe({k: v for k, v in self.get_params().items() if k not in _NOT_MODEL}),
                 "read": _read_options(trajs)}
+        if self.architecture != "vampnet":           # bond lengths seen in training: predict warns beyond them
+            from ..network.inputs import distance_range
+
+            meta["distance_range_A"] = distance_range([s.store for s in sources[:len(train)]])
         from .model import GDyNetModel
 
         return Outcome(GDyNetModel(result.model, meta), sources, raws, trained, best)

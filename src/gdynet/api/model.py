@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import tempfile
 import warnings
 from pathlib import Path
 from types import MappingProxyType
@@ -24,6 +23,7 @@ import numpy as np
 from ..base.errors import GdynetError, GdynetWarning
 from ..base.states import StateProbabilities, trajectory_id
 from ..base.units import frames_to_ps
+from ..files.writes import scratch_folder
 from ..trajectory.core import Trajectory
 from .model_file import SUMMARY_FILE, load_model, model_in_folder, save_model
 
@@ -90,6 +90,13 @@ class GDyNetModel:
         """Range of the Gaussian bond-length expansion in Å (``None`` for the VAMPnet)."""
         value = self.meta.get("cutoff", getattr(self.network, "config", {}).get("cutoff"))
         return None if value is None else float(value)
+
+    @property
+    def distance_range(self) -> tuple[float, float] | None:
+        """Shortest nearest-neighbour and longest M-th-neighbour distance (Å) in the training graphs
+        (``None`` for the VAMPnet and for files that predate it): new data outside it get a warning."""
+        value = self.meta.get("distance_range_A")
+        return None if value is None else (float(value[0]), float(value[1]))
 
     @property
     def elements(self) -> tuple[str, ...] | None:
@@ -164,7 +171,7 @@ class GDyNetModel:
         self.check(trajectory)
         if out is not None and Path(out).suffix.lower() != ".npy":
             raise GdynetError("out must be a .npy file", out)
-        with tempfile.TemporaryDirectory(prefix="gdynet-transform-") as tmp:
+        with scratch_folder("gdynet-transform-") as tmp:
             source = self._source(trajectory, Path(cache_dir) if cache_dir is not None else Path(tmp), progress)
             raw = predict_raw(self.network, source, self.n_states, Path(tmp) / "raw.npy", device)
             path = write_calibrated(raw, self.calibration, Path(out) if out is not None else Path(tmp) / "chi.npy")
@@ -195,11 +202,17 @@ class GDyNetModel:
                 "the trajectory's own spacing"), stacklevel=3)
 
     def _source(self, traj: Trajectory, cache_dir: Path, progress: bool) -> Any:
-        """The network's input for ``traj``: graphs with the model's M (GDyNet), or coordinates."""
-        from ..network.inputs import check_gaussian_range, network_source
+        """The network's input for ``traj``: graphs with the model's M (GDyNet), or coordinates. The
+        graphs' neighbour distances are compared with the training graphs' (``distance_range``), or,
+        for model files that predate it, with the Gaussian range: a warning names the share of atoms
+        outside."""
+        from ..network.inputs import check_distance_range, check_gaussian_range, network_source
 
         source = network_source(self.kind, traj, self.neighbors, cache_dir, progress)
-        if self.kind == "gdynet" and self.cutoff is not None:   # the fit's check, on the new data
+        advice = "these atoms' states are extrapolated (a compressed or expanded structure?); fit on such data"
+        if self.kind == "gdynet" and self.distance_range is not None:
+            check_distance_range([source.store], self.distance_range, advice=advice)
+        elif self.kind == "gdynet" and self.cutoff is not None:   # the fit's check, on the new data
             check_gaussian_range([source.store], float(self.cutoff),
                                  advice="these atoms' states are extrapolated (denser or looser than the "
                                         "training data?); fit on such data with a larger cutoff")

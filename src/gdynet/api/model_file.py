@@ -24,6 +24,9 @@ def model_in_folder(folder: Path) -> Path:
     or the fit did not finish."""
     if not (folder / RUN_FILE).is_file():
         raise GdynetError(f"not a gdynet run folder (no {RUN_FILE}); run `gdynet fit ... --out DIR` first", folder)
+    if (folder / MODEL_FILE).exists() and not (folder / MODEL_FILE).is_file():
+        raise GdynetError(f"{MODEL_FILE} here is not a file (a folder?); remove it and re-run the same `gdynet fit` "
+                          "command", folder)
     if not (folder / MODEL_FILE).is_file():
         raise GdynetError(f"no trained model here ({MODEL_FILE} missing); the fit did not finish — "
                           "re-run the same `gdynet fit` command to resume", folder)
@@ -133,6 +136,11 @@ def _model_from(payload: dict[str, Any], path: Path) -> Any:
     if missing:
         raise GdynetError(f"incomplete model file: no {', '.join(f'meta.{k}' for k in missing)}; fit the model "
                           "again, or save it with GDyNetModel.save", path)
+    span = meta.get("distance_range_A")
+    if span is not None and not (isinstance(span, (list, tuple)) and len(span) == 2 and _finite_numbers(span)
+                                 and 0 <= float(span[0]) <= float(span[1])):
+        raise GdynetError(f"damaged model file: its meta.distance_range_A is not two distances in Å (shortest, "
+                          f"longest), got {str(span)[:80]}; fit the model again or use a saved copy", path)
     bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor) or
            (v.is_floating_point() and not bool(torch.isfinite(v).all()))]
     if bad or not _finite_numbers(meta["calibration"]):

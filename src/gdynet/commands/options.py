@@ -155,7 +155,8 @@ def lag_list(text: Optional[str]) -> Optional[list[Any]]:
 
 
 def print_summary(summary: dict[str, Any], out: Path) -> None:
-    """The headline numbers as a table; an infinite timescale (``None`` in JSON) prints as ∞."""
+    """The headline numbers as a table; an infinite timescale (``None`` in JSON) prints as ∞; training that
+    has not converged (summary.json ``training_remark``) as one ``warning:`` line on stderr."""
     from rich.console import Console
     from rich.table import Table
 
@@ -173,6 +174,11 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     if not all(resolved) and not reasons:
         table.add_row("", f"not resolved: shorter than the lag or longer than the "
                           f"{summary.get('analysed_time_ps', float('nan')):.4g} ps of trajectory analysed")
+    its = summary.get("implied_timescales") or {}
+    at_lag = [note for lag, note in zip(its.get("lags_ps") or [], its.get("notes") or [])
+              if note and abs(lag - summary["lag_ps"]) <= 1e-9 * summary["lag_ps"]]
+    if at_lag:
+        table.add_row("", f"timescale intervals: {at_lag[0]}")
     ci, pops = summary.get("populations_ci") or {}, summary["populations"]
     table.add_row("populations", ", ".join(
         f"{p:.3f}" + ("" if lo is None or hi is None else f" [{lo:.3f}, {hi:.3f}]")
@@ -191,3 +197,5 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
     table.add_row("report", f"{Path(out) / 'report.md'}, {Path(out) / 'report.html'} (interactive)")
     Console(stderr=False).print(table)
+    if summary.get("training_remark"):                 # names --epochs
+        typer.echo(f"warning: {summary['training_remark']}", err=True)

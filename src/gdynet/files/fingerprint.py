@@ -92,7 +92,7 @@ def read_unchanged(paths: Sequence[str | None], read: Callable[[], T]) -> tuple[
         if (old["size"], old["hash"]) != (new["size"], new["hash"]):
             grew = f"size {old['size']} -> {new['size']} bytes" if old["size"] != new["size"] else "other content"
             raise GdynetError(f"changed while gdynet read it ({grew}): is it still being written? Wait until the "
-                              "run has finished, or copy the file and fit the copy", old["path"])
+                              "run has finished, or copy the file and use the copy", old["path"])
     return result, before
 
 

@@ -14,20 +14,115 @@ from typing import Any, Callable, Iterator
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``path`` (not yet created); on success it is renamed onto ``path``.
+    """Yield a temporary path next to ``path`` (an empty file); on success it is renamed onto ``path``.
 
-    The writer creates the file, so it gets the usual permissions (``0o666`` less the umask); a
-    ``tempfile.mkstemp`` file would stay ``0o600``, unreadable to the group in a shared folder.
+    The temporary file, ``.NAME.PID-RANDOM.tmp``, is created here (``0o666`` less the umask, the usual
+    permissions; a ``tempfile.mkstemp`` file would stay ``0o600``, unreadable to the group in a shared
+    folder) and ``flock``-ed until the rename: the writer opens it again by name. The ones that killed
+    writers of ``path`` left are removed first (:func:`remove_stale_temporaries`).
     """
+    import fcntl
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    remove_stale_temporaries(path)
+    tmp = path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        os.close(fd)
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files of :func:`atomic_path` for ``path`` that a killed writer left behind:
+    ``.NAME.PID-RANDOM.tmp`` next to ``path`` whose process is gone (``os.kill(pid, 0)``) and whose
+    lock no process holds (so a writer still running, also on another host of a shared folder, keeps
+    its file). Returns the files deleted."""
+    import re
+
+    path = Path(path)
+    return _remove_stale(path.parent, re.compile(rf"\.{re.escape(path.name)}\.(\d+)-[0-9a-f]{{12}}\.tmp"))
+
+
+@contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A temporary folder ``$TMPDIR/PREFIX<PID>-RANDOM`` for this process, removed afterwards and
+    ``flock``-ed while in use; the folders of ``prefix`` that killed processes of this user left
+    (their process gone, their lock free) are removed first."""
+    import fcntl
+    import re
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.gettempdir())
+    _remove_stale(root, re.compile(rf"{re.escape(prefix)}(\d+)-[A-Za-z0-9_]+"), folders=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=root))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+        os.close(fd)
+
+
+def _remove_stale(folder: Path, pattern: Any, folders: bool = False) -> list[Path]:
+    """Delete the entries of ``folder`` whose name ``pattern`` matches in full (group 1: the PID of
+    the process that made it) when that process is gone and no process holds their ``flock``;
+    ``folders``: they are folders of this user (removed with their contents), else files."""
+    import fcntl
+    import shutil
+    import stat
+
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None or process_alive(int(match.group(1))):
+            continue
+        stale = folder / name
+        try:
+            info = os.lstat(stale)
+            if folders and (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()):
+                continue
+            fd = os.open(stale, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if folders:
+                shutil.rmtree(stale)
+            else:
+                os.unlink(stale)
+            removed.append(stale)
+        except OSError:                          # locked by a live process, or gone meanwhile
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this machine (this process counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:                  # another user's process
+        return True
+    except (OverflowError, ValueError):      # no such PID can exist
+        return False
+    return True
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:

@@ -14,9 +14,12 @@ estimates θ_b from the B blocks that have data,
 
 For timescales θ is the rate 1/t_i = −ln|λ_i| / τ (ps⁻¹), mapped back to t_i, so an interval that
 reaches rate ≤ 0 (|λ| ≥ 1) has an upper timescale bound of ``inf``. With fewer than 2 usable blocks
-the bounds are NaN. (The original GDyNet post-processing used 1.96 · std/√B around the mean of the
-block estimates, for timescales in log space; the t quantile is wider for few blocks, e.g. 3.18
-instead of 1.96 for B = 4, and the centre here is the estimate from all data.)
+the bounds are NaN. A block with fewer than :data:`MIN_PAIRS_PER_STATE` × S lagged pairs cannot estimate
+its own K(τ) (π_b of −152, timescale intervals [0.03, ∞] ps around 0.44 ps, issue 24): such blocks are
+pooled into pieces first (:func:`pool_short_blocks`, the same rule for timescales, CK test and
+populations), and each result's notes say so. (The original GDyNet post-processing used 1.96 · std/√B
+around the mean of the block estimates, for timescales in log space; the t quantile is wider for few
+blocks, e.g. 3.18 instead of 1.96 for B = 4, and the centre here is the estimate from all data.)
 """
 from __future__ import annotations
 
@@ -44,13 +47,18 @@ class ImpliedTimescales:
         lags_ps: ``(L,)`` lags in ps.
         timescales_ps: ``(L, S-1)`` timescales from all data, slowest first (``inf``: |λ| ≥ 1).
         lower, upper: ``(L, S-1)`` confidence bounds in ps (NaN with < 2 usable blocks).
-        block_timescales_ps: ``(B, L, S-1)`` timescales of each block (NaN: block without pairs).
+        block_timescales_ps: ``(P, L, S-1)`` timescales of each piece the intervals came from (the blocks,
+            short ones pooled: :func:`pool_short_blocks`; NaN: a piece without pairs at that lag).
         confidence: confidence level, e.g. 0.95.
         n_blocks: number of blocks B.
         dt_ps: time between frames in ps.
         reversible: whether the models were estimated with detailed balance.
         ci_from: what the blocks are: ``"trajectories"``, ``"targets"`` or ``"blocks"``.
         duration_ps: the analysed trajectory time T in ps (summed over trajectories; NaN: unknown).
+        n_used: ``(L,)`` pieces whose timescales entered each lag's interval (short blocks pooled,
+            :func:`pool_short_blocks`).
+        notes: per lag, why its interval is missing or rough, or which blocks were pooled or left out
+            (``""``: nothing to say); :meth:`note` gives the one at a lag.
 
     Verdicts, as summary.json gives them: :attr:`resolved` (τ < t < T/2 at each lag, summary.json's
     ``implied_timescales.resolved``), :attr:`lower_bound` and :meth:`check` (per process at one
@@ -70,6 +78,14 @@ class ImpliedTimescales:
     reversible: bool = False
     ci_from: str = "blocks"
     duration_ps: float = float("nan")
+    n_used: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+
+    def note(self, lag: int | str) -> str:
+        """Why the intervals at ``lag`` (frames, or a time such as ``"2ps"``) are missing or rough, or
+        which blocks were pooled or left out (``""``: nothing to say, or not analysed)."""
+        where = np.flatnonzero(np.asarray(self.lags) == lag_to_frames(lag, self.dt_ps))
+        return self.notes[int(where[0])] if where.size and len(self.notes) > int(where[0]) else ""
 
     def check(self, lag: int | str) -> list["TimescaleCheck"]:
         """Per process, the verdict on the timescales at ``lag`` (one of :attr:`lags`, in frames, or a
@@ -106,6 +122,7 @@ class ImpliedTimescales:
         return {"lags_ps": _json_list(self.lags_ps), "timescales_ps": _json_list(self.timescales_ps),
                 "lower_ps": _json_list(self.lower), "upper_ps": _json_list(self.upper),
                 "confidence": self.confidence, "n_blocks": self.n_blocks, "ci_from": self.ci_from,
+                "n_used": None if self.n_used is None else _json_list(self.n_used), "notes": list(self.notes),
                 "reversible": self.reversible}
 
 
@@ -124,6 +141,10 @@ class CKTest:
             bounds (NaN with < 2 usable blocks).
         confidence: confidence level; n_blocks: number of blocks; reversible: detailed balance used;
         ci_from: what the blocks are (``"trajectories"``, ``"targets"``, ``"blocks"``).
+        n_used: ``(N,)`` pieces behind the estimated intervals at nτ, n = 1 … N (short blocks pooled,
+            :func:`pool_short_blocks`; the predicted ones use the pieces at τ, ``n_used[0]``).
+        notes: per n = 1 … N, why the intervals at nτ are missing or rough, or which blocks were pooled
+            or left out (``""``: nothing to say); :attr:`note` is the one at τ.
     """
 
     lag: int
@@ -140,6 +161,13 @@ class CKTest:
     n_blocks: int
     reversible: bool = False
     ci_from: str = "blocks"
+    n_used: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str:
+        """The note on the intervals at τ (the lag of the prediction): see :attr:`notes`."""
+        return self.notes[0] if self.notes else ""
 
     @property
     def max_error(self) -> float:
@@ -175,6 +203,7 @@ class CKTest:
                 "estimated_upper": _json_list(self.estimated_upper),
                 "max_error": self.max_error, "fraction_consistent": self.fraction_consistent,
                 "confidence": self.confidence, "n_blocks": self.n_blocks, "ci_from": self.ci_from,
+                "n_used": None if self.n_used is None else _json_list(self.n_used), "notes": list(self.notes),
                 "reversible": self.reversible}
 
 
@@ -202,11 +231,11 @@ def _rate_to_timescale(rate: np.ndarray) -> np.ndarray:
         return np.where(np.isnan(rate), np.nan, np.where(rate > 0, 1.0 / rate, np.inf))
 
 
-def _block_matrices(m: Moments, reversible: bool, epsilon: float) -> np.ndarray:
-    """``(B+1, L, S, S)`` Koopman matrices: index 0 from all data, then one per block (NaN: no pairs)."""
-    full = m.total()
+def _block_matrices(m: Moments, reversible: bool, epsilon: float, pieces: Moments | None = None) -> np.ndarray:
+    """``(P+1, L, S, S)`` Koopman matrices: index 0 from all data ``m``, then one per piece of ``pieces``
+    (default: ``m``'s blocks; NaN: a piece without pairs)."""
     out = []
-    for moments in (full, m):
+    for moments in (m.total(), m if pieces is None else pieces):
         for b in range(moments.n_pairs.shape[0]):
             row = []
             for i in range(len(m.lags)):
@@ -251,7 +280,9 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
     if len(lags) == 0:
         raise GdynetError("no lags given", source)
     frames = np.unique([lag_to_frames(lag, dt_ps) for lag in lags])
-    matrices = _block_matrices(lagged_moments(trajs, frames, blocks, source), reversible, epsilon)
+    moments = lagged_moments(trajs, frames, blocks, source)
+    pieces, pooling = pool_short_blocks(moments)
+    matrices = _block_matrices(moments, reversible, epsilon, pieces)
     eig = np.full(matrices.shape[:3], np.nan, dtype=complex)
     for b, i in np.ndindex(*matrices.shape[:2]):
         if np.all(np.isfinite(matrices[b, i])):
@@ -264,10 +295,14 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
         half = confidence_half_width(rates[1:], confidence)
         lower = _rate_to_timescale(rates[0] + half)
         upper = _rate_to_timescale(rates[0] - half)
+    used = np.isfinite(matrices[1:]).all(axis=(2, 3)).sum(axis=0)
+    notes = tuple(interval_note(p, len(blocks), ci_from, int(n), confidence, "a Koopman matrix")
+                  for p, n in zip(pooling, used))
     return ImpliedTimescales(lags=_frozen(frames), lags_ps=_frozen(lags_ps), timescales_ps=_frozen(ts[0]),
                              lower=_frozen(lower), upper=_frozen(upper), block_timescales_ps=_frozen(ts[1:]),
                              confidence=confidence, n_blocks=len(blocks), dt_ps=dt_ps, reversible=bool(reversible),
-                             ci_from=ci_from, duration_ps=sum(len(x) - 1 for x in trajs) * dt_ps)
+                             ci_from=ci_from, duration_ps=sum(len(x) - 1 for x in trajs) * dt_ps,
+                             n_used=_frozen(used), notes=notes)
 
 
 def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = None, *, confidence: float = 0.95,
@@ -290,7 +325,9 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = 
         raise GdynetError(f"the CK test needs n_steps × lag = {n_steps * lag} frames of lag, but the longest "
                           f"trajectory has {longest} frames", source)
     lags = lag * np.arange(1, n_steps + 1)
-    matrices = _block_matrices(lagged_moments(trajs, lags, blocks, source), reversible, epsilon)
+    moments = lagged_moments(trajs, lags, blocks, source)
+    pieces, pooling = pool_short_blocks(moments)
+    matrices = _block_matrices(moments, reversible, epsilon, pieces)
     n_states = matrices.shape[-1]
     steps = np.arange(n_steps + 1)
     eye = np.broadcast_to(np.eye(n_states), (matrices.shape[0], 1, n_states, n_states))
@@ -300,12 +337,16 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = 
     predicted[np.isnan(matrices[:, 0, 0, 0])] = np.nan
     half_p = confidence_half_width(predicted[1:], confidence)
     half_e = confidence_half_width(estimated[1:], confidence)
+    used = np.isfinite(matrices[1:]).all(axis=(2, 3)).sum(axis=0)
+    notes = tuple(interval_note(p, len(blocks), ci_from, int(n), confidence, "a transition matrix")
+                  for p, n in zip(pooling, used))
     return CKTest(lag=int(lag), lag_ps=frames_to_ps(lag, dt_ps), dt_ps=dt_ps,
                   lags_ps=_frozen(frames_to_ps(steps * lag, dt_ps)),
                   predicted=_frozen(predicted[0]), estimated=_frozen(estimated[0]),
                   predicted_lower=_frozen(predicted[0] - half_p), predicted_upper=_frozen(predicted[0] + half_p),
                   estimated_lower=_frozen(estimated[0] - half_e), estimated_upper=_frozen(estimated[0] + half_e),
-                  confidence=confidence, n_blocks=len(blocks), reversible=bool(reversible), ci_from=ci_from)
+                  confidence=confidence, n_blocks=len(blocks), reversible=bool(reversible), ci_from=ci_from,
+                  n_used=_frozen(used), notes=notes)
 
 
 #: a piece (trajectory, target subset or time block) gives its own stationary vector only with at least
@@ -383,11 +424,8 @@ def population_intervals(chi: Any, lag: int | str, dt_ps: float | str | None = N
     dt_ps, trajs, blocks, confidence, ci_from = _prepare(chi, dt_ps, n_blocks, confidence, source, ci_from)
     lag = lag_to_frames(lag, dt_ps)
     moments = lagged_moments(trajs, [lag], blocks, source)
-    n_states = moments.C00.shape[-1]
-    least = MIN_PAIRS_PER_STATE * n_states
-    pieces, pooled, n_pooled, dropped = _pooled(moments, least)
-    matrices = np.concatenate([_block_matrices(moments.total(), reversible, epsilon)[:1, 0],     # all data
-                               _block_matrices(pieces, reversible, epsilon)[1:, 0]])
+    pieces, (pooling,) = pool_short_blocks(moments)
+    matrices = _block_matrices(moments, reversible, epsilon, pieces)[:, 0]
     pops = np.full(matrices.shape[:2], np.nan)
     for b, K in enumerate(matrices):
         if np.all(np.isfinite(K)):
@@ -398,55 +436,79 @@ def population_intervals(chi: Any, lag: int | str, dt_ps: float | str | None = N
     parts[invalid] = np.nan
     used = int(np.isfinite(parts).all(axis=1).sum())
     half = confidence_half_width(parts, confidence)
-    note = _population_note(len(blocks), ci_from, least, pooled, n_pooled, dropped, int(invalid.sum()), used,
-                            confidence)
+    invalid_text = (f"{int(invalid.sum())} pieces gave no probability vector (entries outside [0, 1]) and were "
+                    "left out") if invalid.any() else ""
+    note = interval_note(pooling, len(blocks), ci_from, used, confidence, "a stationary vector", invalid_text)
     return PopulationIntervals(populations=_frozen(full), lower=_frozen(np.clip(full - half, 0, 1)),
                                upper=_frozen(np.clip(full + half, 0, 1)), block_populations=_frozen(parts),
                                confidence=confidence, n_blocks=len(blocks), ci_from=ci_from, n_used=used, note=note)
 
 
-def _pooled(m: Moments, least: int) -> tuple[Moments, int, int, int]:
-    """``(pieces, pooled, n_pooled, dropped)``: ``m``'s blocks (one lag) with each run of blocks
-    holding fewer than ``least`` pairs summed, in order, into pieces of at least ``least`` pairs (short
-    ones left at the end join the last such piece); ``pooled``: the short blocks put into ``n_pooled``
-    pieces; ``dropped``: short blocks left out (too few pairs even all together). Blocks without pairs
-    stay as they are (NaN pieces)."""
-    groups: list[list[int]] = []
-    current: list[int] = []
-    last = None
-    for b, n in enumerate(m.n_pairs[:, 0]):
-        if n >= least or n == 0:
-            groups.append([b])
-            continue
-        current.append(b)
-        if m.n_pairs[current, 0].sum() >= least:
-            last = len(groups)
-            groups.append(current)
-            current = []
-    dropped = 0
-    if current and last is not None:
-        groups[last] += current
-    else:
-        dropped = len(current)
-    pooled_groups = [g for g in groups if len(g) > 1]      # a short block alone never reaches ``least``
-    arrays = [np.stack([a[g].sum(axis=0) for g in groups or [[]]]) for a in (m.C00, m.C0t, m.Ctt, m.n_pairs)]
-    return Moments(m.lags, *arrays), sum(map(len, pooled_groups)), len(pooled_groups), dropped
+@dataclass(frozen=True)
+class Pooling:
+    """How :func:`pool_short_blocks` formed the pieces of one lag: ``least`` lagged pairs a piece needs,
+    ``pooled`` short blocks summed into ``n_pieces`` pieces, ``dropped`` short blocks left out (too few
+    pairs even all together)."""
+
+    least: int
+    pooled: int = 0
+    n_pieces: int = 0
+    dropped: int = 0
 
 
-def _population_note(n_blocks: int, ci_from: str, least: int, pooled: int, n_pieces: int, dropped: int,
-                     invalid: int, used: int, confidence: float) -> str:
-    """Why the population interval is missing or wide, and which blocks were pooled or left out."""
+def pool_short_blocks(m: Moments) -> tuple[Moments, list[Pooling]]:
+    """The pieces every interval (timescales, CK test, populations) is built from: per lag, ``m``'s
+    blocks with each run of blocks holding fewer than :data:`MIN_PAIRS_PER_STATE` × S lagged pairs
+    summed, in order, into pieces of at least that many (short ones left at the end join the last such
+    piece; if none is formed they are left out). Blocks without pairs stay as they are (NaN pieces);
+    lags with fewer pieces than others are padded with empty ones. Returns ``(pieces (P, L, ...),
+    one Pooling per lag)``."""
+    least = MIN_PAIRS_PER_STATE * m.C00.shape[-1]
+    per_lag, pooling = [], []
+    for i in range(len(m.lags)):
+        groups: list[list[int]] = []
+        current: list[int] = []
+        last = None
+        for b, n in enumerate(m.n_pairs[:, i]):
+            if n >= least or n == 0:
+                groups.append([b])
+                continue
+            current.append(b)
+            if m.n_pairs[current, i].sum() >= least:
+                last = len(groups)
+                groups.append(current)
+                current = []
+        dropped = 0
+        if current and last is not None:
+            groups[last] += current
+        else:
+            dropped = len(current)
+        pooled_groups = [g for g in groups if len(g) > 1]      # a short block alone never reaches ``least``
+        per_lag.append([np.stack([a[g, i].sum(axis=0) for g in groups or [[]]])
+                        for a in (m.C00, m.C0t, m.Ctt, m.n_pairs)])
+        pooling.append(Pooling(least, sum(map(len, pooled_groups)), len(pooled_groups), dropped))
+    size = max(len(arrays[3]) for arrays in per_lag)
+    padded = [[np.concatenate([a, np.zeros((size - len(a), *a.shape[1:]), a.dtype)]) for a in arrays]
+              for arrays in per_lag]
+    return Moments(m.lags, *(np.stack([arrays[k] for arrays in padded], axis=1) for k in range(4))), pooling
+
+
+def interval_note(pooling: Pooling, n_blocks: int, ci_from: str, used: int, confidence: float, what: str,
+                  extra: str = "") -> str:
+    """Why an interval (of timescales, the CK test or populations) is missing or rough, and which
+    blocks were pooled or left out (:func:`pool_short_blocks`): ``used`` pieces entered it, each
+    estimating ``what`` (e.g. "a stationary vector"); ``extra``: another sentence ("" for none)."""
     from ..base.option_names import option
 
-    short = f"of {n_blocks} {ci_from} have fewer than {least} lagged pairs ({MIN_PAIRS_PER_STATE} per state), too " \
-            "few to estimate a stationary vector each"
+    short = (f"of {n_blocks} {ci_from} have fewer than {pooling.least} lagged pairs ({MIN_PAIRS_PER_STATE} per "
+             f"state), too few to estimate {what} each")
     notes = []
-    if pooled:
-        notes.append(f"{pooled} {short}: pooled into {n_pieces} pieces")
-    if dropped:
-        notes.append(f"{dropped} {short} or all together: left out")
-    if invalid:
-        notes.append(f"{invalid} pieces gave no probability vector (entries outside [0, 1]) and were left out")
+    if pooling.pooled:
+        notes.append(f"{pooling.pooled} {short}: pooled into {pooling.n_pieces} pieces")
+    if pooling.dropped:
+        notes.append(f"{pooling.dropped} {short} or all together: left out")
+    if extra:
+        notes.append(extra)
     if used < 2:
         notes.append(f"no interval: {used} usable piece{'s' if used != 1 else ''}, and an interval needs 2 or "
                      f"more (longer or more trajectories, or {option('ci_from')} targets or blocks)")

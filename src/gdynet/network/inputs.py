@@ -160,6 +160,49 @@ def network_source(kind: str, traj: Any, neighbors: int | None, cache_dir: Any, 
 
 #: warn when more than this fraction of the sampled M-th-neighbour distances lie beyond ``cutoff``
 BEYOND_CUTOFF_WARN = 0.05
+#: warn when more than this fraction of the sampled atoms have neighbours outside the training range
+OUTSIDE_RANGE_WARN = 0.05
+#: slack on the training range: a distance counts as outside when it is this fraction beyond it
+RANGE_SLACK = 0.02
+
+
+def sampled_distances(stores: Sequence[Any], sample_frames: int = 64) -> np.ndarray:
+    """``(m, 2)`` nearest and M-th neighbour distances in Å of every atom in up to ``sample_frames``
+    evenly spread frames of each graph store (rows: atoms of the sampled frames, all stores)."""
+    rows = []
+    for store in stores:
+        frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
+        d = np.asarray(store.distances[frames])
+        rows.append(np.stack([d[..., 0], d[..., store.neighbors - 1]], axis=-1).reshape(-1, 2))
+    return np.concatenate(rows).astype(np.float64)
+
+
+def distance_range(stores: Sequence[Any], sample_frames: int = 64) -> list[float]:
+    """``[shortest nearest-neighbour distance, longest M-th-neighbour distance]`` in Å over the sampled
+    frames of ``stores``: the span of bond lengths a network trained on them has seen (the model file's
+    ``meta.distance_range_A``, checked on new data by :func:`check_distance_range`)."""
+    d = sampled_distances(stores, sample_frames)
+    return [float(np.nanmin(d[:, 0])), float(np.nanmax(d[:, 1]))]
+
+
+def check_distance_range(stores: Sequence[Any], trained: Sequence[float], sample_frames: int = 64,
+                         advice: str = "") -> float:
+    """Fraction of the sampled atoms of ``stores`` whose nearest neighbour is closer, or whose M-th
+    neighbour is farther, than the training graphs' ``trained`` range (:func:`distance_range`, Å; with
+    :data:`RANGE_SLACK`); a GdynetWarning naming it when it exceeds :data:`OUTSIDE_RANGE_WARN` (the
+    network never saw such bonds: a compressed or expanded structure gets extrapolated states).
+    ``advice`` ends the warning."""
+    low, high = float(trained[0]), float(trained[1])
+    d = sampled_distances(stores, sample_frames)
+    with np.errstate(invalid="ignore"):
+        outside = (d[:, 0] < low * (1 - RANGE_SLACK)) | (d[:, 1] > high * (1 + RANGE_SLACK))
+    fraction = float(outside.mean())
+    if fraction > OUTSIDE_RANGE_WARN:
+        warnings.warn(GdynetWarning(
+            f"{fraction:.0%} of the sampled atoms have neighbours closer or farther than any in the training "
+            f"graphs (neighbour distances {low:.2f}–{high:.2f} Å in training, {np.nanmin(d[:, 0]):.2f}–"
+            f"{np.nanmax(d[:, 1]):.2f} Å here)" + (f": {advice}" if advice else "")), stacklevel=2)
+    return fraction
 
 
 def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64,
@@ -168,11 +211,7 @@ def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: in
     store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
     Eq. 7, so the network cannot tell their lengths apart). ``advice`` ends the warning (default: fit's,
     raise the cutoff or lower the neighbours); predict and transform pass their own."""
-    last = []
-    for store in stores:
-        frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
-        last.append(np.asarray(store.distances[frames][..., store.neighbors - 1]).ravel())   # the M-th
-    distances = np.concatenate(last)
+    distances = sampled_distances(stores, sample_frames)[:, 1]                     # the M-th
     fraction = float((distances > cutoff).mean())
     if fraction > BEYOND_CUTOFF_WARN:
         farthest = float(distances.max())

@@ -197,6 +197,7 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | str] | None,
         "state_rdf": {pair: rdf_curves(rdf) for pair, rdf in rdfs.items()},
     }
     summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
+    summary["training_converged"], summary["training_remark"] = _convergence(summary)
     inputs = run_inputs(record, summary)
     figures = {**_figures(out, result, rdfs, conduction, charged, structure.summary.get("order_parameter")),
                **structure.figures}
@@ -263,6 +264,16 @@ def supported_states(populations: Sequence[float]) -> tuple[int, str | None]:
                f"{n} states; refit with --states {max(2, n)}")
 
 
+def _convergence(summary: Mapping[str, Any]) -> tuple[bool | None, str | None]:
+    """summary.json ``training_converged`` and ``training_remark`` from its ``history`` and ``training``
+    budget (:func:`gdynet.training.budget.training_convergence`); ``(None, None)`` without a history."""
+    from ..training.budget import training_convergence
+
+    if not summary.get("history"):
+        return None, None
+    return training_convergence(summary["history"], (summary.get("training") or {}).get("epochs"))
+
+
 def _headlines(summary: dict[str, Any]) -> dict[str, str]:
     """Short text lines for the report: data size, implied timescales with CIs, CK verdict."""
     its, ck = summary["implied_timescales"], summary["ck_test"]
@@ -277,11 +288,23 @@ def _headlines(summary: dict[str, Any]) -> dict[str, str]:
                     f"{summary['n_targets']} target time series, dt = {summary['dt_ps']:g} ps; analysed: "
                     f"{summary['analysis_data']}",
             f"implied timescales (ps, {its['confidence']:.0%} CI from {its['n_blocks']} {its['ci_from']})":
-                "; ".join(rows),
+                "; ".join(rows) + interval_notes(its["lags_ps"], its.get("notes")),
             "Chapman-Kolmogorov test": f"max |K(τ)^n - K(nτ)| = {ck['max_error']:.3g}; " + (
                 "too few blocks for intervals" if ck["fraction_consistent"] is None else
                 f"{ck['fraction_consistent']:.0%} of the entries have overlapping {ck['confidence']:.0%} "
-                f"intervals (n = 1..{len(ck['lags_ps']) - 1})")}
+                f"intervals (n = 1..{len(ck['lags_ps']) - 1})") + interval_notes(ck["lags_ps"][1:], ck.get("notes"))}
+
+
+def interval_notes(lags_ps: Sequence[float], notes: Sequence[str] | None) -> str:
+    """`` (intervals at 0.1 ps: why ...; notes at 2 longer lags in summary.json)``: the first of the
+    per-lag notes of :func:`gdynet.koopman.validation.interval_note` ("" when none; summaries of 0.4
+    have no notes)."""
+    given = [(lag, note) for lag, note in zip(lags_ps, notes or ()) if note]
+    if not given:
+        return ""
+    (lag, note), more = given[0], len(given) - 1
+    return (f" (intervals at {lag:g} ps: {note}" + (f"; notes at {more} longer lag{'s' if more > 1 else ''} in "
+                                                     "summary.json" if more else "") + ")")
 
 
 def _training_lines(summary: dict[str, Any]) -> dict[str, str]:
@@ -299,6 +322,8 @@ def _training_lines(summary: dict[str, Any]) -> dict[str, str]:
             auto = f" ({', '.join(budget['auto'])} automatic)" if budget["auto"] else ""
             lines["training"] += (f"; {budget['steps_per_epoch']} steps of {budget['batch_size']} frame pairs per "
                                   f"epoch, at most {budget['epochs']} epochs, patience {budget['patience']}{auto}")
+    if summary.get("training_remark"):
+        lines["training convergence"] = summary["training_remark"]
     return lines
 
 
@@ -403,7 +428,8 @@ def html_remarks(summary: Mapping[str, Any]) -> dict[str, list[str]]:
     checks = summary.get("timescales_checks") or []
     reasons = [c["reason"] for c in checks if c.get("reason")]
     markovian = summary.get("timescales_markovian")
-    top = [summary.get("states_remark"), summary.get("seeds_remark") and f"seeds: {summary['seeds_remark']}",
+    top = [summary.get("states_remark"), summary.get("training_remark"),
+           summary.get("seeds_remark") and f"seeds: {summary['seeds_remark']}",
            figure_note(len(summary["populations"]))]
     if summary.get("invariance_check"):
         top.append("invariance check: " + invariance_line(summary["invariance_check"]))

@@ -26,13 +26,13 @@ def analyze_trajectory_files(model_file: str | Path, paths: Sequence[str | Path]
                              progress: bool = True, **analysis: Any) -> dict[str, Any]:
     """``gdynet analyze MODEL.pt TRAJ... --out DIR``: the files read as the model's training files were,
     but for ``read_overrides`` (``dt``, ``targets``, ...; ``None`` values keep the fit's)."""
-    from ..files.fingerprint import input_path
+    from ..files.fingerprint import input_path, read_unchanged
     from .predict import read_for, read_options
     from ..api.model import load
 
     model = load(model_file)
-    trajs = [read_for(model, path, read_overrides) for path in paths]
-    return analyze_model(model, trajs, out, read=read_options(model, read_overrides),
+    trajs, _ = read_unchanged([str(p) for p in paths], lambda: [read_for(model, path, read_overrides) for path in paths])
+    return analyze_model(model, trajs, out, read=read_options(model, read_overrides, paths[0] if paths else None),
                          paths=[input_path(p) for p in paths], device=device, progress=progress,
                          **analysis)
 

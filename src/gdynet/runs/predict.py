@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..base.errors import GdynetError
+from ..base.errors import GdynetError, exception_summary
 from ..base.option_names import option
+from ..files.diskspace import disk_error
 from ..trajectory.core import Trajectory
 from ..trajectory.read_options import ReadOptions, SharedTargets, read_all
 from ..trajectory.writers import write_extxyz
@@ -38,11 +39,17 @@ def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise GdynetError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", output)
+    if output.is_dir():
+        raise GdynetError(f"is a folder; give a file name such as {output.name}/probs{output.suffix}", output)
     refuse_input_as_output(output, [traj_path, model, (read_overrides or {}).get("topology")])
     if Path(model).is_dir():
         from ..files.fingerprint import require_same_inputs
 
         run = RunDir(Path(model))
+        for kept in (run.chi(0).parent, run.graphs):
+            if os.path.realpath(output).startswith(os.path.join(os.path.realpath(kept), "")):
+                raise GdynetError(f"is inside {kept}, whose files the run reuses (a file replaced there would be "
+                                  "analysed as the run's own); write it elsewhere", output)
         run.require_model()
         with run_lock(run.root, shared=True):
             require_same_inputs(run.read_run(), run.root, "predict")
@@ -56,13 +63,23 @@ def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: d
     to the shared cache (``$GDYNET_CACHE``), so predicting the same file again reuses them."""
     from ..graphs.store import default_cache_dir
 
-    traj = read_for(fitted, traj_path, read_overrides)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix.lower() == ".npy":
-        fitted.transform(traj, out=output, device=device, cache_dir=default_cache_dir(), progress=progress)
-    else:
-        chi = fitted.transform(traj, device=device, cache_dir=default_cache_dir(), progress=progress).values
-        write_extxyz(traj, output, per_atom=state_arrays(traj, chi), charges=False)
+    from ..files.fingerprint import read_unchanged
+
+    topology = (read_overrides or {}).get("topology") or (fitted.read or {}).get("topology")
+    traj, _ = read_unchanged([str(traj_path), topology], lambda: read_for(fitted, traj_path, read_overrides))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.suffix.lower() == ".npy":
+            fitted.transform(traj, out=output, device=device, cache_dir=default_cache_dir(), progress=progress)
+        else:
+            chi = fitted.transform(traj, device=device, cache_dir=default_cache_dir(), progress=progress).values
+            write_extxyz(traj, output, per_atom=state_arrays(traj, chi), charges=False)
+    except OSError as exc:                       # the output's folder: missing, read-only, full, not a folder
+        error = disk_error(OSError(exc.errno, exc.strerror, str(output)), output)
+        if isinstance(error, GdynetError):
+            raise error from None
+        raise GdynetError(f"cannot write the state probabilities here ({exc.strerror or exception_summary(exc)})",
+                          output) from None
     return output
 
 
@@ -75,17 +92,19 @@ def refuse_input_as_output(output: Path, inputs: list[Any]) -> None:
             continue
         try:
             same = os.path.samefile(output, given)
-        except OSError:                           # output (or the input) does not exist yet
-            same = output.resolve() == Path(given).resolve()
+        except OSError:                           # output (or the input) does not exist yet, or a link loop
+            same = os.path.realpath(output) == os.path.realpath(given)
         if same:
             raise GdynetError(f"is also an input of this command ({given}); write the state probabilities to "
                               "another file", output)
 
 
-def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> ReadOptions:
+def read_options(model: Any, read_overrides: dict[str, Any] | None = None,
+                 path: str | Path | None = None) -> ReadOptions:
     """How to read a new file for ``model``: as its training files were (``model.read``), with
     ``read_overrides`` (e.g. ``dt``, ``targets``, ``type_map``; ``None`` values keep the fit's) replacing some
-    options."""
+    options. For a file ``path`` of another format than the fit's, the fit's options that cannot apply
+    to it are left out (:func:`_for_format`)."""
     given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
         given = {"dt": None, "timestep": None, "dt_override": False, **given}
@@ -94,15 +113,45 @@ def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> Re
                           f"on custom targets); give them with {option('targets')}")
     if "targets" in given:                      # own targets: chosen on this file
         given["select_on"] = "each"
+    fit = dict(model.read or {})
+    if path is not None:
+        fit = _for_format(fit, given, path, model.dt_ps)
     if "type_map" in given:                     # read_trajectory's type_map= lives in the options' extra
-        given["extra"] = {**(model.read or {}).get("extra", {}), "type_map": given.pop("type_map")}
-    return ReadOptions.from_dict({**(model.read or {}), **given})
+        given["extra"] = {**fit.get("extra", {}), "type_map": given.pop("type_map")}
+    return ReadOptions.from_dict({**fit, **given})
+
+
+def _for_format(fit: dict[str, Any], given: dict[str, Any], path: str | Path, dt_ps: float) -> dict[str, Any]:
+    """The fit's read options ``fit`` for a new file ``path`` (the options the user ``given`` win): a
+    format the fit named is the new file's only when its name tells none; a fit on LAMMPS dumps passes
+    on neither its type map to a file with elements and no types (extxyz, npz, ASE, XDATCAR; unless
+    a topology gives types) nor its ``timestep`` to a file without MD step numbers. A file then left
+    without a frame spacing uses its own frame times or, when its format has none, the fit's spacing
+    ``dt_ps`` (ps; also for a model fitted from Python, which records no read spacing)."""
+    from ..trajectory.frames import STEP_WORDS, TIMED_FORMATS
+    from ..trajectory.readers import ELEMENT_FORMATS, format_from_name
+
+    fit = dict(fit)
+    named = format_from_name(path)
+    if named is not None and "format" not in given:
+        fit["format"] = None
+    fmt = given.get("format") or fit.get("format") or named
+    topology = given.get("topology", fit.get("topology"))
+    if fmt in ELEMENT_FORMATS and topology is None and "type_map" not in given:
+        fit["extra"] = {k: v for k, v in (fit.get("extra") or {}).items() if k != "type_map"}
+    if fmt is None or given.keys() & {"dt", "timestep"}:
+        return fit
+    if fmt not in STEP_WORDS:
+        fit["timestep"] = None
+    if fit.get("dt") is None and fit.get("timestep") is None and fmt not in TIMED_FORMATS:
+        fit["dt"] = float(dt_ps)
+    return fit
 
 
 def read_for(model: Any, traj_path: str | Path, read_overrides: dict[str, Any] | None = None) -> Trajectory:
     """``traj_path`` read with :func:`read_options`; a fit with ``select_on="first"`` imposes the
     target sets it chose on its first training file."""
-    read = read_options(model, read_overrides)
+    read = read_options(model, read_overrides, traj_path)
     if read.select_on == "first":
         return SharedTargets.from_dict(model.meta["shared_targets"]).read(traj_path, read)
     (traj,) = read_all([traj_path], read)

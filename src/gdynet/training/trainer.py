@@ -413,6 +413,12 @@ class Trainer:
             diff = sorted(k for k in signature if old.get(k) != signature[k])
             raise GdynetError(f"checkpoint belongs to a different run ({', '.join(diff) or 'format'} differ); "
                               "use another checkpoint folder or delete it", path)
+        best = state["run"].get("best_state") if isinstance(state.get("run"), dict) else None
+        if isinstance(best, dict) and not all(torch.isfinite(v).all() for v in best.values()
+                                              if isinstance(v, torch.Tensor) and v.is_floating_point()):
+            # the best weights were kept for a finite validation score: NaN or inf there is damage
+            raise GdynetError("damaged checkpoint: its best weights are not finite numbers (NaN or infinite); "
+                              "delete it, or rerun `gdynet fit` with --force, to start over", path)
         try:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])

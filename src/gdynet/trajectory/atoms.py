@@ -32,6 +32,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..base.errors import GdynetError, GdynetWarning, exception_summary
+from ..base.option_names import option
 
 #: a stated mass is the element of the nearest standard atomic weight when it is this close (amu)
 MASS_TOLERANCE = 0.5
@@ -234,7 +235,8 @@ def _resolve_elements(facts: AtomFacts, n_atoms: int, type_map: dict[str, int] |
     if type_map is not None:
         keys = facts.types if facts.types is not None else facts.names
         if keys is None:
-            raise GdynetError("type_map needs atom types, but this file has no type column or topology types",
+            raise GdynetError(f"{option('type_map')} needs atom types, but this file has no type column or topology "
+                              f"types (its atoms' elements come from the file); leave out {option('type_map')}",
                               source)
         numbers = _fill(numbers, keys, lambda k: type_map.get(str(k).strip(), -1))
     if facts.elements is not None:

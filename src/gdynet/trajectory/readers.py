@@ -288,6 +288,15 @@ def _resolve_format(path: Path, format: str | None, topology: Path | None, topol
     return name
 
 
+#: formats whose atoms carry their elements and no atom types: a type map has nothing to map there
+ELEMENT_FORMATS = ("npz", "extxyz", "traj", "xdatcar")
+
+
+def format_from_name(path: str | os.PathLike[str]) -> str | None:
+    """The format (a key of :data:`FORMATS`) the file name tells (a compression suffix aside), else None."""
+    return _format_from_name(stem_name(Path(path)))
+
+
 def _format_from_name(name: str) -> str | None:
     suffix = Path(name).suffix.lower()
     for fmt, (_, suffixes) in FORMATS.items():
