@@ -180,13 +180,13 @@ def large(args: argparse.Namespace) -> None:
 #: stages of `gdynet fit` and the functions whose calls make them (module, attribute); a stage's peak
 #: includes the stages nested in it (read includes cache)
 STAGES = {
-    "read": [("gdynet.pipeline.inputs", "read_all")],
+    "read": [("gdynet.trajectory.read_options", "read_all")],
     "cache": [("gdynet.trajectory.cache", "collect_frames"), ("gdynet.trajectory.cache", "load_entry")],
-    "fingerprints": [("gdynet.fingerprint", "input_fingerprints")],
+    "fingerprints": [("gdynet.files.fingerprint", "input_fingerprints")],
     "graphs": [("gdynet.graphs.store", "build_graphs")],
     "training": [("gdynet.training.trainer", "Trainer.fit")],
-    "chi": [("gdynet.pipeline.chi", "predict_raw"), ("gdynet.pipeline.chi", "write_calibrated")],
-    "analysis": [("gdynet.pipeline.analyze", "analyze")],
+    "chi": [("gdynet.network.chi", "predict_raw"), ("gdynet.network.chi", "write_calibrated")],
+    "analysis": [("gdynet.runs.analyze", "analyze")],
 }
 #: a stage may grow by this factor over its baseline before --check fails
 GROWTH_LIMIT = 1.2
