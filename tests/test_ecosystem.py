@@ -140,7 +140,7 @@ def test_trajectory_resolves_element_and_selection_targets():
     li = Trajectory(positions=positions, cells=np.eye(3) * 10.0, numbers=numbers, dt_ps=0.1, targets="Li")
     np.testing.assert_array_equal(li.targets, [[0], [2]])
     assert Trajectory(positions=positions, cells=np.eye(3) * 10.0, numbers=numbers, dt_ps=0.1,
-                      targets=8).targets.ravel().tolist() == [1, 3]                 # an atomic number
+                      targets=4).targets.ravel().tolist() == [4]                    # an int is an atom index
     high = Trajectory(positions=positions, cells=np.eye(3) * 10.0, numbers=numbers, dt_ps=0.1,
                       targets="name O and prop z > 5")
     assert set(high.targets.ravel()) == {i for i in (1, 3) if positions[0, i, 2] > 5}

@@ -121,7 +121,7 @@ def test_an_element_the_model_never_saw_is_an_error_naming_it(fitted, toy):
 
 def test_the_global_vampnet_baseline_fits_and_transforms_too(toy):
     _, _, trajs = toy
-    model = gdynet.GDyNetEstimator(**{**SETTINGS, "model": "vampnet"}).fit(trajs[:2]).fetch_model()
+    model = gdynet.GDyNetEstimator(**{**SETTINGS, "architecture": "vampnet"}).fit(trajs[:2]).fetch_model()
     assert model.kind == "vampnet" and model.neighbors is None and "M=" not in repr(model)
     assert model.transform(trajs[2]).shape == (400, 1, 2)                # the whole frame is one set
     with pytest.raises(GdynetError, match="trained on 5 atoms, this trajectory has 4"):
@@ -164,7 +164,7 @@ def test_every_option_is_checked_before_training(toy, tmp_path):
     assert time.perf_counter() - started < 20 and not (tmp_path / "run").exists()   # nothing trained or written
     for bad, message in (({"n_states": 1}, "^n_states must be a whole number >= 2"),
                          ({"hidden": ()}, "^hidden must be"), ({"split": (0.5, 0.2)}, "^split must be"),
-                         ({"epochs": 2.5}, "^epochs must be a whole number"), ({"model": "mlp"}, "^model must be"),
+                         ({"epochs": 2.5}, "^epochs must be a whole number"), ({"architecture": "mlp"}, "^architecture must be"),
                          ({"cutoff": 0.1}, r"^cutoff must be a number >= 0.4 Å")):
         with pytest.raises(GdynetError, match=message):
             gdynet.GDyNetEstimator(**bad).fit(trajs[:1])

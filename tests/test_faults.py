@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -301,6 +302,114 @@ def test_a_corrupt_checkpoint_is_one_line(run):
     _one_line(_fit(traj, out), "last.pt", "cannot read checkpoint")
 
 
+class _Payload:
+    """A pickled object that, when unpickled, creates the folder ``marker`` (stands for any code)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_a_pickle_payload_in_a_checkpoint_or_model_file_never_runs(run, tmp_path):
+    """Issue 24: a planted checkpoints/last.pt or model.pt is refused with one line, its code never run."""
+    import torch
+
+    import gdynet
+    from gdynet.base.errors import GdynetError
+
+    traj, out = run
+    marker = tmp_path / "pwned"
+    torch.save({"signature": _Payload(marker)}, out / "checkpoints" / "last.pt")
+    _one_line(_fit(traj, out), "last.pt", "could run code")
+    model = out / "model.pt"
+    torch.save({"format": "gdynet-model/1", "kind": "gdynet", "meta": _Payload(marker)}, model)
+    _one_line(runner.invoke(app, ["predict", str(out), str(traj), "-o", str(tmp_path / "p.npy")]),
+              "model.pt", "could run code")
+    _one_line(runner.invoke(app, ["predict", str(model), str(traj), "-o", str(tmp_path / "p.npy")]),
+              "model.pt", "could run code")
+    with pytest.raises(GdynetError, match="could run code"):
+        gdynet.load(model)
+    assert not marker.exists()
+    assert not (tmp_path / "p.npy").exists()
+
+
+def _rewrite_model(model: Path, change, checksum: bool) -> None:
+    """Apply ``change`` to the first floating-point weight of ``model``; with ``checksum``, store a
+    checksum of the changed contents (so only the finite check can catch it)."""
+    import torch
+
+    from gdynet.api.model_file import model_checksum
+
+    payload = torch.load(model, weights_only=True)
+    name = next(k for k, v in payload["state_dict"].items() if v.is_floating_point())
+    payload["state_dict"][name] = change(payload["state_dict"][name].clone())
+    if checksum:
+        payload["checksum"] = model_checksum(payload)
+    torch.save(payload, model)
+
+
+def _flip_bit(tensor):
+    """``tensor`` (float32) with one low mantissa bit of its first entry flipped, in place."""
+    import torch
+
+    tensor.view(-1).view(torch.int32)[0] ^= 1 << 3
+    return tensor
+
+
+def test_a_bit_flipped_or_nan_model_file_is_one_line(run, tmp_path):
+    import gdynet
+    from gdynet.base.errors import GdynetError
+
+    traj, out = run
+    model = out / "model.pt"
+    original = model.read_bytes()
+    _rewrite_model(model, _flip_bit, checksum=False)
+    _one_line(runner.invoke(app, ["predict", str(out), str(traj), "-o", str(tmp_path / "p.npy")]),
+              "model.pt", "checksum")
+    model.write_bytes(original)
+    _rewrite_model(model, lambda t: t.fill_(float("nan")), checksum=True)
+    _one_line(runner.invoke(app, ["predict", str(out), str(traj), "-o", str(tmp_path / "p.npy")]),
+              "model.pt", "not finite")
+    with pytest.raises(GdynetError, match="not finite"):
+        gdynet.load(model)
+    data = bytearray(original)                     # a flipped byte in the file itself: one line too
+    data[len(data) // 2] ^= 0xFF
+    model.write_bytes(bytes(data))
+    with pytest.raises(GdynetError, match="model.pt"):
+        gdynet.load(model)
+    assert not (tmp_path / "p.npy").exists()
+
+
+def test_a_gdynet_0_4_model_file_still_loads():
+    """Files written before the checksum (gdynet 0.4) load, with the same state probabilities."""
+    import gdynet
+    from gdynet.trajectory import read_trajectory
+
+    data = Path(__file__).parent / "data" / "v0.4"
+    model = gdynet.load(data / "model.pt")
+    chi = model.transform(read_trajectory(data / "frames.npz", dt="0.2ps")).values
+    np.testing.assert_allclose(chi, np.load(data / "chi.npy"), atol=1e-5)
+
+
+def test_predict_output_equal_to_an_input_is_refused(run, tmp_path):
+    """Issue 24: ``-o`` naming the trajectory (directly or through a link) is one line, the input untouched."""
+    from gdynet.trajectory import read_trajectory
+    from gdynet.trajectory.writers import write_extxyz
+
+    traj, out = run
+    xyz = tmp_path / "md.extxyz"
+    write_extxyz(read_trajectory(traj, dt="0.1ps"), xyz)
+    before = xyz.read_bytes()
+    (tmp_path / "link.extxyz").symlink_to(xyz)
+    os.link(xyz, tmp_path / "hard.extxyz")
+    for output in (xyz, tmp_path / "link.extxyz", tmp_path / "hard.extxyz"):
+        _one_line(runner.invoke(app, ["predict", str(out), str(xyz), "-o", str(output)]),
+                  "is also an input", str(output))
+    assert xyz.read_bytes() == before
+
+
 def test_too_many_states_are_refused_before_training(run, tmp_path):
     traj, _ = run
     _one_line(_fit(traj, tmp_path / "s100", "--states", "100"), "--states 100", "support")
@@ -370,3 +479,47 @@ def test_a_really_full_disk_is_one_line(run, tmp_path):
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "disk" in lines[0], result.stderr
+
+
+def test_predict_type_map_replaces_the_fits(tmp_path):
+    """Issue 24: ``predict --type-map`` reads a LAMMPS dump whose atom types differ from the fit's (the
+    0.4 model was fitted with 1=Li,2=S; this dump numbers them the other way round)."""
+    from gdynet.trajectory import read_trajectory
+
+    data = Path(__file__).parent / "data" / "v0.4"
+    traj = read_trajectory(data / "frames.npz", dt="0.2ps")
+    cell = np.asarray(traj.cells[0])
+    assert np.allclose(cell, np.diag(np.diag(cell)))                   # orthogonal: plain dump bounds
+    types = np.where(np.asarray(traj.numbers) == 3, 2, 1)              # Li -> 2, S -> 1
+    lines = []
+    for frame, positions in enumerate(np.asarray(traj.positions)):
+        lines += ["ITEM: TIMESTEP", str(200 * frame), "ITEM: NUMBER OF ATOMS", str(traj.n_atoms),
+                  "ITEM: BOX BOUNDS pp pp pp", *(f"0 {float(length)!r}" for length in np.diag(cell)), "ITEM: ATOMS id type x y z"]
+        lines += [f"{i + 1} {t} " + " ".join(repr(float(v)) for v in xyz) for i, (t, xyz) in enumerate(zip(types, positions))]
+    dump = tmp_path / "swapped.lammpstrj"
+    dump.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "p.npy"
+    _ok(runner.invoke(app, ["predict", str(data / "model.pt"), str(dump), "-o", str(out), "--dt", "0.2ps",
+                            "--type-map", "1=S,2=Li", "--quiet", "--device", "cpu"]))
+    np.testing.assert_allclose(np.load(out), np.load(data / "chi.npy"), atol=1e-4)
+    _ok(runner.invoke(app, ["predict", str(data / "model.pt"), str(dump), "-o", str(out), "--dt", "0.2ps",
+                            "--quiet", "--device", "cpu"]))      # the fit's map: the S atoms become the targets
+    assert np.load(out).shape != np.load(data / "chi.npy").shape
+
+
+def test_transform_warns_when_new_data_lies_beyond_the_gaussian_range(tmp_path):
+    """Issue 24: fit's Gaussian-range check also runs on data given to a trained model (predict,
+    transform): the toy stretched 3x puts the M-th neighbours beyond the 7 Å cutoff."""
+    import gdynet
+    from gdynet.trajectory import read_trajectory
+
+    data = Path(__file__).parent / "data" / "v0.4"
+    frames = dict(np.load(data / "frames.npz"))
+    model = gdynet.load(data / "model.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GdynetWarning)               # the training-like data: no warning
+        model.transform(read_trajectory(data / "frames.npz", dt="0.2ps"), cache_dir=tmp_path / "c")
+    frames["traj_coords"], frames["lattices"] = frames["traj_coords"] * 3, frames["lattices"] * 3
+    np.savez(tmp_path / "loose.npz", **frames)
+    with pytest.warns(GdynetWarning, match=r"beyond the Gaussian range \(7 Å\).*extrapolated"):
+        model.transform(read_trajectory(tmp_path / "loose.npz", dt="0.2ps"), cache_dir=tmp_path / "c")

@@ -14,7 +14,7 @@ from gdynet.cli import app
 from gdynet.commands.options import print_summary
 from gdynet.datasets.toy import toy_li_fcc, write_npz
 from gdynet.base.errors import GdynetWarning
-from gdynet.api.estimator import check_gaussian_range
+from gdynet.network.inputs import check_gaussian_range
 from gdynet.analysis.matching import best_match
 from gdynet.runs.seeds import state_confusion
 

@@ -158,7 +158,7 @@ def test_every_result_prints_in_a_line_or_two(results):
         assert "array(" not in text and "[[" not in text, (name, text)
         assert text.startswith(type(obj).__name__ + "("), (name, text)
     assert "2 states, lag 0.5 ps = 5 frames" in repr(results["model"])
-    assert "not fitted" in repr(results["estimator"])
+    assert repr(results["estimator"]) == "KoopmanEstimator(lag='0.5ps')"    # constructor-style (issue 23)
     assert "no absolute σ" in repr(results["conduction_no_T"])
 
 

@@ -28,10 +28,12 @@ def _traj():
     return Trajectory(positions=pos[None], cells=cell, numbers=numbers, dt_ps=0.01, targets=[0], source="box.xyz")
 
 
-def test_element_atomic_number_and_index_spellings():
+def test_element_and_index_spellings():
     traj = _traj()
     np.testing.assert_array_equal(select_targets(traj, "Li"), [[0]])
-    np.testing.assert_array_equal(select_targets(traj, 8), [[1], [4], [7], [10]])
+    with pytest.warns(FutureWarning, match="targets=8 is atom 8.*atomic number 8.*targets='O'"):
+        np.testing.assert_array_equal(select_targets(traj, 8), [[8]])       # an int is an index (issue 23)
+    np.testing.assert_array_equal(select_targets(traj, {"element": 8}), [[1], [4], [7], [10]])
     np.testing.assert_array_equal(select_targets(traj, "1, 4,7"), [[1], [4], [7]])
     np.testing.assert_array_equal(select_targets(traj, [10, 0]), [[10], [0]])  # order kept as given
     np.testing.assert_array_equal(select_targets(traj, {"element": "Li"}), [[0]])
@@ -84,7 +86,9 @@ def test_molecules_are_not_bonded_across_an_open_face():
 @pytest.mark.parametrize("spec, message", [
     ("Xx", "unknown element 'Xx'"),
     ("li", "unknown element 'li'"),
-    (0, "unknown atomic number 0"),
+    ({"element": 0}, "unknown atomic number 0"),
+    (11, r"target index 11 is out of range \(atoms are 0..10\)"),
+    (8 + 100, r"target index 108 is out of range"),
     ("Na", r"no Na atoms to use as targets \(atoms present: H x6, Li x1, O x4\)"),
     ([0, 11], r"target index 11 is out of range \(atoms are 0..10\)"),
     ("3,-1", "invalid MDAnalysis selection '3,-1': SelectionError"),

@@ -51,12 +51,12 @@ def test_nan_frame_is_named():
         _traj(positions=pos)
 
 
-@pytest.mark.parametrize("text, ps", [("0.1ps", 0.1), ("100fs", 0.1), ("2 ns", 2000.0), (0.5, 0.5), ("3", 3.0)])
+@pytest.mark.parametrize("text, ps", [("0.1ps", 0.1), ("100fs", 0.1), ("2 ns", 2000.0), (0.5, 0.5), (3, 3.0)])
 def test_parse_time(text, ps):
     assert parse_time(text) == pytest.approx(ps)
 
 
-@pytest.mark.parametrize("bad", ["fast", "1 parsec", "-1ps", 0, True])
+@pytest.mark.parametrize("bad", ["fast", "1 parsec", "-1ps", 0, True, "3", "0.1"])   # a string needs its unit
 def test_parse_time_rejects(bad):
     with pytest.raises(GdynetError):
         parse_time(bad)

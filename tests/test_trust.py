@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gdynet.analysis.order import target_order
 from gdynet.datasets.toy import toy_li_fcc
 from gdynet.koopman.analysis import koopman_analysis
 from gdynet.koopman.validation import ImpliedTimescales, check_timescales
@@ -213,7 +214,13 @@ def test_states_are_described_by_their_neighbours_and_order_parameter():
     reference = _coordination(toy, 16, kept["shell_radius_A"])
     assert kept["coordination"]["S"] == pytest.approx(reference, abs=0.02)
     assert reference[0] < 4.5 < 5.5 < reference[1]                # tet (4 S) and oct (6 S) sites told apart
-    assert kept["order_parameter_mean"] == pytest.approx([0.628, 0.354], abs=0.07)   # ideal tetrahedron, octahedron
+    # q6 likewise against the same frames' sites (thermal motion puts the oct sites 0.04-0.05 below the ideal
+    # 0.354 on every data seed measured); the ideal tetrahedron (0.628) and octahedron (0.354) bound it loosely
+    q6 = [target_order(t, 6, kept["shell_radius_A"]) for t in toy.trajectories]
+    by_site = [np.nanmean(np.concatenate([q[labels.reshape(q.shape) == s] for q, labels in zip(q6, toy.labels)]))
+               for s in (0, 1)]
+    assert kept["order_parameter_mean"] == pytest.approx(by_site, abs=1e-6)
+    assert by_site == pytest.approx([0.628, 0.354], abs=0.1) and by_site[0] > by_site[1] + 0.15
     assert 3.3 < kept["shell_radius_A"] < 5.3                     # between the oct (3.25 Å) and next (5.4 Å) shells
 
 

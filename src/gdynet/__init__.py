@@ -22,15 +22,15 @@ Names are imported lazily so ``import gdynet`` stays fast (torch loads only when
 """
 from __future__ import annotations
 
-import importlib
-import os
-from typing import Any
+import importlib as _importlib
+import os as _os
+from typing import Any as _Any
 
 # OpenMP threads (torch, numba) that wait for work by sleeping instead of spinning: on a CPU shared with
 # other busy processes a training epoch took 5.3-6.5 s spinning and 2.4-2.5 s sleeping, and 1.8 vs 1.6 s
 # alone (benchmarks/bench_shared_cpu.py). It acts only when set before torch is first imported; a value
 # the user set wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .base.errors import GdynetError
 from .trajectory.core import Trajectory
@@ -54,6 +54,8 @@ _LAZY = {
     "implied_timescales": "gdynet.koopman.validation",
     "ck_test": "gdynet.koopman.validation",
     "population_intervals": "gdynet.koopman.validation",
+    "check_timescales": "gdynet.koopman.validation",
+    "TimescaleCheck": "gdynet.koopman.validation",
     "coarse_grain": "gdynet.koopman.pcca",
     "state_rdf": "gdynet.analysis.rdf",
     "transition_conduction": "gdynet.analysis.conduction",
@@ -84,13 +86,15 @@ _SUBMODULES = ("api", "datasets", "plots")
 __all__ = ["GdynetError", "Trajectory", "parse_time", "__version__", *_LAZY, *_SUBMODULES]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        return getattr(_importlib.import_module(_LAZY[name]), name)
     if name in _SUBMODULES:
-        return importlib.import_module(f"gdynet.{name}")
+        return _importlib.import_module(f"gdynet.{name}")
     raise AttributeError(f"module 'gdynet' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    """The public names (``__all__``) and the sub-packages already imported; no helpers of this module."""
+    loaded = {name for name, value in globals().items() if type(value).__name__ == "module" and not name.startswith("_")}
+    return sorted(set(__all__) | loaded)

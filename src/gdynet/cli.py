@@ -1,5 +1,5 @@
 """The ``gdynet`` command line: wires the verbs of :mod:`gdynet.commands` (one module each: fit, scan,
-predict, analyze, demo, example) into typer.
+predict, analyze, report, demo, example) into typer.
 
 User mistakes print one line, ``error: <file>: <problem>``, and exit with status 2.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from .commands import analyze, demo, example, fit, predict, scan
+from .commands import analyze, demo, example, fit, predict, report, scan
 from .commands.options import friendly
 
 app = typer.Typer(
@@ -33,5 +33,6 @@ app.command(name="fit", epilog=fit.EXAMPLES)(friendly(fit.fit))
 app.command(name="scan", epilog=scan.EXAMPLE)(friendly(scan.with_fit_options(scan.scan)))
 app.command(name="predict", epilog=predict.EXAMPLES)(friendly(predict.predict))
 app.command(name="analyze", epilog=analyze.EXAMPLES)(friendly(analyze.analyze))
+app.command(name="report", epilog=report.EXAMPLE)(friendly(report.report))
 app.command(name="demo")(friendly(demo.demo))
 app.add_typer(example.app, name="example")

@@ -85,7 +85,7 @@ class ChargeIntegral:
 
 def state_charge_integral(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
                           r_max: float = 6.0, n_bins: int = 120, stride: int = 1,
-                          chunk_frames: int | None = None) -> ChargeIntegral:
+                          chunk_frames: int | None = None, check_source: bool = True) -> ChargeIntegral:
     """Charge integral ``Q_s(r)`` of every state (module docstring; Fig. 4c), from ``traj.charges``.
 
     Args:
@@ -95,11 +95,13 @@ def state_charge_integral(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         chi: ``(F, n, S)`` state probabilities, or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``.
         r_max: largest radius in Å; n_bins: number of radii (``r = r_max b / n_bins``).
         stride: use every ``stride``-th frame; chunk_frames: frames read at a time.
+        check_source: refuse a :class:`~gdynet.base.states.StateProbabilities` computed from another
+            trajectory (its ``trajectory_id``); False skips that check.
 
     Returns:
         :class:`ChargeIntegral`.
     """
-    trajs, chis = as_lists(traj, chi)
+    trajs, chis = as_lists(traj, chi, check_source)
     if not (np.isfinite(r_max) and r_max > 0) or int(n_bins) < 1:
         raise GdynetError(f"r_max must be a positive distance in Å and n_bins a positive integer, "
                           f"got {r_max!r} and {n_bins!r}", trajs[0].source)

@@ -271,7 +271,7 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
                           K: np.ndarray | None = None, stationary: np.ndarray | None = None,
                           charges: Sequence[float] | None = None, volume_A3: float | None = None,
                           offsets: Sequence[int] | None = None, fit_width: float = 0.5,
-                          ci_from: str = "auto") -> Conduction:
+                          ci_from: str = "auto", check_source: bool = True) -> Conduction:
     """Transition-resolved conductivity (Eqs. 13-16) plus the collective conductivity with cross terms.
 
     Args:
@@ -298,13 +298,15 @@ def transition_conduction(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
             sets, over all frames), ``"blocks"`` (5 time blocks; a block shorter than the fit window
             gives no intervals, ``Conduction.ci_note`` says so) or ``"auto"``. The totals (``D``,
             ``sigma``, MSDs) always come from all the data.
+        check_source: refuse a :class:`~gdynet.base.states.StateProbabilities` computed from another
+            trajectory (its ``trajectory_id``); False skips that check.
 
     Returns:
         :class:`Conduction`.
     """
     if lag is not None:
         check_lag(lag)
-    trajs, chis = as_lists(traj, chi)
+    trajs, chis = as_lists(traj, chi, check_source)
     dt_ps = trajs[0].dt_ps
     n_targets = trajs[0].n_targets
     for t in trajs:

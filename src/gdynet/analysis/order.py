@@ -167,7 +167,7 @@ class StateOrderParameter:
 def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
                           l: int = 6, cutoff: float | None = None, average: bool = False, n_bins: int = 50,
                           stride: int = 1, chunk_frames: int | None = None,
-                          progress: bool = False) -> StateOrderParameter:
+                          progress: bool = False, check_source: bool = True) -> StateOrderParameter:
     """Distribution of the Steinhardt ``q_l`` of the target sets in each state (module docstring).
 
     One pass over the frames: the ``q_l`` of every target set in every frame used is kept in
@@ -181,11 +181,13 @@ def state_order_parameter(traj: Trajectory | Sequence[Trajectory], chi: np.ndarr
         average: Lechner-Dellago ``qbar_l`` instead of ``q_l`` (see :func:`steinhardt`).
         n_bins: histogram bins on [0, 1]; stride: use every ``stride``-th frame.
         progress: a progress bar on a terminal's stderr.
+        check_source: refuse a :class:`~gdynet.base.states.StateProbabilities` computed from another
+            trajectory (its ``trajectory_id``); False skips that check.
 
     Returns:
         :class:`StateOrderParameter`.
     """
-    trajs, chis = as_lists(traj, chi)
+    trajs, chis = as_lists(traj, chi, check_source)
     source = trajs[0].source
     if int(l) < 1 or int(n_bins) < 1:
         raise GdynetError(f"the order parameter degree l and n_bins must be positive, got {l!r} and {n_bins!r}",

@@ -21,18 +21,19 @@ from ..trajectory.core import Trajectory
 GROUP_MIN = 200
 
 
-def as_lists(traj: Any, chi: Any) -> tuple[list[Trajectory], list[Any]]:
+def as_lists(traj: Any, chi: Any, check_source: bool = True) -> tuple[list[Trajectory], list[Any]]:
     """``(trajectories, chis)`` as two lists of equal length from one trajectory or a sequence.
 
     ``chi`` is an ``(F, n, S)`` array or a :class:`~gdynet.base.states.StateProbabilities` per trajectory;
-    each is checked against its trajectory (:func:`gdynet.base.states.check_chi`).
+    each is checked against its trajectory (:func:`gdynet.base.states.check_chi`; with ``check_source``,
+    also that it was computed from that trajectory).
     """
     if isinstance(traj, Trajectory):
-        return [traj], [check_chi(chi, traj)]
+        return [traj], [check_chi(chi, traj, check_source=check_source)]
     trajs, chis = list(traj), list(chi)
     if len(trajs) != len(chis) or not trajs:
         raise GdynetError(f"got {len(trajs)} trajectories but {len(chis)} chi arrays")
-    return trajs, [check_chi(c, t) for t, c in zip(trajs, chis)]
+    return trajs, [check_chi(c, t, check_source=check_source) for t, c in zip(trajs, chis)]
 
 
 def strided_chunks(traj: Trajectory, stride: int = 1,

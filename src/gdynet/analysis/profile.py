@@ -114,7 +114,7 @@ def _fractions(traj: Trajectory, m: int, stride: int,
 
 def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray], *,
                   axis: str = "z", n_bins: int = 100, stride: int = 1,
-                  chunk_frames: int | None = None) -> StateProfile:
+                  chunk_frames: int | None = None, check_source: bool = True) -> StateProfile:
     """Probability-weighted density of each state in slabs along ``axis`` (module docstring), averaged
     over the frames (Fig. 3c of Xie et al., 2019).
 
@@ -126,11 +126,13 @@ def state_profile(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Seq
         n_bins: number of slabs across the cell.
         stride: use every ``stride``-th frame.
         chunk_frames: frames read at a time.
+        check_source: refuse a :class:`~gdynet.base.states.StateProbabilities` computed from another
+            trajectory (its ``trajectory_id``); False skips that check.
 
     Returns:
         :class:`StateProfile` (density in target sets per Å^3).
     """
-    trajs, chis = as_lists(traj, chi)
+    trajs, chis = as_lists(traj, chi, check_source)
     if int(n_bins) < 1 or int(stride) < 1:
         raise GdynetError(f"n_bins and stride must be positive integers, got {n_bins!r} and {stride!r}",
                           trajs[0].source)
@@ -182,11 +184,13 @@ class StateSnapshot:
                 f"{int((self.state >= 0).sum())} in target sets, seen along {self.labels[2]})")
 
 
-def state_snapshot(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", frame: int | None = None) -> StateSnapshot:
+def state_snapshot(traj: Trajectory, chi: np.ndarray, *, axis: str = "z", frame: int | None = None,
+                   check_source: bool = True) -> StateSnapshot:
     """Atoms of one frame (default: the middle one) coloured by their most likely state, projected
     along a periodic cell vector other than the profile ``axis`` (Fig. 3b of Xie et al., 2019); ``chi``
-    an ``(F, n, S)`` array or the :class:`~gdynet.base.states.StateProbabilities` of ``traj``."""
-    chi = check_chi(chi, traj)
+    an ``(F, n, S)`` array or the :class:`~gdynet.base.states.StateProbabilities` of ``traj`` (one computed
+    from another trajectory is refused unless ``check_source`` is False)."""
+    chi = check_chi(chi, traj, check_source=check_source)
     m = cell_axis(traj.cells, axis, traj.source)
     frame = traj.n_frames // 2 if frame is None else int(frame)
     if not 0 <= frame < traj.n_frames:

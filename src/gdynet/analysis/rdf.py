@@ -120,7 +120,7 @@ def pool_rdfs(rdfs: Sequence[StateRDF]) -> StateRDF:
 
 def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequence[np.ndarray],
               species: str | int | Sequence[str | int], *, r_max: float = 8.0, n_bins: int = 160,
-              stride: int = 1, chunk_frames: int | None = None) -> StateRDF:
+              stride: int = 1, chunk_frames: int | None = None, check_source: bool = True) -> StateRDF:
     """State-weighted RDF of the target sets to ``species`` (Eq. 12).
 
     Args:
@@ -135,13 +135,15 @@ def state_rdf(traj: Trajectory | Sequence[Trajectory], chi: np.ndarray | Sequenc
         n_bins: number of shells of width ``r_max / n_bins``.
         stride: use every ``stride``-th frame.
         chunk_frames: frames read at a time.
+        check_source: refuse a :class:`~gdynet.base.states.StateProbabilities` computed from another
+            trajectory (its ``trajectory_id``); False skips that check.
 
     Returns:
         :class:`StateRDF` with one curve per state.
     """
     import vesin
 
-    trajs, chis = as_lists(traj, chi)
+    trajs, chis = as_lists(traj, chi, check_source)
     if not isinstance(traj, Trajectory):
         return pool_rdfs([state_rdf(t, c, species, r_max=r_max, n_bins=n_bins, stride=stride,
                                     chunk_frames=chunk_frames) for t, c in zip(trajs, chis)])

@@ -20,20 +20,21 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from ..files.writes import json_safe
-from ..base.errors import GdynetError, GdynetWarning
+from ..base.errors import GdynetError
 from ..base.option_names import option
 from ..trajectory.core import Trajectory
 from ..base.units import check_lag, lag_to_frames
 
+if TYPE_CHECKING:
+    from .model import GDyNetModel
+
 #: spacing of the Gaussian centres of Eq. 7 in Å (the paper's 0.2 Å); ``cutoff`` sets their range
 GAUSSIAN_SPACING_A = 0.2
-#: warn when more than this fraction of the sampled M-th-neighbour distances lie beyond ``cutoff``
-BEYOND_CUTOFF_WARN = 0.05
 MODELS = ("gdynet", "vampnet")
 #: settings that change where files go or what is shown, not the trained model
 _NOT_MODEL = ("checkpoint_dir", "progress")
@@ -66,11 +67,14 @@ class GDyNetEstimator:
             neighbour graphs (``checkpoint_dir/graphs``); ``None``: graphs in a temporary folder,
             best weights kept in memory.
         batch_atoms: atom-frames per forward pass (``None``: automatic).
-        model: ``"gdynet"`` (graph network) or ``"vampnet"`` (global-coordinate baseline).
+        architecture: ``"gdynet"`` (graph network) or ``"vampnet"`` (global-coordinate baseline); the
+            CLI's ``--model``. (Until gdynet 0.4 this keyword was ``model``, still accepted with a
+            DeprecationWarning: ``est.model`` is now the fitted model, as in deeptime.)
         progress: show progress bars.
 
     Attributes (after ``fit``):
-        model_: the :class:`~gdynet.api.model.GDyNetModel` (also ``fetch_model()``).
+        model: the fitted :class:`~gdynet.api.model.GDyNetModel` (``None`` before ``fit``;
+            also ``fetch_model()``, ``model_``); ``has_model`` says whether there is one.
     """
 
     def __init__(self, *, n_states: int = 2, lag: int | str = "1ps", neighbors: int = 20, cutoff: float = 7.0,
@@ -79,7 +83,7 @@ class GDyNetEstimator:
                  lr: float = 1e-3, weight_decay: float = 0.0, split: Sequence[float] = (0.7, 0.15, 0.15),
                  seed: int = 0, seeds: int = 1, device: str = "auto", precision: str = "fp32",
                  compile: bool = False, checkpoint_dir: str | Path | None = None, batch_atoms: int | None = None,
-                 model: str = "gdynet", progress: bool = True) -> None:
+                 architecture: str = "gdynet", progress: bool = True, **deprecated: Any) -> None:
         check_lag(lag, name=option("lag"))           # the lag rule at once; the other settings at fit
         self.n_states = n_states
         self.lag = lag
@@ -101,13 +105,14 @@ class GDyNetEstimator:
         self.compile = compile
         self.checkpoint_dir = checkpoint_dir
         self.batch_atoms = batch_atoms
-        self.model = model
+        self.architecture = _renamed(deprecated, architecture)
         self.progress = progress
 
     # ------------------------------------------------------------------------- sklearn conventions
     @classmethod
     def _param_names(cls) -> list[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        return [name for name, p in inspect.signature(cls.__init__).parameters.items()
+                if name != "self" and p.kind is not inspect.Parameter.VAR_KEYWORD]
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The settings, as given to ``__init__``."""
@@ -115,6 +120,8 @@ class GDyNetEstimator:
 
     def set_params(self, **params: Any) -> "GDyNetEstimator":
         """Change settings (checked at the next ``fit``); returns the estimator."""
+        if "model" in params:
+            params["architecture"] = _renamed({"model": params.pop("model")}, params.get("architecture", "gdynet"))
         unknown = sorted(set(params) - set(self._param_names()))
         if unknown:
             raise GdynetError(f"unknown setting(s) {', '.join(unknown)}; settings: {', '.join(self._param_names())}")
@@ -127,14 +134,25 @@ class GDyNetEstimator:
     def __repr__(self) -> str:
         defaults = {n: p.default for n, p in inspect.signature(type(self).__init__).parameters.items() if n != "self"}
         changed = [f"{n}={v!r}" for n, v in self.get_params().items() if _differs(v, defaults[n])]
-        fitted = "" if getattr(self, "model_", None) is None else "  # fitted"
+        fitted = "  # fitted" if self.has_model else ""
         return f"GDyNetEstimator({', '.join(changed)}){fitted}"
+
+    @property
+    def model(self) -> "GDyNetModel | None":
+        """The fitted model, ``None`` before :meth:`fit` (deeptime's ``est.model``; scikit-learn's
+        ``model_`` is set by ``fit`` only)."""
+        return getattr(self, "model_", None)
+
+    @property
+    def has_model(self) -> bool:
+        """Whether :meth:`fit` has given a model."""
+        return self.model is not None
 
     # ----------------------------------------------------------------------------------- settings
     def check(self) -> None:
         """Raise :class:`GdynetError` naming the first impossible setting (Python keyword or CLI flag)."""
-        if self.model not in MODELS:
-            raise GdynetError(f"{option('model')} must be gdynet or vampnet, got {self.model!r}")
+        if self.architecture not in MODELS:
+            raise GdynetError(f"{option('architecture')} must be gdynet or vampnet, got {self.architecture!r}")
         _whole(self.n_states, "n_states", 2)
         check_lag(self.lag, name=option("lag"))
         for name in ("neighbors", "atom_features", "seeds"):
@@ -191,11 +209,22 @@ class GDyNetEstimator:
         self.model_ = outcome.model
         return self
 
-    def fetch_model(self) -> Any:
+    def fetch_model(self) -> "GDyNetModel":
         """The trained :class:`~gdynet.api.model.GDyNetModel` (deeptime's name)."""
-        if getattr(self, "model_", None) is None:
+        if self.model is None:
             raise GdynetError("the estimator is not fitted yet: call fit(trajectories) first")
-        return self.model_
+        return self.model
+
+    def fit_fetch(self, trajectories: Trajectory | Sequence[Trajectory],
+                  test: Trajectory | Sequence[Trajectory] | None = None) -> "GDyNetModel":
+        """``fit(trajectories, test).fetch_model()`` (deeptime's ``fit_fetch``)."""
+        return self.fit(trajectories, test).fetch_model()
+
+    def fit_transform(self, trajectories: Trajectory | Sequence[Trajectory],
+                      test: Trajectory | Sequence[Trajectory] | None = None) -> Any:
+        """Fit, then the :class:`~gdynet.base.states.StateProbabilities` of ``trajectories`` (one, or a list
+        for a list), as scikit-learn's ``fit_transform``."""
+        return self.fit(trajectories, test).fetch_model().transform(trajectories)
 
     def train_network(self, train: Sequence[Trajectory], test: Sequence[Trajectory] = (), *,
                       graphs_dir: Path, scratch: Path, checkpoint_dir: str | Path | None,
@@ -220,7 +249,7 @@ class GDyNetEstimator:
         raws = [predict_raw(result.model, s, self.n_states, scratch / f".raw_{i:03d}.{os.getpid()}.npy", self.device)
                 for i, s in enumerate(sources)]
         calibration = calibration_matrix(calibration_sample(raws))
-        meta = {"kind": self.model, "lag_frames": lag, "dt_ps": dt_ps, "neighbors": int(self.neighbors),
+        meta = {"kind": self.architecture, "lag_frames": lag, "dt_ps": dt_ps, "neighbors": int(self.neighbors),
                 "cutoff": float(self.cutoff), "elements": sorted({int(z) for t in trajs for z in np.unique(t.numbers)}),
                 "vamp2": dict(result.scores), "best_epoch": result.best_epoch, "seed": seed,
                 "history": json_safe(result.history), "training": result.budget.to_dict(),
@@ -251,7 +280,7 @@ class GDyNetEstimator:
 
         split_sources([t.n_frames for t in trajs], lag, tuple(self.split),
                       tuple(range(len(train), len(trajs))), [t.source for t in trajs])
-        if self.model == "vampnet" and len({t.n_atoms for t in trajs}) > 1:
+        if self.architecture == "vampnet" and len({t.n_atoms for t in trajs}) > 1:
             raise GdynetError("the global VAMPnet needs the same atoms in every trajectory")
         from .limits import check_states
 
@@ -260,10 +289,10 @@ class GDyNetEstimator:
 
     def _sources(self, trajs: Sequence[Trajectory], graphs_dir: Path) -> list[Any]:
         """One data source per trajectory: on-disk graphs for GDyNet, coordinates for the VAMPnet."""
-        from ..network.inputs import network_source
+        from ..network.inputs import check_gaussian_range, network_source
 
-        sources = [network_source(self.model, t, self.neighbors, graphs_dir, self.progress) for t in trajs]
-        if self.model != "vampnet":
+        sources = [network_source(self.architecture, t, self.neighbors, graphs_dir, self.progress) for t in trajs]
+        if self.architecture != "vampnet":
             check_gaussian_range([s.store for s in sources], self.cutoff)
         return sources
 
@@ -272,7 +301,7 @@ class GDyNetEstimator:
         import torch
 
         torch.manual_seed(seed)
-        if self.model == "vampnet":
+        if self.architecture == "vampnet":
             from ..network.vampnet import GlobalVAMPNet
 
             return GlobalVAMPNet(n_atoms=n_atoms, n_states=self.n_states)
@@ -324,25 +353,6 @@ class Outcome:
         self.raws = []
         for path in paths:
             remove(path)
-
-
-def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64) -> float:
-    """Fraction of M-th-neighbour distances beyond ``cutoff`` (Å) on up to ``sample_frames`` frames per
-    store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
-    Eq. 7, so the network cannot tell their lengths apart)."""
-    last = []
-    for store in stores:
-        frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
-        last.append(np.asarray(store.distances[frames][..., store.neighbors - 1]).ravel())   # the M-th
-    distances = np.concatenate(last)
-    fraction = float((distances > cutoff).mean())
-    if fraction > BEYOND_CUTOFF_WARN:
-        farthest = float(distances.max())
-        warnings.warn(GdynetWarning(
-            f"the M-th neighbour lies beyond the Gaussian range ({cutoff:g} Å) for {fraction:.0%} of the "
-            f"sampled atoms (up to {farthest:.2f} Å): raise {option('cutoff')} or lower {option('neighbors')}"),
-            stacklevel=2)
-    return fraction
 
 
 def leave_process_group() -> bool:
@@ -398,6 +408,19 @@ def _read_options(trajs: Sequence[Trajectory]) -> dict[str, Any] | None:
     if single and len(elements) == 1 and everyone:
         return ReadOptions(targets=chemical_symbols[elements.pop()]).to_dict()
     return None
+
+
+def _renamed(deprecated: dict[str, Any], architecture: str) -> str:
+    """``architecture``, or the value of the old keyword ``model`` (with a DeprecationWarning naming the
+    new one); any other unknown keyword is a TypeError, as Python gives."""
+    unknown = sorted(set(deprecated) - {"model"})
+    if unknown:
+        raise TypeError(f"GDyNetEstimator got an unexpected keyword argument {unknown[0]!r}")
+    if "model" not in deprecated:
+        return architecture
+    warnings.warn("GDyNetEstimator(model=...) is now architecture=... (est.model is the fitted model, as in "
+                  "deeptime)", DeprecationWarning, stacklevel=3)
+    return deprecated["model"]
 
 
 def _whole(value: Any, name: str, least: int) -> None:

@@ -11,16 +11,19 @@ VAMP-2 scores, and the seed. ``model.transform(traj)`` gives calibrated state pr
 """
 from __future__ import annotations
 
+import copy
 import json
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence, overload
 
 import numpy as np
 
 from ..base.errors import GdynetError, GdynetWarning
-from ..base.states import StateProbabilities
+from ..base.states import StateProbabilities, trajectory_id
+from ..base.units import frames_to_ps
 from ..trajectory.core import Trajectory
 from .model_file import SUMMARY_FILE, load_model, model_in_folder, save_model
 
@@ -31,17 +34,28 @@ class GDyNetModel:
     Attributes:
         network: the torch module (eval mode).
         meta: what the model file stores besides the weights (``kind``, ``lag_frames``, ``dt_ps``,
-            ``neighbors``, ``cutoff``, ``elements``, ``calibration``, ``vamp2``, ``history``, ``seed``, ...).
+            ``neighbors``, ``cutoff``, ``elements``, ``calibration``, ``vamp2``, ``history``, ``seed``, ...);
+            read-only (a ``MappingProxyType``): the properties below read it, so a model cannot be
+            changed behind them (:meth:`with_meta` gives a copy with other entries).
         run_dir: the ``gdynet fit`` run folder the model came from (``None`` otherwise).
     """
 
     def __init__(self, network: Any, meta: dict[str, Any], run_dir: str | Path | None = None) -> None:
         self.network = network.eval()
-        self.meta = dict(meta)
+        self._meta = copy.deepcopy(dict(meta))
         self.run_dir = None if run_dir is None else Path(run_dir)
         self._summary: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------------------- properties
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        """The model file's entries besides the weights, read-only."""
+        return MappingProxyType(self._meta)
+
+    def with_meta(self, **entries: Any) -> "GDyNetModel":
+        """A model with the same network and these ``meta`` entries added or replaced."""
+        return GDyNetModel(self.network, {**self._meta, **entries}, run_dir=self.run_dir)
+
     @property
     def kind(self) -> str:
         """``"gdynet"`` or ``"vampnet"``."""
@@ -63,7 +77,8 @@ class GDyNetModel:
 
     @property
     def lag_ps(self) -> float:
-        return self.lag * self.dt_ps
+        """The fit lag τ in ps (12 significant digits)."""
+        return frames_to_ps(self.lag, self.dt_ps)
 
     @property
     def neighbors(self) -> int | None:
@@ -116,20 +131,35 @@ class GDyNetModel:
                 f"{graphs}{elements}seed {self.seed}, VAMP-2 {scores})")
 
     # -------------------------------------------------------------------------------- transform
+    @overload
     def transform(self, trajectory: Trajectory, *, out: str | Path | None = None, device: str = "auto",
-                  cache_dir: str | Path | None = None, progress: bool = False) -> StateProbabilities:
-        """Calibrated state probabilities of every target set in every frame of ``trajectory``.
+                  cache_dir: str | Path | None = None, progress: bool = False) -> StateProbabilities: ...
+
+    @overload
+    def transform(self, trajectory: Sequence[Trajectory], *, out: None = None, device: str = "auto",
+                  cache_dir: str | Path | None = None, progress: bool = False) -> list[StateProbabilities]: ...
+
+    def transform(self, trajectory: Trajectory | Sequence[Trajectory], *, out: str | Path | None = None,
+                  device: str = "auto", cache_dir: str | Path | None = None,
+                  progress: bool = False) -> StateProbabilities | list[StateProbabilities]:
+        """Calibrated state probabilities of every target set in every frame of ``trajectory`` (a list
+        of trajectories gives a list, one per trajectory).
 
         Graphs are built with the model's own neighbours (and the network applies its own cutoff).
         ``out``: a ``.npy`` file to write χ to (returned memory-mapped read-only; for trajectories
-        larger than memory); default in memory. ``cache_dir``: where the graphs go (default: a
-        temporary folder, removed afterwards). A trajectory with an element the model never saw is
-        an error naming it.
+        larger than memory; one trajectory only); default in memory. ``cache_dir``: where the graphs
+        go (default: a temporary folder, removed afterwards). A trajectory with an element the model
+        never saw is an error naming it. The result records the trajectory it came from
+        (``trajectory_id``), so analyses refuse it with another trajectory.
         """
         from ..network.chi import predict_raw, write_calibrated
 
+        if isinstance(trajectory, (list, tuple)) and trajectory and all(isinstance(t, Trajectory) for t in trajectory):
+            if out is not None:
+                raise GdynetError("out= writes one trajectory's chi; transform the trajectories one by one")
+            return [self.transform(t, device=device, cache_dir=cache_dir, progress=progress) for t in trajectory]
         if not isinstance(trajectory, Trajectory):
-            raise GdynetError(f"transform needs a Trajectory (gdynet.read_trajectory reads a file), "
+            raise GdynetError(f"transform needs a Trajectory or a list of them (gdynet.read_trajectory reads a file), "
                               f"got {type(trajectory).__name__}")
         self.check(trajectory)
         if out is not None and Path(out).suffix.lower() != ".npy":
@@ -140,7 +170,8 @@ class GDyNetModel:
             path = write_calibrated(raw, self.calibration, Path(out) if out is not None else Path(tmp) / "chi.npy")
             del raw, source
             values = np.load(path, mmap_mode="r") if out is not None else np.load(path)
-        return StateProbabilities(values, trajectory.dt_ps, trajectory.file_targets(), trajectory.source)
+        return StateProbabilities(values, trajectory.dt_ps, trajectory.file_targets(), trajectory.source,
+                                  trajectory_id(trajectory))
 
     def check(self, trajectory: Trajectory) -> None:
         """Raise :class:`GdynetError` when the model cannot label ``trajectory``: an element it never
@@ -165,9 +196,14 @@ class GDyNetModel:
 
     def _source(self, traj: Trajectory, cache_dir: Path, progress: bool) -> Any:
         """The network's input for ``traj``: graphs with the model's M (GDyNet), or coordinates."""
-        from ..network.inputs import network_source
+        from ..network.inputs import check_gaussian_range, network_source
 
-        return network_source(self.kind, traj, self.neighbors, cache_dir, progress)
+        source = network_source(self.kind, traj, self.neighbors, cache_dir, progress)
+        if self.kind == "gdynet" and self.cutoff is not None:   # the fit's check, on the new data
+            check_gaussian_range([source.store], float(self.cutoff),
+                                 advice="these atoms' states are extrapolated (denser or looser than the "
+                                        "training data?); fit on such data with a larger cutoff")
+        return source
 
     # ------------------------------------------------------------------------------ save / load
     def save(self, path: str | Path) -> Path:

@@ -13,7 +13,7 @@ from typing import Iterator
 #: keyword arguments whose CLI flag is not simply ``--`` + the keyword with ``-`` for ``_``
 FLAGS = {"n_states": "--states", "temperature_K": "--temperature", "charges": "--charge",
          "targets": "--target", "axis": "--profile", "n_sets": "--coarse",
-         "trajectories": "TRAJ"}
+         "trajectories": "TRAJ", "architecture": "--model"}
 
 _IN_CLI: contextvars.ContextVar[bool] = contextvars.ContextVar("gdynet_in_cli", default=False)
 def option(keyword: str) -> str:

@@ -30,20 +30,31 @@ class StateProbabilities:
     Attributes:
         values: ``(F, n, S)`` χ, float32 (may be a read-only ``np.memmap``); rows sum to 1.
         dt_ps: time between frames in ps.
-        targets: ``(n, k)`` atom indices (the file's numbering) of each target set, or ``None``.
+        targets: ``(n, k)`` atom indices of each target set in the file's numbering (an MDAnalysis
+            ``AtomGroup``'s: its ``Universe``'s), as ``Trajectory.file_targets()``; or ``None``.
         source: the trajectory the frames came from (a path or a short description).
+        trajectory_id: :func:`trajectory_id` of the trajectory χ was computed from (``model.transform``
+            records it), or ``None``; every analysis that takes a trajectory and χ refuses a χ whose
+            ``trajectory_id`` is another trajectory's (``check_source=False`` skips that check).
+
+    ``values`` is read-only (a view with the write flag off), and rows must sum to 1 (within
+    :data:`ROW_SUM_TOLERANCE`).
     """
 
     values: np.ndarray
     dt_ps: float
     targets: np.ndarray | None = None
     source: str = "<memory>"
+    trajectory_id: str | None = None
 
     def __post_init__(self) -> None:
         values = self.values if isinstance(self.values, np.ndarray) else np.asarray(self.values)
         if values.ndim != 3 or values.shape[2] < 1:
             raise GdynetError(f"values must have shape (frames, target sets, states), got {values.shape}",
                               self.source)
+        _check_rows(values, self.source)
+        values = values.view()
+        values.flags.writeable = False
         object.__setattr__(self, "values", values)
         if isinstance(self.dt_ps, bool) or not isinstance(self.dt_ps, (int, float, np.number)) \
                 or not math.isfinite(self.dt_ps) or self.dt_ps <= 0:
@@ -93,9 +104,49 @@ class StateProbabilities:
         """``(S,)`` mean probability of each state over all frames and target sets."""
         return np.asarray(self.values, dtype=np.float64).mean(axis=(0, 1))
 
+    def check_source(self, trajectory: Any) -> None:
+        """Raise :class:`GdynetError` when χ records the trajectory it came from and ``trajectory`` is
+        another one (same shapes are not enough: :func:`trajectory_id` compares atoms and frames)."""
+        if self.trajectory_id is not None and self.trajectory_id != trajectory_id(trajectory):
+            raise GdynetError(f"chi was computed from another trajectory ({self.source}) than the one given; pass the "
+                              "trajectory chi came from (check_source=False skips this check)", trajectory.source)
+
     def __repr__(self) -> str:
         return (f"StateProbabilities({self.n_frames} frames x {self.n_targets} target sets x "
                 f"{self.n_states} states, dt={self.dt_ps:g} ps, source={self.source!r})")
+
+
+#: largest |row sum − 1| accepted in :class:`StateProbabilities` (float32 softmax rows are within ~1e-6)
+ROW_SUM_TOLERANCE = 1e-4
+
+
+def _check_rows(values: np.ndarray, source: str) -> None:
+    """Refuse χ rows (one target set in one frame) that are not probabilities summing to 1; streams
+    over a memory map in blocks of frames."""
+    step = max(1, 4_000_000 // max(1, values.shape[1] * values.shape[2]))
+    for start in range(0, values.shape[0], step):
+        block = np.asarray(values[start:start + step], dtype=np.float64)
+        bad = ~(np.abs(block.sum(axis=2) - 1.0) <= ROW_SUM_TOLERANCE) | (block.min(axis=2) < -ROW_SUM_TOLERANCE)
+        if bad.any():                                                    # NaN rows are bad too
+            frame, target = np.argwhere(bad)[0]
+            row = block[frame, target]
+            raise GdynetError(f"values are not probabilities: the row of frame {start + frame}, target set {target} "
+                              f"is {', '.join(f'{p:.6g}' for p in row)} (sums to {row.sum():.6g}); rows must be >= 0 "
+                              f"and sum to 1 within {ROW_SUM_TOLERANCE:g}", source)
+
+
+def trajectory_id(trajectory: Any) -> str:
+    """A cheap identity of a :class:`~gdynet.trajectory.core.Trajectory` (hex): its shapes, frame
+    spacing, periodicity, atomic numbers, targets and the positions and cells of its first and last
+    frames. Two trajectories with the same number of frames and targets but other frames differ."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=12)
+    h.update(repr((tuple(trajectory.positions.shape), float(trajectory.dt_ps), tuple(trajectory.pbc))).encode())
+    for part in (trajectory.numbers, trajectory.file_targets(), trajectory.positions[0], trajectory.positions[-1],
+                 trajectory.cells[0], trajectory.cells[-1]):
+        h.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+    return h.hexdigest()
 
 
 def unpack_chi(chi: Any, dt_ps: float | str | None, *, name: str = "chi",
@@ -161,16 +212,19 @@ def check_probabilities(chi: np.ndarray, name: str) -> None:
         check_rows(np.asarray(chi[a:a + step], dtype=np.float64), name, a)
 
 
-def check_chi(chi: Any, traj: Any, name: str = "chi") -> np.ndarray:
+def check_chi(chi: Any, traj: Any, name: str = "chi", check_source: bool = True) -> np.ndarray:
     """The ``(F, n, S)`` values of ``chi`` checked against the trajectory ``traj`` (a
     :class:`~gdynet.trajectory.core.Trajectory`): a :class:`StateProbabilities` must have its frame
-    spacing and, when it records them, its target atoms; the values must have shape
+    spacing, when it records them its target atoms, and when it records the trajectory it came from
+    (``trajectory_id``) that trajectory, unless ``check_source`` is False; the values must have shape
     ``(frames, targets, S)`` and every row be finite, non-negative and sum to 1 (:func:`check_probabilities`).
 
     Returns the values (a memory map stays one; anything without a shape becomes an array); raises
     :class:`GdynetError` otherwise. The one check every analysis of χ with a trajectory makes.
     """
     if isinstance(chi, StateProbabilities):
+        if check_source:
+            chi.check_source(traj)
         if abs(chi.dt_ps - traj.dt_ps) > 1e-9 * traj.dt_ps:
             raise GdynetError(f"chi has frames {chi.dt_ps:g} ps apart but the trajectory {traj.dt_ps:g} ps; "
                               "pass the trajectory chi was computed from", traj.source)

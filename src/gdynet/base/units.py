@@ -16,8 +16,9 @@ _PATTERN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([a-zA
 def parse_time(value: float | int | str, *, name: str = "time") -> float:
     """Convert ``value`` to picoseconds.
 
-    Accepts a number (already in ps) or a string with a unit: ``"0.1ps"``, ``"100fs"``, ``"2 ns"``,
-    ``"5"`` (ps). Raises :class:`GdynetError` for anything else, or for a non-positive time.
+    Accepts a number (already in ps) or a string with a unit: ``"0.1ps"``, ``"100fs"``, ``"2 ns"``.
+    A string needs its unit (``"0.1"`` is refused, as ``lag="10"`` is: one rule for every time).
+    Raises :class:`GdynetError` for anything else, or for a non-positive time.
     """
     if isinstance(value, bool):
         raise GdynetError(f"{name} must be a time such as 0.1ps or 100fs, got {value!r}")
@@ -28,7 +29,10 @@ def parse_time(value: float | int | str, *, name: str = "time") -> float:
         if not match:
             raise GdynetError(f"{name} must be a time such as 0.1ps, 100fs or 2 ns, got {value!r}")
         number, unit = match.groups()
-        unit = unit.lower() or "ps"
+        if not unit:
+            raise GdynetError(f"{name} {value!r} has no unit: write {number}ps (or {number}fs), or the number "
+                              f"{number} (ps) without quotes")
+        unit = unit.lower()
         if unit not in _TO_PS:
             raise GdynetError(f"{name}: unknown time unit {unit!r} in {value!r} (use fs, ps, ns or us)")
         ps = float(number) * _TO_PS[unit]
@@ -82,3 +86,13 @@ def check_lags(lags: object, *, name: str = "lags") -> None:
                           f"[\"1ps\", \"2ps\"]), got {lags!r}")
     for lag in lags:  # type: ignore[attr-defined]
         check_lag(lag, name=name)
+
+
+def frames_to_ps(frames: int | np.ndarray, dt_ps: float) -> float | np.ndarray:
+    """``frames · dt_ps`` in ps rounded to 12 significant digits, so 3 frames of 0.1 ps are 0.3 ps (not
+    0.30000000000000004); an array gives an array."""
+    value = np.asarray(frames, dtype=np.float64) * float(dt_ps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        digits = np.where(value > 0, 11 - np.floor(np.log10(np.abs(np.where(value > 0, value, 1.0)))), 0)
+    rounded = np.array([round(float(v), int(d)) for v, d in zip(value.ravel(), digits.ravel())]).reshape(value.shape)
+    return float(rounded) if rounded.ndim == 0 else rounded

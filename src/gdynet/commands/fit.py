@@ -28,7 +28,7 @@ def fit(
     dt: Optional[str] = typer.Option(None, help="Time between stored frames, e.g. 0.1ps or 100fs, for files without frame times (npz, XDATCAR, dumps). A file's own frame times must agree with it (an error naming the frames otherwise) unless --dt-override; step numbers and times must be evenly spaced."),
     dt_override: bool = typer.Option(False, "--dt-override", help="The file's frame times are wrong: use --dt instead and ignore them."),
     timestep: Optional[str] = typer.Option(None, help="MD integration step, e.g. 2fs: frame spacing = step numbers in the file (dump TIMESTEP, DCD/XTC step) x timestep."),
-    target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li."),
+    target: Optional[str] = typer.Option(None, help="Target atoms: an element symbol (Li), atom indices (0,5,9: 0-based, the file's numbering), a selection (name OW) or molecules:H2O."),
     target_index: Optional[str] = typer.Option(None, help="Target atoms by index, e.g. 0,1,5."),
     select: Optional[str] = typer.Option(None, help="Target atoms by MDAnalysis selection on the first frame, any format: \"name OW\", \"prop z > 20 and prop z < 40\", \"around 5 name Au\" (without --topology, names are element symbols)."),
     select_on: Optional[str] = typer.Option(None, help=HELP_SELECT_ON),

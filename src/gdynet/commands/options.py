@@ -189,5 +189,5 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     if summary.get("seeds_remark"):
         table.add_row("seeds", summary["seeds_remark"])
     table.add_row("frames, target sets", f"{summary['n_frames']}, {summary['n_targets']}")
-    table.add_row("report", str(Path(out) / "report.md"))
+    table.add_row("report", f"{Path(out) / 'report.md'}, {Path(out) / 'report.html'} (interactive)")
     Console(stderr=False).print(table)

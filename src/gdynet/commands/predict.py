@@ -19,6 +19,7 @@ def predict(
     topology: Optional[Path] = typer.Option(None, help="Topology for DCD/XTC/TRR."),
     format: Optional[str] = typer.Option(None, "--format", help="File format, when the suffix does not tell."),
     target: Optional[str] = typer.Option(None, help="Target atoms by element, e.g. Li (default: as in the fit)."),
+    type_map: Optional[str] = typer.Option(None, help="Atom types to elements, e.g. 1=Li,2=S, for a LAMMPS dump whose types differ from the fit's (default: the fit's)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
@@ -26,6 +27,6 @@ def predict(
     from ..runs.predict import predict as run_predict
 
     overrides = {"dt": dt, "timestep": timestep, "topology": str(topology) if topology else None, "format": format,
-                 "targets": target, "dt_override": dt_override or None}
+                 "targets": target, "dt_override": dt_override or None, "type_map": type_map}
     path = run_predict(model, traj, output, read_overrides=overrides, device=device, progress=not quiet)
     typer.echo(f"wrote {path}")

@@ -76,3 +76,25 @@ def save_npy(path: str | os.PathLike[str], array: Any) -> Path:
             np.save(handle, array)
 
     return atomic_write(path, write)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with NumPy scalars as Python numbers and NumPy arrays as lists (dicts, lists and
+    tuples copied through; tensors, state dicts and everything else as they are): what
+    ``torch.load(..., weights_only=True)`` reads back."""
+    if type(value) is dict:
+        return {k: plain(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(plain(v) for v in value)
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def refused_object(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by ``torch.load(..., weights_only=True)``, refused an object other than
+    tensors and plain values (a class or function the file names, which could run code), rather than
+    meeting a damaged or foreign file."""
+    import pickle
+
+    return isinstance(exc, pickle.UnpicklingError) and "global" in str(exc).lower()

@@ -25,95 +25,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
-from ..files.writes import json_safe
 from ..base.errors import GdynetError
 from ..base.states import unpack_chi
-from ..base.units import check_lag, lag_to_frames, parse_time
+from ..base.units import check_lag, frames_to_ps, lag_to_frames, parse_time
 from ..base.wording import number_list
 from .covariance import as_trajectories, lagged_moments
 from .processes import eigenvector_summary
+from .spectral import (EPSILON, _frozen, _json_list, estimate_koopman_matrix, koopman_matrix,  # noqa: F401
+                       spectrum, timescales_from_eigenvalues)          # koopman_matrix: its home until 0.4
 
-#: default relative cut-off: eigenvalues of C00 below EPSILON · max eigenvalue are dropped (pseudo-inverse)
-EPSILON = 1e-10
-#: eigenvalues whose imaginary parts are all below this are returned as real numbers
-_IMAG_TOL = 1e-10
-#: |λ| this close to 1 counts as 1 (infinite timescale); round-off of an exact 1 is ~1e-15
-_UNIT_TOL = 1e-12
-
-
-def koopman_matrix(C00: np.ndarray, C0t: np.ndarray, epsilon: float = EPSILON) -> tuple[np.ndarray, int]:
-    """``K = C00⁺ C0t`` with the pseudo-inverse of the symmetric ``C00`` by eigen-truncation.
-
-    Eigenvalues of ``C00`` at or below ``epsilon · max eigenvalue`` (and their eigenvectors) are left
-    out, so a state that never occurs (a zero row/column of ``C00``) gives a zero row of ``K``.
-    Returns ``(K (S, S), rank)`` where ``rank`` is the number of eigenvalues kept.
-    """
-    s, v = np.linalg.eigh(C00)
-    keep = s > epsilon * max(s.max(), 0.0)
-    if not keep.any():
-        raise GdynetError("the instantaneous moment matrix C00 is zero", "koopman")
-    inverse = (v[:, keep] / s[keep]) @ v[:, keep].T
-    return inverse @ C0t, int(keep.sum())
-
-
-def estimate_koopman_matrix(C00: np.ndarray, C0t: np.ndarray, Ctt: np.ndarray, *, reversible: bool = False,
-                            epsilon: float = EPSILON) -> tuple[np.ndarray, int]:
-    """``K = C00⁺ C0t``, or with ``reversible`` ``K = ((C00 + Ctt)/2)⁺ (C0t + C0tᵀ)/2``; returns ``(K, rank)``."""
-    if reversible:
-        return koopman_matrix((C00 + Ctt) / 2, (C0t + C0t.T) / 2, epsilon)
-    return koopman_matrix(C00, C0t, epsilon)
-
-
-def spectrum(K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eigen-decomposition of ``K``: ``(eigenvalues (S,), left (S, S), right (S, S))``.
-
-    Order: the eigenvalue closest to 1 (the stationary process) first, the others by |λ| descending.
-    ``left[i] @ K = λ_i left[i]`` (rows), ``K @ right[:, i] = λ_i right[:, i]`` (columns),
-    ``left[i] @ right[:, i] = 1``; ``left[0]`` is scaled to sum to 1, so for a row-stochastic ``K``
-    it is the stationary distribution and ``right[:, 0]`` is the vector of ones. Arrays are real when
-    all imaginary parts are below 1e-10, else complex.
-    """
-    w, right = scipy.linalg.eig(K)
-    first = int(np.argmin(np.abs(w - 1.0)))
-    rest = [i for i in np.argsort(-np.abs(w), kind="stable") if i != first]
-    order = [first, *rest]
-    w, right = w[order], right[:, order]
-    try:  # K = R Λ R⁻¹, so the rows of R⁻¹ are the left eigenvectors (also for degenerate λ)
-        left = np.linalg.inv(right)
-    except np.linalg.LinAlgError:  # defective K (measure zero for estimated matrices)
-        left = np.linalg.pinv(right)
-    scale = left[0].sum()
-    if abs(scale) > 0:
-        left[0] /= scale
-        right[:, 0] *= scale
-    if np.all(np.abs(w.imag) <= _IMAG_TOL):
-        w, left, right = w.real, left.real, right.real
-    return w, left, right
-
-
-def timescales_from_eigenvalues(eigenvalues: np.ndarray, lag_ps: float) -> np.ndarray:
-    """Eq. 11, ``t_i = −τ / ln|λ_i|`` in ps for every eigenvalue given (same shape).
-
-    Rules: |λ| ≥ 1 − 1e-12 (a process that does not decay, up to round-off) → ``inf``; λ = 0 → 0;
-    negative or complex λ use |λ| as in the paper; NaN stays NaN.
-    """
-    mod = np.abs(np.asarray(eigenvalues))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = -lag_ps / np.log(mod)
-    return np.where(mod >= 1.0 - _UNIT_TOL, np.inf, t)
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = np.array(a)
-    a.setflags(write=False)
-    return a
-
-
-def _json_list(a: np.ndarray) -> Any:
-    """Nested lists of floats with non-finite values as ``None`` (JSON has no inf/NaN)."""
-    return json_safe(np.asarray(a, dtype=np.float64))
+#: a stationary population further than this from the one observed in χ gets a remark (KoopmanModel.remarks)
+POPULATION_GAP = 0.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,6 +62,14 @@ class KoopmanModel:
         reversible: whether K was estimated with detailed balance (symmetrised moments).
         epsilon: relative eigenvalue cut-off of the pseudo-inverse of C00.
         rank: number of eigenvalues of C00 kept (``S`` unless C00 is rank-deficient).
+        duration_ps: the analysed trajectory time T (summed over the trajectories fitted; NaN when
+            unknown): with it the model says which timescales the data pin down (:attr:`checks`).
+
+    Verdicts, as in summary.json: :attr:`checks` (per process a
+    :class:`~gdynet.koopman.validation.TimescaleCheck`: ``resolved``, ``lower_bound``, ``reason``),
+    :attr:`lower_bound`, :attr:`resolved` and :attr:`remarks`, all shown by the repr. From the model
+    alone a timescale is judged against τ and T; whether it keeps rising with the lag needs the
+    implied timescales: ``model.check(gdynet.implied_timescales(chi, lags))``.
     """
 
     K: np.ndarray
@@ -157,6 +88,7 @@ class KoopmanModel:
     reversible: bool = False
     epsilon: float = EPSILON
     rank: int = 0
+    duration_ps: float = float("nan")
 
     def __post_init__(self) -> None:
         # the lag rule (a time with a unit is converted with dt_ps, as everywhere)
@@ -164,28 +96,79 @@ class KoopmanModel:
 
     @classmethod
     def from_moments(cls, C00: np.ndarray, C0t: np.ndarray, Ctt: np.ndarray, n_pairs: int, lag: int,
-                     dt_ps: float, *, reversible: bool = False, epsilon: float = EPSILON) -> "KoopmanModel":
+                     dt_ps: float, *, reversible: bool = False, epsilon: float = EPSILON,
+                     duration_ps: float = float("nan")) -> "KoopmanModel":
         """Build the model from the moments of one lag (see :mod:`gdynet.koopman.covariance`); ``lag``
-        in frames, or a time with a unit converted with ``dt_ps``."""
+        in frames, or a time with a unit converted with ``dt_ps``; ``duration_ps``: the analysed
+        trajectory time."""
         lag = lag_to_frames(lag, dt_ps)
         K, rank = estimate_koopman_matrix(C00, C0t, Ctt, reversible=reversible, epsilon=epsilon)
         w, left, right = spectrum(K)
-        lag_ps = lag * dt_ps
+        lag_ps = frames_to_ps(lag, dt_ps)
         return cls(K=_frozen(K), lag=int(lag), lag_ps=float(lag_ps), dt_ps=float(dt_ps),
                    eigenvalues=_frozen(w), timescales_ps=_frozen(timescales_from_eigenvalues(w[1:], lag_ps)),
                    stationary=_frozen(left[0].real), left_eigenvectors=_frozen(left),
                    right_eigenvectors=_frozen(right), C00=_frozen(C00), C0t=_frozen(C0t), Ctt=_frozen(Ctt),
-                   n_pairs=int(n_pairs), reversible=bool(reversible), epsilon=float(epsilon), rank=rank)
+                   n_pairs=int(n_pairs), reversible=bool(reversible), epsilon=float(epsilon), rank=rank,
+                   duration_ps=float(duration_ps))
 
     @property
     def n_states(self) -> int:
         return self.K.shape[0]
 
+    def check(self, its: Any = None) -> list[Any]:
+        """One :class:`~gdynet.koopman.validation.TimescaleCheck` per process
+        (:func:`~gdynet.koopman.validation.check_timescales`): against the implied timescales ``its``
+        when given (then a timescale that keeps rising with the lag is a lower bound too), else
+        against the lag τ and the analysed time only."""
+        from .validation import check_timescales, own_lag
+
+        return check_timescales(own_lag(self) if its is None else its, self.timescales_ps, self.lag_ps,
+                                self.duration_ps)
+
+    @property
+    def checks(self) -> list[Any]:
+        """Per process: resolved, or a lower bound and why (:meth:`check` from the model alone)."""
+        return self.check()
+
+    @property
+    def lower_bound(self) -> np.ndarray:
+        """``(S-1,)`` bools: the true timescale is probably longer (:attr:`checks`)."""
+        return np.array([c.lower_bound for c in self.checks], dtype=bool)
+
+    @property
+    def resolved(self) -> np.ndarray:
+        """``(S-1,)`` bools: τ < t_i < T / 2 (:attr:`checks`)."""
+        return np.array([c.resolved for c in self.checks], dtype=bool)
+
+    @property
+    def observed_populations(self) -> np.ndarray:
+        """``(S,)`` mean χ of each state over the pairs fitted (rows of C00 sum to it, as χ rows sum to 1)."""
+        return np.asarray(self.C00, dtype=np.float64).sum(axis=1) / max(self.n_pairs, 1)
+
+    @property
+    def remarks(self) -> list[str]:
+        """Sentences on what the data do not pin down: each timescale that is not resolved (its reason),
+        and stationary populations far (> :data:`POPULATION_GAP`) from those observed in χ."""
+        notes = [c.reason for c in self.checks if c.reason]
+        observed = self.observed_populations
+        if np.all(np.isfinite(self.stationary)) and np.max(np.abs(self.stationary - observed)) > POPULATION_GAP:
+            notes.append(f"the stationary populations ({number_list(self.stationary)}) differ from those in the data "
+                         f"({number_list(observed)}): the data are far from equilibrium, or the slowest process "
+                         "did not relax within them")
+        return notes
+
     def __repr__(self) -> str:
         kind = ", reversible" if self.reversible else ""
-        return (f"KoopmanModel({self.n_states} states, lag {self.lag_ps:g} ps = {self.lag} frames{kind}; "
-                f"timescales {number_list(self.timescales_ps, '.4g')} ps; "
-                f"populations {number_list(self.stationary)})")
+        marks = [" (lower bound)" if c.lower_bound else " (not resolved)" if not c.resolved else ""
+                 for c in self.checks]
+        times = ", ".join(f"{'∞' if t == np.inf else format(t, '.4g')}{m}" for t, m in zip(self.timescales_ps, marks))
+        observed = self.observed_populations
+        seen = (f" (in the data {number_list(observed)})"
+                if np.max(np.abs(self.stationary - observed), initial=0.0) > POPULATION_GAP else "")
+        data = "" if not np.isfinite(self.duration_ps) else f" from {self.duration_ps:.4g} ps of data"
+        return (f"KoopmanModel({self.n_states} states, lag {self.lag_ps:g} ps = {self.lag} frames{kind}{data}; "
+                f"timescales {times} ps; populations {number_list(self.stationary)}{seen})")
 
     def propagate(self, p0: np.ndarray, n: int = 1) -> np.ndarray:
         """State distribution after ``n`` lags: ``p_n = p0 Kⁿ`` (the transpose of Eq. 2, Eq. 6).
@@ -217,8 +200,9 @@ class KoopmanModel:
         pops = ", ".join(f"{p:.3f}" for p in self.stationary)
         ts = ", ".join(f"{t:.4g} ps" for t in self.timescales_ps)
         kind = "reversible " if self.reversible else ""
+        notes = "".join(f". {note[0].upper()}{note[1:]}" for note in self.remarks)
         return (f"{kind}Koopman model at lag {self.lag_ps:g} ps ({self.lag} frames), {self.n_states} states, "
-                f"{self.n_pairs} pairs; stationary populations {pops}; relaxation timescales {ts}")
+                f"{self.n_pairs} pairs; stationary populations {pops}; relaxation timescales {ts}{notes}")
 
 
 class KoopmanEstimator:
@@ -234,22 +218,58 @@ class KoopmanEstimator:
 
     def __init__(self, lag: int | str, dt_ps: float | str | None = None, reversible: bool = False,
                  epsilon: float = EPSILON) -> None:
+        self._params = {"lag": lag, "dt_ps": dt_ps, "reversible": reversible, "epsilon": epsilon}
+        self._settle()
+        self._model: KoopmanModel | None = None
+
+    def _settle(self) -> None:
+        """Check the settings (the lag rule at once) and derive ``dt_ps`` (ps) and ``lag`` (frames) from them."""
+        lag, dt_ps, epsilon = self._params["lag"], self._params["dt_ps"], self._params["epsilon"]
         check_lag(lag)
         self.dt_ps = None if dt_ps is None else parse_time(dt_ps, name="dt_ps")
         self._lag = lag
         #: τ in frames; ``None`` when it is a time and the frame spacing comes with χ (the model has it)
         self.lag = lag_to_frames(lag, self.dt_ps) if self.dt_ps is not None or _is_frames(lag) else None
-        self.reversible = bool(reversible)
-        if not (0 <= epsilon < 1):
+        self.reversible = bool(self._params["reversible"])
+        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not (0 <= epsilon < 1):
             raise GdynetError(f"epsilon must be in [0, 1), got {epsilon!r}", "KoopmanEstimator")
         self.epsilon = float(epsilon)
-        self._model: KoopmanModel | None = None
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The settings as given to ``__init__`` (scikit-learn's convention; ``sklearn.clone`` works)."""
+        return dict(self._params)
+
+    def set_params(self, **params: Any) -> "KoopmanEstimator":
+        """Change settings (checked at once); returns the estimator. A fitted model is kept until the next fit."""
+        unknown = sorted(set(params) - set(self._params))
+        if unknown:
+            raise GdynetError(f"unknown setting(s) {', '.join(unknown)}; settings: {', '.join(self._params)}",
+                              "KoopmanEstimator")
+        old = dict(self._params)
+        self._params.update(params)
+        try:
+            self._settle()
+        except GdynetError:
+            self._params = old
+            self._settle()
+            raise
+        return self
+
+    @property
+    def has_model(self) -> bool:
+        """Whether :meth:`fit` has given a model."""
+        return self._model is not None
+
+    @property
+    def model(self) -> "KoopmanModel | None":
+        """The fitted model, ``None`` before :meth:`fit` (deeptime's ``est.model``)."""
+        return self._model
 
     def __repr__(self) -> str:
-        lag = f"{self.lag} frames" if self.lag is not None else repr(self._lag)
-        dt = "" if self.dt_ps is None else f", dt={self.dt_ps:g} ps"
-        state = "fitted" if self._model is not None else "not fitted"
-        return f"KoopmanEstimator(lag={lag}{dt}, reversible={self.reversible}; {state})"
+        defaults = {"dt_ps": None, "reversible": False, "epsilon": EPSILON}
+        given = [f"lag={self._params['lag']!r}"] + [f"{k}={v!r}" for k, v in self._params.items()
+                                                     if k != "lag" and v != defaults[k]]
+        return f"KoopmanEstimator({', '.join(given)}){'  # fitted' if self.has_model else ''}"
 
     def fit(self, chi: Any, *, source: str = "chi") -> "KoopmanEstimator":
         """Estimate K(τ) from ``chi``: a :class:`~gdynet.base.states.StateProbabilities`, one array
@@ -257,12 +277,19 @@ class KoopmanEstimator:
 
         ``source`` names the data in error messages (e.g. the file χ was read from).
         """
+        from ..trajectory.core import Trajectory
+
+        items = chi if isinstance(chi, (list, tuple)) else [chi]
+        if any(isinstance(c, Trajectory) for c in items):
+            raise GdynetError("fit takes StateProbabilities (from GDyNetModel.transform), not a Trajectory: "
+                              "chi = model.transform(trajectory); KoopmanEstimator(lag).fit(chi)", source)
         arrays, dt_ps = unpack_chi(chi, self.dt_ps, name=source)
         lag = lag_to_frames(self._lag, dt_ps)
         trajs = as_trajectories(arrays, source)
         m = lagged_moments(trajs, [lag], source=source)
         self._model = KoopmanModel.from_moments(m.C00[0, 0], m.C0t[0, 0], m.Ctt[0, 0], int(m.n_pairs[0, 0]),
-                                                lag, dt_ps, reversible=self.reversible, epsilon=self.epsilon)
+                                                lag, dt_ps, reversible=self.reversible, epsilon=self.epsilon,
+                                                duration_ps=sum(len(x) - 1 for x in trajs) * dt_ps)
         return self
 
     def fetch_model(self) -> KoopmanModel:

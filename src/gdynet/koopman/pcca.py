@@ -131,6 +131,9 @@ def coarse_grain(model: KoopmanModel, n_sets: int) -> CoarseModel:
     Sets are numbered by their lowest state, so set 0 holds state 0.
     """
     n_states = model.n_states
+    if n_states < 3:
+        raise GdynetError(f"{option('n_sets')} must be at least 2 and fewer than the states, and this model has "
+                          f"{n_states}: lumping needs a model of at least 3 states (got {n_sets!r})")
     if isinstance(n_sets, bool) or not isinstance(n_sets, (int, np.integer)) or not 2 <= n_sets < n_states:
         raise GdynetError(f"{option('n_sets')} must be an integer from 2 to {n_states - 1} (fewer than the "
                           f"{n_states} states), got {n_sets!r}")
@@ -142,5 +145,5 @@ def coarse_grain(model: KoopmanModel, n_sets: int) -> CoarseModel:
     M = M[:, np.argsort(first, kind="stable")]
     lumped = KoopmanModel.from_moments(M.T @ model.C00 @ M, M.T @ model.C0t @ M, M.T @ model.Ctt @ M,
                                        model.n_pairs, model.lag, model.dt_ps, reversible=model.reversible,
-                                       epsilon=model.epsilon)
+                                       epsilon=model.epsilon, duration_ps=model.duration_ps)
     return CoarseModel(memberships=M, assignment=M.argmax(axis=1), model=lumped)

@@ -28,11 +28,11 @@ import scipy.stats
 
 from ..base.errors import GdynetError
 from ..base.states import unpack_chi
-from ..base.units import check_lag, check_lags, lag_to_frames
+from ..base.units import check_lag, check_lags, frames_to_ps, lag_to_frames
 from ..base.wording import number_list
 from .covariance import Moments, as_trajectories, confidence_blocks, lagged_moments
-from .estimator import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
-                        timescales_from_eigenvalues)
+from .spectral import (_UNIT_TOL, EPSILON, _frozen, _json_list, estimate_koopman_matrix, spectrum,
+                       timescales_from_eigenvalues)
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +50,12 @@ class ImpliedTimescales:
         dt_ps: time between frames in ps.
         reversible: whether the models were estimated with detailed balance.
         ci_from: what the blocks are: ``"trajectories"``, ``"targets"`` or ``"blocks"``.
+        duration_ps: the analysed trajectory time T in ps (summed over trajectories; NaN: unknown).
+
+    Verdicts, as summary.json gives them: :attr:`resolved` (τ < t < T/2 at each lag, summary.json's
+    ``implied_timescales.resolved``), :attr:`lower_bound` and :meth:`check` (per process at one
+    lag, :func:`check_timescales`: summary.json's ``timescales_checks`` at the model's τ); the repr
+    says which timescales are lower bounds.
     """
 
     lags: np.ndarray
@@ -63,11 +69,36 @@ class ImpliedTimescales:
     dt_ps: float
     reversible: bool = False
     ci_from: str = "blocks"
+    duration_ps: float = float("nan")
+
+    def check(self, lag: int | str) -> list["TimescaleCheck"]:
+        """Per process, the verdict on the timescales at ``lag`` (one of :attr:`lags`, in frames, or a
+        time such as ``"2ps"``): :func:`check_timescales` against these implied timescales."""
+        frames = lag_to_frames(lag, self.dt_ps)
+        where = np.flatnonzero(np.asarray(self.lags) == frames)
+        if not where.size:
+            raise GdynetError(f"lag {lag!r} is not among the analysed lags ({number_list(self.lags_ps, 'g')} ps)",
+                              "ImpliedTimescales")
+        k = int(where[0])
+        return check_timescales(self, self.timescales_ps[k], float(self.lags_ps[k]), self.duration_ps)
+
+    @property
+    def resolved(self) -> np.ndarray:
+        """``(L, S-1)`` bools: τ < t_i(τ) < T / 2 at each lag (summary.json ``implied_timescales.resolved``)."""
+        return resolved_timescales(self.timescales_ps, np.asarray(self.lags_ps)[:, None], self.duration_ps)
+
+    @property
+    def lower_bound(self) -> np.ndarray:
+        """``(L, S-1)`` bools: at each lag taken as τ, the timescale is a lower bound (:meth:`check`)."""
+        return np.array([[c.lower_bound for c in self.check(int(lag))] for lag in self.lags], dtype=bool)
 
     def __repr__(self) -> str:
         first, last = self.timescales_ps[0, 0], self.timescales_ps[-1, 0]
+        bound = self.lower_bound[:, 0]
+        verdict = ("" if not bound.any() else
+                   f"; t1 a lower bound at {'every lag' if bound.all() else f'{int(bound.sum())} of {len(bound)} lags'}")
         return (f"ImpliedTimescales({len(self.lags)} lags {self.lags_ps[0]:g}–{self.lags_ps[-1]:g} ps, "
-                f"{self.timescales_ps.shape[1]} processes; slowest t1 {first:.4g} → {last:.4g} ps; "
+                f"{self.timescales_ps.shape[1]} processes; slowest t1 {first:.4g} → {last:.4g} ps{verdict}; "
                 f"{self.confidence:.0%} CI from {self.n_blocks} {self.ci_from})")
 
     def to_dict(self) -> dict[str, Any]:
@@ -225,7 +256,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
     for b, i in np.ndindex(*matrices.shape[:2]):
         if np.all(np.isfinite(matrices[b, i])):
             eig[b, i] = spectrum(matrices[b, i])[0]
-    lags_ps = frames * dt_ps
+    lags_ps = frames_to_ps(frames, dt_ps)
     ts = timescales_from_eigenvalues(eig[:, :, 1:], lags_ps[None, :, None])  # NaN stays NaN
     with np.errstate(divide="ignore", invalid="ignore"):
         mod = np.abs(eig[:, :, 1:])
@@ -236,7 +267,7 @@ def implied_timescales(chi: Any, lags: Sequence[int | str], dt_ps: float | str |
     return ImpliedTimescales(lags=_frozen(frames), lags_ps=_frozen(lags_ps), timescales_ps=_frozen(ts[0]),
                              lower=_frozen(lower), upper=_frozen(upper), block_timescales_ps=_frozen(ts[1:]),
                              confidence=confidence, n_blocks=len(blocks), dt_ps=dt_ps, reversible=bool(reversible),
-                             ci_from=ci_from)
+                             ci_from=ci_from, duration_ps=sum(len(x) - 1 for x in trajs) * dt_ps)
 
 
 def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = None, *, confidence: float = 0.95,
@@ -269,7 +300,8 @@ def ck_test(chi: Any, lag: int | str, n_steps: int, dt_ps: float | str | None = 
     predicted[np.isnan(matrices[:, 0, 0, 0])] = np.nan
     half_p = confidence_half_width(predicted[1:], confidence)
     half_e = confidence_half_width(estimated[1:], confidence)
-    return CKTest(lag=int(lag), lag_ps=lag * dt_ps, dt_ps=dt_ps, lags_ps=_frozen(steps * lag * dt_ps),
+    return CKTest(lag=int(lag), lag_ps=frames_to_ps(lag, dt_ps), dt_ps=dt_ps,
+                  lags_ps=_frozen(frames_to_ps(steps * lag, dt_ps)),
                   predicted=_frozen(predicted[0]), estimated=_frozen(estimated[0]),
                   predicted_lower=_frozen(predicted[0] - half_p), predicted_upper=_frozen(predicted[0] + half_p),
                   estimated_lower=_frozen(estimated[0] - half_e), estimated_upper=_frozen(estimated[0] + half_e),
@@ -299,6 +331,8 @@ class PopulationIntervals:
         confidence, n_blocks, ci_from: as in :class:`ImpliedTimescales`.
         n_used: pieces whose π entered the interval.
         note: why the interval is missing or wide, or which blocks were pooled or left out ("" if none).
+
+    :attr:`remark` says when an interval is wider than :data:`WIDE_INTERVAL` (shown by the repr).
     """
 
     populations: np.ndarray
@@ -311,10 +345,21 @@ class PopulationIntervals:
     n_used: int = 0
     note: str = ""
 
+    @property
+    def remark(self) -> str | None:
+        """A sentence when some interval is wider than :data:`WIDE_INTERVAL`, else None."""
+        width = np.asarray(self.upper) - np.asarray(self.lower)
+        if not np.any(width > WIDE_INTERVAL):
+            return None
+        s = int(np.nanargmax(width))
+        return (f"wide intervals (state {s}: [{self.lower[s]:.2g}, {self.upper[s]:.2g}]): the {self.n_blocks} "
+                f"{self.ci_from} disagree, so the data hold too few transitions to pin the populations down")
+
     def __repr__(self) -> str:
+        remark = "" if self.remark is None else "; wide intervals (see .remark)"
         return (f"PopulationIntervals({number_list(self.populations)}; {self.confidence:.0%} CI from "
                 f"{self.n_used} of {self.n_blocks} {self.ci_from}: lower {number_list(self.lower)}, "
-                f"upper {number_list(self.upper)})")
+                f"upper {number_list(self.upper)}{remark})")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready ``{lower, upper, confidence, from, n_blocks, n_used, note}`` (NaN as ``None``)."""
@@ -409,6 +454,21 @@ def _population_note(n_blocks: int, ci_from: str, least: int, pooled: int, n_pie
         quantile = float(scipy.stats.t.ppf(0.5 + confidence / 2, used - 1))
         notes.append(f"rough: from only {used} pieces (Student t quantile {quantile:.2f})")
     return "; ".join(notes)
+
+
+#: a population interval wider than this (upper − lower) gets a remark (PopulationIntervals.remark)
+WIDE_INTERVAL = 0.5
+
+
+def own_lag(model: Any) -> ImpliedTimescales:
+    """The implied timescales of a Koopman model at its own lag only (no intervals): what
+    :func:`check_timescales` needs to judge a model without other lags."""
+    ts = np.asarray(model.timescales_ps, dtype=np.float64)[None]
+    none = np.full_like(ts, np.nan)
+    return ImpliedTimescales(lags=_frozen([model.lag]), lags_ps=_frozen([model.lag_ps]), timescales_ps=_frozen(ts),
+                             lower=_frozen(none), upper=_frozen(none), block_timescales_ps=_frozen(none[:0]),
+                             confidence=0.95, n_blocks=0, dt_ps=model.dt_ps, reversible=model.reversible,
+                             ci_from="blocks", duration_ps=model.duration_ps)
 
 
 #: a timescale closer than this factor to the analysed trajectory time was seen to relax too few times

@@ -11,12 +11,14 @@ long the trajectory is:
 from __future__ import annotations
 
 import mmap
-from typing import Any, Protocol
+import warnings
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import torch
 
-from ..base.errors import GdynetError
+from ..base.errors import GdynetError, GdynetWarning
+from ..base.option_names import option
 
 
 class Source(Protocol):
@@ -154,3 +156,28 @@ def network_source(kind: str, traj: Any, neighbors: int | None, cache_dir: Any, 
     from ..graphs.store import build_graphs
 
     return GraphSource(build_graphs(traj, neighbors, cache_dir=cache_dir, progress=progress))
+
+
+#: warn when more than this fraction of the sampled M-th-neighbour distances lie beyond ``cutoff``
+BEYOND_CUTOFF_WARN = 0.05
+
+
+def check_gaussian_range(stores: Sequence[Any], cutoff: float, sample_frames: int = 64,
+                         advice: str | None = None) -> float:
+    """Fraction of M-th-neighbour distances beyond ``cutoff`` (Å) on up to ``sample_frames`` frames per
+    store; a GdynetWarning when it exceeds ``BEYOND_CUTOFF_WARN`` (those bonds get ~0 Gaussian features,
+    Eq. 7, so the network cannot tell their lengths apart). ``advice`` ends the warning (default: fit's,
+    raise the cutoff or lower the neighbours); predict and transform pass their own."""
+    last = []
+    for store in stores:
+        frames = np.unique(np.linspace(0, store.distances.shape[0] - 1, sample_frames).astype(np.int64))
+        last.append(np.asarray(store.distances[frames][..., store.neighbors - 1]).ravel())   # the M-th
+    distances = np.concatenate(last)
+    fraction = float((distances > cutoff).mean())
+    if fraction > BEYOND_CUTOFF_WARN:
+        farthest = float(distances.max())
+        advice = advice or f"raise {option('cutoff')} or lower {option('neighbors')}"
+        warnings.warn(GdynetWarning(
+            f"the M-th neighbour lies beyond the Gaussian range ({cutoff:g} Å) for {fraction:.0%} of the "
+            f"sampled atoms (up to {farthest:.2f} Å): {advice}"), stacklevel=2)
+    return fraction

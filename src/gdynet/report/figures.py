@@ -61,14 +61,35 @@ def _single(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes
 
 def _grid(ax: Axes | None, figsize: tuple[float, float], rows: int, cols: int,
           **kwargs: Any) -> tuple[Figure, GridSpecBase]:
-    """``(figure, grid spec)`` for a ``rows x cols`` panel grid: in the place of ``ax`` (removed), or on
-    a new figure of ``figsize`` inches."""
+    """``(figure, grid spec)`` for a ``rows x cols`` panel grid: in the place of ``ax``, or on a new figure
+    of ``figsize`` inches. ``ax`` stays in its figure (hidden: its frame and ticks off, so a title set
+    on it still shows) and the panels fill its subplot slot, so ``tight_layout`` and constrained layout
+    place them as the user's other panels; a 1 x 1 grid is ``ax`` itself (:func:`_panels`)."""
     if ax is None:
         fig = Figure(figsize=figsize)
         return fig, fig.add_gridspec(rows, cols, **kwargs)
     fig, spec = ax.get_figure(root=True), ax.get_subplotspec()
-    ax.remove()
-    return fig, spec.subgridspec(rows, cols, **kwargs)
+    if spec is None:
+        raise GdynetError("ax must be a subplot (from fig.subplots or fig.add_subplot) to hold a grid of panels",
+                          "plot")
+    if rows * cols > 1:
+        ax.set_axis_off()
+    return fig, _Slot(spec.subgridspec(rows, cols, **kwargs), ax if rows * cols == 1 else None)
+
+
+class _Slot:
+    """The grid spec of a multi-panel figure drawn into a user's axes; a 1 x 1 grid gives back that axes."""
+
+    def __init__(self, spec: GridSpecBase, own: Axes | None) -> None:
+        self.spec, self.own = spec, own
+
+    def subplots(self, **kwargs: Any) -> Any:
+        if self.own is not None:
+            return np.array([[self.own]]) if kwargs.get("squeeze", True) is False else self.own
+        return self.spec.subplots(**kwargs)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.spec[key]
 
 
 def _headline(fig: Figure, own: bool, title: str) -> None:
@@ -131,8 +152,9 @@ def draw_implied_timescales(its: Any, *, ax: Axes | None = None, title: str | No
     for i in range(ts.shape[1]):
         color = state_color(i)
         ax.plot(lags, ts[:, i], "o-", color=color, ms=4, label=f"process {i + 1}")
-        endless = np.isposinf(ts[:, i])  # |λ| >= 1: drawn as a triangle on the top edge
-        ax.plot(lags[endless], np.full(endless.sum(), top), "^", color=color, ms=6, clip_on=False)
+        endless = np.isposinf(ts[:, i])  # |λ| >= 1: drawn as a triangle on the top edge (none: no marker at all,
+        if endless.any():                # an empty unclipped line would sit at the figure's origin for layouts)
+            ax.plot(lags[endless], np.full(endless.sum(), top), "^", color=color, ms=6, clip_on=False)
         if lower is not None and upper is not None:  # an unbounded interval (upper = inf) fills to the top
             ax.fill_between(lags, lower[:, i], np.where(np.isposinf(upper[:, i]), top, upper[:, i]),
                             color=color, alpha=0.25, lw=0)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -38,7 +38,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | str] | None = None,
             trajectories: Sequence[Trajectory] | None = None, analyze_on: str | None = None,
             ci_from: str | None = None, coarse: int | None = None, profile: str | None = None,
             order_parameter: str | None = None, shell_radius: float | None = None) -> dict[str, Any]:
-    """Analyse the state probabilities of a finished fit; writes summary.json, figures and report.md.
+    """Analyse the state probabilities of a finished fit; writes summary.json, figures, report.md and report.html.
 
     Args:
         run_dir: folder written by ``gdynet fit``.
@@ -80,7 +80,7 @@ def analyze(run_dir: str | Path, *, lags: Sequence[int | str] | None = None,
         :func:`gdynet.koopman.validation.check_timescales`); ``seeds``, ``seeds_agreement``, ``robust``,
         ``seeds_spread`` and ``seeds_remark`` (whether ``--seeds`` agree, :mod:`.seeds`; None with one seed).
 
-    figures/, report.md and summary.json are written as one set (:mod:`.outputs`): a kill leaves the
+    figures/, report.md, report.html and summary.json are written as one set (:mod:`.outputs`): a kill leaves the
     old ones or the new ones. Refused when an input file changed since the fit (:mod:`gdynet.files.fingerprint`).
     """
     if lags is not None:
@@ -197,6 +197,7 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | str] | None,
         "history": meta.get("history"), "training": meta.get("training"),
         "seeds": meta.get("seeds"), **checks,
         **seeds_robustness(meta.get("seeds"), meta.get("seed")),
+        "state_rdf": {pair: rdf_curves(rdf) for pair, rdf in rdfs.items()},
     }
     summary["states_supported"], summary["states_remark"] = supported_states(summary["populations"])
     inputs = {"trajectories": ", ".join(record["paths"]),
@@ -223,8 +224,19 @@ def _analyze(run: RunDir, out: RunDir, *, lags: Sequence[int | str] | None,
         numbers["figures"] = figure_note(koopman.n_states)
     write_report(out.root, summary=numbers, figures=figures, inputs=inputs,
                  title=f"gdynet report: {meta['kind']} with {koopman.n_states} states")
+    write_run_html(out.root, summary, record, trajs, chis)
     writes.write_json(out.summary, summary)
     return summary
+
+
+def rdf_curves(rdf: Any) -> dict[str, Any]:
+    """summary.json ``state_rdf`` entry of a :class:`~gdynet.analysis.rdf.StateRDF`: bin centres ``r_A``
+    (Å), ``g`` and the running ``coordination`` per state, to 6 significant digits."""
+    def short(values: np.ndarray) -> list[Any]:
+        return [float(f"{v:.6g}") for v in values] if values.ndim == 1 else [short(v) for v in values]
+
+    return {"r_A": short(np.asarray(rdf.r)), "g": short(np.asarray(rdf.g)),
+            "coordination": short(np.asarray(rdf.coordination))}
 
 
 def _frames(traj: Trajectory, start: int, stop: int) -> Trajectory:
@@ -358,3 +370,83 @@ def _figures(run: RunDir, result, rdfs, conduction, charged: bool, order: dict[s
         if charged:                                   # without charges there is no conductivity to show
             paths["Conduction contributions"] = fig.save_conduction(conduction, d / "conduction")
     return paths
+
+
+def html_inputs(record: Mapping[str, Any], summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The page's inputs table, from run.json and summary.json."""
+    charges = summary.get("state_charges") or {}
+    given = record.get("analysis", {})
+    return {"trajectories": ", ".join(record["paths"]),
+            "test trajectories": ", ".join(record.get("test_paths", [])) or "none",
+            "frames analysed": summary.get("analysis_data"),
+            **{k: v for k, v in record["read"].items() if v}, **record["fit"],
+            "lag (frames)": record["lag_frames"], "dt (ps)": record["dt_ps"],
+            "charges (e)": charges.get("charges_e", "none") if charges else "none",
+            "temperature (K)": given.get("temperature_K") or "not given"}
+
+
+def html_remarks(summary: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The sentences beside each part of the page (the same verdicts as report.md), from summary.json."""
+    from ..koopman.processes import describe_process
+    from .seeds import kept_seed, seed_differences
+    from .symmetry import invariance_line, shell_line
+
+    heads = _headlines(dict(summary))
+    its_line = next(f"{k}: {v}" for k, v in heads.items() if k.startswith("implied timescales"))
+    checks = summary.get("timescales_checks") or []
+    reasons = [c["reason"] for c in checks if c.get("reason")]
+    markovian = summary.get("timescales_markovian")
+    top = [summary.get("states_remark"), summary.get("seeds_remark") and f"seeds: {summary['seeds_remark']}",
+           figure_note(len(summary["populations"]))]
+    if summary.get("invariance_check"):
+        top.append("invariance check: " + invariance_line(summary["invariance_check"]))
+    graph = summary.get("graph") or {}
+    if graph.get("shell_closing_neighbors") is not None:
+        top.append("neighbour shells: " + shell_line(graph))
+    if summary.get("frames_dropped") or summary.get("truncated_tail"):
+        top.append(f"left out while reading: {summary.get('frames_dropped', 0)} repeated frames, "
+                   f"{summary.get('truncated_tail', 0)} bytes of a cut-off last frame")
+    timescales = [its_line, *reasons, "lower bound: a timescale that keeps rising with the lag or exceeds half the "
+                  "analysed time (dotted line, triangle); open circles: not resolved at that lag"]
+    if markovian is not None:
+        timescales.append("the timescales are " + ("flat with the lag (Markovian)" if markovian else
+                                                   "still rising with the lag: not Markovian at τ"))
+    right = np.array(((summary.get("koopman") or {}).get("eigenvectors") or {}).get("right") or [], dtype=float)
+    processes = [describe_process(i + 1, np.inf if t is None else t, right[i], c.get("resolved", True),
+                                  c.get("lower_bound", False))
+                 for i, (t, c) in enumerate(zip(summary["timescales_ps"], checks)) if i < len(right)]
+    structure = []
+    order = summary.get("order_parameter") or {}
+    if order.get("labels"):
+        labels = order["labels"]
+        structure.append(f"{order['name']} labels (threshold {labels['threshold']:.3g}): ordered fraction per state "
+                         + ", ".join(f"{s}: {100 * f:.0f} %" for s, f in enumerate(labels["ordered_fraction"]))
+                         + f"; the most likely state agrees with the label on {100 * labels['agreement']:.0f} % of "
+                           "target-frames")
+    charges = summary.get("state_charges")
+    if charges:
+        structure.append(f"state charges {', '.join(f'{q:.3g}' for q in charges['charges_e'])} e ({charges['source']})")
+    seeds = []
+    entries = summary.get("seeds") or []
+    if len(entries) > 1 and summary.get("seeds_remark"):
+        seeds = [summary["seeds_remark"], *seed_differences(entries, kept_seed(entries, None))]
+    return {"top": [line for line in top if line], "timescales": timescales,
+            "ck": [heads["Chapman-Kolmogorov test"]],
+            "populations": [line for line in (summary.get("states_remark"),) if line],
+            "eigenvectors": processes, "training": list(_training_lines(dict(summary)).values()),
+            "structure": structure, "seeds": seeds}
+
+
+def write_run_html(out_dir: Path, summary: Mapping[str, Any], record: Mapping[str, Any],
+                   trajs: Sequence[Any] | None, chis: Sequence[np.ndarray] | None,
+                   view_note: str | None = None) -> Path:
+    """``out_dir/report.html`` for a run: ``trajs``/``chis`` are the analysed pieces (None: no 3D view,
+    ``view_note`` says why)."""
+    from ..report.html import write_html_report
+    from ..report.structure_view import structure_view
+
+    view = None if trajs is None else structure_view(trajs, chis)
+    n_states = len(summary["populations"])
+    return write_html_report(out_dir, summary, inputs=html_inputs(record, summary), remarks=html_remarks(summary),
+                             view=view, view_note=view_note, full=n_states <= FIGURE_STATES,
+                             title=f"gdynet report: {summary.get('model', 'gdynet')} with {n_states} states")

@@ -6,9 +6,9 @@ from dataclasses import InitVar, asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-
-from ..files import writes
+from ..base.errors import GdynetError
 from ..base.option_names import option
+from ..files import writes
 from ..base.units import check_lag
 from ..files.writes import json_safe
 from ..trajectory.core import Trajectory
@@ -63,14 +63,18 @@ class FitOptions:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fit_record(data).items()})
 
     def estimator_params(self) -> dict[str, Any]:
-        """The :class:`~gdynet.api.estimator.GDyNetEstimator` settings these options stand for (the same names)."""
-        return {**asdict(self), "hidden": tuple(self.hidden), "split": tuple(self.split)}
+        """The :class:`~gdynet.api.estimator.GDyNetEstimator` settings these options stand for (the same
+        names, but ``model``, the CLI's ``--model``, is the estimator's ``architecture``)."""
+        params = {k: v for k, v in asdict(self).items() if k != "model"}
+        return {**params, "hidden": tuple(self.hidden), "split": tuple(self.split), "architecture": self.model}
 
     def check(self) -> None:
         """Raise :class:`GdynetError` for an impossible option (checked by the estimator; the error
         names the option as FitOptions calls it)."""
-        from ..api.estimator import GDyNetEstimator
+        from ..api.estimator import MODELS, GDyNetEstimator
 
+        if self.model not in MODELS:                    # the estimator's architecture=, named as here
+            raise GdynetError(f"{option('model')} must be {' or '.join(MODELS)}, got {self.model!r}")
         GDyNetEstimator(**self.estimator_params()).check()
 
 
@@ -142,13 +146,13 @@ def train(paths: Sequence[str | Path], out_dir: str | Path, read: ReadOptions = 
         outcome.release()
         for i, traj in enumerate(trajs):
             writes.save_npy(run.targets(i), traj.file_targets())
-        model.meta["read"] = read.to_dict()
+        extra: dict[str, Any] = {"read": read.to_dict()}
         if read.select_on == "first":                 # what `gdynet predict` imposes on a new file
-            model.meta["shared_targets"] = SharedTargets.of(trajs[0]).to_dict()
+            extra["shared_targets"] = SharedTargets.of(trajs[0]).to_dict()
         if len(outcome.trained) > 1:
-            model.meta["seeds"] = _seed_entries(outcome.trained, outcome.best, outcome.sources, run, options,
-                                                lag, dt_ps, trajs, (analysis or {}).get("order_parameter"))
-        model.save(run.model)
+            extra["seeds"] = _seed_entries(outcome.trained, outcome.best, outcome.sources, run, options,
+                                           lag, dt_ps, trajs, (analysis or {}).get("order_parameter"))
+        model.with_meta(**extra).save(run.model)
     return trajs
 
 

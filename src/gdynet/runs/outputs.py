@@ -1,8 +1,8 @@
-"""``gdynet analyze`` writes its outputs as one set: figures/, report.md and summary.json.
+"""``gdynet analyze`` writes its outputs as one set: figures/, report.md, report.html and summary.json.
 
 They are made in a hidden stage folder ``DIR/.analyze-stage-<id>`` (same layout) and then swapped in:
-a marker ``DIR/.analyze-commit.json`` naming the stage is written atomically, the three outputs are
-renamed into place (figures/, report.md, then summary.json), and the marker is removed. A kill
+a marker ``DIR/.analyze-commit.json`` naming the stage is written atomically, the outputs are renamed
+into place (figures/, report.md, report.html, then summary.json), and the marker is removed. A kill
 before the marker leaves the old set (the stage is swept later); a kill after it is completed by
 the next gdynet command on the folder (:func:`recover`), so readers see the old complete set or the
 new complete set, never figures of one analysis with the summary of another.
@@ -23,7 +23,7 @@ from .rundir import RunDir
 STAGE_PREFIX = ".analyze-stage-"
 COMMIT = ".analyze-commit.json"
 #: the outputs of one analysis, in the order they are swapped in (summary.json, read first by tools, last)
-OUTPUTS = ("figures", "report.md", "summary.json")
+OUTPUTS = ("figures", "report.md", "report.html", "summary.json")
 
 
 @contextmanager

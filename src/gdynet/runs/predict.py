@@ -1,6 +1,7 @@
 """``gdynet predict``: apply a trained model to a trajectory it never saw."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ def predict(model: str | Path, traj_path: str | Path, output: str | Path, *,
     output = Path(output)
     if output.suffix.lower() not in OUTPUT_SUFFIXES:
         raise GdynetError(f"output must end in {' or '.join(OUTPUT_SUFFIXES)}", output)
+    refuse_input_as_output(output, [traj_path, model, (read_overrides or {}).get("topology")])
     if Path(model).is_dir():
         from ..files.fingerprint import require_same_inputs
 
@@ -64,9 +66,26 @@ def _predict(fitted: Any, traj_path: str | Path, output: Path, read_overrides: d
     return output
 
 
+def refuse_input_as_output(output: Path, inputs: list[Any]) -> None:
+    """Raise :class:`GdynetError` when ``output`` is the same file (by path, link or hard link:
+    :func:`os.path.samefile`) as one of ``inputs`` (``None`` entries skipped): writing it would
+    replace a file being read."""
+    for given in inputs:
+        if given is None:
+            continue
+        try:
+            same = os.path.samefile(output, given)
+        except OSError:                           # output (or the input) does not exist yet
+            same = output.resolve() == Path(given).resolve()
+        if same:
+            raise GdynetError(f"is also an input of this command ({given}); write the state probabilities to "
+                              "another file", output)
+
+
 def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> ReadOptions:
     """How to read a new file for ``model``: as its training files were (``model.read``), with
-    ``read_overrides`` (e.g. ``dt``, ``targets``; ``None`` values keep the fit's) replacing some options."""
+    ``read_overrides`` (e.g. ``dt``, ``targets``, ``type_map``; ``None`` values keep the fit's) replacing some
+    options."""
     given = {k: v for k, v in (read_overrides or {}).items() if v is not None}
     if given.keys() & {"dt", "timestep"}:  # a new frame spacing replaces the fit's, whichever way it was given
         given = {"dt": None, "timestep": None, "dt_override": False, **given}
@@ -75,6 +94,8 @@ def read_options(model: Any, read_overrides: dict[str, Any] | None = None) -> Re
                           f"on custom targets); give them with {option('targets')}")
     if "targets" in given:                      # own targets: chosen on this file
         given["select_on"] = "each"
+    if "type_map" in given:                     # read_trajectory's type_map= lives in the options' extra
+        given["extra"] = {**(model.read or {}).get("extra", {}), "type_map": given.pop("type_map")}
     return ReadOptions.from_dict({**(model.read or {}), **given})
 
 

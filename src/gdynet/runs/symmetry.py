@@ -111,6 +111,13 @@ def shell_line(graph: dict[str, Any]) -> str:
             f"or not at all, the same for all its members; {advice}")
 
 
+def invariance_line(check: dict[str, Any]) -> str:
+    """The report sentence for an ``invariance_check`` entry."""
+    return (f"state probabilities change by at most {check['max_change']:.2g} when {check['frames']} analysed "
+            f"frames are shifted by a random vector and their atoms relabelled "
+            f"({'rounding' if check['invariant'] else 'NOT rounding'}: tolerance {check['tolerance']:g})")
+
+
 def symmetry_checks(model: Any, kind: str, trajs: Sequence[Trajectory]) -> tuple[dict[str, Any], dict[str, str]]:
     """summary.json entries ``graph`` and ``invariance_check`` and their report lines for a trained
     ``model`` of ``kind`` on the analysed ``trajs`` (both None for the global VAMPnet, which has no
@@ -119,10 +126,7 @@ def symmetry_checks(model: Any, kind: str, trajs: Sequence[Trajectory]) -> tuple
         return {"graph": None, "invariance_check": None}, {}
     graph = graph_check(trajs, model.neighbors)
     check = invariance_check(model, trajs)
-    lines = {"invariance check": (f"state probabilities change by at most {check['max_change']:.2g} when "
-                                  f"{check['frames']} analysed frames are shifted by a random vector and their "
-                                  f"atoms relabelled ({'rounding' if check['invariant'] else 'NOT rounding'}: "
-                                  f"tolerance {check['tolerance']:g})")}
+    lines = {"invariance check": invariance_line(check)}
     if graph["tied_shell_fraction"] > TIED_WARN:
         lines["neighbour shells"] = shell_line(graph)
     return {"graph": graph, "invariance_check": check}, lines

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ..files.writes import atomic_write
+from ..files.writes import atomic_write, plain, refused_object
 from ..files.diskspace import disk_error
 from ..base.errors import GdynetError, exception_summary
 
@@ -22,7 +22,10 @@ BEST = "best.pt"
 
 def save(path: Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``path`` atomically (no partial file ever visible under ``path``); a full
-    disk or a folder without write permission is a one-line :class:`GdynetError`."""
+    disk or a folder without write permission is a one-line :class:`GdynetError`. NumPy scalars and
+    arrays are stored as Python numbers and lists, so :func:`load` reads the file without unpickling
+    anything but tensors and plain values."""
+    state = plain(state)
     try:
         return atomic_write(path, lambda tmp: torch.save(state, tmp))
     except (OSError, RuntimeError) as exc:
@@ -30,13 +33,16 @@ def save(path: Path, state: dict[str, Any]) -> Path:
 
 
 def load(path: Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save` onto the CPU."""
+    """Read a checkpoint written by :func:`save` onto the CPU. Only tensors and plain Python values
+    are unpickled (``weights_only=True``): a file holding any other object (which could run code on
+    loading, e.g. a planted ``last.pt``) is refused with one line, its contents never executed."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a foreign or corrupted file: tell the user which one
-        raise GdynetError(f"cannot read checkpoint ({exception_summary(exc)}); delete it, or rerun `gdynet fit` "
-                          "with --force, to start over",
-                          path) from None
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a foreign, corrupted or planted file: tell the user which one and why
+        problem = (f"cannot read checkpoint ({exception_summary(exc)})" if not refused_object(exc) else
+                   "checkpoint holds objects other than tensors and plain values, which gdynet does not "
+                   "unpickle (they could run code)")
+        raise GdynetError(f"{problem}; delete it, or rerun `gdynet fit` with --force, to start over", path) from None
 
 
 def rng_state() -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..base.errors import GdynetError, GdynetWarning
+from ..base.errors import GdynetError, GdynetWarning, exception_summary
 from ..base.progress import progress_bar
 from ..base.units import check_lag, lag_to_frames
 from . import checkpoint as ckpt
@@ -405,15 +405,22 @@ class Trainer:
     def _restore(self, path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                  signature: dict[str, Any]) -> "_RunState":
         state = ckpt.load(path)
+        if not isinstance(state, dict):
+            raise GdynetError("not a gdynet checkpoint; delete it, or rerun `gdynet fit` with --force, to start "
+                              "over", path)
         if state.get("signature") != signature:
             old = state.get("signature") or {}
             diff = sorted(k for k in signature if old.get(k) != signature[k])
             raise GdynetError(f"checkpoint belongs to a different run ({', '.join(diff) or 'format'} differ); "
                               "use another checkpoint folder or delete it", path)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        ckpt.set_rng_state(state["rng"])
-        return _RunState(**state["run"], signature=signature)
+        try:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            ckpt.set_rng_state(state["rng"])
+            return _RunState(**state["run"], signature=signature)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise GdynetError(f"damaged checkpoint ({exception_summary(exc)}); delete it, or rerun `gdynet fit` "
+                              "with --force, to start over", path) from None
 
     def _save_last(self, paths: dict[str, Path], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                    run: "_RunState", world: World) -> None:

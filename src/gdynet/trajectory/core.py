@@ -56,18 +56,23 @@ class Trajectory:
         cells: ``(F, 3, 3)`` cell matrices in Å; row ``i`` is lattice vector ``i``.
         numbers: ``(N,)`` atomic numbers (int).
         dt_ps: time between stored frames in ps.
-        targets: ``(n, k)`` atom indices: ``n`` target sets of ``k`` atoms each (Eq. 10 pools each
-            set; ``k = 1`` for single atoms such as Li ions, ``k = 3`` for water molecules). Also
-            given as an element (``"Li"``), an atomic number, ``"molecules:H2O"`` or a selection on
-            frame 0 (:func:`~gdynet.trajectory.targets.select_targets`), stored as indices.
+        targets: ``(n, k)`` atom indices **into this Trajectory's atoms** (``positions[:, targets]``):
+            ``n`` target sets of ``k`` atoms each (Eq. 10 pools each set; ``k = 1`` for single atoms
+            such as Li ions, ``k = 3`` for water molecules). Also given as an element (``"Li"``), an
+            atom index (an int), ``"molecules:H2O"`` or a selection on frame 0
+            (:func:`~gdynet.trajectory.targets.select_targets`), stored as indices. Where the reader
+            left atoms out (TIP4P M sites, ``exclude``) or read an MDAnalysis ``AtomGroup``, this
+            numbering differs from the file's: :meth:`file_targets` gives the file's (or
+            ``Universe``'s) numbering, the one ``StateProbabilities.targets`` and ``chi/targets_NNN.npy`` use.
         source: where the data came from (a path, or a short description).
         pbc: ``(3,)`` bools: is the cell periodic along lattice vector ``i``? Neighbours, RDFs,
             unwrapping and conduction use no periodic images across a non-periodic axis.
         charges: ``(N,)`` partial charges in e (from a topology), or ``None`` when unknown.
         dt_source: where ``dt_ps`` came from, e.g. ``"--dt"``, ``"file time"``,
             ``"dump TIMESTEP x --timestep"`` (recorded in summary.json as ``dt_source``).
-        atom_ids: ``(N,)`` index of each atom in the file it was read from, when the reader left
-            atoms out (massless sites, ``exclude``); ``None``: the file's own numbering.
+        atom_ids: ``(N,)`` index of each atom in the file it was read from (for an MDAnalysis
+            ``AtomGroup``: its ``Universe``'s ``atom.index``), when the reader left atoms out (massless
+            sites, ``exclude``) or read part of a Universe; ``None``: the file's own numbering.
         frames_dropped: frames of the file the reader left out because a restarted run wrote their
             steps again, or a frame was written twice (summary.json ``frames_dropped``).
         truncated_tail: bytes at the end of the file the reader ignored because its last frame was
@@ -130,7 +135,7 @@ class Trajectory:
         targets = self.targets
         named = isinstance(targets, (int, np.integer)) and not isinstance(targets, bool)
         if named or isinstance(targets, (str, Mapping)):
-            from .targets import select_targets   # an element, atomic number or selection, on frame 0
+            from .targets import select_targets   # an element, an atom index or a selection, on frame 0
 
             targets = select_targets(numbers, targets, positions=np.asarray(pos[0]), cell=cells[0],
                                      pbc=tuple(bool(b) for b in pbc), source=src)
@@ -248,7 +253,9 @@ class Trajectory:
         return replace(self, targets=np.asarray(targets))
 
     def file_targets(self) -> np.ndarray:
-        """``(n, k)`` target atom indices in the numbering of the file the trajectory was read from."""
+        """``(n, k)`` target atom indices in the numbering of the file the trajectory was read from (for
+        an MDAnalysis ``AtomGroup``, of its ``Universe``: ``u.atoms[traj.file_targets()[:, 0]]`` are the
+        target atoms); :attr:`targets` indexes this Trajectory's own atoms."""
         return self.targets if self.atom_ids is None else np.asarray(self.atom_ids)[self.targets]
 
     def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:

@@ -12,8 +12,8 @@ the same file), the box as the cell (none: non-periodic, a bounding cell as for 
 masses, names and charges the topology states, and the frame times (ps) when the reader has them
 (DCD, XTC, TRR, NetCDF). A DCD written by LAMMPS (time in the run's unit) and an in-memory trajectory
 (``MemoryReader``, whose ``dt`` defaults to 1 ps) need ``dt``. ``targets`` may be any MDAnalysis
-selection (``"name OW"``, ``"resname LI"``), evaluated on the first frame, with indices within the
-group. The universe's current frame is restored afterwards.
+selection (``"name OW"``, ``"resname LI"``), evaluated on the first frame; indices given or
+returned by ``file_targets()`` are the ``Universe``'s (``atom.index``). The universe's current frame is restored afterwards.
 
 **ASE**: a list, tuple or iterator (``ase.io.iread``) of ``ase.Atoms``, or one ``Atoms``: positions,
 cell, ``pbc``, atomic numbers, ``info["time"]`` (ASE time units, as ASE's readers store it; the
@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from ..base.errors import GdynetError
 from ..base.units import parse_time
 from . import cache
-from .atoms import AtomChoice, choose_atoms, facts_from_atoms, parse_pbc, remap_targets
+from .atoms import INDEX_LIST, AtomChoice, choose_atoms, facts_from_atoms, parse_pbc, remap_targets
 from .frames import ase_frame_tuples, cell_checked, file_pbc, frame_spacing, resolve_periodicity, written_by_lammps
 from .targets import TargetSpec, element_counts, select_targets
 from .universe import group_atoms, is_mdanalysis, mdanalysis_source, quiet_mdanalysis
@@ -69,8 +69,11 @@ def mdanalysis_fields(atoms: Any, *, dt: float | str | None = None, targets: Tar
     Args:
         atoms: the Universe (all atoms) or an AtomGroup (its atoms, in its order).
         dt: time between the universe's frames (ps or with a unit); default: the frames' own times.
-        targets: an element (``"Li"``), indices within the group, an MDAnalysis selection
-            (``"name OW"``), ``"molecules:H2O"`` or ``"residues:resname EC"``.
+        targets: an element (``"Li"``), atom indices (the ``Universe``'s numbering, ``atom.index``;
+            they must be in the group), an MDAnalysis selection (``"name OW"``, evaluated on the
+            group), ``"molecules:H2O"`` or ``"residues:resname EC"``. ``traj.targets`` indexes the
+            Trajectory's atoms (the group's, in its order); ``traj.file_targets()`` and the
+            ``StateProbabilities.targets`` of its χ are ``Universe`` indices.
         stride: keep every ``stride``-th frame.
         type_map, exclude, pbc, dt_override: as for :func:`~gdynet.trajectory.readers.read_trajectory`.
         source: name in messages and ``Trajectory.source`` (default: the trajectory file's name).
@@ -92,8 +95,12 @@ def mdanalysis_fields(atoms: Any, *, dt: float | str | None = None, targets: Tar
                                           choice.kept_numbers, entry=None, source=src)
         finally:
             reader[current]
+    whole = group.n_atoms == atoms.universe.atoms.n_atoms and np.array_equal(group.indices, np.arange(group.n_atoms))
+    group_ids = None if whole else np.asarray(group.indices, dtype=np.int64)
+    if group_ids is not None:
+        targets = _group_positions(targets, group_ids, src)
     return _assemble(frames, choice, file_pbc(frames.cells, (True, True, True), src, stride), fmt, dt_ps, stride,
-                     targets, topology, pbc, src, dt_override)
+                     targets, topology, pbc, src, dt_override, group_ids)
 
 
 def ase_fields(images: Any, *, dt: float | str | None = None, targets: TargetSpec | None = None, stride: int = 1,
@@ -164,12 +171,14 @@ def _check_targets_given(targets: TargetSpec | None, choice: AtomChoice, src: st
 
 def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, bool, bool] | None, fmt: str,
               dt_ps: float | None, stride: int, targets: TargetSpec, topology: Any, pbc: Any,
-              src: str, dt_override: bool = False) -> dict[str, Any]:
+              src: str, dt_override: bool = False, group_ids: np.ndarray | None = None) -> dict[str, Any]:
     """The Trajectory fields of the frames: spacing (``dt_override``: ``dt_ps`` replaces the frames' own
     times, as for files), periodicity (a bounding cell without a box, as for files)
-    and the target sets, selected on the first frame."""
+    and the target sets, selected on the first frame. ``group_ids``: the ``Universe`` index of each
+    atom of an ``AtomGroup`` (the numbering of ``file_targets()``), None for all atoms of the source."""
     dt_ps, dt_source = frame_spacing(frames, fmt, dt_ps, None, stride, None, src, dt_override)
-    cells, periodic = resolve_periodicity(frames, found_pbc, parse_pbc(pbc, src), src, "in the frames", "pbc=")
+    cells, periodic = resolve_periodicity(frames, found_pbc, parse_pbc(pbc, src), src, "in the frames", "pbc=",
+                                          ase=fmt == "traj")
     first = np.zeros((len(choice.numbers), 3))
     first[choice.keep] = frames.positions[0]
     sets = select_targets(choice.numbers, targets, positions=first, cell=cells[0], topology=topology, source=src,
@@ -177,7 +186,41 @@ def _assemble(frames: cache.Frames, choice: AtomChoice, found_pbc: tuple[bool, b
     return dict(positions=frames.positions, cells=cells, numbers=frames.numbers, dt_ps=dt_ps,
                       targets=remap_targets(sets, choice.keep, src), source=src, pbc=periodic,
                       charges=choice.kept_charges, dt_source=dt_source,
-                      atom_ids=None if choice.all_kept else np.flatnonzero(choice.keep))
+                      atom_ids=_atom_ids(choice, group_ids))
+
+
+def _atom_ids(choice: AtomChoice, group_ids: np.ndarray | None) -> np.ndarray | None:
+    """The source's index of each kept atom (``Trajectory.atom_ids``), None when it is their own numbering."""
+    if group_ids is None:
+        return None if choice.all_kept else np.flatnonzero(choice.keep)
+    return group_ids[choice.keep]
+
+
+def _group_positions(spec: Any, group_ids: np.ndarray, src: str) -> Any:
+    """Atom indices given for an ``AtomGroup`` are in its ``Universe``'s numbering (``atom.index``, as
+    ``u.atoms[i]``): their positions within the group; any other spec as it is."""
+    if isinstance(spec, Mapping) and set(spec) == {"indices"}:
+        spec = spec["indices"]
+    if isinstance(spec, str):
+        if not INDEX_LIST.match(spec):
+            return spec
+        spec = [int(i) for i in spec.split(",") if i.strip()]
+    elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        spec = [int(spec)]
+    elif not isinstance(spec, (list, tuple, np.ndarray)):
+        return spec
+    try:
+        index = np.asarray(spec)
+    except ValueError:
+        return spec
+    if index.dtype.kind not in "iu" or index.size == 0:
+        return spec
+    position = {int(u): k for k, u in enumerate(group_ids)}
+    missing = [int(i) for i in index.ravel() if int(i) not in position]
+    if missing:
+        raise GdynetError(f"target atom {missing[0]} is not in the AtomGroup (indices are the Universe's "
+                          "numbering, atom.index)", src)
+    return np.array([position[int(i)] for i in index.ravel()], dtype=np.int64).reshape(index.shape)
 
 
 # ------------------------------------------------------------------ MDAnalysis

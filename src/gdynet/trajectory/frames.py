@@ -213,12 +213,15 @@ def file_pbc(cells: np.ndarray, pbc: tuple[bool, bool, bool], src: str, stride: 
 
 
 def resolve_periodicity(frames: Frames, found: tuple[bool, bool, bool] | None,
-                        given: tuple[bool, bool, bool] | None, src: str, where: str, option: str
-                        ) -> tuple[np.ndarray, tuple[bool, bool, bool]]:
+                        given: tuple[bool, bool, bool] | None, src: str, where: str, option: str,
+                        ase: bool = False) -> tuple[np.ndarray, tuple[bool, bool, bool]]:
     """``(cells, pbc)`` of the frames: ``given`` (``pbc=``) over ``found`` (the source's own); a source
     without a cell (``found`` None) is non-periodic in its atoms' bounding cells, with one warning
-    (``where``: "in the file" or "in the frames"; ``option``: how the user spells pbc=)."""
+    (``where``: "in the file" or "in the frames"; ``option``: how the user spells pbc=). ``ase``: the
+    periodicity is ASE's, whose default for a cell is pbc=False (:func:`_cell_without_pbc`)."""
     cells = frames.cells
+    if ase and found is not None and not any(found) and given is None:
+        _cell_without_pbc(frames, src, option)
     if found is None:
         cells, found = _bounding_cells(frames.positions), (False, False, False)
         if given is None or any(given):
@@ -227,6 +230,26 @@ def resolve_periodicity(frames: Frames, found: tuple[bool, bool, bool] | None,
                           GdynetWarning, stacklevel=4)
             given = None
     return cells, (given if given is not None else found)
+
+
+def _cell_without_pbc(frames: Frames, src: str, option: str) -> None:
+    """A cell that is periodic along no axis (ASE's default ``pbc=False``): refused when an atom lies
+    outside it (a periodic system whose ``pbc`` was not set: read as non-periodic, its neighbours,
+    RDFs and timescales would be wrong), else read as non-periodic with one warning naming ``pbc``."""
+    yes, slab, no = (f"{option}True", f"{option}'xy'", f"{option}False") if option.endswith("=") else \
+        (f"{option} xyz", f"{option} xy", f"{option} none")
+    how = (f"if the system is periodic set atoms.pbc = True on the ase.Atoms or pass {yes} ({slab} for a slab), "
+           f"else pass {no}")
+    for start in range(0, len(frames.positions), 1024):
+        block = np.asarray(frames.positions[start:start + 1024], dtype=np.float64)
+        frac = np.einsum("fnj,fjk->fnk", block, np.linalg.inv(frames.cells[start:start + len(block)]))
+        outside = (frac < -1e-3) | (frac > 1 + 1e-3)
+        if outside.any():
+            frame, atom, _ = np.argwhere(outside)[0]
+            raise GdynetError(f"the cell has pbc=False along every axis (ASE's default) but atom {atom} of frame "
+                              f"{start + frame} lies outside it: {how}", src)
+    warnings.warn(f"{src}: the cell has pbc=False along every axis (ASE's default): read as non-periodic; {how}",
+                  GdynetWarning, stacklevel=5)
 
 
 def _bounding_cells(positions: np.ndarray) -> np.ndarray:

@@ -85,7 +85,10 @@ class SharedTargets:
     def read(self, path: str | Path, options: ReadOptions) -> Trajectory:
         """``path`` read with ``options`` but with these target sets; one-line error naming ``path``
         when it does not hold the same atoms (count, and elements at the target indices)."""
-        probe = replace(options, targets=int(self.numbers.flat[0]), select_on="each")  # any kept target element
+        from ase.data import chemical_symbols
+
+        probe = replace(options, targets=chemical_symbols[int(self.numbers.flat[0])],   # any kept target element
+                        select_on="each")
         traj = _read(path, probe)
         hint = (f"--select-on first uses the targets of the first frame of {Path(self.source).name} in every "
                 "file; use --select-on each for files of other atoms")

@@ -149,8 +149,8 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
             selections).
         topology_format: MDAnalysis topology format when the name does not tell (e.g. ``"DATA"``).
         targets: which atoms gdynet follows; see :func:`~gdynet.trajectory.targets.select_targets`
-            ("Li", 3, [0, 4], "0,4", "name OW", "molecules:H2O", "residues:resname EC"), indices in
-            the file's numbering. Default: the file's own targets (npz ``target_index``).
+            ("Li", 3, [0, 4], "0,4", "name OW", "molecules:H2O", "residues:resname EC"); an int is an
+            atom index, an element goes by its symbol; indices in the file's numbering (0-based). Default: the file's own targets (npz ``target_index``).
         stride: keep every ``stride``-th frame; the frame spacing is multiplied by ``stride``.
         cache_dir: folder of the frame cache for large files (default ``$GDYNET_CACHE`` or
             ``~/.cache/gdynet/trajectories``).
@@ -252,7 +252,8 @@ def read_trajectory(path: str | os.PathLike[str] | Any, *, dt: float | str | Non
                              need_time=dt_ps is None and step_ps is None)
         frames = read.frames
         dt_ps, dt_source = frame_spacing(frames, fmt, dt_ps, step_ps, stride, read.dcd_header, src, dt_override)
-        cells, pbc = resolve_periodicity(frames, read.pbc, pbc_given, src, "in the file", "--pbc")
+        cells, pbc = resolve_periodicity(frames, read.pbc, pbc_given, src, "in the file", "--pbc",
+                                         ase=fmt not in _MDA_NAMES and fmt not in ("npz", "lammps-dump"))
         target_sets = choose_targets(read.choice, universe, read.file_targets, (frames.positions[0], cells[0]), pbc)
     finally:
         if universe is not None and fmt in _MDA_NAMES:

@@ -6,7 +6,10 @@ A target spec becomes an ``(n, k)`` int64 array of atom indices: ``n`` target se
 
 =============================  ===============================================================
 ``"Li"``                       every atom of that element (``k = 1``)
-``3``                          every atom with that atomic number (a bare int is never an index)
+``3``                          atom 3 (an int is an atom index, 0-based, as in ASE and MDAnalysis;
+                               elements go by symbol. Until gdynet 0.4 a bare int was an atomic
+                               number: where that reading would give other atoms, a FutureWarning
+                               says so and names the symbol)
 ``[0, 4, 7]`` / ``"0,4,7"``    these atom indices (0-based, ``k = 1``)
 ``[[0, 1, 2], [3, 4, 5]]``     these target sets as given (``(n, k)``)
 ``"molecules:H2O"``            every whole molecule with that formula (element order free:
@@ -21,7 +24,7 @@ A target spec becomes an ``(n, k)`` int64 array of atom indices: ``n`` target se
                                the frame becomes an in-memory Universe whose atom names, types and
                                elements are the element symbols (``"name Si and prop z < 40"``)
 ``{"select": "name OW"}``      the same as ``"select:name OW"``; likewise the keys ``molecules``,
-                               ``residues``, ``element`` and ``indices``
+                               ``residues``, ``element`` (a symbol or an atomic number) and ``indices``
 =============================  ===============================================================
 
 MDAnalysis treats the box as periodic along all three axes (``around``, ``sphzone``, ...); a cell
@@ -68,7 +71,8 @@ def select_targets(system: Any, spec: TargetSpec, *,
         system: a :class:`Trajectory` (gives numbers, frame 0 and the source), an MDAnalysis
             ``Universe``/``AtomGroup`` (its atoms and current frame; also the topology), or ``(N,)``
             atomic numbers.
-        spec: the target spec.
+        spec: the target spec: an element symbol ("Li"), an atom index or indices (ints, 0-based, the
+            file's numbering), a selection, "molecules:..." (module docstring).
         positions: ``(N, 3)`` Å of one frame, for ``molecules:`` without a topology (default: frame 0
             of ``system``).
         cell: ``(3, 3)`` Å, rows are lattice vectors (default: cell of frame 0 of ``system``).
@@ -104,9 +108,10 @@ def select_targets(system: Any, spec: TargetSpec, *,
     if isinstance(spec, Mapping):
         spec = _from_mapping(spec, src)
     if isinstance(spec, bool) or spec is None:
-        raise GdynetError(f"targets must be an element, indices or a selection, got {spec!r}", src)
+        raise GdynetError(f"targets must be an element symbol ('Li'), atom indices (ints, 0-based) or a selection, "
+                          f"got {spec!r}", src)
     if isinstance(spec, (int, np.integer)):
-        return _by_element(numbers, to_atomic_number(int(spec), src), src)
+        return _by_index(numbers, int(spec), src)
     if isinstance(spec, str):
         text = spec.strip()
         head, _, rest = text.partition(":")
@@ -171,7 +176,11 @@ def _from_mapping(spec: Mapping, src: str | None) -> Any:
     (key, value), = spec.items()
     if key in ("select", "molecules", "residues") and isinstance(value, str):
         return f"{key}:{value}"
-    if key in ("element", "indices"):
+    if key == "element":
+        from ase.data import chemical_symbols
+
+        return chemical_symbols[to_atomic_number(value, src)]
+    if key == "indices":
         return value
     raise GdynetError(f"unknown targets mapping {dict(spec)!r}; keys: select, molecules, residues, element, "
                       "indices", src)
@@ -185,6 +194,24 @@ def _by_element(numbers: np.ndarray, z: int, src: str | None) -> np.ndarray:
         present = ", ".join(f"{s} x{n}" for s, n in element_counts(numbers).items())
         raise GdynetError(f"no {chemical_symbols[z]} atoms to use as targets (atoms present: {present})", src)
     return found.astype(np.int64)[:, None]
+
+
+def _by_index(numbers: np.ndarray, index: int, src: str | None) -> np.ndarray:
+    """``targets=<int>``: atom ``index`` (0-based). Until gdynet 0.4 an int was an atomic number: where
+    that reading would give other atoms (an element of that number is present), a FutureWarning says
+    so, or the error of an index out of range names the element's symbol."""
+    from ase.data import chemical_symbols
+
+    old = np.flatnonzero(numbers == index) if 1 <= index <= 118 else np.zeros(0, np.int64)
+    if old.size and not (old.size == 1 and old[0] == index):
+        symbol = chemical_symbols[index]
+        if not 0 <= index < len(numbers):
+            raise GdynetError(f"targets={index}: an int is an atom index (0-based), and atoms are 0..{len(numbers) - 1}; "
+                              f"for the {old.size} {symbol} atoms (atomic number {index}) pass targets={symbol!r}", src)
+        warnings.warn(f"{src or 'targets'}: targets={index} is atom {index} (an int is an atom index, 0-based); until "
+                      f"gdynet 0.4 it meant atomic number {index}, the {old.size} {symbol} atoms: for those pass "
+                      f"targets={symbol!r}", FutureWarning, stacklevel=2)
+    return _by_indices([index], len(numbers), src)
 
 
 def _by_indices(spec: Any, n_atoms: int, src: str | None) -> np.ndarray:
