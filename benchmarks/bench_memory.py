@@ -129,10 +129,10 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="--stages: write the peaks as the new baseline JSON")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--stages-child", type=Path, help=argparse.SUPPRESS)
-    args, rest = parser.parse_known_args()
-    if args.stages_child:
-        stages_child(args.stages_child, rest)
+    if sys.argv[1:2] == ["--stages-child"]:      # the fit's own options (--epochs ...) are not ours to parse
+        stages_child(Path(sys.argv[2]), sys.argv[3:])
         return
+    args, rest = parser.parse_known_args()
     if args.stages:
         sys.exit(stages(args))
     if rest:
