@@ -15,7 +15,13 @@ slab cell, with Gaussian thermal vibration (fresh every frame) plus random-walk 
 positions float32 in memory), the same for the same arguments with any gdynet version that has
 ``Trajectory(positions, cells, numbers, dt_ps, targets, source)``.
 
+* ``write_large_dump`` (issue 26): 100,000 atoms at a liquid-like 0.0625 atoms/Å^3 in a periodic cube
+  (117 Å), 1,000 Li (type 1, the targets) among S (type 2), uniformly random start positions and a
+  random walk of 0.05 Å per coordinate per frame, written as a LAMMPS text dump (``id type x y z``,
+  3 decimals, ~2.9 MB per frame, 1.2 GB for 400 frames) for the memory benchmark of ``gdynet fit``.
+
     python benchmarks/systems.py            # prints both systems
+    python benchmarks/systems.py --dump /tmp/mem/large.dump [--frames 400]
 """
 from __future__ import annotations
 
@@ -85,6 +91,40 @@ def make_system(name: str, **kwargs):
     return {"interface": interface, "ionic": ionic}[name](**kwargs)
 
 
+def write_large_dump(path, atoms: int = 100_000, targets: int = 1_000, frames: int = 400, seed: int = 0,
+                     density: float = 0.0625, step: float = 0.05, every: int = 1):
+    """Write the issue-26 system as a LAMMPS dump at ``path`` (see the module docstring); returns the path.
+
+    Atoms 1..``targets`` are type 1 (Li), the rest type 2 (S); TIMESTEP advances by ``every`` per frame.
+    Positions are in Å, wrapped into the box. About 0.3 s per 100,000-atom frame.
+    """
+    from pathlib import Path
+
+    path = Path(path)
+    rng = np.random.default_rng(seed)
+    box = (atoms / density) ** (1.0 / 3.0)
+    pos = rng.uniform(0.0, box, (atoms, 3))
+    ids = np.arange(1, atoms + 1)
+    types = np.where(ids <= targets, 1, 2)
+    line = "%d %d %.3f %.3f %.3f\n" * atoms
+    with path.open("w") as fh:
+        for f in range(frames):
+            fh.write(f"ITEM: TIMESTEP\n{f * every}\nITEM: NUMBER OF ATOMS\n{atoms}\n"
+                     f"ITEM: BOX BOUNDS pp pp pp\n" + f"0.0 {box:.6f}\n" * 3 + "ITEM: ATOMS id type x y z\n")
+            table = np.empty((atoms, 5), dtype=object)
+            table[:, 0], table[:, 1] = ids, types
+            table[:, 2:] = np.mod(pos, box)
+            fh.write(line % tuple(table.ravel()))
+            pos += rng.normal(0.0, step, pos.shape)
+    return path
+
+
 if __name__ == "__main__":
-    for system in SYSTEMS:
-        print(system, make_system(system, frames=4))
+    import sys
+
+    if "--dump" in sys.argv:
+        n = int(sys.argv[sys.argv.index("--frames") + 1]) if "--frames" in sys.argv else 400
+        print(write_large_dump(sys.argv[sys.argv.index("--dump") + 1], frames=n))
+    else:
+        for system in SYSTEMS:
+            print(system, make_system(system, frames=4))

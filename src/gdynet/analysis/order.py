@@ -35,6 +35,7 @@ from ..base.errors import GdynetError
 from ..base.progress import frame_counter
 from ..trajectory.core import Trajectory
 from ..base.wording import number_list
+from ..files.pages import release
 from .pairs import as_lists, first_minimum, frame_pairs, strided_chunks
 
 #: frames sampled for the default cut-off: enough for CUTOFF_SAMPLES target atoms, at least the first
@@ -122,6 +123,7 @@ def default_cutoff(traj: Trajectory | Sequence[Trajectory], frames: int | None =
             i, d = frame_pairs(calculator, np.asarray(t.positions[f], dtype=np.float64), t.cells[f], t.pbc,
                                quantities="id")
             counts += np.histogram(d[atoms[i]], bins=n_bins, range=(0.0, r_max))[0]
+            release(t.positions)  # one frame resident at a time (:mod:`gdynet.files.pages`)
     edges = np.linspace(0.0, r_max, n_bins + 1)
     centres = 0.5 * (edges[1:] + edges[:-1])
     try:

@@ -33,7 +33,6 @@ import json
 import os
 import shutil
 import warnings
-import zlib
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
@@ -48,6 +47,7 @@ from ..files.diskspace import open_memmap, require_free
 from ..base.errors import GdynetError, GdynetWarning
 from ..base.progress import frame_counter
 from ..files.openfiles import load_npy, open_files_error
+from ..files.pages import crc32_blocks, release
 from ..trajectory.core import Trajectory
 from .neighbors import KERNEL_VERSION, check_m, neighbors
 from .shells import EXTRA_NEIGHBORS, graph_width
@@ -142,12 +142,8 @@ class GraphStore:
 
 def checksums(arrays: dict[str, np.ndarray], chunk_frames: int) -> dict[str, list[int]]:
     """CRC-32 of every ``chunk_frames`` frames of each (F, N, m) array, of the whole of other arrays."""
-    out = {}
-    for name, array in arrays.items():
-        step = chunk_frames if array.ndim == 3 else max(len(array), 1)
-        out[name] = [zlib.crc32(np.ascontiguousarray(array[start:start + step]))
-                     for start in range(0, max(len(array), 1), step)]
-    return out
+    return {name: crc32_blocks(array, chunk_frames if array.ndim == 3 else max(len(array), 1))
+            for name, array in arrays.items()}
 
 
 def verify_checksums(path: Path, meta: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -266,6 +262,7 @@ def _build(traj: Trajectory, neighbors: int, final: Path, workers: int | None, p
             for start in starts:
                 stop = min(start + chunk, n_frames)
                 _write_chunk(partial, start, traj.positions[start:stop], traj.cells[start:stop], width, traj.pbc)
+                release(traj.positions)
                 (partial / "done" / str(start)).touch()
                 advance(stop - start)
         else:
@@ -317,8 +314,9 @@ def _run_pool(traj: Trajectory, partial: Path, starts: list[int], chunk: int, wi
             while True:
                 while len(pending) < 2 * workers and (start := next(todo, None)) is not None:
                     stop = min(start + chunk, traj.n_frames)
-                    future = pool.submit(_write_chunk, partial, start, np.asarray(traj.positions[start:stop]),
+                    future = pool.submit(_write_chunk, partial, start, np.array(traj.positions[start:stop]),
                                          traj.cells[start:stop], width, traj.pbc)
+                    release(traj.positions)
                     pending[future] = start
                 if not pending:
                     break

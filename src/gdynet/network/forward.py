@@ -23,9 +23,10 @@ import torch
 from ..base.errors import GdynetError
 from .inputs import Source
 
-#: default ``batch_atoms``: atom-frames per forward chunk (about 1.3 kB each with gradients for the default
-#: GDyNet, M = 12, F = 16, K = 3: about 2.7 GB; a 10^5-atom training run peaks below 4 GB)
-AUTO_BATCH_ATOMS = 1 << 21
+#: default ``batch_atoms``: atom-frames per forward chunk. About 1.5 kB each with gradients for the default
+#: GDyNet (M = 12, W = 14 stored neighbours, F = 16, K = 3): 2^19 is about 0.8 GB, so a 10^5-atom fit stays
+#: under 2 GB (issue 26, benchmarks/RESULTS.md); up to 1,000 atoms a batch of 512 frames is one pass
+AUTO_BATCH_ATOMS = 1 << 19
 
 
 def frames_per_chunk(batch_atoms: int | None, n_atoms: int) -> int:

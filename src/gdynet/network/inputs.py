@@ -10,7 +10,6 @@ long the trajectory is:
 """
 from __future__ import annotations
 
-import mmap
 import warnings
 from typing import Any, Protocol, Sequence
 
@@ -19,6 +18,7 @@ import torch
 
 from ..base.errors import GdynetError, GdynetWarning
 from ..base.option_names import option
+from ..files.pages import release
 
 
 class Source(Protocol):
@@ -42,15 +42,8 @@ def _read_frames(array: np.ndarray, frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames, dtype=np.int64)
     unique, inverse = np.unique(frames, return_inverse=True)
     block = np.asarray(array[unique])  # integer indexing already copies the frames into memory
-    _release(array)
+    release(array)
     return block if len(unique) == len(frames) and np.array_equal(unique, frames) else block[inverse]
-
-
-def _release(array: np.ndarray) -> None:
-    """Unmap the touched pages of a read-only ``np.memmap`` (no-op for anything else)."""
-    handle = getattr(array, "_mmap", None)  # numpy keeps the mmap object of a memmap (and its views)
-    if isinstance(array, np.memmap) and array.mode == "r" and handle is not None and hasattr(mmap, "MADV_DONTNEED"):
-        handle.madvise(mmap.MADV_DONTNEED)
 
 
 class _TensorCache:

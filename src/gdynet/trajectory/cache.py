@@ -38,6 +38,7 @@ import numpy as np
 
 from ..files.cache_root import entry_lock
 from ..files.fingerprint import file_fingerprint
+from ..files.pages import release
 from ..base.errors import GdynetError, GdynetWarning, exception_summary
 
 #: at most this many frames, and about CHUNK_BYTES of positions, are held in memory before they are
@@ -136,7 +137,9 @@ def _open(entry: Path, verify: bool = True) -> tuple[Frames | None, str | None]:
                 return None, f"checksum of {name} differs"
         start = 0
         for number, (n_frames, crc) in enumerate(blocks):
-            if _crc(positions[start:start + n_frames]) != crc:
+            checksum = _crc(positions[start:start + n_frames])
+            release(positions)  # one block resident at a time (:mod:`gdynet.files.pages`)
+            if checksum != crc:
                 return None, f"checksum of {_POSITIONS} block {number} (frames {start}-{start + n_frames - 1}) differs"
             start += n_frames
     cells, numbers = arrays.get(_CELLS), arrays.get(_NUMBERS)

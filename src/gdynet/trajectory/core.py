@@ -13,6 +13,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..base.errors import GdynetError
+from ..files.pages import blocks
 
 #: frames per chunk when streaming over positions (about 100 MB for 1,000 atoms in float64)
 POSITION_CHUNK_FRAMES = 4096
@@ -259,10 +260,10 @@ class Trajectory:
         return self.targets if self.atom_ids is None else np.asarray(self.atom_ids)[self.targets]
 
     def iter_chunks(self, chunk_frames: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """Yield ``(start, positions[start:stop], cells[start:stop])`` blocks of frames (streams memmaps)."""
-        chunk = chunk_frames or _chunk_frames(self.n_atoms)
-        for start in range(0, self.n_frames, chunk):
-            yield start, np.asarray(self.positions[start:start + chunk]), self.cells[start:start + chunk]
+        """Yield ``(start, positions[start:stop], cells[start:stop])`` blocks of frames; a memory map is
+        streamed with one block resident at a time (:func:`gdynet.files.pages.blocks`)."""
+        for start, block in blocks(self.positions, chunk_frames or _chunk_frames(self.n_atoms)):
+            yield start, np.asarray(block), self.cells[start:start + len(block)]
 
     def fingerprint(self) -> str:
         """A content hash of positions, cells, numbers and dt (hex), used to key on-disk caches.
