@@ -523,3 +523,22 @@ def test_transform_warns_when_new_data_lies_beyond_the_gaussian_range(tmp_path):
     np.savez(tmp_path / "loose.npz", **frames)
     with pytest.warns(GdynetWarning, match=r"beyond the Gaussian range \(7 Å\).*extrapolated"):
         model.transform(read_trajectory(tmp_path / "loose.npz", dt="0.2ps"), cache_dir=tmp_path / "c")
+
+
+def test_the_run_folder_sweep_keeps_a_live_writers_temporary_file(tmp_path):
+    """torchrun's rank 1 writes run.json while rank 0 sweeps the folder's scratch files: the sweep must
+    leave a temporary file whose process runs (seen failing in CI as a FileNotFoundError on rename)."""
+    import subprocess
+    import sys
+
+    from gdynet.runs.lock import sweep_scratch
+    from gdynet.runs.rundir import RunDir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    live = tmp_path / f".run.json.{os.getpid()}-0123456789ab.tmp"
+    gone = [tmp_path / f".run.json.{dead}-0123456789ab.tmp", tmp_path / ".old-style.tmp"]
+    for path in (live, *gone):
+        path.write_text("{}")
+    sweep_scratch(RunDir(tmp_path))
+    assert live.exists() and not any(path.exists() for path in gone)
