@@ -46,7 +46,19 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     import re
 
     path = Path(path)
-    return _remove_stale(path.parent, re.compile(rf"\.{re.escape(path.name)}\.(\d+)-[0-9a-f]{{12}}\.tmp"))
+    return _remove_stale(path.parent, re.compile(rf"\.{re.escape(path.name)}{_TEMPORARY_TAIL}"))
+
+
+#: the end of an :func:`atomic_path` temporary file's name, ``.NAME`` + ``.PID-RANDOM.tmp`` (group 1: PID)
+_TEMPORARY_TAIL = r"\.(\d+)-[0-9a-f]{12}\.tmp"
+
+
+def live_temporary(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is the temporary file of an :func:`atomic_path` write whose process still runs."""
+    import re
+
+    match = re.fullmatch(rf"\..+?{_TEMPORARY_TAIL}", Path(path).name)
+    return match is not None and process_alive(int(match.group(1)))
 
 
 @contextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from ..base.errors import GdynetError
 from ..base.option_names import option
 from ..files.diskspace import disk_error
 from ..files.fingerprint import require_same_inputs
-from ..files.writes import process_alive
+from ..files.writes import live_temporary
 from .outputs import recover
 from .rundir import RunDir
 
@@ -126,13 +125,7 @@ def sweep_scratch(run: RunDir) -> None:
     recover(run)
     for pattern in SCRATCH:
         for path in run.root.glob(pattern):
-            if _live_writer(path):                # e.g. torchrun's rank 1 writing run.json right now
+            if live_temporary(path):                # e.g. torchrun's rank 1 writing run.json right now
                 continue
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
 
-
-def _live_writer(path: Path) -> bool:
-    """Whether ``path`` is the temporary file of an atomic write (``.NAME.PID-RANDOM.tmp``,
-    :func:`gdynet.files.writes.atomic_path`) whose process is still running."""
-    match = re.fullmatch(r"\..+\.(\d+)-[0-9a-f]{12}\.tmp", path.name)
-    return match is not None and process_alive(int(match.group(1)))
